@@ -1,0 +1,74 @@
+# Kiln's two commands: `make run` serves Kiln with a demo group, `make test` runs every test.
+# Both install what they need on a fresh Debian machine with the stock Rust toolchain.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+BINARYEN_VERSION := 132.0.0
+KILN := ./target/release/kiln
+# Where the release build's pages, wasm and CSS are served from.
+export LEPTOS_SITE_ROOT := target/site
+export LEPTOS_ENV := PROD
+PG_ROLE := kiln_test
+
+.PHONY: run test tools test-tools build lint test-rust test-postgres test-e2e wasm-size
+
+## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
+run: tools build
+	$(KILN) demo
+	$(KILN) serve
+
+## Every test: Rust on SQLite and on PostgreSQL, lints, then the browser tests on a release build
+test: test-tools lint test-rust test-postgres build test-e2e
+
+build:
+	cargo leptos build --release
+
+tools:
+	rustup target add wasm32-unknown-unknown
+	cargo leptos --version 2>/dev/null | grep -q '$(CARGO_LEPTOS_VERSION)' \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
+	wasm-bindgen --version 2>/dev/null | grep -q '$(WASM_BINDGEN_VERSION)' \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	command -v wasm-opt >/dev/null || npm install --global --no-fund --no-audit binaryen@$(BINARYEN_VERSION)
+
+test-tools: tools
+	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql; }
+	rustup component add clippy rustfmt
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+## Rust tests against a fresh SQLite file per test
+test-rust:
+	cargo test --workspace
+
+## The same tests against a real PostgreSQL: a fresh database per test
+test-postgres:
+	cluster=$$(pg_lsclusters --no-header | head -n1); ver=$$(awk '{print $$1}' <<<"$$cluster"); \
+	name=$$(awk '{print $$2}' <<<"$$cluster"); port=$$(awk '{print $$3}' <<<"$$cluster"); \
+	pg_ctlcluster --skip-systemctl-redirect $$ver $$name start 2>/dev/null || true; \
+	su postgres -c "psql -q -p $$port -v ON_ERROR_STOP=1" <<<"DO \$$\$$ BEGIN \
+	  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$(PG_ROLE)') THEN \
+	    CREATE ROLE $(PG_ROLE) LOGIN CREATEDB PASSWORD '$(PG_ROLE)'; END IF; END \$$\$$;"; \
+	su postgres -c "psql -qAt -p $$port -c \"SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'kiln_test_%'\"" \
+	  | su postgres -c "psql -q -p $$port" >/dev/null; \
+	KILN_TEST_DATABASE_URL=postgres://$(PG_ROLE):$(PG_ROLE)@127.0.0.1:$$port/postgres cargo test --workspace
+
+## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
+test-e2e:
+	cd end2end && npx playwright test
+
+## The release hydrate bundle's size, raw and gzipped (budget: 400 KB gzipped)
+wasm-size:
+	@f=target/site/pkg/kiln.wasm; test -f $$f || { echo "no $$f: run make build first"; exit 1; }; \
+	raw=$$(stat -c %s $$f); gz=$$(gzip -9 -c $$f | wc -c); \
+	awk -v r=$$raw -v g=$$gz 'BEGIN { printf "hydrate wasm: %.1f KB raw, %.1f KB gzipped (budget 400 KB gzipped)\n", r/1000, g/1000 }'; \
+	test $$gz -le 400000

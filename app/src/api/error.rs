@@ -1,0 +1,80 @@
+//! The error every server function returns: safe to show, with the HTTP status it means.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::FieldError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    #[error("Please sign in first.")]
+    Unauthenticated,
+    #[error("Wrong user name or password.")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(FieldError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooManyAttempts { message: String, retry_after_secs: u64 },
+    #[error("Something went wrong on the server; it has been logged.")]
+    Internal,
+    #[error("The server could not be reached: {0}")]
+    Transport(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(FieldError::new(field, message))
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthenticated | ApiError::BadCredentials => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::Invalid(_) => 422,
+            ApiError::TooManyAttempts { .. } => 429,
+            ApiError::Internal | ApiError::Transport(_) => 500,
+        }
+    }
+
+    /// The field this error belongs to, when it is about one input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid(e) => Some(&e.field),
+            _ => None,
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ApiError::Transport(value.to_string())
+    }
+}
+
+/// On the server: set the response status for this error, on a page render and on a
+/// server-function call alike, and hand the error back.
+#[cfg(feature = "ssr")]
+pub fn respond(error: ApiError) -> ApiError {
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(http::StatusCode::from_u16(error.status()).unwrap_or_default());
+    }
+    error
+}

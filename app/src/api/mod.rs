@@ -1,0 +1,10 @@
+//! Server functions: who is asking, may they (the policy), call the backend, map the error.
+
+pub mod error;
+pub mod groups;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context;
+
+pub use error::ApiError;

@@ -1,0 +1,158 @@
+//! One connection pool for SQLite or PostgreSQL, chosen by the URL, with embedded migrations.
+//!
+//! Queries are written once, in the SQL both databases share (`$1` parameters, `RETURNING`,
+//! `ON CONFLICT`); integers stand in for booleans and epoch milliseconds for timestamps,
+//! since sqlx's `Any` driver carries only plain types. Each database has its own
+//! migrations folder because their DDL differs.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions};
+
+use super::Result;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: Kind,
+}
+
+impl Db {
+    /// Connects to `url`; a SQLite file and its folder are created when missing.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let kind = kind_of(url)?;
+        let url = match kind {
+            Kind::Sqlite => sqlite_url(url)?,
+            Kind::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?
+            .log_slow_statements(tracing::log::LevelFilter::Warn, std::time::Duration::from_millis(250));
+        let pool = AnyPoolOptions::new()
+            .max_connections(if kind == Kind::Sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if kind == Kind::Sqlite {
+                        // Readers don't wait for the writer; writers wait for each other.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Db { pool, kind })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.kind {
+            Kind::Sqlite => &SQLITE_MIGRATIONS,
+            Kind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn kind_of(url: &str) -> Result<Kind> {
+    if url.starts_with("sqlite:") {
+        Ok(Kind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Kind::Postgres)
+    } else {
+        Err(crate::domain::FieldError::new(
+            "database_url",
+            "must start with sqlite:// (a file) or postgres:// (a server)",
+        )
+        .into())
+    }
+}
+
+/// Adds `mode=rwc` so the file is created, and creates its folder.
+fn sqlite_url(url: &str) -> Result<String> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let file = path.split('?').next().unwrap_or_default();
+    if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| super::BackendError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Fresh, migrated databases for tests: a temporary SQLite file, or, when
+/// `KILN_TEST_DATABASE_URL` names a PostgreSQL server, a new database on it.
+pub mod testing {
+    use super::*;
+
+    pub async fn fresh_db() -> Db {
+        let name = format!("kiln_test_{}", super::super::random_hex(6));
+        let db = match std::env::var("KILN_TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let admin = Db::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin.pool)
+                    .await
+                    .expect("create a test database");
+                admin.pool.close().await;
+                let (base, _) = admin_url.rsplit_once('/').expect("a database URL with a path");
+                Db::connect(&format!("{base}/{name}")).await.expect("connect to the test database")
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                Db::connect(&format!("sqlite://{}", path.display())).await.expect("open SQLite")
+            }
+        };
+        db.migrate().await.expect("migrations apply");
+        db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:?mode=rwc");
+        assert!(sqlite_url("sqlite://x.db?mode=ro").unwrap().ends_with("mode=ro"));
+    }
+
+    #[test]
+    fn unknown_schemes_name_the_setting() {
+        let err = kind_of("mysql://x").unwrap_err().to_string();
+        assert!(err.contains("database_url"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn migrations_apply_and_the_database_answers() {
+        let db = testing::fresh_db().await;
+        db.ping().await.unwrap();
+        // Applying twice is a no-op, as on every restart.
+        db.migrate().await.unwrap();
+    }
+}

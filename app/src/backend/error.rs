@@ -1,0 +1,54 @@
+//! Backend failures, and how each reaches the browser without leaking internals.
+
+use crate::api::ApiError;
+use crate::domain::FieldError;
+
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("{what} {name:?} does not exist")]
+    NotFound { what: &'static str, name: String },
+    #[error("{what} {name:?} already exists")]
+    AlreadyExists { what: &'static str, name: String },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl BackendError {
+    /// A unique-constraint violation becomes `AlreadyExists`; anything else stays a database error.
+    pub fn on_unique(what: &'static str, name: &str) -> impl FnOnce(sqlx::Error) -> BackendError {
+        let name = name.to_owned();
+        move |e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                BackendError::AlreadyExists { what, name }
+            }
+            _ => BackendError::Database(e),
+        }
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(e: BackendError) -> Self {
+        match e {
+            BackendError::Invalid(f) => ApiError::Invalid(f),
+            BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
+            BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
+            BackendError::Database(_) | BackendError::Migration(_) | BackendError::Internal(_) => {
+                tracing::error!(error = %e, "request failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}

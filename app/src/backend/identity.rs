@@ -1,0 +1,163 @@
+//! Who is asking: a session cookie (local accounts) or an identity proxy's headers.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use http::HeaderMap;
+use ipnet::IpNet;
+
+use super::{Db, Result, groups, sessions, users};
+use crate::domain::{Actor, GroupName, Principal, UserName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Kiln's own accounts, signed in with a password.
+    Local,
+    /// A trusted proxy (oauth2-proxy and the like) names the user and their groups.
+    Proxy,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// Header with the user's name, e.g. `X-Forwarded-User`.
+    pub proxy_user_header: String,
+    /// Header with the user's groups, comma separated, e.g. `X-Forwarded-Groups`.
+    pub proxy_groups_header: String,
+    /// Members of this proxy group are system admins.
+    pub proxy_system_admin_group: Option<String>,
+    /// Only requests from these addresses may speak for a user through headers.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Mark the session cookie `Secure` (Kiln is served over https).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// Local accounts, plain-http cookies and 12-hour sessions: the single-machine default.
+    pub fn local() -> Self {
+        AuthSettings {
+            mode: AuthMode::Local,
+            proxy_user_header: "X-Forwarded-User".into(),
+            proxy_groups_header: "X-Forwarded-Groups".into(),
+            proxy_system_admin_group: None,
+            trusted_proxies: Vec::new(),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+
+    fn trusts(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(&ip)))
+    }
+}
+
+/// Resolves the actor of a request from its headers and the address it came from.
+pub async fn resolve_actor(db: &Db, auth: &AuthSettings, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor> {
+    match auth.mode {
+        AuthMode::Local => from_session(db, headers).await,
+        AuthMode::Proxy => from_proxy(db, auth, headers, peer).await,
+    }
+}
+
+async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
+    let token = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(sessions::token_from_cookies);
+    let Some(token) = token else { return Ok(Actor::Anonymous) };
+    let Some(user_id) = sessions::user_of(db, token).await? else { return Ok(Actor::Anonymous) };
+    let Some(user) = users::find_by_id(db, user_id).await? else { return Ok(Actor::Anonymous) };
+    Ok(Actor::User(Principal {
+        id: user.id,
+        system_admin: user.is_system_admin(),
+        memberships: groups::memberships_of(db, user.id).await?,
+        name: user.name,
+    }))
+}
+
+async fn from_proxy(db: &Db, auth: &AuthSettings, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let Some(raw_user) = header(&auth.proxy_user_header).filter(|u| !u.is_empty()) else {
+        return Ok(Actor::Anonymous);
+    };
+    if !auth.trusts(peer) {
+        tracing::warn!(?peer, "identity header from an untrusted address ignored");
+        return Ok(Actor::Anonymous);
+    }
+    let Ok(name) = UserName::parse("user", raw_user) else {
+        tracing::warn!(user = raw_user, "identity proxy sent a user name Kiln cannot use");
+        return Ok(Actor::Anonymous);
+    };
+    let reported: Vec<&str> = header(&auth.proxy_groups_header)
+        .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect())
+        .unwrap_or_default();
+    let proxy_admin = auth.proxy_system_admin_group.as_deref().is_some_and(|a| reported.contains(&a));
+    let groups: Vec<GroupName> = reported.iter().filter_map(|g| GroupName::parse("group", g).ok()).collect();
+
+    let user = users::ensure_proxy_user(db, &name).await?;
+    Ok(Actor::User(Principal {
+        id: user.id,
+        system_admin: user.is_system_admin() || proxy_admin,
+        memberships: groups::sync_proxy_memberships(db, user.id, &groups).await?,
+        name: user.name,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::db::testing::fresh_db;
+    use crate::domain::Role;
+
+    fn proxy_settings() -> AuthSettings {
+        AuthSettings {
+            mode: AuthMode::Proxy,
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            proxy_system_admin_group: Some("kiln-admins".into()),
+            ..AuthSettings::local()
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn proxy_headers_count_only_from_trusted_addresses() {
+        let db = fresh_db().await;
+        groups::create(&db, &GroupName::parse("group", "ml").unwrap()).await.unwrap();
+        let auth = proxy_settings();
+        let h = headers(&[("x-forwarded-user", "ann@example.org"), ("x-forwarded-groups", "ml, kiln-admins")]);
+
+        let outsider = resolve_actor(&db, &auth, &h, Some("10.1.2.3".parse().unwrap())).await.unwrap();
+        assert_eq!(outsider, Actor::Anonymous);
+        assert_eq!(resolve_actor(&db, &auth, &h, None).await.unwrap(), Actor::Anonymous);
+
+        let Actor::User(ann) = resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap())).await.unwrap() else {
+            panic!("the trusted proxy's user should be signed in");
+        };
+        assert_eq!(ann.name, "ann@example.org");
+        assert!(ann.system_admin);
+        assert_eq!(ann.memberships.iter().map(|m| (m.group.as_str(), m.role)).collect::<Vec<_>>(), [("ml", Role::Member)]);
+    }
+
+    #[tokio::test]
+    async fn local_mode_ignores_proxy_headers_and_reads_the_session() {
+        let db = fresh_db().await;
+        let auth = AuthSettings::local();
+        let h = headers(&[("x-forwarded-user", "root")]);
+        assert_eq!(resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap())).await.unwrap(), Actor::Anonymous);
+
+        let uid = users::create(&db, &UserName::parse("user", "bo").unwrap(), "h", true).await.unwrap();
+        let token = sessions::create(&db, uid, Duration::from_secs(60)).await.unwrap();
+        let h = headers(&[("cookie", &format!("theme=dark; kiln_session={token}"))]);
+        let Actor::User(bo) = resolve_actor(&db, &auth, &h, None).await.unwrap() else { panic!("signed in") };
+        assert_eq!((bo.name.as_str(), bo.system_admin), ("bo", true));
+    }
+}

@@ -1,0 +1,50 @@
+//! Server-only I/O: the database, accounts, sessions, identity and the audit log.
+
+pub mod accounts;
+pub mod audit;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod groups;
+pub mod identity;
+pub mod passwords;
+pub mod secret;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+pub use db::Db;
+pub use error::{BackendError, Result};
+pub use identity::AuthSettings;
+pub use secret::SecretKey;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+/// Everything a request handler or server function needs, given to the router once.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: Db,
+    pub auth: std::sync::Arc<AuthSettings>,
+    pub secret: SecretKey,
+    pub leptos_options: LeptosOptions,
+}
+
+/// Milliseconds since the Unix epoch: the one time format in the database.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Random bytes from the operating system, hex-encoded.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    hex(&buf)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

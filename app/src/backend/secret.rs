@@ -1,0 +1,87 @@
+//! The key that seals stored registry credentials: given in configuration, or generated
+//! once into the data folder and read from there afterwards.
+
+use std::path::Path;
+
+use super::{BackendError, Result, hex};
+
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// Parses 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<SecretKey> {
+        let s = s.trim();
+        let invalid = || {
+            BackendError::Invalid(crate::domain::FieldError::new("secret_key", "must be 64 hexadecimal characters (32 bytes)"))
+        };
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(invalid());
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
+        }
+        Ok(SecretKey(key))
+    }
+
+    /// Reads `file`, or creates it (owner-only) with a new random key.
+    pub fn load_or_create(file: &Path) -> Result<SecretKey> {
+        let io = |e: std::io::Error| BackendError::Internal(format!("secret key file {}: {e}", file.display()));
+        match std::fs::read_to_string(file) {
+            Ok(text) => Self::from_hex(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| BackendError::Internal(e.to_string()))?;
+                write_private(file, &hex(&key)).map_err(io)?;
+                tracing::info!(file = %file.display(), "generated a new secret key");
+                Ok(SecretKey(key))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_key_is_kept_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("kiln-secret-{}", crate::backend::random_hex(4)));
+        let file = dir.join("secret.key");
+        let first = SecretKey::load_or_create(&file).unwrap();
+        let again = SecretKey::load_or_create(&file).unwrap();
+        assert_eq!(first.bytes(), again.bytes());
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_malformed_key_names_the_setting() {
+        assert!(SecretKey::from_hex(&"ab".repeat(32)).is_ok());
+        let err = SecretKey::from_hex("not hex").unwrap_err().to_string();
+        assert!(err.starts_with("secret_key:"), "{err}");
+        assert!(SecretKey::from_hex(&"zz".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Kiln's application crate: the domain rules, the Leptos UI, the server functions and,
+//! behind the `ssr` feature, the backend that talks to the database.
+
+pub mod api;
+pub mod domain;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+
+pub use ui::{App, shell};
+
+/// The browser entry point: takes over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // A mark for tests and for anyone inspecting the page: interactive from here on.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
+}

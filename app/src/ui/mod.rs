@@ -1,0 +1,69 @@
+//! The Leptos UI: the HTML shell, the app with its routes, pages and components.
+
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::api::session::{Login, Logout, Me, current_user};
+use crate::api::ApiError;
+use components::header::Header;
+use components::status::{ErrorsView, NotFound};
+use pages::{group_images::GroupImagesPage, home::HomePage, login::LoginPage};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, and the actions that change it; shared by the header and pages.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub me: Resource<Result<Option<Me>, ApiError>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let me = Resource::new(move || (login.version().get(), logout.version().get()), |_| current_user());
+    provide_context(Session { login, logout, me });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/kiln.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Kiln".to_owned() } else { format!("{text} · Kiln") }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header/>
+            <main id="main" class="page" tabindex="-1">
+                <ErrorBoundary fallback=|errors| view! { <ErrorsView errors/> }>
+                    <Routes fallback=|| view! { <NotFound/> }>
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images") view=GroupImagesPage ssr=SsrMode::Async/>
+                    </Routes>
+                </ErrorBoundary>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,53 @@
+//! The start page: sends admins to their first group's images and tells members what Kiln is for them.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::api::session::Me;
+use crate::domain::Role;
+use crate::ui::Session;
+use crate::ui::components::status::ApiErrorView;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Title text="Home"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.me.await {
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Ok(Some(me)) => match me.manages.first() {
+                        Some(group) => view! { <Redirect path=format!("/groups/{group}/images")/> }.into_any(),
+                        None => view! { <MemberHome me/> }.into_any(),
+                    },
+                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MemberHome(me: Me) -> impl IntoView {
+    let groups = me
+        .groups
+        .iter()
+        .map(|(g, role)| view! { <li>{g.clone()} " (" {if *role == Role::Admin { "admin" } else { "member" }} ")"</li> })
+        .collect_view();
+    view! {
+        <section class="card">
+            <h1>"Welcome, " {me.name.clone()}</h1>
+            {if me.groups.is_empty() {
+                view! { <p>"You are not in any group yet. Ask a system admin to add you to one."</p> }.into_any()
+            } else {
+                view! {
+                    <p>"Your groups:"</p>
+                    <ul>{groups}</ul>
+                    <p>"Members launch their groups' images from the notebook launch page. Only group admins manage images here."</p>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Starts the release build on a fresh SQLite database for the browser tests: the demo
+# seed (its printed passwords are what the tests sign in with) plus accounts made with
+# the CLI, as an operator would.
+set -euo pipefail
+cd "$(dirname "$0")"
+port=${1:-3900}
+state=$PWD/.state
+rm -rf "$state" && mkdir -p "$state"
+export KILN_DATABASE_URL="sqlite://$state/kiln.db" KILN_DATA_DIR="$state" KILN_LISTEN="127.0.0.1:$port"
+export LEPTOS_SITE_ROOT=../target/site LEPTOS_ENV=PROD
+kiln=../target/release/kiln
+
+$kiln demo > "$state/demo.txt"
+$kiln group add other
+$kiln user add other-admin --password-stdin <<<"other-admin-password"
+$kiln member add other other-admin --admin
+$kiln user add loner --password-stdin <<<"loner-password"
+exec $kiln serve

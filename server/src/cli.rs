@@ -1,0 +1,133 @@
+//! What each `kiln` subcommand does.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use app::backend::{AppState, BackendError, Db, SecretKey, accounts, demo};
+use app::domain::Role;
+use leptos::config::{LeptosOptions, get_configuration};
+
+use crate::config::{Command, Config, GroupCommand, MemberCommand, UserCommand};
+use crate::origin::AllowedOrigin;
+
+/// The audit log's actor for changes made on the command line.
+const CLI_ACTOR: &str = "cli";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Backend(#[from] BackendError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
+    if let Command::Serve = command {
+        return serve(config).await;
+    }
+    let db = open_db(&config).await?;
+    match command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate => println!("Database is up to date."),
+        Command::Demo => print_demo(&db, &config).await?,
+        Command::User(UserCommand::Add { name, system_admin, password_stdin }) => {
+            let (password, generated) = if password_stdin { (read_password()?, false) } else { (app::backend::passwords::generate(), true) };
+            accounts::add_user(&db, CLI_ACTOR, &name, &password, system_admin).await?;
+            println!("Created user {name}{}.", if system_admin { " (system admin)" } else { "" });
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+        }
+        Command::Group(GroupCommand::Add { name }) => {
+            accounts::add_group(&db, CLI_ACTOR, &name).await?;
+            println!("Created group {name}.");
+        }
+        Command::Member(MemberCommand::Add { group, user, admin }) => {
+            let role = if admin { Role::Admin } else { Role::Member };
+            accounts::add_member(&db, CLI_ACTOR, &group, &user, role).await?;
+            println!("{user} is now {} of {group}.", if admin { "an admin" } else { "a member" });
+        }
+    }
+    Ok(())
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn open_db(config: &Config) -> Result<Db, CliError> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn read_password() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn print_demo(db: &Db, config: &Config) -> Result<(), CliError> {
+    let created = demo::seed(db).await?;
+    if created.is_empty() {
+        println!("The demo accounts exist already; their passwords were shown when they were created.");
+        return Ok(());
+    }
+    println!("Demo groups {} created. Sign in at http://{} with (shown once):", demo::GROUPS.join(" and "), config.listen);
+    for (user, password) in created {
+        let what = if user == demo::ADMIN { "admin of demo and sandbox" } else { "member of demo" };
+        println!("  {user:<12} {password}   ({what})");
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), CliError> {
+    let db = open_db(&config).await?;
+    let secret = match &config.secret_key {
+        Some(hex) => SecretKey::from_hex(hex)?,
+        None => SecretKey::load_or_create(&config.data_dir.join("secret.key"))?,
+    };
+    let state = AppState {
+        db,
+        auth: Arc::new(config.auth()),
+        secret,
+        leptos_options: leptos_options(&config)?,
+    };
+    let app = crate::router(state, AllowedOrigin(config.public_origin()));
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Leptos's settings from cargo-leptos's environment, with Kiln's own address.
+fn leptos_options(config: &Config) -> Result<LeptosOptions, CliError> {
+    let mut options = get_configuration(None).map_err(|e| CliError::Config(e.to_string()))?.leptos_options;
+    options.site_addr = config.listen;
+    if options.output_name.is_empty() {
+        options.output_name = "kiln".into();
+    }
+    Ok(options)
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,202 @@
+//! Configuration: command-line flags, each with a `KILN_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::backend::identity::{AuthMode, AuthSettings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+
+/// Kiln: the image catalog and image builder of a Kubernetes ML platform.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Config {
+    /// Database: `sqlite://FILE` (created when missing) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "KILN_DATABASE_URL", default_value = "sqlite://data/kiln.db", global = true)]
+    pub database_url: String,
+
+    /// Address and port to serve on.
+    #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Folder for Kiln's own files (the generated secret key).
+    #[arg(long, env = "KILN_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Key sealing stored registry credentials: 64 hex characters. Without it, Kiln
+    /// generates one into DATA_DIR/secret.key on first start and reads it from there.
+    #[arg(long, env = "KILN_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
+    /// How users sign in: `local` (Kiln's accounts and passwords) or `proxy` (an identity
+    /// proxy such as oauth2-proxy names the user in request headers).
+    #[arg(long, env = "KILN_AUTH_MODE", value_enum, default_value_t = AuthModeArg::Local, global = true)]
+    pub auth_mode: AuthModeArg,
+
+    /// Proxy mode: the header holding the user's name.
+    #[arg(long, env = "KILN_PROXY_USER_HEADER", default_value = "X-Forwarded-User", global = true)]
+    pub proxy_user_header: String,
+
+    /// Proxy mode: the header holding the user's groups, comma separated. Groups Kiln
+    /// knows become memberships; admin roles are given with `kiln member add --admin`.
+    #[arg(long, env = "KILN_PROXY_GROUPS_HEADER", default_value = "X-Forwarded-Groups", global = true)]
+    pub proxy_groups_header: String,
+
+    /// Proxy mode: members of this proxy group are system admins.
+    #[arg(long, env = "KILN_PROXY_SYSTEM_ADMIN_GROUP", global = true)]
+    pub proxy_system_admin_group: Option<String>,
+
+    /// Proxy mode: addresses (IPs or CIDRs, comma separated) whose identity headers are
+    /// believed. Headers from anyone else are ignored.
+    #[arg(long, env = "KILN_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The address users reach Kiln at, e.g. `https://kiln.example.org`. Requests that
+    /// change something must come from this origin; without it, from the request's Host.
+    /// An https URL also marks the session cookie `Secure`.
+    #[arg(long, env = "KILN_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Hours a sign-in lasts.
+    #[arg(long, env = "KILN_SESSION_HOURS", default_value_t = 12, global = true)]
+    pub session_hours: u64,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "KILN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// An address or network: `10.0.0.7` means just that address, `10.0.0.0/8` the network.
+fn parse_net(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR network"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthModeArg {
+    Local,
+    Proxy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo groups and accounts, printing their passwords once.
+    Demo,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage group memberships.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local account. Prints a generated password unless --password-stdin is given.
+    Add {
+        name: String,
+        /// Make the user a system admin.
+        #[arg(long)]
+        system_admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Add { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add USER to GROUP as a member (or, with --admin, as a group admin).
+    Add {
+        group: String,
+        user: String,
+        /// Make the user an admin of the group.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+impl Config {
+    pub fn auth(&self) -> AuthSettings {
+        AuthSettings {
+            mode: match self.auth_mode {
+                AuthModeArg::Local => AuthMode::Local,
+                AuthModeArg::Proxy => AuthMode::Proxy,
+            },
+            proxy_user_header: self.proxy_user_header.clone(),
+            proxy_groups_header: self.proxy_groups_header.clone(),
+            proxy_system_admin_group: self.proxy_system_admin_group.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            secure_cookies: self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            session_ttl: Duration::from_secs(self.session_hours * 3600),
+        }
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL, if configured.
+    pub fn public_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?.trim_end_matches('/');
+        let (scheme, rest) = url.split_once("://")?;
+        Some(format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse_into_settings() {
+        let cli = Cli::parse_from([
+            "kiln", "--auth-mode", "proxy", "--trusted-proxies", "127.0.0.1,10.0.0.0/8",
+            "--public-url", "https://kiln.example.org/ui/", "serve",
+        ]);
+        let auth = cli.config.auth();
+        assert_eq!(auth.mode, AuthMode::Proxy);
+        assert_eq!(auth.trusted_proxies.len(), 2);
+        assert!(auth.secure_cookies);
+        assert_eq!(cli.config.public_origin().as_deref(), Some("https://kiln.example.org"));
+        assert!(matches!(cli.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_is_refused_by_name() {
+        let err = Cli::try_parse_from(["kiln", "--trusted-proxies", "not-an-ip"]).unwrap_err().to_string();
+        assert!(err.contains("--trusted-proxies"), "{err}");
+    }
+}

@@ -1,0 +1,9 @@
+//! The `kiln` binary's parts: configuration, the HTTP router, the command line.
+
+pub mod cli;
+pub mod config;
+pub mod origin;
+pub mod router;
+pub mod telemetry;
+
+pub use router::router;

@@ -1,0 +1,48 @@
+//! The HTTP router: health probes, the Leptos pages and server functions, static files.
+
+use app::backend::AppState;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::origin::{AllowedOrigin, reject_cross_site};
+
+pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(allowed_origin, reject_cross_site))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not reachable")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A real Kiln on a random loopback port with a fresh database (SQLite, or PostgreSQL
+//! when `KILN_TEST_DATABASE_URL` names one), and a client that keeps cookies.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::{AppState, AuthSettings, Db, SecretKey, accounts, db::testing::fresh_db};
+use app::domain::Role;
+use leptos::config::LeptosOptions;
+use server::origin::AllowedOrigin;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+}
+
+/// Password of every account made by [`TestApp::with_roles`].
+pub const PASSWORD: &str = "test-password";
+
+impl TestApp {
+    pub async fn spawn(auth: AuthSettings) -> TestApp {
+        let db = fresh_db().await;
+        let state = AppState {
+            db: db.clone(),
+            auth: Arc::new(auth),
+            secret: SecretKey::from_hex(&"07".repeat(32)).unwrap(),
+            leptos_options: LeptosOptions::builder().output_name("kiln").site_root("target/site").build(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = server::router(state, AllowedOrigin::default());
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        });
+        TestApp { addr, db }
+    }
+
+    /// Groups G (`ml`) and H (`ml-team`, a name sharing G's prefix) and one account per role:
+    /// `loner` (no group), `member` (of G), `h-admin` (admin of H), `g-admin`, `root` (system admin).
+    pub async fn with_roles() -> TestApp {
+        let app = Self::spawn(AuthSettings::local()).await;
+        let db = &app.db;
+        accounts::add_group(db, "test", "ml").await.unwrap();
+        accounts::add_group(db, "test", "ml-team").await.unwrap();
+        for (user, system_admin) in [("loner", false), ("member", false), ("h-admin", false), ("g-admin", false), ("root", true)] {
+            accounts::add_user(db, "test", user, PASSWORD, system_admin).await.unwrap();
+        }
+        accounts::add_member(db, "test", "ml", "member", Role::Member).await.unwrap();
+        accounts::add_member(db, "test", "ml-team", "h-admin", Role::Admin).await.unwrap();
+        accounts::add_member(db, "test", "ml", "g-admin", Role::Admin).await.unwrap();
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// A client signed in as `user`.
+    pub async fn signed_in(&self, user: &str) -> reqwest::Client {
+        let client = self.client();
+        let res = self.call(&client, "login", &[("username", user), ("password", PASSWORD)]).await;
+        assert!(res.status().is_redirection() || res.status().is_success(), "sign-in of {user}: {}", res.status());
+        client
+    }
+
+    /// Calls a server function the way a hydrated page does (same-origin POST).
+    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("origin", format!("http://{}", self.addr))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
