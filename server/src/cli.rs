@@ -32,10 +32,21 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         Command::Serve => unreachable!("handled above"),
         Command::Migrate => println!("Database is up to date."),
         Command::Demo => print_demo(&db, &config).await?,
-        Command::User(UserCommand::Add { name, system_admin, password_stdin }) => {
-            let (password, generated) = if password_stdin { (read_password()?, false) } else { (app::backend::passwords::generate(), true) };
+        Command::User(UserCommand::Add {
+            name,
+            system_admin,
+            password_stdin,
+        }) => {
+            let (password, generated) = if password_stdin {
+                (read_password()?, false)
+            } else {
+                (app::backend::passwords::generate(), true)
+            };
             accounts::add_user(&db, CLI_ACTOR, &name, &password, system_admin).await?;
-            println!("Created user {name}{}.", if system_admin { " (system admin)" } else { "" });
+            println!(
+                "Created user {name}{}.",
+                if system_admin { " (system admin)" } else { "" }
+            );
             if generated {
                 println!("Password (shown once): {password}");
             }
@@ -47,7 +58,10 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         Command::Member(MemberCommand::Add { group, user, admin }) => {
             let role = if admin { Role::Admin } else { Role::Member };
             accounts::add_member(&db, CLI_ACTOR, &group, &user, role).await?;
-            println!("{user} is now {} of {group}.", if admin { "an admin" } else { "a member" });
+            println!(
+                "{user} is now {} of {group}.",
+                if admin { "an admin" } else { "a member" }
+            );
         }
     }
     Ok(())
@@ -69,12 +83,22 @@ fn read_password() -> Result<String, CliError> {
 async fn print_demo(db: &Db, config: &Config) -> Result<(), CliError> {
     let created = demo::seed(db).await?;
     if created.is_empty() {
-        println!("The demo accounts exist already; their passwords were shown when they were created.");
+        println!(
+            "The demo accounts exist already; their passwords were shown when they were created."
+        );
         return Ok(());
     }
-    println!("Demo groups {} created. Sign in at http://{} with (shown once):", demo::GROUPS.join(" and "), config.listen);
+    println!(
+        "Demo groups {} created. Sign in at http://{} with (shown once):",
+        demo::GROUPS.join(" and "),
+        config.listen
+    );
     for (user, password) in created {
-        let what = if user == demo::ADMIN { "admin of demo and sandbox" } else { "member of demo" };
+        let what = if user == demo::ADMIN {
+            "admin of demo and sandbox"
+        } else {
+            "member of demo"
+        };
         println!("  {user:<12} {password}   ({what})");
     }
     Ok(())
@@ -95,16 +119,21 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let app = crate::router(state, AllowedOrigin(config.public_origin()));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Leptos's settings from cargo-leptos's environment, with Kiln's own address.
 fn leptos_options(config: &Config) -> Result<LeptosOptions, CliError> {
-    let mut options = get_configuration(None).map_err(|e| CliError::Config(e.to_string()))?.leptos_options;
+    let mut options = get_configuration(None)
+        .map_err(|e| CliError::Config(e.to_string()))?
+        .leptos_options;
     options.site_addr = config.listen;
     if options.output_name.is_empty() {
         options.output_name = "kiln".into();

@@ -21,11 +21,21 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Config {
     /// Database: `sqlite://FILE` (created when missing) or `postgres://USER:PASSWORD@HOST/DB`.
-    #[arg(long, env = "KILN_DATABASE_URL", default_value = "sqlite://data/kiln.db", global = true)]
+    #[arg(
+        long,
+        env = "KILN_DATABASE_URL",
+        default_value = "sqlite://data/kiln.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Address and port to serve on.
-    #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "KILN_LISTEN",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Folder for Kiln's own files (the generated secret key).
@@ -43,12 +53,22 @@ pub struct Config {
     pub auth_mode: AuthModeArg,
 
     /// Proxy mode: the header holding the user's name.
-    #[arg(long, env = "KILN_PROXY_USER_HEADER", default_value = "X-Forwarded-User", global = true)]
+    #[arg(
+        long,
+        env = "KILN_PROXY_USER_HEADER",
+        default_value = "X-Forwarded-User",
+        global = true
+    )]
     pub proxy_user_header: String,
 
     /// Proxy mode: the header holding the user's groups, comma separated. Groups Kiln
     /// knows become memberships; admin roles are given with `kiln member add --admin`.
-    #[arg(long, env = "KILN_PROXY_GROUPS_HEADER", default_value = "X-Forwarded-Groups", global = true)]
+    #[arg(
+        long,
+        env = "KILN_PROXY_GROUPS_HEADER",
+        default_value = "X-Forwarded-Groups",
+        global = true
+    )]
     pub proxy_groups_header: String,
 
     /// Proxy mode: members of this proxy group are system admins.
@@ -157,7 +177,10 @@ impl Config {
             proxy_groups_header: self.proxy_groups_header.clone(),
             proxy_system_admin_group: self.proxy_system_admin_group.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
-            secure_cookies: self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            secure_cookies: self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
         }
     }
@@ -166,7 +189,10 @@ impl Config {
     pub fn public_origin(&self) -> Option<String> {
         let url = self.public_url.as_deref()?.trim_end_matches('/');
         let (scheme, rest) = url.split_once("://")?;
-        Some(format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()))
+        Some(format!(
+            "{scheme}://{}",
+            rest.split('/').next().unwrap_or_default()
+        ))
     }
 }
 
@@ -183,20 +209,31 @@ mod tests {
     #[test]
     fn flags_parse_into_settings() {
         let cli = Cli::parse_from([
-            "kiln", "--auth-mode", "proxy", "--trusted-proxies", "127.0.0.1,10.0.0.0/8",
-            "--public-url", "https://kiln.example.org/ui/", "serve",
+            "kiln",
+            "--auth-mode",
+            "proxy",
+            "--trusted-proxies",
+            "127.0.0.1,10.0.0.0/8",
+            "--public-url",
+            "https://kiln.example.org/ui/",
+            "serve",
         ]);
         let auth = cli.config.auth();
         assert_eq!(auth.mode, AuthMode::Proxy);
         assert_eq!(auth.trusted_proxies.len(), 2);
         assert!(auth.secure_cookies);
-        assert_eq!(cli.config.public_origin().as_deref(), Some("https://kiln.example.org"));
+        assert_eq!(
+            cli.config.public_origin().as_deref(),
+            Some("https://kiln.example.org")
+        );
         assert!(matches!(cli.command, Some(Command::Serve)));
     }
 
     #[test]
     fn a_bad_trusted_proxy_is_refused_by_name() {
-        let err = Cli::try_parse_from(["kiln", "--trusted-proxies", "not-an-ip"]).unwrap_err().to_string();
+        let err = Cli::try_parse_from(["kiln", "--trusted-proxies", "not-an-ip"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--trusted-proxies"), "{err}");
     }
 }

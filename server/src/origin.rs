@@ -14,11 +14,21 @@ use http::{HeaderMap, Method, StatusCode, header};
 #[derive(Clone, Debug, Default)]
 pub struct AllowedOrigin(pub Option<String>);
 
-pub async fn reject_cross_site(State(allowed): State<AllowedOrigin>, request: Request, next: Next) -> Response {
+pub async fn reject_cross_site(
+    State(allowed): State<AllowedOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_cross_site(request.method(), request.headers(), allowed.0.as_deref()) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
-        let body = r#"{"error":{"code":"cross_site","message":"Cross-site requests are not allowed."}}"#;
-        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        let body =
+            r#"{"error":{"code":"cross_site","message":"Cross-site requests are not allowed."}}"#;
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -31,12 +41,16 @@ pub fn is_cross_site(method: &Method, headers: &HeaderMap, allowed: Option<&str>
     if get("sec-fetch-site") == Some("cross-site") {
         return true;
     }
-    let Some(origin) = get(header::ORIGIN.as_str()) else { return false };
+    let Some(origin) = get(header::ORIGIN.as_str()) else {
+        return false;
+    };
     match allowed {
         Some(allowed) => origin != allowed,
         None => {
             let host = get(header::HOST.as_str()).unwrap_or_default();
-            let bare = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+            let bare = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
             host.is_empty() || bare != Some(host)
         }
     }
@@ -47,14 +61,23 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), v.parse().unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (header::HeaderName::from_static(k), v.parse().unwrap()))
+            .collect()
     }
 
     #[test]
     fn same_origin_posts_pass_and_foreign_ones_do_not() {
-        let own = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
+        let own = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
         assert!(!is_cross_site(&Method::POST, &own, None));
-        let evil = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://evil.example")]);
+        let evil = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://evil.example"),
+        ]);
         assert!(is_cross_site(&Method::POST, &evil, None));
         let null = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
         assert!(is_cross_site(&Method::POST, &null, None));
@@ -71,9 +94,20 @@ mod tests {
 
     #[test]
     fn a_configured_public_origin_is_the_only_one_allowed() {
-        let behind_proxy = headers(&[("host", "kiln:3000"), ("origin", "https://kiln.example.org")]);
-        assert!(!is_cross_site(&Method::POST, &behind_proxy, Some("https://kiln.example.org")));
+        let behind_proxy = headers(&[
+            ("host", "kiln:3000"),
+            ("origin", "https://kiln.example.org"),
+        ]);
+        assert!(!is_cross_site(
+            &Method::POST,
+            &behind_proxy,
+            Some("https://kiln.example.org")
+        ));
         let other = headers(&[("host", "kiln:3000"), ("origin", "http://kiln:3000")]);
-        assert!(is_cross_site(&Method::POST, &other, Some("https://kiln.example.org")));
+        assert!(is_cross_site(
+            &Method::POST,
+            &other,
+            Some("https://kiln.example.org")
+        ));
     }
 }

@@ -22,7 +22,10 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(allowed_origin, reject_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            allowed_origin,
+            reject_cross_site,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

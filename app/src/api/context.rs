@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use axum::extract::ConnectInfo;
 use leptos::prelude::{expect_context, use_context};
 
-use super::error::respond;
 use super::ApiError;
+use super::error::respond;
 use crate::backend::{AppState, identity};
 use crate::domain::policy::{self, Action, Actor, Denied, Target};
 
@@ -17,12 +17,22 @@ pub fn state() -> AppState {
 /// The actor of the current request.
 pub async fn actor(state: &AppState) -> Result<Actor, ApiError> {
     let parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    identity::resolve_actor(&state.db, &state.auth, &parts.headers, peer).await.map_err(|e| respond(e.into()))
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    identity::resolve_actor(&state.db, &state.auth, &parts.headers, peer)
+        .await
+        .map_err(|e| respond(e.into()))
 }
 
 /// Checks the policy; `what` names the target in the refusal ("group ml").
-pub fn authorize(actor: &Actor, action: Action, target: Target, what: &str) -> Result<(), ApiError> {
+pub fn authorize(
+    actor: &Actor,
+    action: Action,
+    target: Target,
+    what: &str,
+) -> Result<(), ApiError> {
     policy::decide(actor, action, target).map_err(|d| respond(refusal(d, what)))
 }
 

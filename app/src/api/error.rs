@@ -21,7 +21,10 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
-    TooManyAttempts { message: String, retry_after_secs: u64 },
+    TooManyAttempts {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Something went wrong on the server; it has been logged.")]
     Internal,
     #[error("The server could not be reached: {0}")]

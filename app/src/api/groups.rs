@@ -28,10 +28,19 @@ pub async fn group_page(group: String) -> Result<GroupOverview, ApiError> {
         // Only system admins learn that a group does not exist; others get the same
         // answer as for a group they are not in.
         return match authorize(&actor, Action::ViewGroupImages, Target::System, &what) {
-            Ok(()) => Err(super::error::respond(ApiError::NotFound(format!("There is no group {group}.")))),
-            Err(_) => Err(super::error::respond(ApiError::Forbidden(format!("You are not a member of {what}.")))),
+            Ok(()) => Err(super::error::respond(ApiError::NotFound(format!(
+                "There is no group {group}."
+            )))),
+            Err(_) => Err(super::error::respond(ApiError::Forbidden(format!(
+                "You are not a member of {what}."
+            )))),
         };
     };
-    authorize(&actor, Action::ViewGroupImages, Target::Group(stored.id), &what)?;
+    authorize(
+        &actor,
+        Action::ViewGroupImages,
+        Target::Group(stored.id),
+        &what,
+    )?;
     Ok(GroupOverview { name: stored.name })
 }

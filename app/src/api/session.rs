@@ -27,14 +27,29 @@ pub async fn current_user() -> Result<Option<Me>, ApiError> {
     use crate::domain::Actor;
 
     let state = state();
-    let Actor::User(user) = actor(&state).await? else { return Ok(None) };
+    let Actor::User(user) = actor(&state).await? else {
+        return Ok(None);
+    };
     let manages = if user.system_admin {
-        groups::list(&state.db).await.map_err(fail)?.into_iter().map(|g| g.name).collect()
+        groups::list(&state.db)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .map(|g| g.name)
+            .collect()
     } else {
-        user.memberships.iter().filter(|m| m.role == Role::Admin).map(|m| m.group.clone()).collect()
+        user.memberships
+            .iter()
+            .filter(|m| m.role == Role::Admin)
+            .map(|m| m.group.clone())
+            .collect()
     };
     Ok(Some(Me {
-        groups: user.memberships.into_iter().map(|m| (m.group, m.role)).collect(),
+        groups: user
+            .memberships
+            .into_iter()
+            .map(|m| (m.group, m.role))
+            .collect(),
         name: user.name,
         system_admin: user.system_admin,
         manages,
@@ -44,7 +59,11 @@ pub async fn current_user() -> Result<Option<Me>, ApiError> {
 
 /// Signs in with a local account and goes to `next` (a path on this site).
 #[server(endpoint = "login")]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), ApiError> {
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ApiError> {
     use super::context::{fail, state};
     use super::error::respond;
     use crate::backend::{audit, identity::AuthMode, passwords, sessions, throttle, users};
@@ -52,14 +71,19 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 
     let state = state();
     if state.auth.mode == AuthMode::Proxy {
-        return Err(respond(ApiError::Forbidden("Sign-in is handled by your organisation's identity proxy.".into())));
+        return Err(respond(ApiError::Forbidden(
+            "Sign-in is handled by your organisation's identity proxy.".into(),
+        )));
     }
     let username = username.trim();
     UserName::parse("username", username).map_err(|e| respond(e.into()))?;
     if password.is_empty() {
         return Err(respond(ApiError::invalid("password", "is required")));
     }
-    if let Some(ms) = throttle::locked_for(&state.db, username).await.map_err(fail)? {
+    if let Some(ms) = throttle::locked_for(&state.db, username)
+        .await
+        .map_err(fail)?
+    {
         let secs = (ms as u64).div_ceil(1000);
         return Err(respond(ApiError::TooManyAttempts {
             message: format!("Too many failed sign-ins for {username}. Try again in {secs} s."),
@@ -67,21 +91,51 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         }));
     }
     let user = users::find(&state.db, username).await.map_err(fail)?;
-    if !passwords::verify(password, user.as_ref().and_then(|u| u.password_hash.clone())).await {
-        throttle::record_failure(&state.db, username).await.map_err(fail)?;
-        audit::record(&state.db, username, "session.login_failed", &format!("user:{username}"), "")
+    if !passwords::verify(
+        password,
+        user.as_ref().and_then(|u| u.password_hash.clone()),
+    )
+    .await
+    {
+        throttle::record_failure(&state.db, username)
             .await
             .map_err(fail)?;
+        audit::record(
+            &state.db,
+            username,
+            "session.login_failed",
+            &format!("user:{username}"),
+            "",
+        )
+        .await
+        .map_err(fail)?;
         return Err(respond(ApiError::BadCredentials));
     }
     let user = user.ok_or(ApiError::Internal)?;
     throttle::clear(&state.db, username).await.map_err(fail)?;
-    let token = sessions::create(&state.db, user.id, state.auth.session_ttl).await.map_err(fail)?;
-    audit::record(&state.db, &user.name, "session.login", &format!("user:{}", user.name), "").await.map_err(fail)?;
+    let token = sessions::create(&state.db, user.id, state.auth.session_ttl)
+        .await
+        .map_err(fail)?;
+    audit::record(
+        &state.db,
+        &user.name,
+        "session.login",
+        &format!("user:{}", user.name),
+        "",
+    )
+    .await
+    .map_err(fail)?;
 
     let options = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = sessions::cookie(Some(&token), state.auth.session_ttl, state.auth.secure_cookies);
-    options.append_header(http::header::SET_COOKIE, cookie.parse().map_err(|_| ApiError::Internal)?);
+    let cookie = sessions::cookie(
+        Some(&token),
+        state.auth.session_ttl,
+        state.auth.secure_cookies,
+    );
+    options.append_header(
+        http::header::SET_COOKIE,
+        cookie.parse().map_err(|_| ApiError::Internal)?,
+    );
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
@@ -105,7 +159,10 @@ pub async fn logout() -> Result<(), ApiError> {
     }
     let options = expect_context::<leptos_axum::ResponseOptions>();
     let cookie = sessions::cookie(None, state.auth.session_ttl, state.auth.secure_cookies);
-    options.append_header(http::header::SET_COOKIE, cookie.parse().map_err(|_| ApiError::Internal)?);
+    options.append_header(
+        http::header::SET_COOKIE,
+        cookie.parse().map_err(|_| ApiError::Internal)?,
+    );
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -124,8 +181,16 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/groups/ml/images?sort=name")), "/groups/ml/images?sort=name");
-        for evil in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+        assert_eq!(
+            safe_next(Some("/groups/ml/images?sort=name")),
+            "/groups/ml/images?sort=name"
+        );
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(safe_next(Some(evil)), "/", "{evil}");
         }
         assert_eq!(safe_next(None), "/");

@@ -15,23 +15,27 @@ pub struct AuditEntry {
 
 /// Appends one entry. `actor` is a user name, or `cli` for the command line.
 pub async fn record(db: &Db, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(detail)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now_ms())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
 /// The newest entries first.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditEntry>> {
-    Ok(sqlx::query_as("SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1")
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
 }
 
 #[cfg(test)]
@@ -42,12 +46,24 @@ mod tests {
     #[tokio::test]
     async fn entries_can_be_added_but_never_changed_or_removed() {
         let db = fresh_db().await;
-        record(&db, "cli", "group.create", "group:ml", "").await.unwrap();
-        record(&db, "ann", "session.login", "user:ann", "").await.unwrap();
+        record(&db, "cli", "group.create", "group:ml", "")
+            .await
+            .unwrap();
+        record(&db, "ann", "session.login", "user:ann", "")
+            .await
+            .unwrap();
         let entries = recent(&db, 10).await.unwrap();
-        assert_eq!(entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["session.login", "group.create"]);
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| e.action.as_str())
+                .collect::<Vec<_>>(),
+            ["session.login", "group.create"]
+        );
 
-        let update = sqlx::query("UPDATE audit_log SET actor = 'mallory'").execute(&db.pool).await;
+        let update = sqlx::query("UPDATE audit_log SET actor = 'mallory'")
+            .execute(&db.pool)
+            .await;
         assert!(update.unwrap_err().to_string().contains("append-only"));
         let delete = sqlx::query("DELETE FROM audit_log").execute(&db.pool).await;
         assert!(delete.unwrap_err().to_string().contains("append-only"));

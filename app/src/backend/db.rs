@@ -37,17 +37,25 @@ impl Db {
             Kind::Sqlite => sqlite_url(url)?,
             Kind::Postgres => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url)?
-            .log_slow_statements(tracing::log::LevelFilter::Warn, std::time::Duration::from_millis(250));
+        let options = AnyConnectOptions::from_str(&url)?.log_slow_statements(
+            tracing::log::LevelFilter::Warn,
+            std::time::Duration::from_millis(250),
+        );
         let pool = AnyPoolOptions::new()
             .max_connections(if kind == Kind::Sqlite { 4 } else { 10 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if kind == Kind::Sqlite {
                         // Readers don't wait for the writer; writers wait for each other.
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -89,11 +97,17 @@ fn kind_of(url: &str) -> Result<Kind> {
 
 /// Adds `mode=rwc` so the file is created, and creates its folder.
 fn sqlite_url(url: &str) -> Result<String> {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let file = path.split('?').next().unwrap_or_default();
-    if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| super::BackendError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(dir) = std::path::Path::new(file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            super::BackendError::Internal(format!("cannot create {}: {e}", dir.display()))
+        })?;
     }
     Ok(if url.contains("mode=") {
         url.to_owned()
@@ -113,18 +127,26 @@ pub mod testing {
         let name = format!("kiln_test_{}", super::super::random_hex(6));
         let db = match std::env::var("KILN_TEST_DATABASE_URL") {
             Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let admin = Db::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+                let admin = Db::connect(&admin_url)
+                    .await
+                    .expect("connect to the test PostgreSQL");
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&admin.pool)
                     .await
                     .expect("create a test database");
                 admin.pool.close().await;
-                let (base, _) = admin_url.rsplit_once('/').expect("a database URL with a path");
-                Db::connect(&format!("{base}/{name}")).await.expect("connect to the test database")
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("a database URL with a path");
+                Db::connect(&format!("{base}/{name}"))
+                    .await
+                    .expect("connect to the test database")
             }
             _ => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                Db::connect(&format!("sqlite://{}", path.display())).await.expect("open SQLite")
+                Db::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open SQLite")
             }
         };
         db.migrate().await.expect("migrations apply");
@@ -138,8 +160,15 @@ mod tests {
 
     #[test]
     fn sqlite_urls_get_create_mode() {
-        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:?mode=rwc");
-        assert!(sqlite_url("sqlite://x.db?mode=ro").unwrap().ends_with("mode=ro"));
+        assert_eq!(
+            sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:?mode=rwc"
+        );
+        assert!(
+            sqlite_url("sqlite://x.db?mode=ro")
+                .unwrap()
+                .ends_with("mode=ro")
+        );
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub async fn seed(db: &Db) -> Result<Vec<(String, String)>> {
     }
     let mut created = Vec::new();
     for (user, memberships) in [
-        (ADMIN, &[("demo", Role::Admin), ("sandbox", Role::Admin)][..]),
+        (
+            ADMIN,
+            &[("demo", Role::Admin), ("sandbox", Role::Admin)][..],
+        ),
         (MEMBER, &[("demo", Role::Member)][..]),
     ] {
         let password = passwords::generate();
@@ -42,7 +45,10 @@ mod tests {
     async fn seeding_twice_creates_the_accounts_once() {
         let db = fresh_db().await;
         let first = seed(&db).await.unwrap();
-        assert_eq!(first.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(), [ADMIN, MEMBER]);
+        assert_eq!(
+            first.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
+            [ADMIN, MEMBER]
+        );
         assert!(seed(&db).await.unwrap().is_empty());
         let admin = users::find(&db, ADMIN).await.unwrap().unwrap();
         let roles = groups::memberships_of(&db, admin.id).await.unwrap();

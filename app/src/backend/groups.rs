@@ -12,29 +12,40 @@ pub struct GroupRow {
 }
 
 pub async fn create(db: &Db, name: &GroupName) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO user_groups (name, created_at) VALUES ($1, $2) RETURNING id")
-        .bind(name.as_str())
-        .bind(now_ms())
-        .fetch_one(&db.pool)
-        .await
-        .map_err(BackendError::on_unique("group", name.as_str()))?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO user_groups (name, created_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await
+    .map_err(BackendError::on_unique("group", name.as_str()))?;
     Ok(id)
 }
 
 /// The group with exactly this name.
 pub async fn find(db: &Db, name: &str) -> Result<Option<GroupRow>> {
-    Ok(sqlx::query_as("SELECT id, name FROM user_groups WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&db.pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, name FROM user_groups WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 pub async fn require(db: &Db, name: &str) -> Result<GroupRow> {
-    find(db, name).await?.ok_or_else(|| BackendError::NotFound { what: "group", name: name.to_owned() })
+    find(db, name).await?.ok_or_else(|| BackendError::NotFound {
+        what: "group",
+        name: name.to_owned(),
+    })
 }
 
 pub async fn list(db: &Db) -> Result<Vec<GroupRow>> {
-    Ok(sqlx::query_as("SELECT id, name FROM user_groups ORDER BY name").fetch_all(&db.pool).await?)
+    Ok(
+        sqlx::query_as("SELECT id, name FROM user_groups ORDER BY name")
+            .fetch_all(&db.pool)
+            .await?,
+    )
 }
 
 /// Gives `user_id` this role in the group, replacing any role they had.
@@ -71,30 +82,47 @@ async fn membership_rows(db: &Db, user_id: i64) -> Result<Vec<MembershipRow>> {
 }
 
 pub async fn memberships_of(db: &Db, user_id: i64) -> Result<Vec<Membership>> {
-    Ok(membership_rows(db, user_id).await?.into_iter().filter_map(to_membership).collect())
+    Ok(membership_rows(db, user_id)
+        .await?
+        .into_iter()
+        .filter_map(to_membership)
+        .collect())
 }
 
 fn to_membership(row: MembershipRow) -> Option<Membership> {
-    Some(Membership { group_id: row.group_id, group: row.name, role: Role::parse(&row.role)? })
+    Some(Membership {
+        group_id: row.group_id,
+        group: row.name,
+        role: Role::parse(&row.role)?,
+    })
 }
 
 /// Makes the memberships an identity proxy reports stored ones: groups it lists that Kiln
 /// knows become member memberships, proxy-made ones it no longer lists go. Roles given in
 /// Kiln (admins, by the CLI) are kept. Writes only when something changed.
-pub async fn sync_proxy_memberships(db: &Db, user_id: i64, reported: &[GroupName]) -> Result<Vec<Membership>> {
+pub async fn sync_proxy_memberships(
+    db: &Db,
+    user_id: i64,
+    reported: &[GroupName],
+) -> Result<Vec<Membership>> {
     let rows = membership_rows(db, user_id).await?;
     let mut changed = false;
     for row in rows.iter().filter(|r| r.source == "proxy") {
         if !reported.iter().any(|g| g.as_str() == row.name) {
-            sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2 AND source = 'proxy'")
-                .bind(row.group_id)
-                .bind(user_id)
-                .execute(&db.pool)
-                .await?;
+            sqlx::query(
+                "DELETE FROM memberships WHERE group_id = $1 AND user_id = $2 AND source = 'proxy'",
+            )
+            .bind(row.group_id)
+            .bind(user_id)
+            .execute(&db.pool)
+            .await?;
             changed = true;
         }
     }
-    for group in reported.iter().filter(|g| !rows.iter().any(|r| r.name == g.as_str())) {
+    for group in reported
+        .iter()
+        .filter(|g| !rows.iter().any(|r| r.name == g.as_str()))
+    {
         let inserted = sqlx::query(
             "INSERT INTO memberships (group_id, user_id, role, source)
              SELECT id, $1, 'member', 'proxy' FROM user_groups WHERE name = $2
@@ -106,7 +134,11 @@ pub async fn sync_proxy_memberships(db: &Db, user_id: i64, reported: &[GroupName
         .await?;
         changed |= inserted.rows_affected() > 0;
     }
-    if changed { memberships_of(db, user_id).await } else { Ok(rows.into_iter().filter_map(to_membership).collect()) }
+    if changed {
+        memberships_of(db, user_id).await
+    } else {
+        Ok(rows.into_iter().filter_map(to_membership).collect())
+    }
 }
 
 #[cfg(test)]
@@ -125,7 +157,10 @@ mod tests {
         create(&db, &g("ml-team")).await.unwrap();
         assert!(find(&db, "ml").await.unwrap().is_none());
         assert!(find(&db, "ML-TEAM").await.unwrap().is_none());
-        assert_eq!(require(&db, "ml").await.unwrap_err().to_string(), "group \"ml\" does not exist");
+        assert_eq!(
+            require(&db, "ml").await.unwrap_err().to_string(),
+            "group \"ml\" does not exist"
+        );
         assert!(create(&db, &g("ml-team")).await.is_err());
     }
 
@@ -133,11 +168,20 @@ mod tests {
     async fn setting_a_member_twice_changes_the_role() {
         let db = fresh_db().await;
         let gid = create(&db, &g("ml")).await.unwrap();
-        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false).await.unwrap();
+        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false)
+            .await
+            .unwrap();
         set_member(&db, gid, uid, Role::Member).await.unwrap();
         set_member(&db, gid, uid, Role::Admin).await.unwrap();
         let m = memberships_of(&db, uid).await.unwrap();
-        assert_eq!(m, vec![Membership { group_id: gid, group: "ml".into(), role: Role::Admin }]);
+        assert_eq!(
+            m,
+            vec![Membership {
+                group_id: gid,
+                group: "ml".into(),
+                role: Role::Admin
+            }]
+        );
     }
 
     #[tokio::test]
@@ -145,15 +189,33 @@ mod tests {
         let db = fresh_db().await;
         let ml = create(&db, &g("ml")).await.unwrap();
         let cv = create(&db, &g("cv")).await.unwrap();
-        let uid = users::ensure_proxy_user(&db, &UserName::parse("user", "pat").unwrap()).await.unwrap().id;
+        let uid = users::ensure_proxy_user(&db, &UserName::parse("user", "pat").unwrap())
+            .await
+            .unwrap()
+            .id;
         set_member(&db, cv, uid, Role::Admin).await.unwrap();
 
-        let m = sync_proxy_memberships(&db, uid, &[g("ml"), g("unknown")]).await.unwrap();
+        let m = sync_proxy_memberships(&db, uid, &[g("ml"), g("unknown")])
+            .await
+            .unwrap();
         let names: Vec<_> = m.iter().map(|m| (m.group.as_str(), m.role)).collect();
         assert_eq!(names, vec![("cv", Role::Admin), ("ml", Role::Member)]);
 
         let m = sync_proxy_memberships(&db, uid, &[]).await.unwrap();
-        assert_eq!(m, vec![Membership { group_id: cv, group: "cv".into(), role: Role::Admin }]);
-        assert!(memberships_of(&db, uid).await.unwrap().iter().all(|m| m.group_id != ml));
+        assert_eq!(
+            m,
+            vec![Membership {
+                group_id: cv,
+                group: "cv".into(),
+                role: Role::Admin
+            }]
+        );
+        assert!(
+            memberships_of(&db, uid)
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| m.group_id != ml)
+        );
     }
 }

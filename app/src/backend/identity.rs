@@ -53,7 +53,12 @@ impl AuthSettings {
 }
 
 /// Resolves the actor of a request from its headers and the address it came from.
-pub async fn resolve_actor(db: &Db, auth: &AuthSettings, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor> {
+pub async fn resolve_actor(
+    db: &Db,
+    auth: &AuthSettings,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Actor> {
     match auth.mode {
         AuthMode::Local => from_session(db, headers).await,
         AuthMode::Proxy => from_proxy(db, auth, headers, peer).await,
@@ -66,9 +71,15 @@ async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(sessions::token_from_cookies);
-    let Some(token) = token else { return Ok(Actor::Anonymous) };
-    let Some(user_id) = sessions::user_of(db, token).await? else { return Ok(Actor::Anonymous) };
-    let Some(user) = users::find_by_id(db, user_id).await? else { return Ok(Actor::Anonymous) };
+    let Some(token) = token else {
+        return Ok(Actor::Anonymous);
+    };
+    let Some(user_id) = sessions::user_of(db, token).await? else {
+        return Ok(Actor::Anonymous);
+    };
+    let Some(user) = users::find_by_id(db, user_id).await? else {
+        return Ok(Actor::Anonymous);
+    };
     Ok(Actor::User(Principal {
         id: user.id,
         system_admin: user.is_system_admin(),
@@ -77,8 +88,18 @@ async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
     }))
 }
 
-async fn from_proxy(db: &Db, auth: &AuthSettings, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+async fn from_proxy(
+    db: &Db,
+    auth: &AuthSettings,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Actor> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let Some(raw_user) = header(&auth.proxy_user_header).filter(|u| !u.is_empty()) else {
         return Ok(Actor::Anonymous);
     };
@@ -87,14 +108,28 @@ async fn from_proxy(db: &Db, auth: &AuthSettings, headers: &HeaderMap, peer: Opt
         return Ok(Actor::Anonymous);
     }
     let Ok(name) = UserName::parse("user", raw_user) else {
-        tracing::warn!(user = raw_user, "identity proxy sent a user name Kiln cannot use");
+        tracing::warn!(
+            user = raw_user,
+            "identity proxy sent a user name Kiln cannot use"
+        );
         return Ok(Actor::Anonymous);
     };
     let reported: Vec<&str> = header(&auth.proxy_groups_header)
-        .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect())
+        .map(|g| {
+            g.split(',')
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    let proxy_admin = auth.proxy_system_admin_group.as_deref().is_some_and(|a| reported.contains(&a));
-    let groups: Vec<GroupName> = reported.iter().filter_map(|g| GroupName::parse("group", g).ok()).collect();
+    let proxy_admin = auth
+        .proxy_system_admin_group
+        .as_deref()
+        .is_some_and(|a| reported.contains(&a));
+    let groups: Vec<GroupName> = reported
+        .iter()
+        .filter_map(|g| GroupName::parse("group", g).ok())
+        .collect();
 
     let user = users::ensure_proxy_user(db, &name).await?;
     Ok(Actor::User(Principal {
@@ -131,20 +166,39 @@ mod tests {
     #[tokio::test]
     async fn proxy_headers_count_only_from_trusted_addresses() {
         let db = fresh_db().await;
-        groups::create(&db, &GroupName::parse("group", "ml").unwrap()).await.unwrap();
+        groups::create(&db, &GroupName::parse("group", "ml").unwrap())
+            .await
+            .unwrap();
         let auth = proxy_settings();
-        let h = headers(&[("x-forwarded-user", "ann@example.org"), ("x-forwarded-groups", "ml, kiln-admins")]);
+        let h = headers(&[
+            ("x-forwarded-user", "ann@example.org"),
+            ("x-forwarded-groups", "ml, kiln-admins"),
+        ]);
 
-        let outsider = resolve_actor(&db, &auth, &h, Some("10.1.2.3".parse().unwrap())).await.unwrap();
+        let outsider = resolve_actor(&db, &auth, &h, Some("10.1.2.3".parse().unwrap()))
+            .await
+            .unwrap();
         assert_eq!(outsider, Actor::Anonymous);
-        assert_eq!(resolve_actor(&db, &auth, &h, None).await.unwrap(), Actor::Anonymous);
+        assert_eq!(
+            resolve_actor(&db, &auth, &h, None).await.unwrap(),
+            Actor::Anonymous
+        );
 
-        let Actor::User(ann) = resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap())).await.unwrap() else {
+        let Actor::User(ann) = resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap()))
+            .await
+            .unwrap()
+        else {
             panic!("the trusted proxy's user should be signed in");
         };
         assert_eq!(ann.name, "ann@example.org");
         assert!(ann.system_admin);
-        assert_eq!(ann.memberships.iter().map(|m| (m.group.as_str(), m.role)).collect::<Vec<_>>(), [("ml", Role::Member)]);
+        assert_eq!(
+            ann.memberships
+                .iter()
+                .map(|m| (m.group.as_str(), m.role))
+                .collect::<Vec<_>>(),
+            [("ml", Role::Member)]
+        );
     }
 
     #[tokio::test]
@@ -152,12 +206,23 @@ mod tests {
         let db = fresh_db().await;
         let auth = AuthSettings::local();
         let h = headers(&[("x-forwarded-user", "root")]);
-        assert_eq!(resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap())).await.unwrap(), Actor::Anonymous);
+        assert_eq!(
+            resolve_actor(&db, &auth, &h, Some("127.0.0.1".parse().unwrap()))
+                .await
+                .unwrap(),
+            Actor::Anonymous
+        );
 
-        let uid = users::create(&db, &UserName::parse("user", "bo").unwrap(), "h", true).await.unwrap();
-        let token = sessions::create(&db, uid, Duration::from_secs(60)).await.unwrap();
+        let uid = users::create(&db, &UserName::parse("user", "bo").unwrap(), "h", true)
+            .await
+            .unwrap();
+        let token = sessions::create(&db, uid, Duration::from_secs(60))
+            .await
+            .unwrap();
         let h = headers(&[("cookie", &format!("theme=dark; kiln_session={token}"))]);
-        let Actor::User(bo) = resolve_actor(&db, &auth, &h, None).await.unwrap() else { panic!("signed in") };
+        let Actor::User(bo) = resolve_actor(&db, &auth, &h, None).await.unwrap() else {
+            panic!("signed in")
+        };
         assert_eq!((bo.name.as_str(), bo.system_admin), ("bo", true));
     }
 }

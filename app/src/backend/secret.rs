@@ -19,7 +19,10 @@ impl SecretKey {
     pub fn from_hex(s: &str) -> Result<SecretKey> {
         let s = s.trim();
         let invalid = || {
-            BackendError::Invalid(crate::domain::FieldError::new("secret_key", "must be 64 hexadecimal characters (32 bytes)"))
+            BackendError::Invalid(crate::domain::FieldError::new(
+                "secret_key",
+                "must be 64 hexadecimal characters (32 bytes)",
+            ))
         };
         if s.len() != 64 || !s.is_ascii() {
             return Err(invalid());
@@ -33,7 +36,9 @@ impl SecretKey {
 
     /// Reads `file`, or creates it (owner-only) with a new random key.
     pub fn load_or_create(file: &Path) -> Result<SecretKey> {
-        let io = |e: std::io::Error| BackendError::Internal(format!("secret key file {}: {e}", file.display()));
+        let io = |e: std::io::Error| {
+            BackendError::Internal(format!("secret key file {}: {e}", file.display()))
+        };
         match std::fs::read_to_string(file) {
             Ok(text) => Self::from_hex(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -58,7 +63,11 @@ impl SecretKey {
 fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)?;
     f.write_all(text.as_bytes())
 }
 
@@ -69,12 +78,16 @@ mod tests {
     #[test]
     fn a_generated_key_is_kept_and_private() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("kiln-secret-{}", crate::backend::random_hex(4)));
+        let dir =
+            std::env::temp_dir().join(format!("kiln-secret-{}", crate::backend::random_hex(4)));
         let file = dir.join("secret.key");
         let first = SecretKey::load_or_create(&file).unwrap();
         let again = SecretKey::load_or_create(&file).unwrap();
         assert_eq!(first.bytes(), again.bytes());
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

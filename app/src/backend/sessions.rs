@@ -18,21 +18,31 @@ pub async fn create(db: &Db, user_id: i64, ttl: std::time::Duration) -> Result<S
         .execute(&db.pool)
         .await?;
     // Expired sessions are swept on sign-in, which is rare enough to be cheap.
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
     Ok(token)
 }
 
 /// The user a live session belongs to.
 pub async fn user_of(db: &Db, token: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+    Ok(
+        sqlx::query_scalar(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
         .bind(token_hash(token))
         .bind(now_ms())
         .fetch_optional(&db.pool)
-        .await?)
+        .await?,
+    )
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -44,7 +54,10 @@ fn token_hash(token: &str) -> String {
 pub fn cookie(token: Option<&str>, ttl: std::time::Duration, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     match token {
-        Some(t) => format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs()),
+        Some(t) => format!(
+            "{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            ttl.as_secs()
+        ),
         None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
 }
@@ -69,7 +82,9 @@ mod tests {
     #[tokio::test]
     async fn a_session_lives_until_deleted_or_expired() {
         let db = fresh_db().await;
-        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false).await.unwrap();
+        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false)
+            .await
+            .unwrap();
         let token = create(&db, uid, Duration::from_secs(60)).await.unwrap();
         assert_eq!(user_of(&db, &token).await.unwrap(), Some(uid));
         assert_eq!(user_of(&db, "forged").await.unwrap(), None);
@@ -83,9 +98,15 @@ mod tests {
     #[test]
     fn cookies_are_http_only_lax_and_secure_when_asked() {
         let c = cookie(Some("abc"), Duration::from_secs(3600), true);
-        assert_eq!(c, "kiln_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure");
+        assert_eq!(
+            c,
+            "kiln_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure"
+        );
         assert!(!cookie(None, Duration::ZERO, false).contains("Secure"));
-        assert_eq!(token_from_cookies("a=1; kiln_session=tok; b=2"), Some("tok"));
+        assert_eq!(
+            token_from_cookies("a=1; kiln_session=tok; b=2"),
+            Some("tok")
+        );
         assert_eq!(token_from_cookies("kiln_session="), None);
     }
 }

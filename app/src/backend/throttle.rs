@@ -10,10 +10,11 @@ const MAX_LOCK_MS: i64 = 5 * 60 * 1000;
 
 /// Milliseconds until this name may try again, or `None` when it may try now.
 pub async fn locked_for(db: &Db, user_name: &str) -> Result<Option<i64>> {
-    let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE user_name = $1")
-        .bind(user_name)
-        .fetch_optional(&db.pool)
-        .await?;
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE user_name = $1")
+            .bind(user_name)
+            .fetch_optional(&db.pool)
+            .await?;
     let now = now_ms();
     Ok(until.filter(|u| *u > now).map(|u| u - now))
 }
@@ -38,7 +39,10 @@ pub async fn record_failure(db: &Db, user_name: &str) -> Result<()> {
 }
 
 pub async fn clear(db: &Db, user_name: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_throttle WHERE user_name = $1").bind(user_name).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM login_throttle WHERE user_name = $1")
+        .bind(user_name)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -71,7 +75,11 @@ mod tests {
         record_failure(&db, "ann").await.unwrap();
         let wait = locked_for(&db, "ann").await.unwrap().expect("locked");
         assert!(wait > 1000 && wait <= 2000, "{wait}");
-        assert_eq!(locked_for(&db, "bob").await.unwrap(), None, "other names are not affected");
+        assert_eq!(
+            locked_for(&db, "bob").await.unwrap(),
+            None,
+            "other names are not affected"
+        );
         clear(&db, "ann").await.unwrap();
         assert_eq!(locked_for(&db, "ann").await.unwrap(), None);
     }

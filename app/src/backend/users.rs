@@ -20,7 +20,12 @@ impl UserRow {
 }
 
 /// Creates a local account; the name must be free.
-pub async fn create(db: &Db, name: &UserName, password_hash: &str, system_admin: bool) -> Result<i64> {
+pub async fn create(
+    db: &Db,
+    name: &UserName,
+    password_hash: &str,
+    system_admin: bool,
+) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (name, password_hash, system_admin, source, created_at)
          VALUES ($1, $2, $3, 'local', $4) RETURNING id",
@@ -45,21 +50,30 @@ pub async fn ensure_proxy_user(db: &Db, name: &UserName) -> Result<UserRow> {
     .bind(now_ms())
     .execute(&db.pool)
     .await?;
-    find(db, name.as_str()).await?.ok_or_else(|| BackendError::NotFound { what: "user", name: name.to_string() })
+    find(db, name.as_str())
+        .await?
+        .ok_or_else(|| BackendError::NotFound {
+            what: "user",
+            name: name.to_string(),
+        })
 }
 
 pub async fn find(db: &Db, name: &str) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&db.pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 #[cfg(test)]
@@ -75,7 +89,10 @@ mod tests {
         let err = create(&db, &alice, "other", true).await.unwrap_err();
         assert_eq!(err.to_string(), "user \"alice\" already exists");
         let row = find(&db, "alice").await.unwrap().unwrap();
-        assert_eq!((row.id, row.password_hash.as_deref(), row.is_system_admin()), (id, Some("hash"), false));
+        assert_eq!(
+            (row.id, row.password_hash.as_deref(), row.is_system_admin()),
+            (id, Some("hash"), false)
+        );
     }
 
     #[tokio::test]
@@ -85,6 +102,9 @@ mod tests {
         let first = ensure_proxy_user(&db, &bob).await.unwrap();
         let again = ensure_proxy_user(&db, &bob).await.unwrap();
         assert_eq!(first.id, again.id);
-        assert!(first.password_hash.is_none(), "proxy users cannot sign in with a password");
+        assert!(
+            first.password_hash.is_none(),
+            "proxy users cannot sign in with a password"
+        );
     }
 }

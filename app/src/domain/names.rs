@@ -27,7 +27,10 @@ impl GroupName {
         if s.chars().count() > Self::MAX_LEN {
             return fail("must be at most 63 characters");
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c)) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+        {
             return fail("may contain only lowercase letters, digits, '-', '_' and '.'");
         }
         if !starts_and_ends_alphanumeric(s) {
@@ -52,7 +55,10 @@ impl UserName {
         if s.chars().count() > Self::MAX_LEN {
             return fail("must be at most 64 characters");
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c)) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
+        {
             return fail("may contain only letters, digits, '.', '_', '-', '@' and '+'");
         }
         if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -102,9 +108,22 @@ mod tests {
     #[test]
     fn group_names_follow_the_rule() {
         for ok in ["ml", "ml-team", "a", "team_1", "v1.2", &"a".repeat(63)] {
-            assert!(GroupName::parse("group", ok).is_ok(), "{ok} should be valid");
+            assert!(
+                GroupName::parse("group", ok).is_ok(),
+                "{ok} should be valid"
+            );
         }
-        for bad in ["", "ML", "-ml", "ml-", "m l", "ml\n", "ml;rm", "ⅿl", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "ML",
+            "-ml",
+            "ml-",
+            "m l",
+            "ml\n",
+            "ml;rm",
+            "ⅿl",
+            &"a".repeat(64),
+        ] {
             let err = GroupName::parse("group", bad).unwrap_err();
             assert_eq!(err.field, "group", "{bad:?}");
         }
@@ -115,8 +134,19 @@ mod tests {
         for ok in ["alice", "Alice.Smith", "a.b+c@example.org", "u_1"] {
             assert!(UserName::parse("user", ok).is_ok(), "{ok} should be valid");
         }
-        for bad in ["", "@alice", "al ice", "alice\r\n", "al'ice", "alíce", &"a".repeat(65)] {
-            assert!(UserName::parse("user", bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "@alice",
+            "al ice",
+            "alice\r\n",
+            "al'ice",
+            "alíce",
+            &"a".repeat(65),
+        ] {
+            assert!(
+                UserName::parse("user", bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

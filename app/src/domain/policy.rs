@@ -33,7 +33,10 @@ pub struct Membership {
 impl Principal {
     /// The role held in the group with this stored id; exact id match, never by name.
     pub fn role_in(&self, group_id: i64) -> Option<Role> {
-        self.memberships.iter().find(|m| m.group_id == group_id).map(|m| m.role)
+        self.memberships
+            .iter()
+            .find(|m| m.group_id == group_id)
+            .map(|m| m.role)
     }
 }
 
@@ -77,7 +80,9 @@ impl Action {
             Action::ViewGroupImages | Action::ManageGroupImages | Action::BuildGroupImages => {
                 Needs::Role(Role::Admin)
             }
-            Action::ManageGlobalImages | Action::ManageCredentials | Action::ManageAccounts
+            Action::ManageGlobalImages
+            | Action::ManageCredentials
+            | Action::ManageAccounts
             | Action::ViewAuditLog => Needs::SystemAdmin,
         }
     }
@@ -140,7 +145,11 @@ mod tests {
             system_admin,
             memberships: memberships
                 .iter()
-                .map(|&(group_id, role)| Membership { group_id, group: format!("g{group_id}"), role })
+                .map(|&(group_id, role)| Membership {
+                    group_id,
+                    group: format!("g{group_id}"),
+                    role,
+                })
                 .collect(),
         })
     }
@@ -207,8 +216,15 @@ mod tests {
             id: 1,
             name: "a".into(),
             system_admin: false,
-            memberships: vec![Membership { group_id: 2, group: "ml-team".into(), role: Role::Admin }],
+            memberships: vec![Membership {
+                group_id: 2,
+                group: "ml-team".into(),
+                role: Role::Admin,
+            }],
         });
-        assert_eq!(decide(&actor, Action::ManageGroupImages, Target::Group(1)), Err(Denied::NotInGroup));
+        assert_eq!(
+            decide(&actor, Action::ManageGroupImages, Target::Group(1)),
+            Err(Denied::NotInGroup)
+        );
     }
 }

@@ -8,8 +8,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::api::session::{Login, Logout, Me, current_user};
 use crate::api::ApiError;
+use crate::api::session::{Login, Logout, Me, current_user};
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
 use pages::{group_images::GroupImagesPage, home::HomePage, login::LoginPage};
@@ -46,7 +46,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let me = Resource::new(move || (login.version().get(), logout.version().get()), |_| current_user());
+    let me = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| current_user(),
+    );
     provide_context(Session { login, logout, me });
 
     view! {

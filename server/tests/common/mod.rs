@@ -26,13 +26,21 @@ impl TestApp {
             db: db.clone(),
             auth: Arc::new(auth),
             secret: SecretKey::from_hex(&"07".repeat(32)).unwrap(),
-            leptos_options: LeptosOptions::builder().output_name("kiln").site_root("target/site").build(),
+            leptos_options: LeptosOptions::builder()
+                .output_name("kiln")
+                .site_root("target/site")
+                .build(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = server::router(state, AllowedOrigin::default());
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         TestApp { addr, db }
     }
@@ -44,12 +52,26 @@ impl TestApp {
         let db = &app.db;
         accounts::add_group(db, "test", "ml").await.unwrap();
         accounts::add_group(db, "test", "ml-team").await.unwrap();
-        for (user, system_admin) in [("loner", false), ("member", false), ("h-admin", false), ("g-admin", false), ("root", true)] {
-            accounts::add_user(db, "test", user, PASSWORD, system_admin).await.unwrap();
+        for (user, system_admin) in [
+            ("loner", false),
+            ("member", false),
+            ("h-admin", false),
+            ("g-admin", false),
+            ("root", true),
+        ] {
+            accounts::add_user(db, "test", user, PASSWORD, system_admin)
+                .await
+                .unwrap();
         }
-        accounts::add_member(db, "test", "ml", "member", Role::Member).await.unwrap();
-        accounts::add_member(db, "test", "ml-team", "h-admin", Role::Admin).await.unwrap();
-        accounts::add_member(db, "test", "ml", "g-admin", Role::Admin).await.unwrap();
+        accounts::add_member(db, "test", "ml", "member", Role::Member)
+            .await
+            .unwrap();
+        accounts::add_member(db, "test", "ml-team", "h-admin", Role::Admin)
+            .await
+            .unwrap();
+        accounts::add_member(db, "test", "ml", "g-admin", Role::Admin)
+            .await
+            .unwrap();
         app
     }
 
@@ -69,13 +91,34 @@ impl TestApp {
     /// A client signed in as `user`.
     pub async fn signed_in(&self, user: &str) -> reqwest::Client {
         let client = self.client();
-        let res = self.call(&client, "login", &[("username", user), ("password", PASSWORD)]).await;
-        assert!(res.status().is_redirection() || res.status().is_success(), "sign-in of {user}: {}", res.status());
+        let res = self
+            .call(
+                &client,
+                "login",
+                &[("username", user), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "sign-in of {user}");
         client
     }
 
+    /// Opens a page as a browser navigation does.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Calls a server function the way a hydrated page does (same-origin POST).
-    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(self.url(&format!("/api/{endpoint}")))
             .header("origin", format!("http://{}", self.addr))

@@ -32,7 +32,11 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn UserBar(me: Me) -> impl IntoView {
     let session = expect_context::<Session>();
-    let role = if me.system_admin { Some("system admin") } else { None };
+    let role = if me.system_admin {
+        Some("system admin")
+    } else {
+        None
+    };
     view! {
         <nav class="topbar__nav" aria-label="Main">
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
@@ -52,7 +56,10 @@ fn UserBar(me: Me) -> impl IntoView {
 /// The group whose page is open, read from a path like `/groups/ml/images`.
 fn group_in_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/groups/")?;
-    rest.split('/').next().filter(|g| !g.is_empty()).map(str::to_owned)
+    rest.split('/')
+        .next()
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
 }
 
 /// Moves between the groups the user manages; plain links, so it works before hydration.

@@ -13,7 +13,11 @@ pub fn ApiErrorView(error: ApiError) -> impl IntoView {
     match error {
         ApiError::Unauthenticated => {
             let location = use_location();
-            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            let here = format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            );
             let to = if here.is_empty() || here == "/" {
                 "/login".to_owned()
             } else {
@@ -24,10 +28,13 @@ pub fn ApiErrorView(error: ApiError) -> impl IntoView {
         ApiError::Forbidden(message) => {
             view! { <StatusPage code=403 title="Not allowed" message/> }.into_any()
         }
-        ApiError::NotFound(message) => view! { <StatusPage code=404 title="Not found" message/> }.into_any(),
+        ApiError::NotFound(message) => {
+            view! { <StatusPage code=404 title="Not found" message/> }.into_any()
+        }
         other => {
             let code = other.status();
-            view! { <StatusPage code title="Something went wrong" message=other.to_string()/> }.into_any()
+            view! { <StatusPage code title="Something went wrong" message=other.to_string()/> }
+                .into_any()
         }
     }
 }
@@ -65,7 +72,13 @@ pub fn StatusPage(
 /// The error boundary's fallback: errors that escaped a page.
 #[component]
 pub fn ErrorsView(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    let messages = move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view();
+    let messages = move || {
+        errors
+            .get()
+            .into_iter()
+            .map(|(_, e)| view! { <li>{e.to_string()}</li> })
+            .collect_view()
+    };
     view! {
         <section class="status" data-status="500">
             <h1 class="status__title">"Something went wrong"</h1>
@@ -79,7 +92,9 @@ pub fn ErrorsView(errors: ArcRwSignal<Errors>) -> impl IntoView {
 pub fn encode_component(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -89,6 +104,9 @@ pub fn encode_component(s: &str) -> String {
 mod tests {
     #[test]
     fn encoding_keeps_paths_readable_and_escapes_the_rest() {
-        assert_eq!(super::encode_component("/groups/ml/images?q=a b&x"), "/groups/ml/images%3Fq%3Da%20b%26x");
+        assert_eq!(
+            super::encode_component("/groups/ml/images?q=a b&x"),
+            "/groups/ml/images%3Fq%3Da%20b%26x"
+        );
     }
 }
