@@ -1,11 +1,15 @@
 //! Rules that hold the same in the browser, on the server and in the CLI.
 
 pub mod field;
+pub mod image;
+pub mod image_ref;
 pub mod names;
 pub mod policy;
 pub mod role;
 
 pub use field::FieldError;
+pub use image::{DisplayName, ImageName, ImageType};
+pub use image_ref::ImageRef;
 pub use names::{GroupName, UserName};
 pub use policy::{Action, Actor, Denied, Membership, Principal, Target};
 pub use role::Role;
