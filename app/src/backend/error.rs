@@ -17,6 +17,8 @@ pub enum BackendError {
     NotFound { what: &'static str, name: String },
     #[error("{what} {name:?} already exists")]
     AlreadyExists { what: &'static str, name: String },
+    #[error("changed by someone else since it was read")]
+    Stale,
     #[error("{0}")]
     Internal(String),
 }
@@ -40,6 +42,11 @@ impl From<BackendError> for ApiError {
             BackendError::Invalid(f) => ApiError::Invalid(f),
             BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
             BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
+            BackendError::Stale => ApiError::Conflict(
+                "This was changed by someone else since you opened it. Nothing was overwritten; \
+                 reload to see the current version."
+                    .into(),
+            ),
             BackendError::Database(_) | BackendError::Migration(_) | BackendError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 ApiError::Internal

@@ -2,11 +2,13 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod groups;
 pub mod identity;
+pub mod images;
 pub mod passwords;
 pub mod secret;
 pub mod sessions;

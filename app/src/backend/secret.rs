@@ -58,6 +58,59 @@ impl SecretKey {
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Encrypts `plain` (XChaCha20-Poly1305, random nonce) bound to `context`, e.g. the
+    /// credential's name, so a sealed value moved to another record does not open.
+    pub fn seal(&self, plain: &str, context: &str) -> Result<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(self.0.as_ref().into());
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let sealed = cipher
+            .encrypt(
+                nonce.as_ref().into(),
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| BackendError::Internal("sealing failed".into()))?;
+        Ok(format!("{}{}", hex(&nonce), hex(&sealed)))
+    }
+
+    /// Decrypts what [`SecretKey::seal`] made with the same key and context.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let broken = || {
+            BackendError::Internal("a sealed secret does not open with the configured key".into())
+        };
+        let bytes = unhex(sealed).ok_or_else(broken)?;
+        if bytes.len() < 24 {
+            return Err(broken());
+        }
+        let (nonce, body) = bytes.split_at(24);
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(self.0.as_ref().into());
+        let plain = cipher
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| broken())?;
+        String::from_utf8(plain).map_err(|_| broken())
+    }
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
@@ -88,6 +141,23 @@ mod tests {
             std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_the_same_key_and_context() {
+        let key = SecretKey::from_hex(&"11".repeat(32)).unwrap();
+        let sealed = key.seal("hunter2", "registry-a").unwrap();
+        assert!(!sealed.contains("hunter2"));
+        assert_ne!(
+            sealed,
+            key.seal("hunter2", "registry-a").unwrap(),
+            "a fresh nonce each time"
+        );
+        assert_eq!(key.open(&sealed, "registry-a").unwrap(), "hunter2");
+        assert!(key.open(&sealed, "registry-b").is_err());
+        let other = SecretKey::from_hex(&"22".repeat(32)).unwrap();
+        assert!(other.open(&sealed, "registry-a").is_err());
+        assert!(key.open("zz", "registry-a").is_err());
     }
 
     #[test]

@@ -2,14 +2,18 @@
 
 pub mod field;
 pub mod image;
+pub mod image_form;
 pub mod image_ref;
+pub mod listing;
 pub mod names;
 pub mod policy;
 pub mod role;
 
 pub use field::FieldError;
 pub use image::{DisplayName, ImageName, ImageType};
+pub use image_form::{ImageForm, ValidImage};
 pub use image_ref::ImageRef;
+pub use listing::{ListQuery, SortColumn};
 pub use names::{GroupName, UserName};
 pub use policy::{Action, Actor, Denied, Membership, Principal, Target};
 pub use role::Role;

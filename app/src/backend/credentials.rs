@@ -1,0 +1,144 @@
+//! Registry credentials (image pull secrets): the password is sealed at rest and never
+//! leaves the server; each credential names the groups that may use it.
+
+use sqlx::FromRow;
+
+use super::images::Scope;
+use super::{BackendError, Db, Result, SecretKey, now_ms};
+use crate::domain::FieldError;
+
+/// A credential as lists show it: never the password.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize, serde::Deserialize)]
+pub struct CredentialRow {
+    pub id: i64,
+    pub name: String,
+    pub registry: String,
+    pub username: String,
+}
+
+pub struct NewCredential<'a> {
+    pub name: &'a str,
+    pub registry: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+impl NewCredential<'_> {
+    fn check(&self) -> Result<()> {
+        crate::domain::GroupName::parse("name", self.name).map_err(|_| {
+            FieldError::new(
+                "name",
+                "may contain only lowercase letters, digits, '-', '_' and '.'",
+            )
+        })?;
+        let host_ok = !self.registry.is_empty()
+            && self.registry.len() <= 253
+            && self
+                .registry
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+        if !host_ok {
+            return Err(FieldError::new(
+                "registry",
+                "must be a registry host, e.g. ghcr.io or registry.example.org:5000",
+            )
+            .into());
+        }
+        if self.username.is_empty() || self.username.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "username",
+                "is required and may not contain control characters",
+            )
+            .into());
+        }
+        if self.password.is_empty() {
+            return Err(FieldError::new("password", "is required").into());
+        }
+        Ok(())
+    }
+}
+
+pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result<i64> {
+    new.check()?;
+    let sealed = key.seal(new.password, new.name)?;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO registry_credentials (name, registry, username, sealed, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(new.name)
+    .bind(new.registry)
+    .bind(new.username)
+    .bind(sealed)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await
+    .map_err(BackendError::on_unique("credential", new.name))?)
+}
+
+/// Lets exactly these groups use the credential.
+pub async fn set_groups(db: &Db, credential_id: i64, group_ids: &[i64]) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM credential_groups WHERE credential_id = $1")
+        .bind(credential_id)
+        .execute(&mut *tx)
+        .await?;
+    for group_id in group_ids {
+        sqlx::query("INSERT INTO credential_groups (credential_id, group_id) VALUES ($1, $2)")
+            .bind(credential_id)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db) -> Result<Vec<CredentialRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, registry, username FROM registry_credentials ORDER BY name",
+    )
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// The credentials a scope may use: those granted to the group, or all for global images.
+pub async fn usable(db: &Db, scope: Scope) -> Result<Vec<CredentialRow>> {
+    Ok(match scope {
+        Scope::Global => list(db).await?,
+        Scope::Group(group_id) => sqlx::query_as(
+            "SELECT c.id, c.name, c.registry, c.username FROM registry_credentials c
+             JOIN credential_groups cg ON cg.credential_id = c.id WHERE cg.group_id = $1 ORDER BY c.name",
+        )
+        .bind(group_id)
+        .fetch_all(&db.pool)
+        .await?,
+    })
+}
+
+/// The id of the credential `name` if the scope may use it; a field error otherwise.
+pub async fn resolve_usable(db: &Db, scope: Scope, name: Option<&str>) -> Result<Option<i64>> {
+    let Some(name) = name else { return Ok(None) };
+    usable(db, scope)
+        .await?
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| Some(c.id))
+        .ok_or_else(|| {
+            FieldError::new(
+                "pull_secret",
+                format!("{name} is not a pull secret this group may use"),
+            )
+            .into()
+        })
+}
+
+/// The groups a credential is granted to, by name.
+pub async fn group_names(db: &Db, credential_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT g.name FROM credential_groups cg JOIN user_groups g ON g.id = cg.group_id
+         WHERE cg.credential_id = $1 ORDER BY g.name",
+    )
+    .bind(credential_id)
+    .fetch_all(&db.pool)
+    .await?)
+}

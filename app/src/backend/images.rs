@@ -1,0 +1,450 @@
+//! Images of a group, or global ones: listed, created, edited (with a version check) and deleted.
+
+use sqlx::FromRow;
+
+use super::{BackendError, Db, Result, now_ms};
+use crate::domain::{ListQuery, SortColumn, ValidImage};
+
+/// Whose images: a group's (by stored id), or the global ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Group(i64),
+    Global,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize, serde::Deserialize)]
+pub struct ImageRow {
+    pub id: i64,
+    pub group_id: Option<i64>,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub image_type: String,
+    pub url: String,
+    pub gpu_url: String,
+    pub credential_id: Option<i64>,
+    pub version: i64,
+}
+
+/// One page of a list, and how many rows match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version";
+
+/// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
+fn scope_clause(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Group(_) => "group_id = $1",
+        Scope::Global => "group_id IS NULL AND $1 = 0",
+    }
+}
+
+fn scope_id(scope: Scope) -> i64 {
+    match scope {
+        Scope::Group(id) => id,
+        Scope::Global => 0,
+    }
+}
+
+/// What the search box matches: the lowercased words of every listed column.
+fn search_text(name: &str, image: &ValidImage) -> String {
+    format!(
+        "{}\n{}\n{}\n{}",
+        name,
+        image.display_name.as_str(),
+        image.description,
+        image.image_type.as_str()
+    )
+    .to_lowercase()
+}
+
+/// `%word%` for LIKE, with LIKE's own wildcards escaped.
+fn like_pattern(search: &str) -> String {
+    let escaped: String = search
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            _ => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// A sorted, searched page, all done by the database; ties are broken by name.
+pub async fn list(db: &Db, scope: Scope, query: &ListQuery) -> Result<Page<ImageRow>> {
+    let column = match query.sort {
+        SortColumn::Name => "name",
+        SortColumn::DisplayName => "display_name",
+        SortColumn::Description => "description",
+        SortColumn::Type => "image_type",
+    };
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let order = if column == "name" {
+        format!("name {dir}")
+    } else {
+        format!("{column} {dir}, name {dir}")
+    };
+    let filter = format!(
+        "{} AND search_text LIKE $2 ESCAPE '\\'",
+        scope_clause(scope)
+    );
+    let pattern = like_pattern(&query.search);
+
+    let items = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
+    ))
+    .bind(scope_id(scope))
+    .bind(&pattern)
+    .bind(i64::from(ListQuery::PER_PAGE))
+    .bind(query.offset())
+    .fetch_all(&db.pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM images WHERE {filter}"))
+        .bind(scope_id(scope))
+        .bind(&pattern)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(Page { items, total })
+}
+
+pub async fn find(db: &Db, scope: Scope, name: &str) -> Result<Option<ImageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM images WHERE {} AND name = $2",
+        scope_clause(scope)
+    ))
+    .bind(scope_id(scope))
+    .bind(name)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+pub async fn require(db: &Db, scope: Scope, name: &str) -> Result<ImageRow> {
+    find(db, scope, name)
+        .await?
+        .ok_or_else(|| BackendError::NotFound {
+            what: "image",
+            name: name.to_owned(),
+        })
+}
+
+/// Stores a new image; its name must be free in the scope.
+pub async fn create(
+    db: &Db,
+    scope: Scope,
+    image: &ValidImage,
+    credential_id: Option<i64>,
+) -> Result<ImageRow> {
+    let now = now_ms();
+    let group_id = match scope {
+        Scope::Group(id) => Some(id),
+        Scope::Global => None,
+    };
+    sqlx::query_as(&format!(
+        "INSERT INTO images (group_id, name, display_name, description, image_type, url, gpu_url,
+                             credential_id, search_text, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING {COLUMNS}"
+    ))
+    .bind(group_id)
+    .bind(image.name.as_str())
+    .bind(image.display_name.as_str())
+    .bind(&image.description)
+    .bind(image.image_type.as_str())
+    .bind(image.url.as_str())
+    .bind(image.gpu_url.as_str())
+    .bind(credential_id)
+    .bind(search_text(image.name.as_str(), image))
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => BackendError::Invalid(crate::domain::FieldError::new(
+            "display_name",
+            format!("gives the image name {}, which this group already has; choose another display name", image.name),
+        )),
+        _ => BackendError::Database(e),
+    })
+}
+
+/// Changes an image if nobody changed it since the editor read `version`. The image name
+/// stays: it is the image's key in URLs and the API.
+pub async fn update(
+    db: &Db,
+    stored: &ImageRow,
+    version: i64,
+    image: &ValidImage,
+    credential_id: Option<i64>,
+) -> Result<ImageRow> {
+    let updated: Option<ImageRow> = sqlx::query_as(&format!(
+        "UPDATE images SET display_name = $1, description = $2, image_type = $3, url = $4, gpu_url = $5,
+                credential_id = $6, search_text = $7, version = version + 1, updated_at = $8
+         WHERE id = $9 AND version = $10 RETURNING {COLUMNS}"
+    ))
+    .bind(image.display_name.as_str())
+    .bind(&image.description)
+    .bind(image.image_type.as_str())
+    .bind(image.url.as_str())
+    .bind(image.gpu_url.as_str())
+    .bind(credential_id)
+    .bind(search_text(&stored.name, image))
+    .bind(now_ms())
+    .bind(stored.id)
+    .bind(version)
+    .fetch_optional(&db.pool)
+    .await?;
+    updated.ok_or(BackendError::Stale)
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM images WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{accounts, db::testing::fresh_db, groups};
+    use crate::domain::ImageForm;
+
+    fn image(display: &str, description: &str, image_type: &str) -> ValidImage {
+        ImageForm {
+            display_name: display.into(),
+            description: description.into(),
+            image_type: image_type.into(),
+            url: format!("registry.example.org/{}:1", display.replace('.', "-")),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    async fn group(db: &Db, name: &str) -> Scope {
+        accounts::add_group(db, "test", name).await.unwrap();
+        Scope::Group(groups::require(db, name).await.unwrap().id)
+    }
+
+    fn names(page: &Page<ImageRow>) -> Vec<&str> {
+        page.items.iter().map(|i| i.name.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn lists_sort_by_each_column_with_name_breaking_ties() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        for (d, desc, t) in [
+            ("b", "same", "gpu"),
+            ("a", "same", "gpu"),
+            ("c", "alpha", "cpu"),
+        ] {
+            create(&db, ml, &image(d, desc, t), None).await.unwrap();
+        }
+        let q = |sort, descending| ListQuery {
+            sort,
+            descending,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&list(&db, ml, &q(SortColumn::Name, false)).await.unwrap()),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            names(&list(&db, ml, &q(SortColumn::Name, true)).await.unwrap()),
+            ["c", "b", "a"]
+        );
+        assert_eq!(
+            names(
+                &list(&db, ml, &q(SortColumn::Description, false))
+                    .await
+                    .unwrap()
+            ),
+            ["c", "a", "b"]
+        );
+        assert_eq!(
+            names(&list(&db, ml, &q(SortColumn::Type, true)).await.unwrap()),
+            ["b", "a", "c"]
+        );
+        assert_eq!(
+            names(
+                &list(&db, ml, &q(SortColumn::DisplayName, true))
+                    .await
+                    .unwrap()
+            ),
+            ["c", "b", "a"]
+        );
+    }
+
+    #[tokio::test]
+    async fn search_matches_every_column_case_insensitively_and_literally() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        create(
+            &db,
+            ml,
+            &image("tf-2.3", "TensorFlow 100% GPU", "universal"),
+            None,
+        )
+        .await
+        .unwrap();
+        create(&db, ml, &image("torch", "PyTorch nightly", "gpu"), None)
+            .await
+            .unwrap();
+        create(&db, ml, &image("base", "plain", "cpu"), None)
+            .await
+            .unwrap();
+        let search = |s: &str| ListQuery {
+            search: s.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&list(&db, ml, &search("TENSOR")).await.unwrap()),
+            ["tf-2-3"]
+        );
+        assert_eq!(
+            names(&list(&db, ml, &search("tf-2.3")).await.unwrap()),
+            ["tf-2-3"],
+            "display name"
+        );
+        assert_eq!(
+            names(&list(&db, ml, &search("gpu")).await.unwrap()),
+            ["tf-2-3", "torch"],
+            "type and description"
+        );
+        assert_eq!(
+            names(&list(&db, ml, &search("100%")).await.unwrap()),
+            ["tf-2-3"]
+        );
+        assert_eq!(
+            list(&db, ml, &search("%")).await.unwrap().total,
+            1,
+            "% is not a wildcard"
+        );
+        assert_eq!(
+            names(&list(&db, ml, &search("h_n")).await.unwrap()),
+            Vec::<&str>::new(),
+            "_ is not a wildcard"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_hold_twenty_and_count_all_matches() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        for i in 0..45 {
+            create(&db, ml, &image(&format!("img{i:02}"), "", "cpu"), None)
+                .await
+                .unwrap();
+        }
+        let page3 = list(
+            &db,
+            ml,
+            &ListQuery {
+                page: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (page3.total, names(&page3)),
+            (45, vec!["img40", "img41", "img42", "img43", "img44"])
+        );
+    }
+
+    #[tokio::test]
+    async fn names_are_unique_per_group_and_globals_are_separate() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        let cv = group(&db, "cv").await;
+        create(&db, ml, &image("tf", "", "cpu"), None)
+            .await
+            .unwrap();
+        let err = create(&db, ml, &image("tf", "", "gpu"), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, BackendError::Invalid(f) if f.field == "display_name"),
+            "{err}"
+        );
+        create(&db, cv, &image("tf", "", "cpu"), None)
+            .await
+            .unwrap();
+        create(&db, Scope::Global, &image("tf", "", "cpu"), None)
+            .await
+            .unwrap();
+        assert!(
+            create(&db, Scope::Global, &image("tf", "", "cpu"), None)
+                .await
+                .is_err()
+        );
+        assert_eq!(list(&db, ml, &ListQuery::default()).await.unwrap().total, 1);
+        assert_eq!(
+            list(&db, Scope::Global, &ListQuery::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+        assert!(
+            find(&db, cv, "tf")
+                .await
+                .unwrap()
+                .unwrap()
+                .group_id
+                .is_some()
+        );
+        assert!(
+            find(&db, Scope::Global, "tf")
+                .await
+                .unwrap()
+                .unwrap()
+                .group_id
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_edit_on_a_stale_copy_changes_nothing() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        let stored = create(&db, ml, &image("tf", "first", "cpu"), None)
+            .await
+            .unwrap();
+        let first = update(
+            &db,
+            &stored,
+            stored.version,
+            &image("tf.new", "second", "gpu"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                first.name.as_str(),
+                first.display_name.as_str(),
+                first.version
+            ),
+            ("tf", "tf.new", 2)
+        );
+        let stale = update(
+            &db,
+            &stored,
+            stored.version,
+            &image("tf", "third", "cpu"),
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(stale, BackendError::Stale));
+        assert_eq!(require(&db, ml, "tf").await.unwrap().description, "second");
+        delete(&db, first.id).await.unwrap();
+        assert!(find(&db, ml, "tf").await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,199 @@
+//! The "Use existing image" form and its rules, checked as the admin types and again on
+//! the server, by this one function.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DisplayName, FieldError, ImageName, ImageRef, ImageType};
+
+/// What the form sends, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageForm {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+    pub image_type: String,
+    pub url: String,
+    /// Universal images only: a separate image for GPU launches.
+    #[serde(default)]
+    pub use_gpu_url: bool,
+    #[serde(default)]
+    pub gpu_url: String,
+    #[serde(default)]
+    pub use_pull_secret: bool,
+    /// The name of a registry credential this group may use.
+    #[serde(default)]
+    pub pull_secret: String,
+}
+
+/// A form that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidImage {
+    pub display_name: DisplayName,
+    pub name: ImageName,
+    pub description: String,
+    pub image_type: ImageType,
+    pub url: ImageRef,
+    /// Equals `url` unless a universal image names its own GPU image.
+    pub gpu_url: ImageRef,
+    pub pull_secret: Option<String>,
+}
+
+pub const MAX_DESCRIPTION: usize = 2000;
+
+impl ImageForm {
+    /// Every broken rule, each naming its field; or the valid image.
+    pub fn validate(&self) -> Result<ValidImage, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let display_name = keep(e, DisplayName::parse("display_name", &self.display_name));
+        let description = keep(e, check_description(&self.description));
+        let image_type = keep(e, ImageType::parse("type", &self.image_type));
+        let url = keep(e, ImageRef::parse("url", &self.url));
+        let separate_gpu = self.use_gpu_url && image_type == Some(ImageType::Universal);
+        let gpu_url = if separate_gpu {
+            keep(e, ImageRef::parse("gpu_url", &self.gpu_url))
+        } else {
+            url.clone()
+        };
+        let pull_secret = match (self.use_pull_secret, self.pull_secret.trim()) {
+            (false, _) => Some(None),
+            (true, "") => keep(
+                e,
+                Err(FieldError::new(
+                    "pull_secret",
+                    "choose a pull secret, or untick the box",
+                )),
+            ),
+            (true, name) => Some(Some(name.to_owned())),
+        };
+        match (
+            display_name,
+            description,
+            image_type,
+            url,
+            gpu_url,
+            pull_secret,
+        ) {
+            (
+                Some(display_name),
+                Some(description),
+                Some(image_type),
+                Some(url),
+                Some(gpu_url),
+                Some(pull_secret),
+            ) if errors.is_empty() => Ok(ValidImage {
+                name: display_name.image_name(),
+                display_name,
+                description,
+                image_type,
+                url,
+                gpu_url,
+                pull_secret,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The first error for one field, for showing beside it.
+    pub fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    }
+}
+
+/// The value, or `None` with its error collected.
+fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+fn check_description(s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.chars().count() > MAX_DESCRIPTION {
+        return Err(FieldError::new(
+            "description",
+            "must be at most 2000 characters",
+        ));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(
+            "description",
+            "may not contain control characters",
+        ));
+    }
+    Ok(s.replace("\r\n", "\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> ImageForm {
+        ImageForm {
+            display_name: "tf-2.3".into(),
+            description: "TensorFlow".into(),
+            image_type: "universal".into(),
+            url: "tensorflow/tensorflow:2.3.0".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_universal_image_uses_its_url_for_gpu_unless_told_otherwise() {
+        let v = form().validate().unwrap();
+        assert_eq!(
+            (v.name.as_str(), v.gpu_url.as_str()),
+            ("tf-2-3", "tensorflow/tensorflow:2.3.0")
+        );
+        let v = ImageForm {
+            use_gpu_url: true,
+            gpu_url: "tensorflow/tensorflow:2.3.0-gpu".into(),
+            ..form()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(v.gpu_url.as_str(), "tensorflow/tensorflow:2.3.0-gpu");
+        // Only universal images may name a separate GPU image.
+        let v = ImageForm {
+            image_type: "cpu".into(),
+            use_gpu_url: true,
+            gpu_url: "x:y".into(),
+            ..form()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(v.gpu_url, v.url);
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_with_its_field() {
+        let bad = ImageForm {
+            display_name: "TF".into(),
+            description: "a\u{7}b".into(),
+            image_type: "both".into(),
+            url: "not a url".into(),
+            use_pull_secret: true,
+            ..Default::default()
+        };
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["display_name", "description", "type", "url", "pull_secret"]
+        );
+        assert_eq!(
+            ImageForm::error_for(&errors, "type").as_deref(),
+            Some("must be cpu, gpu or universal")
+        );
+
+        let errors = ImageForm {
+            use_gpu_url: true,
+            gpu_url: "".into(),
+            ..form()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(errors, vec![FieldError::new("gpu_url", "is required")]);
+    }
+}
