@@ -1,4 +1,4 @@
-//! Server functions about groups: the header's switcher and a group's Images page.
+//! Server functions about groups.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,33 +14,9 @@ pub struct GroupOverview {
 /// Opens a group's Images page: only its admins and system admins get past this.
 #[server(endpoint = "group_page")]
 pub async fn group_page(group: String) -> Result<GroupOverview, ApiError> {
-    use super::context::{actor, authorize, fail, state};
-    use crate::backend::groups;
-    use crate::domain::{Action, Actor, Target};
+    use super::context::scope_for;
+    use crate::domain::Action;
 
-    let state = state();
-    let actor = actor(&state).await?;
-    if actor == Actor::Anonymous {
-        return Err(super::error::respond(ApiError::Unauthenticated));
-    }
-    let what = format!("group {group}");
-    let Some(stored) = groups::find(&state.db, &group).await.map_err(fail)? else {
-        // Only system admins learn that a group does not exist; others get the same
-        // answer as for a group they are not in.
-        return match authorize(&actor, Action::ViewGroupImages, Target::System, &what) {
-            Ok(()) => Err(super::error::respond(ApiError::NotFound(format!(
-                "There is no group {group}."
-            )))),
-            Err(_) => Err(super::error::respond(ApiError::Forbidden(format!(
-                "You are not a member of {what}."
-            )))),
-        };
-    };
-    authorize(
-        &actor,
-        Action::ViewGroupImages,
-        Target::Group(stored.id),
-        &what,
-    )?;
-    Ok(GroupOverview { name: stored.name })
+    scope_for(Some(&group), Action::ViewGroupImages).await?;
+    Ok(GroupOverview { name: group })
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod groups;
+pub mod images;
 pub mod session;
 
 #[cfg(feature = "ssr")]

@@ -12,7 +12,10 @@ use crate::api::ApiError;
 use crate::api::session::{Login, Logout, Me, current_user};
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
-use pages::{group_images::GroupImagesPage, home::HomePage, login::LoginPage};
+use pages::images::{
+    delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage, new::NewImagePage,
+};
+use pages::{home::HomePage, login::LoginPage};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -63,7 +66,14 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                        <Route path=path!("/groups/:group/images") view=GroupImagesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images") view=ImagesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images/new") view=NewImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </main>

@@ -1,5 +1,5 @@
 //! One page a file; each page's server functions live in `crate::api`.
 
-pub mod group_images;
 pub mod home;
+pub mod images;
 pub mod login;

@@ -1,0 +1,54 @@
+//! Edit an image (the pen): refused with a clear message when someone changed it meanwhile.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::fields::{ImageFields, form_level_error};
+use super::{group_param, name_param};
+use crate::api::images::{ImageDetail, UpdateImage, get_image, list_path, pull_secret_choices};
+use crate::ui::components::status::ApiErrorView;
+
+#[component]
+pub fn EditImagePage() -> impl IntoView {
+    let group = group_param();
+    let name = name_param();
+    let detail = Resource::new(move || (group.get(), name.get()), |(g, n)| get_image(g, n));
+    let choices = Resource::new(move || group.get(), pull_secret_choices);
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (detail.await, choices.await) {
+                    (Ok(detail), Ok(pull_secrets)) => {
+                        view! { <EditImage group=group.get_untracked() detail pull_secrets/> }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <ApiErrorView error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EditImage(group: Option<String>, detail: ImageDetail, pull_secrets: Vec<String>) -> impl IntoView {
+    let action = ServerAction::<UpdateImage>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let base = list_path(group.as_deref());
+    view! {
+        <Title text=format!("Edit {}", detail.form.display_name)/>
+        <section class="card">
+            <h1>"Edit image " {detail.form.display_name.clone()}</h1>
+            <ActionForm action=action attr:class="form" attr:aria-label="Edit image">
+                {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
+                <input type="hidden" name="name" value=detail.name.clone()/>
+                <input type="hidden" name="version" value=detail.version/>
+                <ImageFields initial=detail.form pull_secrets server_error fixed_name=detail.name/>
+                {move || form_level_error(server_error.get()).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+                <div class="form__actions">
+                    <button type="submit" class="button button--primary">"Save"</button>
+                    <A href=base attr:class="button">"Cancel"</A>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

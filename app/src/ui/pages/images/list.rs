@@ -1,0 +1,139 @@
+//! The Images table: search, sort by any column, page; all of it in the URL.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::use_query_map;
+
+use super::{group_param, scope_title};
+use crate::api::images::{ImageList, ImageSummary, list_images, list_path};
+use crate::domain::{ListQuery, SortColumn};
+use crate::ui::components::status::ApiErrorView;
+
+#[component]
+pub fn ImagesPage() -> impl IntoView {
+    let group = group_param();
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        let p = params.read();
+        ListQuery::from_params(p.get_str("q"), p.get_str("sort"), p.get_str("dir"), p.get_str("page"))
+    });
+    let list = Resource::new(move || (group.get(), query.get()), |(group, query)| list_images(group, query));
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading images…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(list) => view! { <ImagesTable group=group.get_untracked() list/> }.into_any(),
+                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
+    let base = list_path(group.as_deref());
+    let query = list.query.clone();
+    let title = scope_title(group.as_deref());
+    let empty_text = if query.search.is_empty() {
+        if group.is_some() { "No images in this group yet.".to_owned() } else { "No global images yet.".to_owned() }
+    } else {
+        format!("No images match \u{201c}{}\u{201d}.", query.search)
+    };
+    let headings = SortColumn::ALL
+        .into_iter()
+        .map(|column| {
+            let active = query.sort == column;
+            let sort = match (active, query.descending) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            };
+            let arrow = match sort {
+                "ascending" => " ▲",
+                "descending" => " ▼",
+                _ => "",
+            };
+            let href = format!("{base}{}", query.sorted_by(column).to_query_string());
+            view! {
+                <th scope="col" aria-sort=sort>
+                    <A href=href attr:class="table__sort">{column.label()}{arrow}</A>
+                </th>
+            }
+        })
+        .collect_view();
+    let search = query.search.clone();
+    let pager_query = query.clone();
+    let rows = list.items.into_iter().map(|image| view! { <ImageRow base=base.clone() image/> }).collect_view();
+    view! {
+        <Title text=format!("Images · {title}")/>
+        <section class="images">
+            <header class="images__header">
+                <h1>"Images"</h1>
+                <p class="images__group" data-testid="page-group">{group.clone().unwrap_or_else(|| "global".into())}</p>
+                <A href=format!("{base}/new") attr:class="button button--primary images__new">"New Image"</A>
+            </header>
+            <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
+                <label for="search" class="search__label">"Search Image"</label>
+                <input id="search" type="search" name="q" value=search maxlength="200"/>
+                {(query.sort != SortColumn::Name).then(|| view! { <input type="hidden" name="sort" value=query.sort.key()/> })}
+                {query.descending.then(|| view! { <input type="hidden" name="dir" value="desc"/> })}
+                <button type="submit" class="button">"Search"</button>
+            </Form>
+            {if list.total == 0 {
+                view! { <p class="empty">{empty_text}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead>
+                            <tr>
+                                {headings}
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                    <Pager base=base.clone() query=pager_query total=list.total/>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
+    let edit = format!("{base}/{}/edit", image.name);
+    let delete = format!("{base}/{}/delete", image.name);
+    let edit_label = format!("Edit image {}", image.display_name);
+    let delete_label = format!("Delete image {}", image.display_name);
+    view! {
+        <tr>
+            <td class="table__name">{image.name}</td>
+            <td>{image.display_name}</td>
+            <td class="table__description">{image.description}</td>
+            <td><span class=format!("type type--{}", image.image_type)>{image.image_type.clone()}</span></td>
+            <td class="table__actions">
+                <A href=edit attr:class="icon-button" attr:aria-label=edit_label.clone() attr:title=edit_label>"✎"</A>
+                <A href=delete attr:class="icon-button icon-button--danger" attr:aria-label=delete_label.clone() attr:title=delete_label>"🗑"</A>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn Pager(base: String, query: ListQuery, total: i64) -> impl IntoView {
+    let per_page = i64::from(ListQuery::PER_PAGE);
+    let first = query.offset() + 1;
+    let last = (query.offset() + per_page).min(total);
+    let pages = ((total + per_page - 1) / per_page).max(1) as u32;
+    let link = |page: u32| format!("{base}{}", query.at_page(page).to_query_string());
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="pager__range">{format!("{first}–{last} of {total}")}</span>
+            {(query.page > 1).then(|| view! { <A href=link(query.page - 1) attr:rel="prev">"← Previous"</A> })}
+            <span class="pager__page">{format!("Page {} of {pages}", query.page)}</span>
+            {(query.page < pages).then(|| view! { <A href=link(query.page + 1) attr:rel="next">"Next →"</A> })}
+        </nav>
+    }
+}

@@ -1,0 +1,82 @@
+//! New Image: "Use existing image" registers an image by its URL; "Build custom image"
+//! builds one (it says what to configure until the builder exists).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use super::fields::{ImageFields, form_level_error};
+use super::{group_param, scope_title};
+use crate::api::images::{CreateImage, list_path, pull_secret_choices};
+use crate::domain::ImageForm;
+use crate::ui::components::status::ApiErrorView;
+
+#[component]
+pub fn NewImagePage() -> impl IntoView {
+    let group = group_param();
+    let query = use_query_map();
+    let building = Memo::new(move |_| query.read().get("tab").as_deref() == Some("build"));
+    let choices = Resource::new(move || group.get(), pull_secret_choices);
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match choices.await {
+                    Ok(pull_secrets) => view! { <NewImage group=group.get_untracked() building pull_secrets/> }.into_any(),
+                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NewImage(group: Option<String>, building: Memo<bool>, pull_secrets: Vec<String>) -> impl IntoView {
+    let base = list_path(group.as_deref());
+    let new = format!("{base}/new");
+    let title = scope_title(group.as_deref());
+    let tab = move |build: bool| move || (building.get() == build).then_some("page");
+    view! {
+        <Title text=format!("New Image · {title}")/>
+        <section class="card">
+            <h1>"New Image"</h1>
+            <p class="images__group">{title.clone()}</p>
+            <nav class="tabs" aria-label="How to add the image">
+                <A href=new.clone() attr:class="tabs__tab" attr:aria-current=tab(false)>"Use existing image"</A>
+                <A href=format!("{new}?tab=build") attr:class="tabs__tab" attr:aria-current=tab(true)>"Build custom image"</A>
+            </nav>
+            <Show when=move || !building.get() fallback=|| view! { <BuildsNotSetUp/> }>
+                <ExistingImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn ExistingImageForm(group: Option<String>, pull_secrets: Vec<String>, base: String) -> impl IntoView {
+    let action = ServerAction::<CreateImage>::new();
+    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let initial = ImageForm { image_type: "cpu".into(), ..Default::default() };
+    view! {
+        <ActionForm action=action attr:class="form" attr:aria-label="Use existing image">
+            {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
+            <ImageFields initial pull_secrets server_error/>
+            {move || form_level_error(server_error.get()).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+            <div class="form__actions">
+                <button type="submit" class="button button--primary">"Create"</button>
+                <A href=base attr:class="button">"Cancel"</A>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn BuildsNotSetUp() -> impl IntoView {
+    view! {
+        <div class="notice" role="status">
+            <p><strong>"Builds are not set up yet."</strong></p>
+            <p>"This Kiln has no image builder configured, so custom images cannot be built here yet. \
+                Register an existing image with \u{201c}Use existing image\u{201d} instead."</p>
+        </div>
+    }
+}
