@@ -15,7 +15,7 @@ use components::status::{ErrorsView, NotFound};
 use pages::images::{
     delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage, new::NewImagePage,
 };
-use pages::{home::HomePage, login::LoginPage};
+use pages::{credentials::CredentialsAdminPage, home::HomePage, login::LoginPage};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/groups/:group/images/new") view=NewImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>

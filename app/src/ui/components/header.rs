@@ -40,6 +40,10 @@ fn UserBar(me: Me) -> impl IntoView {
     view! {
         <nav class="topbar__nav" aria-label="Main">
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
+            {me.system_admin.then(|| view! {
+                <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
+                <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
+            })}
         </nav>
         <div class="topbar__user">
             <span class="topbar__name" data-testid="signed-in-user">{me.name.clone()}</span>
