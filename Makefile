@@ -14,7 +14,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust test-postgres test-e2e wasm-size
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres test-e2e wasm-size bench-catalog
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -50,17 +50,28 @@ lint:
 test-rust:
 	cargo test --workspace
 
-## The same tests against a real PostgreSQL: a fresh database per test
-test-postgres:
-	cluster=$$(pg_lsclusters --no-header | head -n1); ver=$$(awk '{print $$1}' <<<"$$cluster"); \
-	name=$$(awk '{print $$2}' <<<"$$cluster"); port=$$(awk '{print $$3}' <<<"$$cluster"); \
-	pg_ctlcluster --skip-systemctl-redirect $$ver $$name start 2>/dev/null || true; \
+# A local PostgreSQL for tests and benchmarks: the first cluster, started, with a role that
+# may create databases. Prints nothing; `PG_URL` below points at it.
+PG_PORT = $$(pg_lsclusters --no-header | awk 'NR==1 {print $$3}')
+PG_URL = postgres://$(PG_ROLE):$(PG_ROLE)@127.0.0.1:$(PG_PORT)
+pg-up:
+	@read -r ver name port _ <<<"$$(pg_lsclusters --no-header | head -n1)"; \
+	pg_ctlcluster --skip-systemctl-redirect $$ver $$name start >/dev/null 2>&1 || true; \
 	su postgres -c "psql -q -p $$port -v ON_ERROR_STOP=1" <<<"DO \$$\$$ BEGIN \
 	  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$(PG_ROLE)') THEN \
-	    CREATE ROLE $(PG_ROLE) LOGIN CREATEDB PASSWORD '$(PG_ROLE)'; END IF; END \$$\$$;"; \
-	su postgres -c "psql -qAt -p $$port -c \"SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'kiln_test_%'\"" \
-	  | su postgres -c "psql -q -p $$port" >/dev/null; \
-	KILN_TEST_DATABASE_URL=postgres://$(PG_ROLE):$(PG_ROLE)@127.0.0.1:$$port/postgres cargo test --workspace
+	    CREATE ROLE $(PG_ROLE) LOGIN CREATEDB PASSWORD '$(PG_ROLE)'; END IF; END \$$\$$;"
+
+## The same tests against a real PostgreSQL: a fresh database per test
+test-postgres: pg-up
+	su postgres -c "psql -qAt -p $(PG_PORT) -c \"SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'kiln_test_%'\"" \
+	  | su postgres -c "psql -q -p $(PG_PORT)" >/dev/null
+	KILN_TEST_DATABASE_URL=$(PG_URL)/postgres cargo test --workspace
+
+## Catalog list queries with 60,000 images: SQLite, then PostgreSQL
+bench-catalog: pg-up
+	cargo run --release -q -p server --bin bench-catalog
+	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench' -c 'CREATE DATABASE kiln_bench OWNER $(PG_ROLE)'"
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench cargo run --release -q -p server --bin bench-catalog
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:

@@ -16,4 +16,9 @@ $kiln group add other
 $kiln user add other-admin --password-stdin <<<"other-admin-password"
 $kiln member add other other-admin --admin
 $kiln user add loner --password-stdin <<<"loner-password"
+$kiln user add root --system-admin --password-stdin <<<"root-password"
+for project in hydrated no-js; do
+  $kiln group add "team-$project"
+  $kiln member add "team-$project" demo-admin --admin
+done
 exec $kiln serve

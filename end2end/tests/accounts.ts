@@ -18,3 +18,4 @@ export function demoAccount(user: "demo-admin" | "demo-member"): Account {
 /** Accounts made with `kiln user add --password-stdin` in serve.sh. */
 export const otherAdmin: Account = { user: "other-admin", password: "other-admin-password" };
 export const loner: Account = { user: "loner", password: "loner-password" };
+export const systemAdmin: Account = { user: "root", password: "root-password" };
