@@ -11,7 +11,7 @@ test("a group admin builds up a catalog: add, sort, search, edit, delete", async
 
   // A system admin grants the group a pull secret first.
   await new LoginPage(page).open();
-  await new LoginPage(page).signIn(systemAdmin);
+  await new LoginPage(page).signInAs(systemAdmin);
   await page.goto("/admin/credentials");
   const secret = `reg-${group}`;
   await page.getByLabel("Name", { exact: true }).fill(secret);
@@ -23,6 +23,7 @@ test("a group admin builds up a catalog: add, sort, search, edit, delete", async
   await expect(page.locator("tbody")).toContainText(secret);
   await expect(page.locator("body")).not.toContainText("t0ken-never-shown");
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
 
   await new LoginPage(page).open(`/groups/${group}/images`);
   await new LoginPage(page).signIn(demoAccount("demo-admin"));
@@ -122,7 +123,7 @@ test("bad input is named beside its field and nothing is created", async ({ page
 test("an admin of another group is refused every catalog page of this one", async ({ page }, info) => {
   const group = groupFor(info.project.name);
   await new LoginPage(page).open();
-  await new LoginPage(page).signIn(otherAdmin);
+  await new LoginPage(page).signInAs(otherAdmin);
   await expect(page.getByTestId("page-group")).toHaveText("other");
   for (const path of ["", "/new", "/base-cpu/edit", "/base-cpu/delete"]) {
     const response = await page.goto(`/groups/${group}/images${path}`);

@@ -15,6 +15,12 @@ export class LoginPage {
     await this.page.getByRole("button", { name: "Sign in" }).click();
   }
 
+  /** Signs in and waits until the header shows the account. */
+  async signInAs(account: Account) {
+    await this.signIn(account);
+    await expect(this.page.getByTestId("signed-in-user")).toHaveText(account.user);
+  }
+
   error() {
     return this.page.locator(".form__error");
   }

@@ -5,6 +5,17 @@ mod common;
 use common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 
+/// The default view of a group's image list, as the page asks for it.
+fn list_form(group: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("group", group),
+        ("query[search]", ""),
+        ("query[sort]", "Name"),
+        ("query[descending]", "false"),
+        ("query[page]", "1"),
+    ]
+}
+
 #[tokio::test]
 async fn health_and_readiness_probes_answer() {
     let app = TestApp::spawn(app::backend::AuthSettings::local()).await;
@@ -120,7 +131,7 @@ async fn a_wrong_password_is_refused_and_repeated_failures_slow_down() {
 async fn a_group_page_is_open_to_its_admins_and_system_admins_only() {
     let app = TestApp::with_roles().await;
     let anonymous = app.client();
-    let res = app.call(&anonymous, "group_page", &[("group", "ml")]).await;
+    let res = app.call(&anonymous, "list_images", &list_form("ml")).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     for (user, expected) in [
@@ -131,13 +142,13 @@ async fn a_group_page_is_open_to_its_admins_and_system_admins_only() {
         ("root", StatusCode::OK),
     ] {
         let client = app.signed_in(user).await;
-        let res = app.call(&client, "group_page", &[("group", "ml")]).await;
+        let res = app.call(&client, "list_images", &list_form("ml")).await;
         assert_eq!(res.status(), expected, "{user} on group ml");
     }
 
     let member = app.signed_in("member").await;
     let body = app
-        .call(&member, "group_page", &[("group", "ml")])
+        .call(&member, "list_images", &list_form("ml"))
         .await
         .text()
         .await
@@ -153,14 +164,14 @@ async fn unknown_groups_are_named_only_to_system_admins() {
     let app = TestApp::with_roles().await;
     let root = app.signed_in("root").await;
     assert_eq!(
-        app.call(&root, "group_page", &[("group", "nope")])
+        app.call(&root, "list_images", &list_form("nope"))
             .await
             .status(),
         StatusCode::NOT_FOUND
     );
     let admin = app.signed_in("g-admin").await;
     assert_eq!(
-        app.call(&admin, "group_page", &[("group", "nope")])
+        app.call(&admin, "list_images", &list_form("nope"))
             .await
             .status(),
         StatusCode::FORBIDDEN

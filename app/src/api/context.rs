@@ -55,13 +55,21 @@ pub fn fail(e: crate::backend::BackendError) -> ApiError {
 
 /// The first broken rule of a form, as the server's answer.
 pub fn first_error(errors: Vec<crate::domain::FieldError>) -> ApiError {
-    respond(errors.into_iter().next().map_or(ApiError::Internal, ApiError::Invalid))
+    respond(
+        errors
+            .into_iter()
+            .next()
+            .map_or(ApiError::Internal, ApiError::Invalid),
+    )
 }
 
 /// Resolves a catalog scope from the group named in the request (or global images when
 /// none), checks `action` against the *stored* group, and returns the state, the scope
 /// and the actor's name for the audit log. Global images need a system admin.
-pub async fn scope_for(group: Option<&str>, action: Action) -> Result<(AppState, Scope, String), ApiError> {
+pub async fn scope_for(
+    group: Option<&str>,
+    action: Action,
+) -> Result<(AppState, Scope, String), ApiError> {
     let state = state();
     let actor = actor(&state).await?;
     let Actor::User(user) = &actor else {
@@ -69,16 +77,25 @@ pub async fn scope_for(group: Option<&str>, action: Action) -> Result<(AppState,
     };
     let name = user.name.clone();
     let Some(group) = group else {
-        authorize(&actor, Action::ManageGlobalImages, Target::System, "global images")?;
+        authorize(
+            &actor,
+            Action::ManageGlobalImages,
+            Target::System,
+            "global images",
+        )?;
         return Ok((state, Scope::Global, name));
     };
     let what = format!("group {group}");
-    let stored = crate::backend::groups::find(&state.db, group).await.map_err(fail)?;
+    let stored = crate::backend::groups::find(&state.db, group)
+        .await
+        .map_err(fail)?;
     let Some(stored) = stored else {
         // Only system admins learn that a group does not exist.
         return Err(match authorize(&actor, action, Target::System, &what) {
             Ok(()) => respond(ApiError::NotFound(format!("There is no group {group}."))),
-            Err(_) => respond(ApiError::Forbidden(format!("You are not a member of {what}."))),
+            Err(_) => respond(ApiError::Forbidden(format!(
+                "You are not a member of {what}."
+            ))),
         });
     };
     authorize(&actor, action, Target::Group(stored.id), &what)?;

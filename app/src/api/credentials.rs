@@ -28,8 +28,15 @@ async fn system_admin() -> Result<(crate::backend::AppState, String), ApiError> 
     use crate::domain::{Action, Actor, Target};
     let state = state();
     let actor = actor(&state).await?;
-    authorize(&actor, Action::ManageCredentials, Target::System, "registry credentials")?;
-    let Actor::User(user) = actor else { return Err(ApiError::Unauthenticated) };
+    authorize(
+        &actor,
+        Action::ManageCredentials,
+        Target::System,
+        "registry credentials",
+    )?;
+    let Actor::User(user) = actor else {
+        return Err(ApiError::Unauthenticated);
+    };
     Ok((state, user.name))
 }
 
@@ -41,11 +48,26 @@ pub async fn credentials_overview() -> Result<CredentialsPage, ApiError> {
     let (state, _) = system_admin().await?;
     let mut views = Vec::new();
     for c in credentials::list(&state.db).await.map_err(fail)? {
-        let groups = credentials::group_names(&state.db, c.id).await.map_err(fail)?;
-        views.push(CredentialView { name: c.name, registry: c.registry, username: c.username, groups });
+        let groups = credentials::group_names(&state.db, c.id)
+            .await
+            .map_err(fail)?;
+        views.push(CredentialView {
+            name: c.name,
+            registry: c.registry,
+            username: c.username,
+            groups,
+        });
     }
-    let all_groups = groups::list(&state.db).await.map_err(fail)?.into_iter().map(|g| g.name).collect();
-    Ok(CredentialsPage { credentials: views, all_groups })
+    let all_groups = groups::list(&state.db)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    Ok(CredentialsPage {
+        credentials: views,
+        all_groups,
+    })
 }
 
 /// Creates a credential, sealing its password, and grants it to `groups`.
@@ -62,19 +84,37 @@ pub async fn create_credential(
 
     let (state, actor) = system_admin().await?;
     let group_ids = group_ids(&state, &groups).await?;
-    let new = credentials::NewCredential { name: name.trim(), registry: registry.trim(), username: username.trim(), password: &password };
-    let id = credentials::create(&state.db, &state.secret, &new).await.map_err(fail)?;
-    credentials::set_groups(&state.db, id, &group_ids).await.map_err(fail)?;
-    audit::record(&state.db, &actor, "credential.create", &format!("credential:{}", new.name), &groups.join(","))
+    let new = credentials::NewCredential {
+        name: name.trim(),
+        registry: registry.trim(),
+        username: username.trim(),
+        password: &password,
+    };
+    let id = credentials::create(&state.db, &state.secret, &new)
         .await
         .map_err(fail)?;
+    credentials::set_groups(&state.db, id, &group_ids)
+        .await
+        .map_err(fail)?;
+    audit::record(
+        &state.db,
+        &actor,
+        "credential.create",
+        &format!("credential:{}", new.name),
+        &groups.join(","),
+    )
+    .await
+    .map_err(fail)?;
     leptos_axum::redirect("/admin/credentials");
     Ok(())
 }
 
 /// Replaces the groups allowed to use a credential.
 #[server(endpoint = "set_credential_groups")]
-pub async fn set_credential_groups(name: String, #[server(default)] groups: Vec<String>) -> Result<(), ApiError> {
+pub async fn set_credential_groups(
+    name: String,
+    #[server(default)] groups: Vec<String>,
+) -> Result<(), ApiError> {
     use super::context::fail;
     use crate::backend::{BackendError, audit, credentials};
 
@@ -85,22 +125,45 @@ pub async fn set_credential_groups(name: String, #[server(default)] groups: Vec<
         .map_err(fail)?
         .into_iter()
         .find(|c| c.name == name)
-        .ok_or_else(|| fail(BackendError::NotFound { what: "credential", name: name.clone() }))?;
-    credentials::set_groups(&state.db, credential.id, &group_ids).await.map_err(fail)?;
-    audit::record(&state.db, &actor, "credential.groups", &format!("credential:{name}"), &groups.join(","))
+        .ok_or_else(|| {
+            fail(BackendError::NotFound {
+                what: "credential",
+                name: name.clone(),
+            })
+        })?;
+    credentials::set_groups(&state.db, credential.id, &group_ids)
         .await
         .map_err(fail)?;
+    audit::record(
+        &state.db,
+        &actor,
+        "credential.groups",
+        &format!("credential:{name}"),
+        &groups.join(","),
+    )
+    .await
+    .map_err(fail)?;
     leptos_axum::redirect("/admin/credentials");
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
-async fn group_ids(state: &crate::backend::AppState, names: &[String]) -> Result<Vec<i64>, ApiError> {
+async fn group_ids(
+    state: &crate::backend::AppState,
+    names: &[String],
+) -> Result<Vec<i64>, ApiError> {
     use super::context::fail;
     let mut ids = Vec::new();
     for name in names {
-        let group = crate::backend::groups::find(&state.db, name).await.map_err(fail)?;
-        let group = group.ok_or_else(|| super::error::respond(ApiError::invalid("groups", format!("there is no group {name}"))))?;
+        let group = crate::backend::groups::find(&state.db, name)
+            .await
+            .map_err(fail)?;
+        let group = group.ok_or_else(|| {
+            super::error::respond(ApiError::invalid(
+                "groups",
+                format!("there is no group {name}"),
+            ))
+        })?;
         ids.push(group.id);
     }
     Ok(ids)

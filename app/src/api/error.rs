@@ -74,9 +74,23 @@ impl FromServerFnError for ApiError {
 
 /// On the server: set the response status for this error, on a page render and on a
 /// server-function call alike, and hand the error back.
+///
+/// A plain HTML form post (JavaScript off) is the exception: it is answered with a
+/// redirect back to the form, which carries the error in its URL, so its status stays.
 #[cfg(feature = "ssr")]
 pub fn respond(error: ApiError) -> ApiError {
-    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+    use leptos::prelude::use_context;
+    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        let accepts_html = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        parts.method == http::Method::POST && accepts_html
+    });
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>()
+        && !form_post
+    {
         options.set_status(http::StatusCode::from_u16(error.status()).unwrap_or_default());
     }
     error

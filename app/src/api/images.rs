@@ -104,7 +104,12 @@ pub async fn pull_secret_choices(group: Option<String>) -> Result<Vec<String>, A
     use crate::domain::Action;
 
     let (state, scope, _) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    Ok(credentials::usable(&state.db, scope).await.map_err(fail)?.into_iter().map(|c| c.name).collect())
+    Ok(credentials::usable(&state.db, scope)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
 }
 
 #[server(endpoint = "create_image")]
@@ -115,10 +120,22 @@ pub async fn create_image(group: Option<String>, image: PostedImage) -> Result<(
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
     let valid = ImageForm::from(image).validate().map_err(first_error)?;
-    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref()).await.map_err(fail)?;
-    let created = images::create(&state.db, scope, &valid, credential).await.map_err(fail)?;
+    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
+        .await
+        .map_err(fail)?;
+    let created = images::create(&state.db, scope, &valid, credential)
+        .await
+        .map_err(fail)?;
     let target = format!("{}/image:{}", scope_label(group.as_deref()), created.name);
-    audit::record(&state.db, &actor, "image.create", &target, valid.url.as_str()).await.map_err(fail)?;
+    audit::record(
+        &state.db,
+        &actor,
+        "image.create",
+        &target,
+        valid.url.as_str(),
+    )
+    .await
+    .map_err(fail)?;
     leptos_axum::redirect(&list_path(group.as_deref()));
     Ok(())
 }
@@ -130,15 +147,26 @@ pub async fn get_image(group: Option<String>, name: String) -> Result<ImageDetai
     use crate::domain::Action;
 
     let (state, scope, _) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let image = images::require(&state.db, scope, &name).await.map_err(fail)?;
+    let image = images::require(&state.db, scope, &name)
+        .await
+        .map_err(fail)?;
     let pull_secret = match image.credential_id {
-        Some(id) => credentials::list(&state.db).await.map_err(fail)?.into_iter().find(|c| c.id == id).map(|c| c.name),
+        Some(id) => credentials::list(&state.db)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name),
         None => None,
     };
     Ok(ImageDetail {
         form: ImageForm {
             use_gpu_url: image.gpu_url != image.url,
-            gpu_url: if image.gpu_url != image.url { image.gpu_url } else { String::new() },
+            gpu_url: if image.gpu_url != image.url {
+                image.gpu_url
+            } else {
+                String::new()
+            },
             display_name: image.display_name,
             description: image.description,
             image_type: image.image_type,
@@ -153,18 +181,37 @@ pub async fn get_image(group: Option<String>, name: String) -> Result<ImageDetai
 
 /// Saves an edit made on the copy read at `version`; refused if the image changed since.
 #[server(endpoint = "update_image")]
-pub async fn update_image(group: Option<String>, name: String, version: i64, image: PostedImage) -> Result<(), ApiError> {
+pub async fn update_image(
+    group: Option<String>,
+    name: String,
+    version: i64,
+    image: PostedImage,
+) -> Result<(), ApiError> {
     use super::context::{fail, first_error, scope_for};
     use crate::backend::{audit, credentials, images};
     use crate::domain::Action;
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let stored = images::require(&state.db, scope, &name).await.map_err(fail)?;
+    let stored = images::require(&state.db, scope, &name)
+        .await
+        .map_err(fail)?;
     let valid = ImageForm::from(image).validate().map_err(first_error)?;
-    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref()).await.map_err(fail)?;
-    images::update(&state.db, &stored, version, &valid, credential).await.map_err(fail)?;
+    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
+        .await
+        .map_err(fail)?;
+    images::update(&state.db, &stored, version, &valid, credential)
+        .await
+        .map_err(fail)?;
     let target = format!("{}/image:{}", scope_label(group.as_deref()), stored.name);
-    audit::record(&state.db, &actor, "image.update", &target, valid.url.as_str()).await.map_err(fail)?;
+    audit::record(
+        &state.db,
+        &actor,
+        "image.update",
+        &target,
+        valid.url.as_str(),
+    )
+    .await
+    .map_err(fail)?;
     leptos_axum::redirect(&list_path(group.as_deref()));
     Ok(())
 }
@@ -176,10 +223,14 @@ pub async fn delete_image(group: Option<String>, name: String) -> Result<(), Api
     use crate::domain::Action;
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let stored = images::require(&state.db, scope, &name).await.map_err(fail)?;
+    let stored = images::require(&state.db, scope, &name)
+        .await
+        .map_err(fail)?;
     images::delete(&state.db, stored.id).await.map_err(fail)?;
     let target = format!("{}/image:{}", scope_label(group.as_deref()), stored.name);
-    audit::record(&state.db, &actor, "image.delete", &target, &stored.url).await.map_err(fail)?;
+    audit::record(&state.db, &actor, "image.delete", &target, &stored.url)
+        .await
+        .map_err(fail)?;
     leptos_axum::redirect(&list_path(group.as_deref()));
     Ok(())
 }

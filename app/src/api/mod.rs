@@ -2,7 +2,6 @@
 
 pub mod credentials;
 pub mod error;
-pub mod groups;
 pub mod images;
 pub mod session;
 

@@ -9,7 +9,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::api::ApiError;
-use crate::api::session::{Login, Logout, Me, current_user};
+use crate::api::session::{Logout, Me, current_user};
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
 use pages::images::{
@@ -36,10 +36,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Who is signed in, and the actions that change it; shared by the header and pages.
+/// Who is signed in, and signing out; shared by the header and pages. (The sign-in page
+/// makes its own action, inside the routes, where a failed JavaScript-free sign-in's error
+/// arrives; it refetches `me` when it succeeds.)
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
     pub me: Resource<Result<Option<Me>, ApiError>>,
 }
@@ -47,13 +48,9 @@ pub struct Session {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let me = Resource::new(
-        move || (login.version().get(), logout.version().get()),
-        |_| current_user(),
-    );
-    provide_context(Session { login, logout, me });
+    let me = Resource::new(move || logout.version().get(), |_| current_user());
+    provide_context(Session { logout, me });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/kiln.css"/>

@@ -15,31 +15,58 @@ use leptos::config::LeptosOptions;
 const IN_GROUP: usize = 10_000;
 const ELSEWHERE: usize = 50_000;
 const RUNS: usize = 50;
-const WORDS: [&str; 8] = ["tensorflow", "pytorch", "jupyter", "cuda", "rapids", "spark", "r-base", "julia"];
+const WORDS: [&str; 8] = [
+    "tensorflow",
+    "pytorch",
+    "jupyter",
+    "cuda",
+    "rapids",
+    "spark",
+    "r-base",
+    "julia",
+];
 
 #[tokio::main]
 async fn main() {
     let url = std::env::var("KILN_BENCH_DATABASE_URL").unwrap_or_else(|_| {
-        let path = std::env::temp_dir().join(format!("kiln-bench-{}.db", app::backend::random_hex(4)));
+        let path =
+            std::env::temp_dir().join(format!("kiln-bench-{}.db", app::backend::random_hex(4)));
         format!("sqlite://{}", path.display())
     });
     let db = Db::connect(&url).await.expect("connect");
     db.migrate().await.expect("migrate");
     let target = seed(&db).await;
-    println!("database: {:?}; {IN_GROUP} images in the group, {ELSEWHERE} in 5 others", db.kind);
+    println!(
+        "database: {:?}; {IN_GROUP} images in the group, {ELSEWHERE} in 5 others",
+        db.kind
+    );
 
-    let query = |sort| ListQuery { search: "tensor".into(), sort, descending: true, page: 3 };
+    let query = |sort| ListQuery {
+        search: "tensor".into(),
+        sort,
+        descending: true,
+        page: 3,
+    };
     for column in SortColumn::ALL {
         let mut times = Vec::new();
         for _ in 0..RUNS {
             let started = Instant::now();
-            let page = images::list(&db, target, &query(column)).await.expect("list");
+            let page = images::list(&db, target, &query(column))
+                .await
+                .expect("list");
             times.push(started.elapsed());
             assert_eq!(page.items.len(), ListQuery::PER_PAGE as usize);
         }
-        println!("page query  sort={:<13} search=tensor  p50 {:>6.2} ms", column.key(), p50(&mut times));
+        println!(
+            "page query  sort={:<13} search=tensor  p50 {:>6.2} ms",
+            column.key(),
+            p50(&mut times)
+        );
     }
-    println!("page over HTTP (sort=description, search=tensor): p50 {:.2} ms", http_p50(db).await);
+    println!(
+        "page over HTTP (sort=description, search=tensor): p50 {:.2} ms",
+        http_p50(db).await
+    );
 }
 
 async fn seed(db: &Db) -> Scope {
@@ -51,7 +78,11 @@ async fn seed(db: &Db) -> Scope {
             None => accounts::add_group(db, "bench", &name).await.unwrap(),
         };
         let count = if g == 0 { IN_GROUP } else { ELSEWHERE / 5 };
-        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE group_id = $1").bind(id).fetch_one(&db.pool).await.unwrap();
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE group_id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
         if have == 0 {
             insert_many(db, id, count).await;
         }
@@ -68,7 +99,10 @@ async fn insert_many(db: &Db, group_id: i64, count: usize) {
         let word = WORDS[i % WORDS.len()];
         let kind = ["cpu", "gpu", "universal"][i % 3];
         let name = format!("{word}-{i:05}");
-        let description = format!("{word} image number {i} for the {} team", WORDS[(i / 7) % WORDS.len()]);
+        let description = format!(
+            "{word} image number {i} for the {} team",
+            WORDS[(i / 7) % WORDS.len()]
+        );
         let url = format!("registry.example.org/{word}:{i}");
         let search = format!("{name}\n{name}\n{description}\n{kind}").to_lowercase();
         sqlx::query(
@@ -91,34 +125,59 @@ async fn insert_many(db: &Db, group_id: i64, count: usize) {
 
 async fn http_p50(db: Db) -> f64 {
     let password = "bench-password";
-    if app::backend::users::find(&db, "bench-admin").await.unwrap().is_none() {
-        accounts::add_user(&db, "bench", "bench-admin", password, false).await.unwrap();
-        accounts::add_member(&db, "bench", "bench0", "bench-admin", Role::Admin).await.unwrap();
+    if app::backend::users::find(&db, "bench-admin")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        accounts::add_user(&db, "bench", "bench-admin", password, false)
+            .await
+            .unwrap();
+        accounts::add_member(&db, "bench", "bench0", "bench-admin", Role::Admin)
+            .await
+            .unwrap();
     }
     let state = AppState {
         db,
         auth: Arc::new(AuthSettings::local()),
         secret: SecretKey::from_hex(&"00".repeat(32)).unwrap(),
-        leptos_options: LeptosOptions::builder().output_name("kiln").site_root("target/site").build(),
+        leptos_options: LeptosOptions::builder()
+            .output_name("kiln")
+            .site_root("target/site")
+            .build(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = server::router(state, server::origin::AllowedOrigin::default());
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     client
         .post(format!("http://{addr}/api/login"))
         .form(&[("username", "bench-admin"), ("password", password)])
         .send()
         .await
         .unwrap();
-    let url = format!("http://{addr}/groups/bench0/images?q=tensor&sort=description&dir=desc&page=3");
+    let url =
+        format!("http://{addr}/groups/bench0/images?q=tensor&sort=description&dir=desc&page=3");
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let res = client.get(&url).header("accept", "text/html").send().await.unwrap();
+        let res = client
+            .get(&url)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert!(res.status().is_success(), "{}", res.status());
         res.bytes().await.unwrap();
         times.push(started.elapsed());

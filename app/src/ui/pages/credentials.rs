@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::credentials::{CreateCredential, CredentialView, CredentialsPage, SetCredentialGroups, credentials_overview};
+use crate::api::credentials::{
+    CreateCredential, CredentialView, CredentialsPage, SetCredentialGroups, credentials_overview,
+};
 use crate::ui::components::status::ApiErrorView;
 
 #[component]
@@ -25,7 +27,13 @@ pub fn CredentialsAdminPage() -> impl IntoView {
 #[component]
 fn Credentials(page: CredentialsPage) -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
-    let error = move || create.value().get().and_then(Result::err).map(|e| e.to_string());
+    let error = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
     let all_groups = page.all_groups.clone();
     view! {
         <section class="images">
@@ -84,7 +92,11 @@ fn CredentialRow(credential: CredentialView, all_groups: Vec<String>) -> impl In
 
 /// Checkboxes of groups, posted as `groups[]`.
 #[component]
-fn GroupChoices(all_groups: Vec<String>, chosen: Vec<String>, #[prop(into)] prefix: String) -> impl IntoView {
+fn GroupChoices(
+    all_groups: Vec<String>,
+    chosen: Vec<String>,
+    #[prop(into)] prefix: String,
+) -> impl IntoView {
     view! {
         <fieldset class="form__group">
             <legend>"Groups that may use it"</legend>

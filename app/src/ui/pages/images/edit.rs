@@ -30,7 +30,11 @@ pub fn EditImagePage() -> impl IntoView {
 }
 
 #[component]
-fn EditImage(group: Option<String>, detail: ImageDetail, pull_secrets: Vec<String>) -> impl IntoView {
+fn EditImage(
+    group: Option<String>,
+    detail: ImageDetail,
+    pull_secrets: Vec<String>,
+) -> impl IntoView {
     let action = ServerAction::<UpdateImage>::new();
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
     let base = list_path(group.as_deref());

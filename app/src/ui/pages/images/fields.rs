@@ -29,7 +29,10 @@ pub fn ImageFields(
     let errors = Memo::new(move |_| form.with(|f| f.validate().err().unwrap_or_default()));
     let error_for = move |field: &'static str| {
         Signal::derive(move || {
-            let local = touched.with(|t| t.contains(&field)).then(|| ImageForm::error_for(&errors.get(), field)).flatten();
+            let local = touched
+                .with(|t| t.contains(&field))
+                .then(|| ImageForm::error_for(&errors.get(), field))
+                .flatten();
             let server = server_error.get().and_then(|e| match e {
                 ApiError::Invalid(f) if f.field == field => Some(f.message),
                 _ => None,
@@ -37,12 +40,22 @@ pub fn ImageFields(
             local.or(server)
         })
     };
-    let touch = move |field: &'static str| touched.update(|t| if !t.contains(&field) { t.push(field) });
+    let touch = move |field: &'static str| {
+        touched.update(|t| {
+            if !t.contains(&field) {
+                t.push(field)
+            }
+        })
+    };
     let image_name = {
         let fixed_name = fixed_name.clone();
         move || match &fixed_name {
             Some(n) => n.clone(),
-            None => form.with(|f| DisplayName::parse("display_name", &f.display_name).map(|d| d.image_name().to_string()))
+            None => form
+                .with(|f| {
+                    DisplayName::parse("display_name", &f.display_name)
+                        .map(|d| d.image_name().to_string())
+                })
                 .unwrap_or_default(),
         }
     };

@@ -16,9 +16,17 @@ pub fn ImagesPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| {
         let p = params.read();
-        ListQuery::from_params(p.get_str("q"), p.get_str("sort"), p.get_str("dir"), p.get_str("page"))
+        ListQuery::from_params(
+            p.get_str("q"),
+            p.get_str("sort"),
+            p.get_str("dir"),
+            p.get_str("page"),
+        )
     });
-    let list = Resource::new(move || (group.get(), query.get()), |(group, query)| list_images(group, query));
+    let list = Resource::new(
+        move || (group.get(), query.get()),
+        |(group, query)| list_images(group, query),
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading images…"</p> }>
             {move || Suspend::new(async move {
@@ -37,7 +45,11 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
     let query = list.query.clone();
     let title = scope_title(group.as_deref());
     let empty_text = if query.search.is_empty() {
-        if group.is_some() { "No images in this group yet.".to_owned() } else { "No global images yet.".to_owned() }
+        if group.is_some() {
+            "No images in this group yet.".to_owned()
+        } else {
+            "No global images yet.".to_owned()
+        }
     } else {
         format!("No images match \u{201c}{}\u{201d}.", query.search)
     };
@@ -65,7 +77,11 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
         .collect_view();
     let search = query.search.clone();
     let pager_query = query.clone();
-    let rows = list.items.into_iter().map(|image| view! { <ImageRow base=base.clone() image/> }).collect_view();
+    let rows = list
+        .items
+        .into_iter()
+        .map(|image| view! { <ImageRow base=base.clone() image/> })
+        .collect_view();
     view! {
         <Title text=format!("Images · {title}")/>
         <section class="images">

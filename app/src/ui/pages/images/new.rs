@@ -31,7 +31,11 @@ pub fn NewImagePage() -> impl IntoView {
 }
 
 #[component]
-fn NewImage(group: Option<String>, building: Memo<bool>, pull_secrets: Vec<String>) -> impl IntoView {
+fn NewImage(
+    group: Option<String>,
+    building: Memo<bool>,
+    pull_secrets: Vec<String>,
+) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
     let title = scope_title(group.as_deref());
@@ -53,10 +57,17 @@ fn NewImage(group: Option<String>, building: Memo<bool>, pull_secrets: Vec<Strin
 }
 
 #[component]
-fn ExistingImageForm(group: Option<String>, pull_secrets: Vec<String>, base: String) -> impl IntoView {
+fn ExistingImageForm(
+    group: Option<String>,
+    pull_secrets: Vec<String>,
+    base: String,
+) -> impl IntoView {
     let action = ServerAction::<CreateImage>::new();
     let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
-    let initial = ImageForm { image_type: "cpu".into(), ..Default::default() };
+    let initial = ImageForm {
+        image_type: "cpu".into(),
+        ..Default::default()
+    };
     view! {
         <ActionForm action=action attr:class="form" attr:aria-label="Use existing image">
             {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
