@@ -10,13 +10,19 @@ use crate::ui::components::status::ApiErrorView;
 
 #[component]
 pub fn CredentialsAdminPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| credentials_overview());
+    let create = ServerAction::<CreateCredential>::new();
+    let save = ServerAction::<SetCredentialGroups>::new();
+    // After a change the server sends the browser back here: read the list again.
+    let page = Resource::new(
+        move || (create.version().get(), save.version().get()),
+        |_| credentials_overview(),
+    );
     view! {
         <Title text="Registry credentials"/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => view! { <Credentials page/> }.into_any(),
+                    Ok(page) => view! { <Credentials page create save/> }.into_any(),
                     Err(error) => view! { <ApiErrorView error/> }.into_any(),
                 }
             })}
@@ -25,8 +31,11 @@ pub fn CredentialsAdminPage() -> impl IntoView {
 }
 
 #[component]
-fn Credentials(page: CredentialsPage) -> impl IntoView {
-    let create = ServerAction::<CreateCredential>::new();
+fn Credentials(
+    page: CredentialsPage,
+    create: ServerAction<CreateCredential>,
+    save: ServerAction<SetCredentialGroups>,
+) -> impl IntoView {
     let error = move || {
         create
             .value()
@@ -49,7 +58,7 @@ fn Credentials(page: CredentialsPage) -> impl IntoView {
                             <th scope="col">"Username"</th><th scope="col">"Groups that may use it"</th>
                         </tr></thead>
                         <tbody>
-                            {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone()/> }).collect_view()}
+                            {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone() save/> }).collect_view()}
                         </tbody>
                     </table>
                 }.into_any()
@@ -69,8 +78,11 @@ fn Credentials(page: CredentialsPage) -> impl IntoView {
 }
 
 #[component]
-fn CredentialRow(credential: CredentialView, all_groups: Vec<String>) -> impl IntoView {
-    let save = ServerAction::<SetCredentialGroups>::new();
+fn CredentialRow(
+    credential: CredentialView,
+    all_groups: Vec<String>,
+    save: ServerAction<SetCredentialGroups>,
+) -> impl IntoView {
     let prefix = credential.name.clone();
     let label = format!("Groups of {}", credential.name);
     let name = credential.name.clone();
