@@ -130,8 +130,16 @@ fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
             <td class="table__description">{image.description}</td>
             <td><span class=format!("type type--{}", image.image_type)>{image.image_type.clone()}</span></td>
             <td class="table__actions">
-                <A href=edit attr:class="icon-button" attr:aria-label=edit_label.clone() attr:title=edit_label>"✎"</A>
-                <A href=delete attr:class="icon-button icon-button--danger" attr:aria-label=delete_label.clone() attr:title=delete_label>"🗑"</A>
+                <A href=edit attr:class="icon-button" attr:aria-label=edit_label.clone() attr:title=edit_label>
+                    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon">
+                        <path d="M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4"/>
+                    </svg>
+                </A>
+                <A href=delete attr:class="icon-button icon-button--danger" attr:aria-label=delete_label.clone() attr:title=delete_label>
+                    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon">
+                        <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6"/>
+                    </svg>
+                </A>
             </td>
         </tr>
     }
