@@ -1,5 +1,6 @@
 //! The top bar: Kiln, the group switcher, the signed-in user and sign-out.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -16,12 +17,12 @@ pub fn Header() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match session.me.await {
-                        Ok(Some(me)) => view! { <UserBar me/> }.into_any(),
-                        _ => view! {
+                        Ok(Some(me)) => Either::Left(view! { <UserBar me/> }),
+                        _ => Either::Right(view! {
                             <nav class="topbar__user" aria-label="Account">
                                 <A href="/login">"Sign in"</A>
                             </nav>
-                        }.into_any(),
+                        }),
                     }
                 })}
             </Transition>

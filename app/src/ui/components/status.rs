@@ -1,5 +1,6 @@
 //! Pages for refusals and failures: 401 sends to sign-in, 403, 404, and the error boundary.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -10,7 +11,7 @@ use crate::api::ApiError;
 /// Shows a server function's error the way its status asks for.
 #[component]
 pub fn ApiErrorView(error: ApiError) -> impl IntoView {
-    match error {
+    let (code, title, message) = match error {
         ApiError::Unauthenticated => {
             let location = use_location();
             let here = format!(
@@ -23,20 +24,13 @@ pub fn ApiErrorView(error: ApiError) -> impl IntoView {
             } else {
                 format!("/login?next={}", encode_component(&here))
             };
-            view! { <Redirect path=to/> }.into_any()
+            return Either::Left(view! { <Redirect path=to/> });
         }
-        ApiError::Forbidden(message) => {
-            view! { <StatusPage code=403 title="Not allowed" message/> }.into_any()
-        }
-        ApiError::NotFound(message) => {
-            view! { <StatusPage code=404 title="Not found" message/> }.into_any()
-        }
-        other => {
-            let code = other.status();
-            view! { <StatusPage code title="Something went wrong" message=other.to_string()/> }
-                .into_any()
-        }
-    }
+        ApiError::Forbidden(message) => (403, "Not allowed", message),
+        ApiError::NotFound(message) => (404, "Not found", message),
+        other => (other.status(), "Something went wrong", other.to_string()),
+    };
+    Either::Right(view! { <StatusPage code title message/> })
 }
 
 /// The page for paths no route knows.

@@ -1,5 +1,6 @@
 //! Registry credentials (system admins): create one, choose the groups that may use it.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -22,8 +23,8 @@ pub fn CredentialsAdminPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => view! { <Credentials page create save/> }.into_any(),
-                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                    Ok(page) => Either::Left(view! { <Credentials page create save/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
@@ -49,9 +50,9 @@ fn Credentials(
             <h1>"Registry credentials"</h1>
             <p class="form__hint">"Image pull secrets. Passwords are sealed with the server's key and never shown again."</p>
             {if page.credentials.is_empty() {
-                view! { <p class="empty">"No registry credentials yet."</p> }.into_any()
+                Either::Left(view! { <p class="empty">"No registry credentials yet."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <table class="table">
                         <thead><tr>
                             <th scope="col">"Name"</th><th scope="col">"Registry"</th>
@@ -61,7 +62,7 @@ fn Credentials(
                             {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone() save/> }).collect_view()}
                         </tbody>
                     </table>
-                }.into_any()
+                })
             }}
             <h2>"New credential"</h2>
             <ActionForm action=create attr:class="form card" attr:aria-label="New credential">

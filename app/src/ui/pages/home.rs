@@ -1,5 +1,6 @@
 //! The start page: sends admins to their first group's images and tells members what Kiln is for them.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -17,12 +18,12 @@ pub fn HomePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.me.await {
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Ok(Some(me)) => match me.manages.first() {
-                        Some(group) => view! { <Redirect path=format!("/groups/{group}/images")/> }.into_any(),
-                        None => view! { <MemberHome me/> }.into_any(),
-                    },
-                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                    Ok(None) => EitherOf3::A(view! { <Redirect path="/login"/> }),
+                    Ok(Some(me)) => EitherOf3::B(match me.manages.first() {
+                        Some(group) => Either::Left(view! { <Redirect path=format!("/groups/{group}/images")/> }),
+                        None => Either::Right(view! { <MemberHome me/> }),
+                    }),
+                    Err(error) => EitherOf3::C(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
@@ -40,13 +41,13 @@ fn MemberHome(me: Me) -> impl IntoView {
         <section class="card">
             <h1>"Welcome, " {me.name.clone()}</h1>
             {if me.groups.is_empty() {
-                view! { <p>"You are not in any group yet. Ask a system admin to add you to one."</p> }.into_any()
+                Either::Left(view! { <p>"You are not in any group yet. Ask a system admin to add you to one."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <p>"Your groups:"</p>
                     <ul>{groups}</ul>
                     <p>"Members launch their groups' images from the notebook launch page. Only group admins manage images here."</p>
-                }.into_any()
+                })
             }}
         </section>
     }

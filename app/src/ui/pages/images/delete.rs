@@ -1,5 +1,6 @@
 //! Delete an image (the trash can), after a confirmation that names it.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -18,8 +19,8 @@ pub fn DeleteImagePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => view! { <ConfirmDelete group=group.get_untracked() detail/> }.into_any(),
-                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                    Ok(detail) => Either::Left(view! { <ConfirmDelete group=group.get_untracked() detail/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>

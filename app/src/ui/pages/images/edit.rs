@@ -1,5 +1,6 @@
 //! Edit an image (the pen): refused with a clear message when someone changed it meanwhile.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -20,9 +21,9 @@ pub fn EditImagePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match (detail.await, choices.await) {
                     (Ok(detail), Ok(pull_secrets)) => {
-                        view! { <EditImage group=group.get_untracked() detail pull_secrets/> }.into_any()
+                        Either::Left(view! { <EditImage group=group.get_untracked() detail pull_secrets/> })
                     }
-                    (Err(error), _) | (_, Err(error)) => view! { <ApiErrorView error/> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>

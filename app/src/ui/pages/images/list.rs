@@ -1,5 +1,6 @@
 //! The Images table: search, sort by any column, page; all of it in the URL.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -31,8 +32,8 @@ pub fn ImagesPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading images…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(list) => view! { <ImagesTable group=group.get_untracked() list/> }.into_any(),
-                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                    Ok(list) => Either::Left(view! { <ImagesTable group=group.get_untracked() list/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
@@ -98,9 +99,9 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
                 <button type="submit" class="button">"Search"</button>
             </Form>
             {if list.total == 0 {
-                view! { <p class="empty">{empty_text}</p> }.into_any()
+                Either::Left(view! { <p class="empty">{empty_text}</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <table class="table">
                         <thead>
                             <tr>
@@ -111,7 +112,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
                         <tbody>{rows}</tbody>
                     </table>
                     <Pager base=base.clone() query=pager_query total=list.total/>
-                }.into_any()
+                })
             }}
         </section>
     }

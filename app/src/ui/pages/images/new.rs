@@ -1,6 +1,7 @@
 //! New Image: "Use existing image" registers an image by its URL; "Build custom image"
 //! builds one (it says what to configure until the builder exists).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -22,8 +23,8 @@ pub fn NewImagePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match choices.await {
-                    Ok(pull_secrets) => view! { <NewImage group=group.get_untracked() building pull_secrets/> }.into_any(),
-                    Err(error) => view! { <ApiErrorView error/> }.into_any(),
+                    Ok(pull_secrets) => Either::Left(view! { <NewImage group=group.get_untracked() building pull_secrets/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
