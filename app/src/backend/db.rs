@@ -74,6 +74,15 @@ impl Db {
         Ok(())
     }
 
+    /// SQL that is true when the text `haystack` contains the text `needle` literally; the
+    /// one function the two databases name differently.
+    pub fn contains(&self, haystack: &str, needle: &str) -> String {
+        match self.kind {
+            Kind::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Kind::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -62,19 +62,6 @@ fn search_text(name: &str, image: &ValidImage) -> String {
     .to_lowercase()
 }
 
-/// `%word%` for LIKE, with LIKE's own wildcards escaped.
-fn like_pattern(search: &str) -> String {
-    let escaped: String = search
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            _ => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
 /// A sorted, searched page, all done by the database; ties are broken by name.
 pub async fn list(db: &Db, scope: Scope, query: &ListQuery) -> Result<Page<ImageRow>> {
     let column = match query.sort {
@@ -89,26 +76,30 @@ pub async fn list(db: &Db, scope: Scope, query: &ListQuery) -> Result<Page<Image
     } else {
         format!("{column} {dir}, name {dir}")
     };
-    let filter = format!(
-        "{} AND search_text LIKE $2 ESCAPE '\\'",
-        scope_clause(scope)
-    );
-    let pattern = like_pattern(&query.search);
+    // Searching is a literal substring test of the lowercased words (no wildcards).
+    let search = if query.search.is_empty() {
+        "$2 = ''".to_owned()
+    } else {
+        db.contains("search_text", "$2")
+    };
+    let filter = format!("{} AND {search}", scope_clause(scope));
+    let pattern = query.search.to_lowercase();
 
-    let items = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
-    ))
-    .bind(scope_id(scope))
-    .bind(&pattern)
-    .bind(i64::from(ListQuery::PER_PAGE))
-    .bind(query.offset())
-    .fetch_all(&db.pool)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM images WHERE {filter}"))
+    let page_sql =
+        format!("SELECT {COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4");
+    let count_sql = format!("SELECT COUNT(*) FROM images WHERE {filter}");
+    let items = sqlx::query_as(&page_sql)
         .bind(scope_id(scope))
         .bind(&pattern)
-        .fetch_one(&db.pool)
-        .await?;
+        .bind(i64::from(ListQuery::PER_PAGE))
+        .bind(query.offset())
+        .fetch_all(&db.pool);
+    let total = sqlx::query_scalar(&count_sql)
+        .bind(scope_id(scope))
+        .bind(&pattern)
+        .fetch_one(&db.pool);
+    // The page and the count are independent reads: ask both at once, on two connections.
+    let (items, total) = tokio::try_join!(items, total)?;
     Ok(Page { items, total })
 }
 
