@@ -61,7 +61,7 @@ impl NewCredential<'_> {
 pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result<i64> {
     new.check()?;
     let sealed = key.seal(new.password, new.name)?;
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "INSERT INTO registry_credentials (name, registry, username, sealed, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -72,7 +72,7 @@ pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result
     .bind(now_ms())
     .fetch_one(&db.pool)
     .await
-    .map_err(BackendError::on_unique("credential", new.name))?)
+    .map_err(BackendError::on_unique("credential", new.name))
 }
 
 /// Lets exactly these groups use the credential.
