@@ -114,30 +114,24 @@ pub async fn pull_secret_choices(group: Option<String>) -> Result<Vec<String>, A
 
 #[server(endpoint = "create_image")]
 pub async fn create_image(group: Option<String>, image: PostedImage) -> Result<(), ApiError> {
-    use super::context::{fail, first_error, scope_for};
-    use crate::backend::{audit, credentials, images};
+    use super::context::{fail, scope_for};
+    use crate::backend::images;
     use crate::domain::Action;
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let valid = ImageForm::from(image).validate().map_err(first_error)?;
-    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
-        .await
-        .map_err(fail)?;
+    let (valid, credential) = checked(&state, scope, image).await?;
     let created = images::create(&state.db, scope, &valid, credential)
         .await
         .map_err(fail)?;
-    let target = format!("{}/image:{}", scope_label(group.as_deref()), created.name);
-    audit::record(
-        &state.db,
+    done(
+        &state,
         &actor,
         "image.create",
-        &target,
+        group.as_deref(),
+        &created.name,
         valid.url.as_str(),
     )
     .await
-    .map_err(fail)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
-    Ok(())
 }
 
 #[server(endpoint = "get_image")]
@@ -187,39 +181,33 @@ pub async fn update_image(
     version: i64,
     image: PostedImage,
 ) -> Result<(), ApiError> {
-    use super::context::{fail, first_error, scope_for};
-    use crate::backend::{audit, credentials, images};
+    use super::context::{fail, scope_for};
+    use crate::backend::images;
     use crate::domain::Action;
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
     let stored = images::require(&state.db, scope, &name)
         .await
         .map_err(fail)?;
-    let valid = ImageForm::from(image).validate().map_err(first_error)?;
-    let credential = credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
-        .await
-        .map_err(fail)?;
+    let (valid, credential) = checked(&state, scope, image).await?;
     images::update(&state.db, &stored, version, &valid, credential)
         .await
         .map_err(fail)?;
-    let target = format!("{}/image:{}", scope_label(group.as_deref()), stored.name);
-    audit::record(
-        &state.db,
+    done(
+        &state,
         &actor,
         "image.update",
-        &target,
+        group.as_deref(),
+        &stored.name,
         valid.url.as_str(),
     )
     .await
-    .map_err(fail)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
-    Ok(())
 }
 
 #[server(endpoint = "delete_image")]
 pub async fn delete_image(group: Option<String>, name: String) -> Result<(), ApiError> {
     use super::context::{fail, scope_for};
-    use crate::backend::{audit, images};
+    use crate::backend::images;
     use crate::domain::Action;
 
     let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
@@ -227,15 +215,54 @@ pub async fn delete_image(group: Option<String>, name: String) -> Result<(), Api
         .await
         .map_err(fail)?;
     images::delete(&state.db, stored.id).await.map_err(fail)?;
-    let target = format!("{}/image:{}", scope_label(group.as_deref()), stored.name);
-    audit::record(&state.db, &actor, "image.delete", &target, &stored.url)
-        .await
-        .map_err(fail)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
-    Ok(())
+    done(
+        &state,
+        &actor,
+        "image.delete",
+        group.as_deref(),
+        &stored.name,
+        &stored.url,
+    )
+    .await
 }
 
+/// The posted form, validated by the same rules the browser runs, with its pull secret
+/// resolved among those the scope may use.
 #[cfg(feature = "ssr")]
-fn scope_label(group: Option<&str>) -> String {
-    group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"))
+async fn checked(
+    state: &crate::backend::AppState,
+    scope: crate::backend::images::Scope,
+    image: PostedImage,
+) -> Result<(crate::domain::ValidImage, Option<i64>), ApiError> {
+    use super::context::{fail, first_error};
+    let valid = ImageForm::from(image).validate().map_err(first_error)?;
+    let credential =
+        crate::backend::credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
+            .await
+            .map_err(fail)?;
+    Ok((valid, credential))
+}
+
+/// After a change: the audit entry, then back to the list.
+#[cfg(feature = "ssr")]
+async fn done(
+    state: &crate::backend::AppState,
+    actor: &str,
+    action: &str,
+    group: Option<&str>,
+    image: &str,
+    detail: &str,
+) -> Result<(), ApiError> {
+    let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
+    crate::backend::audit::record(
+        &state.db,
+        actor,
+        action,
+        &format!("{scope}/image:{image}"),
+        detail,
+    )
+    .await
+    .map_err(super::context::fail)?;
+    leptos_axum::redirect(&list_path(group));
+    Ok(())
 }

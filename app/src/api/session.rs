@@ -148,12 +148,7 @@ pub async fn logout() -> Result<(), ApiError> {
 
     let state = state();
     let parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
-    let token = parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(sessions::token_from_cookies);
+    let token = sessions::token_from_headers(&parts.headers);
     if let Some(token) = token {
         sessions::delete(&state.db, token).await.map_err(fail)?;
     }

@@ -66,11 +66,7 @@ pub async fn resolve_actor(
 }
 
 async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
-    let token = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(sessions::token_from_cookies);
+    let token = sessions::token_from_headers(headers);
     let Some(token) = token else {
         return Ok(Actor::Anonymous);
     };

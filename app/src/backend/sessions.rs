@@ -62,6 +62,15 @@ pub fn cookie(token: Option<&str>, ttl: std::time::Duration, secure: bool) -> St
     }
 }
 
+/// The session token among a request's `Cookie` headers, if any.
+pub fn token_from_headers(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(token_from_cookies)
+}
+
 /// The session token in a `Cookie` header, if any.
 pub fn token_from_cookies(header: &str) -> Option<&str> {
     header
