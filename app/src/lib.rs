@@ -10,12 +10,13 @@ pub mod backend;
 
 pub use ui::{App, shell};
 
-/// The browser entry point: takes over the server-rendered page.
+/// The browser entry point: brings the page's islands (the `#[island]` components) to life;
+/// everything else stays the server's HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
     // A mark for tests and for anyone inspecting the page: interactive from here on.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "");

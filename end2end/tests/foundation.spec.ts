@@ -25,17 +25,25 @@ test("the demo group admin signs in, sees the group's images and switches groups
   await expect(page).toHaveURL(/\/login\?next=%2Fgroups%2Fdemo%2Fimages|\/login\?next=\/groups\/demo\/images/);
 });
 
-test("switching groups after hydration does not reload the page", async ({ page }, info) => {
+test("after hydration the image form answers while typing, without reloading the page", async ({ page }, info) => {
   test.skip(info.project.name === "no-js", "needs the hydrated app");
   await new LoginPage(page).open();
   await new LoginPage(page).signIn(demoAccount("demo-admin"));
   await new ImagesPage(page).expectGroup("demo");
-  // The wasm bundle marks the body once it has taken over the server-rendered page.
+  await page.goto("/groups/demo/images/new");
+  // The wasm bundle marks the body once the page's islands have come to life.
   await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
   await page.evaluate(() => ((window as any).kilnMarker = "still here"));
 
-  await new TopBar(page).switchTo("sandbox");
-  await new ImagesPage(page).expectGroup("sandbox");
+  await page.getByLabel("Display name").fill("torch.2");
+  await expect(page.getByLabel("Image name")).toHaveValue("torch-2");
+  await page.getByLabel("Display name").fill("Torch 2");
+  await expect(page.getByText(/^Display name: /)).toBeVisible();
+
+  const gpu = page.getByLabel(/Use a different image on GPU/);
+  await expect(gpu).toBeHidden();
+  await page.getByLabel("Type", { exact: true }).selectOption("universal");
+  await expect(gpu).toBeVisible();
   expect(await page.evaluate(() => (window as any).kilnMarker)).toBe("still here");
 });
 

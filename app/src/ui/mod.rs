@@ -26,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -37,8 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// Who is signed in, and signing out; shared by the header and pages. (The sign-in page
-/// makes its own action, inside the routes, where a failed JavaScript-free sign-in's error
-/// arrives; it refetches `me` when it succeeds.)
+/// makes its own action, inside the routes, where a failed sign-in's error arrives.)
 #[derive(Clone, Copy)]
 pub struct Session {
     pub logout: ServerAction<Logout>,

@@ -67,7 +67,7 @@ fn group_in_path(path: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Moves between the groups the user manages; plain links, so it works before hydration.
+/// Moves between the groups the user manages: a disclosure of plain links, no script needed.
 #[component]
 fn GroupSwitcher(
     /// Names of the groups to offer.
@@ -75,19 +75,13 @@ fn GroupSwitcher(
 ) -> impl IntoView {
     let location = use_location();
     let current = Memo::new(move |_| group_in_path(&location.pathname.get()));
-    let menu = NodeRef::<leptos::html::Details>::new();
-    let close = move |_| {
-        if let Some(details) = menu.get() {
-            details.set_open(false);
-        }
-    };
     view! {
-        <details class="switcher" node_ref=menu>
+        <details class="switcher">
             <summary class="switcher__toggle">
                 "Group: "
                 <strong data-testid="current-group">{move || current.get().unwrap_or_else(|| "choose…".into())}</strong>
             </summary>
-            <ul class="switcher__menu" on:click=close>
+            <ul class="switcher__menu">
                 {groups
                     .into_iter()
                     .map(|group| {

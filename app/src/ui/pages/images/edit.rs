@@ -37,7 +37,7 @@ fn EditImage(
     pull_secrets: Vec<String>,
 ) -> impl IntoView {
     let action = ServerAction::<UpdateImage>::new();
-    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let server_error = action.value().get_untracked().and_then(Result::err);
     let base = list_path(group.as_deref());
     view! {
         <Title text=format!("Edit {}", detail.form.display_name)/>
@@ -47,8 +47,8 @@ fn EditImage(
                 {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
                 <input type="hidden" name="name" value=detail.name.clone()/>
                 <input type="hidden" name="version" value=detail.version/>
-                <ImageFields initial=detail.form pull_secrets server_error fixed_name=detail.name/>
-                {move || form_level_error(server_error.get()).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+                <ImageFields initial=detail.form pull_secrets server_error=server_error.clone() fixed_name=Some(detail.name)/>
+                {form_level_error(server_error).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
                 <div class="form__actions">
                     <button type="submit" class="button button--primary">"Save"</button>
                     <A href=base attr:class="button">"Cancel"</A>

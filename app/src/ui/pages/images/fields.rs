@@ -1,24 +1,24 @@
 //! The image form's fields, shared by New Image and Edit: each checked while typing by the
 //! same rules the server applies (`ImageForm::validate`), errors shown beside their field.
+//! An island: the one part of these pages that runs in the browser.
 
 use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::domain::{DisplayName, ImageForm, ImageType};
 
-#[component]
+#[island]
 pub fn ImageFields(
     /// The values to start from.
     initial: ImageForm,
     /// Pull secrets this group may use.
     pull_secrets: Vec<String>,
-    /// The server's last answer, shown beside its field or above the form.
-    #[prop(into)]
-    server_error: Signal<Option<ApiError>>,
+    /// The server's answer to the last submission, shown beside its field.
+    server_error: Option<ApiError>,
     /// Editing an existing image: its name is fixed.
-    #[prop(optional)]
     fixed_name: Option<String>,
 ) -> impl IntoView {
+    let server_error = StoredValue::new(server_error);
     let form = RwSignal::new(initial);
     // Fields the user has touched show their errors; untouched ones wait.
     let touched = RwSignal::new(Vec::<&'static str>::new());
@@ -33,8 +33,8 @@ pub fn ImageFields(
                 .with(|t| t.contains(&field))
                 .then(|| ImageForm::error_for(&errors.get(), field))
                 .flatten();
-            let server = server_error.get().and_then(|e| match e {
-                ApiError::Invalid(f) if f.field == field => Some(f.message),
+            let server = server_error.with_value(|e| match e {
+                Some(ApiError::Invalid(f)) if f.field == field => Some(f.message.clone()),
                 _ => None,
             });
             local.or(server)

@@ -64,7 +64,8 @@ fn ExistingImageForm(
     base: String,
 ) -> impl IntoView {
     let action = ServerAction::<CreateImage>::new();
-    let server_error = Signal::derive(move || action.value().get().and_then(Result::err));
+    // Without JavaScript the form posts and comes back here with the server's answer.
+    let server_error = action.value().get_untracked().and_then(Result::err);
     let initial = ImageForm {
         image_type: "cpu".into(),
         ..Default::default()
@@ -72,8 +73,8 @@ fn ExistingImageForm(
     view! {
         <ActionForm action=action attr:class="form" attr:aria-label="Use existing image">
             {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
-            <ImageFields initial pull_secrets server_error/>
-            {move || form_level_error(server_error.get()).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+            <ImageFields initial pull_secrets server_error=server_error.clone() fixed_name=None/>
+            {form_level_error(server_error).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             <div class="form__actions">
                 <button type="submit" class="button button--primary">"Create"</button>
                 <A href=base attr:class="button">"Cancel"</A>
