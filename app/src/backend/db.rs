@@ -12,6 +12,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions};
 
 use super::Result;
+use super::count_cache::CountCache;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -26,6 +27,8 @@ pub enum Kind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: Kind,
+    /// Search match counts, valid while their catalog's change counter stands.
+    pub counts: CountCache,
 }
 
 impl Db {
@@ -62,7 +65,11 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, kind })
+        Ok(Db {
+            pool,
+            kind,
+            counts: CountCache::default(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {

@@ -87,19 +87,18 @@ pub async fn list(db: &Db, scope: Scope, query: &ListQuery) -> Result<Page<Image
 
     let page_sql =
         format!("SELECT {COLUMNS} FROM images WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4");
-    let count_sql = format!("SELECT COUNT(*) FROM images WHERE {filter}");
-    let items = sqlx::query_as(&page_sql)
-        .bind(scope_id(scope))
-        .bind(&pattern)
-        .bind(i64::from(ListQuery::PER_PAGE))
-        .bind(query.offset())
-        .fetch_all(&db.pool);
-    let total = sqlx::query_scalar(&count_sql)
-        .bind(scope_id(scope))
-        .bind(&pattern)
-        .fetch_one(&db.pool);
+    let items = async {
+        Ok(sqlx::query_as(&page_sql)
+            .bind(scope_id(scope))
+            .bind(&pattern)
+            .bind(i64::from(ListQuery::PER_PAGE))
+            .bind(query.offset())
+            .fetch_all(&db.pool)
+            .await?)
+    };
     // The page and the count are independent reads: ask both at once, on two connections.
-    let (items, total) = tokio::try_join!(items, total)?;
+    let (items, total) =
+        tokio::try_join!(items, count_matches(db, scope, &filter, pattern.clone()))?;
     Ok(Page { items, total })
 }
 
@@ -121,6 +120,28 @@ pub async fn require(db: &Db, scope: Scope, name: &str) -> Result<ImageRow> {
             what: "image",
             name: name.to_owned(),
         })
+}
+
+/// How many images match `filter`: remembered per search while the catalog is unchanged,
+/// since paging and re-sorting a search need the same number again.
+async fn count_matches(db: &Db, scope: Scope, filter: &str, pattern: String) -> Result<i64> {
+    let version: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT version FROM catalog_versions WHERE scope_id = $1), 0)",
+    )
+    .bind(scope_id(scope))
+    .fetch_one(&db.pool)
+    .await?;
+    let key = (scope_id(scope), pattern);
+    if let Some(total) = db.counts.get(&key, version) {
+        return Ok(total);
+    }
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM images WHERE {filter}"))
+        .bind(key.0)
+        .bind(&key.1)
+        .fetch_one(&db.pool)
+        .await?;
+    db.counts.put(key, version, total);
+    Ok(total)
 }
 
 /// Stores a new image; its name must be free in the scope.
@@ -268,6 +289,60 @@ mod tests {
                     .unwrap()
             ),
             ["c", "b", "a"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_search_total_follows_every_change_of_the_catalog() {
+        let db = fresh_db().await;
+        let ml = group(&db, "ml").await;
+        let other = group(&db, "other").await;
+        let tensor = ListQuery {
+            search: "tensor".into(),
+            ..Default::default()
+        };
+        let total = |scope| {
+            let (db, q) = (db.clone(), tensor.clone());
+            async move { list(&db, scope, &q).await.unwrap().total }
+        };
+        let first = create(&db, ml, &image("tf", "TensorFlow", "cpu"), None)
+            .await
+            .unwrap();
+        assert_eq!(total(ml).await, 1);
+        assert_eq!(total(ml).await, 1, "asked again, unchanged");
+
+        create(&db, ml, &image("tf2", "tensorflow 2", "gpu"), None)
+            .await
+            .unwrap();
+        assert_eq!(total(ml).await, 2, "after an insert");
+        create(&db, other, &image("tf", "tensor", "cpu"), None)
+            .await
+            .unwrap();
+        assert_eq!(total(ml).await, 2, "another group's image is not counted");
+        assert_eq!(total(other).await, 1);
+
+        update(
+            &db,
+            &first,
+            first.version,
+            &image("tf", "plain", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(total(ml).await, 1, "after an edit that stops matching");
+        delete(&db, find(&db, ml, "tf2").await.unwrap().unwrap().id)
+            .await
+            .unwrap();
+        assert_eq!(total(ml).await, 0, "after a delete");
+        assert_eq!(total(Scope::Global).await, 0);
+        create(&db, Scope::Global, &image("tf", "tensor", "cpu"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            total(Scope::Global).await,
+            1,
+            "global images have their own counter"
         );
     }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod count_cache;
 pub mod credentials;
 pub mod db;
 pub mod demo;
