@@ -55,17 +55,10 @@ impl ImageForm {
         } else {
             url.clone()
         };
-        let pull_secret = match (self.use_pull_secret, self.pull_secret.trim()) {
-            (false, _) => Some(None),
-            (true, "") => keep(
-                e,
-                Err(FieldError::new(
-                    "pull_secret",
-                    "choose a pull secret, or untick the box",
-                )),
-            ),
-            (true, name) => Some(Some(name.to_owned())),
-        };
+        let pull_secret = keep(
+            e,
+            pull_secret_choice(self.use_pull_secret, &self.pull_secret),
+        );
         match (
             display_name,
             description,
@@ -103,12 +96,24 @@ impl ImageForm {
     }
 }
 
+/// The pull secret the form names: none when the box is unticked, else one must be chosen.
+pub(crate) fn pull_secret_choice(use_it: bool, name: &str) -> Result<Option<String>, FieldError> {
+    match (use_it, name.trim()) {
+        (false, _) => Ok(None),
+        (true, "") => Err(FieldError::new(
+            "pull_secret",
+            "choose a pull secret, or untick the box",
+        )),
+        (true, name) => Ok(Some(name.to_owned())),
+    }
+}
+
 /// The value, or `None` with its error collected.
-fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+pub(crate) fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
     result.map_err(|e| errors.push(e)).ok()
 }
 
-fn check_description(s: &str) -> Result<String, FieldError> {
+pub(crate) fn check_description(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     if s.chars().count() > MAX_DESCRIPTION {
         return Err(FieldError::new(

@@ -1,14 +1,18 @@
 //! Rules that hold the same in the browser, on the server and in the CLI.
 
+pub mod build;
 pub mod field;
 pub mod image;
 pub mod image_form;
 pub mod image_ref;
 pub mod listing;
 pub mod names;
+#[cfg(feature = "ssr")]
+pub mod packages;
 pub mod policy;
 pub mod role;
 
+pub use build::{BuildForm, BuildState};
 pub use field::FieldError;
 pub use image::{DisplayName, ImageName, ImageType};
 pub use image_form::{ImageForm, ValidImage};
