@@ -14,7 +14,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres test-e2e wasm-size bench-catalog
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -22,7 +22,7 @@ run: tools build
 	$(KILN) serve
 
 ## Every test: Rust on SQLite and on PostgreSQL, lints, then the browser tests on a release build
-test: test-tools lint test-rust test-postgres build test-e2e
+test: test-tools lint test-rust test-postgres test-builds build test-e2e
 
 build:
 	cargo leptos build --release
@@ -36,8 +36,11 @@ tools:
 	command -v wasm-opt >/dev/null || npm install --global --no-fund --no-audit binaryen@$(BINARYEN_VERSION)
 
 test-tools: tools
-	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null \
-	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql; }
+	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null && command -v buildah >/dev/null \
+	  && command -v skopeo >/dev/null && command -v docker-registry >/dev/null && command -v debootstrap >/dev/null \
+	  && command -v busybox >/dev/null \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
+	         buildah skopeo docker-registry debootstrap busybox-static; }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
 
@@ -76,6 +79,17 @@ bench-catalog: pg-up
 	cargo run --release -q -p server --bin bench-catalog
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench' -c 'CREATE DATABASE kiln_bench OWNER $(PG_ROLE)'"
 	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench cargo run --release -q -p server --bin bench-catalog
+
+# The loopback registry and base images the build tests use (scripts/build-env.sh).
+TEST_REGISTRY := 127.0.0.1:5055
+build-env:
+	KILN_TEST_REGISTRY_PORT=$(lastword $(subst :, ,$(TEST_REGISTRY))) scripts/build-env.sh start
+
+## Real builds with buildah into a registry on loopback, on SQLite and on PostgreSQL
+test-builds: build-env pg-up
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(TEST_ARGS) --ignored
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
+	  cargo test -p server --test builds $(TEST_ARGS) --ignored
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:

@@ -110,12 +110,19 @@ async fn serve(config: Config) -> Result<(), CliError> {
         Some(hex) => SecretKey::from_hex(hex)?,
         None => SecretKey::load_or_create(&config.data_dir.join("secret.key"))?,
     };
+    let builds = config.builds().map_err(CliError::Config)?;
+    if !builds.enabled() {
+        tracing::info!(reason = %builds.disabled_reason, "builds are disabled");
+    }
     let state = AppState {
-        db,
+        db: db.clone(),
         auth: Arc::new(config.auth()),
-        secret,
+        secret: secret.clone(),
+        builds: builds.clone(),
         leptos_options: leptos_options(&config)?,
     };
+    let stop_builds = tokio_util::sync::CancellationToken::new();
+    let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));
     let app = crate::router(state, AllowedOrigin(config.public_origin()));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);
@@ -125,6 +132,12 @@ async fn serve(config: Config) -> Result<(), CliError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    stop_builds.cancel();
+    match queue.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "the build queue stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "the build queue panicked"),
+        Ok(Ok(())) => {}
+    }
     tracing::info!("stopped");
     Ok(())
 }

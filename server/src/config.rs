@@ -2,7 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::{BuildSettings, Builds};
 
 use app::backend::identity::{AuthMode, AuthSettings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -93,6 +97,78 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "KILN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub builds: BuildConfig,
+}
+
+/// Where custom images are built and pushed.
+#[derive(Debug, Clone, Args)]
+pub struct BuildConfig {
+    /// The builder: `auto` builds with buildah on this host when buildah and skopeo are
+    /// installed and a build registry is set, `local` insists on that, `none` turns builds off.
+    #[arg(long, env = "KILN_BUILDER", value_enum, default_value_t = BuilderArg::Auto, global = true)]
+    pub builder: BuilderArg,
+
+    /// Where built images are pushed: `host[:port]/prefix`, e.g. `registry.example.org/kiln`.
+    #[arg(long, env = "KILN_BUILD_REGISTRY", global = true)]
+    pub build_registry: Option<String>,
+
+    /// Username for pushing to the build registry.
+    #[arg(long, env = "KILN_BUILD_REGISTRY_USERNAME", global = true)]
+    pub build_registry_username: Option<String>,
+
+    /// Password or token for pushing to the build registry.
+    #[arg(
+        long,
+        env = "KILN_BUILD_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub build_registry_password: Option<String>,
+
+    /// Registry hosts reached over plain HTTP or unverified TLS, comma-separated (labs, tests).
+    #[arg(
+        long,
+        env = "KILN_INSECURE_REGISTRIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub insecure_registries: Vec<String>,
+
+    /// Seconds a build may take before it is stopped and failed with "timeout".
+    #[arg(
+        long,
+        env = "KILN_BUILD_TIMEOUT",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub build_timeout: u64,
+
+    /// Builds running at once, in all.
+    #[arg(long, env = "KILN_BUILDS_TOTAL", default_value_t = 4, global = true)]
+    pub builds_total: i64,
+
+    /// Builds running at once per group; more wait in the queue.
+    #[arg(
+        long,
+        env = "KILN_BUILDS_PER_GROUP",
+        default_value_t = 2,
+        global = true
+    )]
+    pub builds_per_group: i64,
+
+    /// A CA bundle mounted into build steps and used by apt, conda and pip, for sites whose
+    /// outbound TLS is intercepted (e.g. /etc/ssl/certs/ca-certificates.crt).
+    #[arg(long, env = "KILN_BUILD_CA_BUNDLE", global = true)]
+    pub build_ca_bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    Auto,
+    Local,
+    None,
 }
 
 /// An address or network: `10.0.0.7` means just that address, `10.0.0.0/8` the network.
@@ -183,6 +259,41 @@ impl Config {
                 .is_some_and(|u| u.starts_with("https://")),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
         }
+    }
+
+    /// The build service this configuration asks for, or builds off with the reason.
+    pub fn builds(&self) -> Result<Arc<Builds>, String> {
+        let b = &self.builds;
+        let off = |why: &str| Ok(Builds::disabled(why));
+        if b.builder == BuilderArg::None {
+            return off("Builds are turned off (KILN_BUILDER=none).");
+        }
+        let Some(registry) = b.build_registry.clone().filter(|r| !r.trim().is_empty()) else {
+            return match b.builder {
+                BuilderArg::Local => Err("KILN_BUILDER=local needs KILN_BUILD_REGISTRY".into()),
+                _ => off(
+                    "No build registry is configured: set KILN_BUILD_REGISTRY (where built images are pushed) and install buildah and skopeo.",
+                ),
+            };
+        };
+        if let Some(missing) = LocalBuildah::missing_tools() {
+            return match b.builder {
+                BuilderArg::Local => Err(format!("KILN_BUILDER=local: {missing}")),
+                _ => off(&format!("This host cannot build images: {missing}.")),
+            };
+        }
+        let settings = BuildSettings {
+            registry,
+            registry_username: b.build_registry_username.clone(),
+            registry_password: b.build_registry_password.clone(),
+            insecure_registries: b.insecure_registries.clone(),
+            timeout: Duration::from_secs(b.build_timeout),
+            total_limit: b.builds_total.max(1),
+            per_group_limit: b.builds_per_group.max(1),
+            ca_bundle: b.build_ca_bundle.clone(),
+        };
+        let local = LocalBuildah::new(settings.clone(), self.data_dir.join("builds"));
+        Ok(Builds::new(Arc::new(local), settings))
     }
 
     /// The origin (`scheme://host[:port]`) of the public URL, if configured.

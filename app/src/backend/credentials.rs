@@ -76,6 +76,26 @@ pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result
 }
 
 /// Lets exactly these groups use the credential.
+/// A credential's registry, username and password, unsealed for a build.
+pub async fn open_by_name(
+    db: &Db,
+    key: &SecretKey,
+    name: &str,
+) -> Result<(String, String, String)> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT registry, username, sealed FROM registry_credentials WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(&db.pool)
+    .await?;
+    let (registry, username, sealed) = row.ok_or_else(|| BackendError::NotFound {
+        what: "credential",
+        name: name.to_owned(),
+    })?;
+    let password = key.open(&sealed, name)?;
+    Ok((registry, username, password))
+}
+
 pub async fn set_groups(db: &Db, credential_id: i64, group_ids: &[i64]) -> Result<()> {
     let mut tx = db.pool.begin().await?;
     sqlx::query("DELETE FROM credential_groups WHERE credential_id = $1")

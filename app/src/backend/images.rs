@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{BackendError, Db, Result, now_ms};
+use crate::domain::build::ValidBuild;
 use crate::domain::{ListQuery, SortColumn, ValidImage};
 
 /// Whose images: a group's (by stored id), or the global ones.
@@ -24,6 +25,9 @@ pub struct ImageRow {
     pub gpu_url: String,
     pub credential_id: Option<i64>,
     pub version: i64,
+    /// `existing` (registered by URL) or `build` (built by Kiln; its URL is the last
+    /// successful build's, '' before the first).
+    pub source: String,
 }
 
 /// One page of a list, and how many rows match in all.
@@ -33,7 +37,7 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version";
+const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source";
 
 /// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
 fn scope_clause(scope: Scope) -> &'static str {
@@ -51,15 +55,8 @@ fn scope_id(scope: Scope) -> i64 {
 }
 
 /// What the search box matches: the lowercased words of every listed column.
-fn search_text(name: &str, image: &ValidImage) -> String {
-    format!(
-        "{}\n{}\n{}\n{}",
-        name,
-        image.display_name.as_str(),
-        image.description,
-        image.image_type.as_str()
-    )
-    .to_lowercase()
+fn search_text(name: &str, display_name: &str, description: &str, image_type: &str) -> String {
+    format!("{name}\n{display_name}\n{description}\n{image_type}").to_lowercase()
 }
 
 /// A sorted, searched page, all done by the database; ties are broken by name.
@@ -151,6 +148,59 @@ pub async fn create(
     image: &ValidImage,
     credential_id: Option<i64>,
 ) -> Result<ImageRow> {
+    insert(
+        db,
+        scope,
+        &NewRow {
+            name: image.name.as_str(),
+            display_name: image.display_name.as_str(),
+            description: &image.description,
+            image_type: image.image_type.as_str(),
+            url: image.url.as_str(),
+            gpu_url: image.gpu_url.as_str(),
+            credential_id,
+            source: "existing",
+        },
+    )
+    .await
+}
+
+/// Stores a new custom image, not ready until its first build succeeds.
+pub async fn create_built(
+    db: &Db,
+    scope: Scope,
+    build: &ValidBuild,
+    credential_id: Option<i64>,
+) -> Result<ImageRow> {
+    insert(
+        db,
+        scope,
+        &NewRow {
+            name: build.name.as_str(),
+            display_name: build.display_name.as_str(),
+            description: &build.description,
+            image_type: build.image_type.as_str(),
+            url: "",
+            gpu_url: "",
+            credential_id,
+            source: "build",
+        },
+    )
+    .await
+}
+
+struct NewRow<'a> {
+    name: &'a str,
+    display_name: &'a str,
+    description: &'a str,
+    image_type: &'a str,
+    url: &'a str,
+    gpu_url: &'a str,
+    credential_id: Option<i64>,
+    source: &'static str,
+}
+
+async fn insert(db: &Db, scope: Scope, row: &NewRow<'_>) -> Result<ImageRow> {
     let now = now_ms();
     let group_id = match scope {
         Scope::Group(id) => Some(id),
@@ -158,25 +208,26 @@ pub async fn create(
     };
     sqlx::query_as(&format!(
         "INSERT INTO images (group_id, name, display_name, description, image_type, url, gpu_url,
-                             credential_id, search_text, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING {COLUMNS}"
+                             credential_id, search_text, version, created_at, updated_at, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11) RETURNING {COLUMNS}"
     ))
     .bind(group_id)
-    .bind(image.name.as_str())
-    .bind(image.display_name.as_str())
-    .bind(&image.description)
-    .bind(image.image_type.as_str())
-    .bind(image.url.as_str())
-    .bind(image.gpu_url.as_str())
-    .bind(credential_id)
-    .bind(search_text(image.name.as_str(), image))
+    .bind(row.name)
+    .bind(row.display_name)
+    .bind(row.description)
+    .bind(row.image_type)
+    .bind(row.url)
+    .bind(row.gpu_url)
+    .bind(row.credential_id)
+    .bind(search_text(row.name, row.display_name, row.description, row.image_type))
     .bind(now)
+    .bind(row.source)
     .fetch_one(&db.pool)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => BackendError::Invalid(crate::domain::FieldError::new(
             "display_name",
-            format!("gives the image name {}, which this group already has; choose another display name", image.name),
+            format!("gives the image name {}, which this group already has; choose another display name", row.name),
         )),
         _ => BackendError::Database(e),
     })
@@ -202,7 +253,12 @@ pub async fn update(
     .bind(image.url.as_str())
     .bind(image.gpu_url.as_str())
     .bind(credential_id)
-    .bind(search_text(&stored.name, image))
+    .bind(search_text(
+        &stored.name,
+        image.display_name.as_str(),
+        &image.description,
+        image.image_type.as_str(),
+    ))
     .bind(now_ms())
     .bind(stored.id)
     .bind(version)

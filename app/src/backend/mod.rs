@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod builder;
+pub mod builds;
 pub mod count_cache;
 pub mod credentials;
 pub mod db;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub db: Db,
     pub auth: std::sync::Arc<AuthSettings>,
     pub secret: SecretKey,
+    /// The build queue and its backend, or why builds are off.
+    pub builds: std::sync::Arc<builder::Builds>,
     pub leptos_options: LeptosOptions,
 }
 

@@ -165,6 +165,7 @@ async fn http_p50(db: Db) -> f64 {
         db,
         auth: Arc::new(AuthSettings::local()),
         secret: SecretKey::from_hex(&"00".repeat(32)).unwrap(),
+        builds: app::backend::builder::Builds::disabled("benchmark"),
         leptos_options: LeptosOptions::builder()
             .output_name("kiln")
             .site_root("target/site")

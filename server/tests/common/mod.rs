@@ -26,6 +26,7 @@ impl TestApp {
             db: db.clone(),
             auth: Arc::new(auth),
             secret: SecretKey::from_hex(&"07".repeat(32)).unwrap(),
+            builds: app::backend::builder::Builds::disabled("No builder in these tests."),
             leptos_options: LeptosOptions::builder()
                 .output_name("kiln")
                 .site_root("target/site")

@@ -1,0 +1,318 @@
+//! The single-machine backend: `skopeo` reads registries (base image digests, whether a
+//! target exists) and `buildah` builds and pushes, as child processes in their own process
+//! group so that cancel and timeout stop the whole tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use super::{BaseImage, BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, RegistryAuth};
+use crate::backend::builds::FailReason;
+use crate::domain::ImageRef;
+use crate::domain::build::CA_PATH;
+
+pub struct LocalBuildah {
+    settings: BuildSettings,
+    /// Build contexts are written under here, one folder per build, removed afterwards.
+    work_dir: PathBuf,
+}
+
+impl LocalBuildah {
+    pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
+        LocalBuildah { settings, work_dir }
+    }
+
+    /// Why this machine cannot build locally, if it cannot: both tools must be on PATH.
+    pub fn missing_tools() -> Option<String> {
+        let missing: Vec<&str> = ["buildah", "skopeo"]
+            .into_iter()
+            .filter(|tool| !on_path(tool))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "{} not installed (Debian: apt-get install buildah skopeo)",
+                missing.join(" and ")
+            )
+        })
+    }
+
+    fn tls_verify(&self, reference: &str) -> String {
+        let host = reference.split('/').next().unwrap_or_default();
+        format!("--tls-verify={}", !self.settings.is_insecure(host))
+    }
+
+    /// A folder for one build's files, the auth file in it readable by the owner only.
+    fn prepare(&self, name: &str, auth: &RegistryAuth) -> Result<PathBuf, BuildFailure> {
+        let dir = self.work_dir.join(name);
+        let fail = |e: std::io::Error| {
+            BuildFailure::new(
+                FailReason::Build,
+                format!("cannot write the build folder: {e}"),
+            )
+        };
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        write_private(&dir.join("auth.json"), &auth.to_json()).map_err(fail)?;
+        Ok(dir)
+    }
+}
+
+#[async_trait::async_trait]
+impl Builder for LocalBuildah {
+    async fn inspect_base(
+        &self,
+        base: &ImageRef,
+        auth: &RegistryAuth,
+    ) -> Result<BaseImage, BuildFailure> {
+        let dir = self.prepare(&format!("inspect-{}", crate::backend::random_hex(6)), auth)?;
+        let authfile = dir.join("auth.json");
+        let reference = format!("docker://{}", base.as_str());
+        let inspect = |extra: &'static [&'static str]| {
+            let mut cmd = Command::new("skopeo");
+            cmd.arg("inspect")
+                .args(extra)
+                .arg("--authfile")
+                .arg(&authfile)
+                .arg(self.tls_verify(base.as_str()))
+                .arg(&reference);
+            cmd
+        };
+        let manifest = output(inspect(&[])).await;
+        let config = match &manifest {
+            Ok(_) => output(inspect(&["--config"])).await,
+            Err(e) => Err(e.clone()),
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        let failed = |e: String| {
+            BuildFailure::new(
+                FailReason::BaseImage,
+                format!("The base image {} could not be read: {e}", base.as_str()),
+            )
+        };
+        let manifest: serde_json::Value =
+            serde_json::from_str(&manifest.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
+        let config: serde_json::Value =
+            serde_json::from_str(&config.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
+        let digest = manifest["Digest"].as_str().unwrap_or_default().to_owned();
+        let user = config["config"]["User"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(BaseImage { digest, user })
+    }
+
+    async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
+        let Ok(dir) = self.prepare(&format!("exists-{}", crate::backend::random_hex(6)), auth)
+        else {
+            return false;
+        };
+        let mut cmd = Command::new("skopeo");
+        cmd.arg("inspect")
+            .arg("--raw")
+            .arg("--authfile")
+            .arg(dir.join("auth.json"))
+            .arg(self.tls_verify(target))
+            .arg(format!("docker://{target}"));
+        let found = output(cmd).await.is_ok();
+        let _ = std::fs::remove_dir_all(&dir);
+        found
+    }
+
+    async fn build(
+        &self,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        cancel: CancellationToken,
+    ) -> Result<(), BuildFailure> {
+        let dir = self.prepare(&format!("build-{}", job.build_id), &job.auth)?;
+        let result = self.build_in(&dir, job, log, cancel).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+}
+
+impl LocalBuildah {
+    async fn build_in(
+        &self,
+        dir: &Path,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        cancel: CancellationToken,
+    ) -> Result<(), BuildFailure> {
+        let context = dir.join("context");
+        std::fs::create_dir_all(&context)
+            .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
+        for (name, content) in &job.context.files {
+            std::fs::write(context.join(name), content)
+                .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
+        }
+        let authfile = dir.join("auth.json");
+
+        let mut build = buildah();
+        build
+            .args(["build", "--layers=false", "--pull=missing"])
+            .arg("--authfile")
+            .arg(&authfile)
+            .arg(self.tls_verify(&job.base))
+            .arg("-f")
+            .arg(context.join("Containerfile"))
+            .arg("-t")
+            .arg(&job.target);
+        if let Some(ca) = &self.settings.ca_bundle {
+            build
+                .arg("-v")
+                .arg(format!("{}:{CA_PATH}:ro", ca.display()));
+        }
+        build.arg(&context);
+        log.note(&format!("building {}", job.target)).await;
+        let code = run_logged(build, log, &cancel).await?;
+        if code != 0 {
+            let reason = log.reason().unwrap_or(FailReason::Build);
+            return Err(BuildFailure::new(reason, failure_message(reason, code)));
+        }
+
+        log.note(&format!("pushing {}", job.target)).await;
+        let mut push = buildah();
+        push.arg("push")
+            .arg("--authfile")
+            .arg(&authfile)
+            .arg(self.tls_verify(&job.target))
+            .arg(&job.target)
+            .arg(format!("docker://{}", job.target));
+        let pushed = run_logged(push, log, &cancel).await;
+        // The image is in the registry (or not); the local copy only takes space.
+        let mut remove = buildah();
+        remove.args(["rmi", "-f"]).arg(&job.target);
+        let _ = output(remove).await;
+        match pushed? {
+            0 => {
+                log.note("pushed").await;
+                Ok(())
+            }
+            code => Err(BuildFailure::new(
+                FailReason::Push,
+                failure_message(FailReason::Push, code),
+            )),
+        }
+    }
+}
+
+fn failure_message(reason: FailReason, code: i32) -> String {
+    let what = match reason {
+        FailReason::PackageNotFound => "A package was not found; the log names it.",
+        FailReason::NoApt => "The base image has no apt-get, which the APT packages need.",
+        FailReason::NoConda => {
+            "The base image has no conda, mamba or micromamba, which the Conda packages need."
+        }
+        FailReason::NoPython => "The base image has no python3, which the Pip packages need.",
+        FailReason::Push => "The image could not be pushed to the registry.",
+        _ => "A build step failed; the log says why.",
+    };
+    format!("{what} (exit status {code})")
+}
+
+/// buildah with the storage and isolation this host can use unless configured otherwise.
+fn buildah() -> Command {
+    let mut cmd = Command::new("buildah");
+    for (name, default) in [("STORAGE_DRIVER", "vfs"), ("BUILDAH_ISOLATION", "chroot")] {
+        if std::env::var_os(name).is_none() {
+            cmd.env(name, default);
+        }
+    }
+    cmd
+}
+
+/// Runs `cmd` in its own process group, every output line into the log; on cancel the
+/// group gets SIGTERM, then SIGKILL after 5 s. Returns the exit status.
+async fn run_logged(
+    mut cmd: Command,
+    log: &mut LogWriter,
+    cancel: &CancellationToken,
+) -> Result<i32, BuildFailure> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        BuildFailure::new(FailReason::Build, format!("cannot start the builder: {e}"))
+    })?;
+    let group = child.id().map(|id| id as i32);
+    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let (mut out_open, mut err_open) = (true, true);
+    while out_open || err_open {
+        tokio::select! {
+            line = out.next_line(), if out_open => match line {
+                Ok(Some(line)) => log.line(&line).await,
+                _ => out_open = false,
+            },
+            line = err.next_line(), if err_open => match line {
+                Ok(Some(line)) => log.line(&line).await,
+                _ => err_open = false,
+            },
+            _ = cancel.cancelled() => {
+                stop_group(group, &mut child).await;
+                log.note("stopped").await;
+                return Err(BuildFailure::new(FailReason::Killed, "The build was stopped."));
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
+    Ok(status.code().unwrap_or(-1))
+}
+
+async fn stop_group(group: Option<i32>, child: &mut tokio::process::Child) {
+    if let Some(group) = group {
+        // SAFETY: kill(2) on our own child's process group; no memory is involved.
+        unsafe { libc::kill(-group, libc::SIGTERM) };
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
+    }
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+}
+
+/// Runs `cmd` to its end: its stdout, or its stderr's last line as the error.
+async fn output(mut cmd: Command) -> Result<String, String> {
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = cmd.output().await.map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("failed")
+            .trim()
+            .to_owned())
+    }
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}

@@ -1,0 +1,203 @@
+//! A build's output on its way to the database: lines are gathered into chunks, written
+//! every quarter second or 64 KB, read for progress (`STEP n/m`) and for the record of
+//! installed packages, and the failure reasons Kiln can name.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::Db;
+use crate::backend::builds::{self, FailReason};
+
+const FLUSH_BYTES: usize = 64 * 1024;
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// One line of a log is cut after this many bytes.
+const MAX_LINE: usize = 16 * 1024;
+
+pub struct LogWriter {
+    db: Db,
+    build_id: i64,
+    seq: i64,
+    buffer: String,
+    last_flush: Instant,
+    step: i64,
+    recording: Option<Vec<String>>,
+    installed: Vec<String>,
+    reason: Option<FailReason>,
+}
+
+impl LogWriter {
+    pub fn new(db: Db, build_id: i64) -> Self {
+        LogWriter {
+            db,
+            build_id,
+            seq: 0,
+            buffer: String::new(),
+            last_flush: Instant::now(),
+            step: 0,
+            recording: None,
+            installed: Vec::new(),
+            reason: None,
+        }
+    }
+
+    /// Adds one line of output (without its newline).
+    pub async fn line(&mut self, line: &str) {
+        let line = cut(line);
+        self.read(line).await;
+        self.buffer.push_str(line);
+        self.buffer.push('\n');
+        if self.buffer.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush().await;
+        }
+    }
+
+    /// A line Kiln itself writes into the log, marked as Kiln's.
+    pub async fn note(&mut self, text: &str) {
+        self.line(&format!("[kiln] {text}")).await;
+    }
+
+    async fn read(&mut self, line: &str) {
+        if let Some(step) = step_of(line).filter(|step| *step != self.step) {
+            self.step = step;
+            if let Err(e) = builds::set_step(&self.db, self.build_id, step).await {
+                tracing::warn!(build = self.build_id, error = %e, "could not record a build step");
+            }
+        }
+        match (line.trim(), &mut self.recording) {
+            ("kiln-installed-begin", _) => self.recording = Some(Vec::new()),
+            ("kiln-installed-end", Some(lines)) => {
+                self.installed = std::mem::take(lines);
+                self.recording = None;
+            }
+            (l, Some(lines)) => lines.push(l.to_owned()),
+            (l, None) => {
+                if self.reason.is_none() {
+                    self.reason = reason_of(l);
+                }
+            }
+        }
+    }
+
+    /// Writes what is gathered so far.
+    pub async fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        if self.buffer.is_empty() {
+            return;
+        }
+        self.seq += 1;
+        let text = std::mem::take(&mut self.buffer);
+        if let Err(e) = builds::append_log(&self.db, self.build_id, self.seq, &text).await {
+            tracing::error!(build = self.build_id, error = %e, "could not store build log");
+        }
+    }
+
+    /// The failure reason the output named, if any.
+    pub fn reason(&self) -> Option<FailReason> {
+        self.reason
+    }
+
+    /// The record of installed packages the build printed, one per line.
+    pub fn installed(&self) -> String {
+        self.installed.join("\n")
+    }
+
+    pub async fn close(mut self) {
+        self.flush().await;
+    }
+}
+
+fn cut(line: &str) -> &str {
+    if line.len() <= MAX_LINE {
+        return line;
+    }
+    let mut end = MAX_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// `STEP 3/8: RUN …` (buildah) or `#7 [3/8] RUN …` (BuildKit): the step number.
+pub fn step_of(line: &str) -> Option<i64> {
+    let rest = line.strip_prefix("STEP ").or_else(|| {
+        let open = line.find('[')?;
+        line.starts_with('#').then(|| &line[open + 1..])
+    })?;
+    let (n, _) = rest.split_once('/')?;
+    n.trim().parse().ok()
+}
+
+/// The failure reasons that show in build output. Step headers are skipped: they echo the
+/// step's script, markers and all.
+pub fn reason_of(line: &str) -> Option<FailReason> {
+    if step_of(line).is_some() {
+        None
+    } else if line.contains("kiln-error: no-apt:") {
+        Some(FailReason::NoApt)
+    } else if line.contains("kiln-error: no-conda:") {
+        Some(FailReason::NoConda)
+    } else if line.contains("kiln-error: no-python:") {
+        Some(FailReason::NoPython)
+    } else if [
+        "Unable to locate package",
+        "has no installation candidate",
+        "No matching distribution found",
+        "PackagesNotFoundError",
+        "nothing provides",
+        "Version '",
+    ]
+    .iter()
+    .any(|needle| line.contains(needle))
+    {
+        Some(FailReason::PackageNotFound)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_read_from_buildah_and_buildkit_output() {
+        assert_eq!(step_of("STEP 3/8: RUN set -eu;"), Some(3));
+        assert_eq!(step_of("#7 [4/8] RUN set -eu"), Some(4));
+        assert_eq!(step_of("Get:1 http://deb.debian.org [1/2]"), None);
+        assert_eq!(step_of("STEP x/8"), None);
+    }
+
+    #[test]
+    fn failure_reasons_are_read_from_output() {
+        assert_eq!(
+            reason_of("E: Unable to locate package nosuchpkg"),
+            Some(FailReason::PackageNotFound)
+        );
+        assert_eq!(
+            reason_of("ERROR: No matching distribution found for nosuch==1"),
+            Some(FailReason::PackageNotFound)
+        );
+        assert_eq!(
+            reason_of("kiln-error: no-apt: the base image has no apt-get"),
+            Some(FailReason::NoApt)
+        );
+        assert_eq!(
+            reason_of("kiln-error: no-conda: …"),
+            Some(FailReason::NoConda)
+        );
+        assert_eq!(reason_of("Setting up curl (7.88.1-10)"), None);
+        assert_eq!(
+            reason_of(
+                "STEP 4/8: RUN set -eu; echo \"kiln-error: no-apt: the base image has no apt-get\""
+            ),
+            None,
+            "the step header echoes the script"
+        );
+    }
+
+    #[test]
+    fn very_long_lines_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_LINE);
+        let cut = cut(&long);
+        assert!(cut.len() <= MAX_LINE && cut.len() >= MAX_LINE - 1);
+    }
+}

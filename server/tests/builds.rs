@@ -1,0 +1,345 @@
+//! Real builds: buildah on this host, pushing to Debian's docker-registry on loopback, from
+//! base images that `scripts/build-env.sh start` puts there (`make test-builds` runs it).
+//! Ignored by a plain `cargo test`, since they need that registry; `make test` runs them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::{BuildRequest, BuildSettings, Builds};
+use app::backend::builds::{self, BuildRow};
+use app::backend::images::{self, ImageRow, Scope};
+use app::backend::{BackendError, Db, SecretKey, accounts, db::testing::fresh_db, random_hex};
+use app::domain::{BuildForm, BuildState};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+struct Env {
+    db: Db,
+    key: SecretKey,
+    builds: Arc<Builds>,
+    registry: String,
+    group: Scope,
+    stop: CancellationToken,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn registry() -> String {
+    std::env::var("KILN_TEST_REGISTRY").expect(
+        "KILN_TEST_REGISTRY names the loopback registry of scripts/build-env.sh (run make test-builds)",
+    )
+}
+
+/// A Kiln build service on a fresh database, pushing under a fresh prefix, its queue running.
+async fn env(timeout: Duration) -> Env {
+    let registry = registry();
+    let host = registry.split('/').next().unwrap().to_owned();
+    let settings = BuildSettings {
+        registry: format!("{host}/kiln-test-{}", random_hex(4)),
+        registry_username: None,
+        registry_password: None,
+        insecure_registries: vec![host],
+        timeout,
+        total_limit: 2,
+        per_group_limit: 2,
+        ca_bundle: std::path::Path::new(CA_BUNDLE)
+            .exists()
+            .then(|| CA_BUNDLE.into()),
+    };
+    let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
+    let builds = Builds::new(
+        Arc::new(LocalBuildah::new(settings.clone(), work)),
+        settings,
+    );
+    let db = fresh_db().await;
+    let key = SecretKey::from_hex(&"05".repeat(32)).unwrap();
+    let group_id = accounts::add_group(&db, "test", "ml").await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(builds.clone().run(db.clone(), key.clone(), stop.clone()));
+    Env {
+        db,
+        key,
+        builds,
+        registry,
+        group: Scope::Group(group_id),
+        stop,
+    }
+}
+
+fn form(base: &str, apt: &str, pip: &str) -> BuildForm {
+    BuildForm {
+        display_name: "tools".into(),
+        image_type: "cpu".into(),
+        base_image: base.into(),
+        apt: apt.into(),
+        pip: pip.into(),
+        ..Default::default()
+    }
+}
+
+impl Env {
+    fn base(&self, name: &str) -> String {
+        format!("{}/base/{name}", self.registry.split('/').next().unwrap())
+    }
+
+    /// Creates the custom image of `form` and starts its first build, as the New Image page does.
+    async fn create(&self, form: &BuildForm) -> Result<(ImageRow, BuildRow), BackendError> {
+        let valid = form
+            .validate()
+            .map_err(|e| BackendError::Invalid(e[0].clone()))?;
+        self.builds
+            .check_base(&self.db, &self.key, &valid.spec)
+            .await?;
+        let image = images::create_built(&self.db, self.group, &valid, None).await?;
+        let build = self.rebuild(&image, form).await?;
+        Ok((image, build))
+    }
+
+    /// Starts a new build of `image` from `form`, as Rebuild does.
+    async fn rebuild(&self, image: &ImageRow, form: &BuildForm) -> Result<BuildRow, BackendError> {
+        let spec = form
+            .validate_spec()
+            .map_err(|e| BackendError::Invalid(e[0].clone()))?;
+        self.builds
+            .submit(
+                &self.db,
+                &self.key,
+                &BuildRequest {
+                    image_id: image.id,
+                    scope: self.group,
+                    owner: Some("ml"),
+                    image_name: &image.name,
+                    image_type: &image.image_type,
+                    spec: &spec,
+                    user: "g-admin",
+                },
+            )
+            .await
+    }
+
+    async fn wait_for(&self, id: i64, done: impl Fn(&BuildRow) -> bool) -> BuildRow {
+        let started = Instant::now();
+        loop {
+            let build = builds::get(&self.db, id).await.unwrap();
+            if done(&build) {
+                return build;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "build {id} stuck: {build:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    async fn finished(&self, id: i64) -> BuildRow {
+        self.wait_for(id, |b| !b.state().is_active()).await
+    }
+
+    async fn url_of(&self, image: &ImageRow) -> String {
+        images::require(&self.db, self.group, &image.name)
+            .await
+            .unwrap()
+            .url
+    }
+}
+
+/// Runs `script` in a container of `image` pulled from the registry; its output.
+async fn run_in(image: &str, script: &str) -> String {
+    let sh = format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{image}); \
+         trap 'buildah rm $c >/dev/null' EXIT; buildah run $c -- sh -c '{script}'"
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(sh)
+        .env("STORAGE_DRIVER", "vfs")
+        .env("BUILDAH_ISOLATION", "chroot")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_spec_is_not_rebuilt()
+ {
+    let env = env(Duration::from_secs(900)).await;
+    let spec = form(&env.base("debian:bookworm"), "hello", "six==1.16.0");
+    let (image, build) = env.create(&spec).await.unwrap();
+    assert_eq!(build.state(), BuildState::Queued);
+    assert_eq!(
+        env.url_of(&image).await,
+        "",
+        "not ready before its first build"
+    );
+
+    let done = env.finished(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert_eq!(done.state(), BuildState::Succeeded, "{done:?}\n{log}");
+    assert_eq!(done.step, done.steps);
+    assert!(log.contains("STEP 4/8"), "{log}");
+    assert!(
+        done.installed.contains("pip six==1.16.0"),
+        "{}",
+        done.installed
+    );
+    assert!(
+        done.installed.lines().any(|l| l.starts_with("apt hello\t")),
+        "{}",
+        done.installed
+    );
+    assert_eq!(env.url_of(&image).await, done.target);
+
+    // In the pushed image itself: the APT package's program runs, the Pip package imports.
+    let out = run_in(
+        &done.target,
+        "hello; python3 -c \"import six; print(six.__version__)\"",
+    )
+    .await;
+    assert!(out.contains("Hello, world!"), "{out}");
+    assert!(out.contains("1.16.0"), "{out}");
+
+    // The same spec again: the registry has that image, so nothing is built.
+    let started = Instant::now();
+    let again = env.rebuild(&image, &spec).await.unwrap();
+    assert_eq!(again.state(), BuildState::Succeeded);
+    assert_eq!(again.reused, 1);
+    assert_eq!(again.target, done.target);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(again.revision, 2);
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_rebuild_keeps_the_old_url_until_it_succeeds_and_a_failed_one_changes_nothing() {
+    let env = env(Duration::from_secs(900)).await;
+    let (image, first) = env
+        .create(&form(&env.base("debian:bookworm"), "hello", ""))
+        .await
+        .unwrap();
+    let first = env.finished(first.id).await;
+    assert_eq!(first.state(), BuildState::Succeeded);
+
+    let second = env
+        .rebuild(
+            &image,
+            &form(
+                &env.base("debian:bookworm"),
+                "hello\nkiln-no-such-package",
+                "",
+            ),
+        )
+        .await
+        .unwrap();
+    let running = env
+        .wait_for(second.id, |b| b.state() != BuildState::Queued)
+        .await;
+    if running.state().is_active() {
+        assert_eq!(
+            env.url_of(&image).await,
+            first.target,
+            "old URL while the rebuild runs"
+        );
+    }
+    let failed = env.finished(second.id).await;
+    assert_eq!(failed.state(), BuildState::Failed);
+    assert_eq!(failed.reason, "package-not-found", "{failed:?}");
+    assert_eq!(
+        env.url_of(&image).await,
+        first.target,
+        "a failed rebuild changes nothing"
+    );
+    let log = builds::full_log(&env.db, second.id).await.unwrap();
+    assert!(log.contains("kiln-no-such-package"), "{log}");
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn bad_base_images_fail_before_anything_is_queued_and_a_base_without_apt_fails_with_that_reason()
+ {
+    let env = env(Duration::from_secs(900)).await;
+    let missing = env
+        .create(&form(&env.base("debian:no-such-tag"), "hello", ""))
+        .await;
+    match missing {
+        Err(BackendError::Invalid(e)) => {
+            assert_eq!(e.field, "base_image");
+            assert!(e.message.contains("could not be read"), "{}", e.message);
+        }
+        other => panic!("expected a base image error, got {other:?}"),
+    }
+    let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images")
+        .fetch_one(&env.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0, "nothing written");
+
+    let (_, build) = env
+        .create(&form(&env.base("busybox:1"), "hello", ""))
+        .await
+        .unwrap();
+    assert_eq!(build.base_user, "1000");
+    let failed = env.finished(build.id).await;
+    assert_eq!(failed.state(), BuildState::Failed);
+    assert_eq!(failed.reason, "no-apt", "{failed:?}");
+    assert!(failed.message.contains("no apt-get"), "{}", failed.message);
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn cancel_stops_the_build_process_and_keeps_its_log() {
+    let env = env(Duration::from_secs(900)).await;
+    // A slow build: many packages to fetch and unpack.
+    let slow = form(&env.base("debian:bookworm"), "build-essential", "");
+    let (_, build) = env.create(&slow).await.unwrap();
+    env.wait_for(build.id, |b| b.step >= 4).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let running = builds::get(&env.db, build.id).await.unwrap();
+    assert!(env.builds.cancel(&env.db, &running).await.unwrap());
+    let cancelled = env.finished(build.id).await;
+    assert_eq!(cancelled.state(), BuildState::Cancelled);
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert!(log.contains("STEP 4/8"), "the log so far is kept: {log}");
+    assert!(log.contains("[kiln] stopped"), "{log}");
+    let left = Command::new("pgrep")
+        .args(["-f", &format!("build-{}/", build.id)])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !left.status.success(),
+        "build processes left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_build_over_its_time_limit_is_stopped_and_fails_with_timeout() {
+    let env = env(Duration::from_secs(8)).await;
+    let (_, build) = env
+        .create(&form(&env.base("debian:bookworm"), "build-essential", ""))
+        .await
+        .unwrap();
+    let failed = env.finished(build.id).await;
+    assert_eq!(failed.state(), BuildState::Failed);
+    assert_eq!(failed.reason, "timeout", "{failed:?}");
+}
