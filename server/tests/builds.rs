@@ -2,6 +2,8 @@
 //! base images that `scripts/build-env.sh start` puts there (`make test-builds` runs it).
 //! Ignored by a plain `cargo test`, since they need that registry; `make test` runs them.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,10 +39,9 @@ fn registry() -> String {
     )
 }
 
-/// A Kiln build service on a fresh database, pushing under a fresh prefix, its queue running.
-async fn env(timeout: Duration) -> Env {
-    let registry = registry();
-    let host = registry.split('/').next().unwrap().to_owned();
+/// A build service pushing to the test registry under a fresh prefix.
+fn service(timeout: Duration) -> Arc<Builds> {
+    let host = registry().split('/').next().unwrap().to_owned();
     let settings = BuildSettings {
         registry: format!("{host}/kiln-test-{}", random_hex(4)),
         registry_username: None,
@@ -54,10 +55,16 @@ async fn env(timeout: Duration) -> Env {
             .then(|| CA_BUNDLE.into()),
     };
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
-    let builds = Builds::new(
+    Builds::new(
         Arc::new(LocalBuildah::new(settings.clone(), work)),
         settings,
-    );
+    )
+}
+
+/// A Kiln build service on a fresh database, its queue running.
+async fn env(timeout: Duration) -> Env {
+    let registry = registry();
+    let builds = service(timeout);
     let db = fresh_db().await;
     let key = SecretKey::from_hex(&"05".repeat(32)).unwrap();
     let group_id = accounts::add_group(&db, "test", "ml").await.unwrap();
@@ -342,4 +349,124 @@ async fn a_build_over_its_time_limit_is_stopped_and_fails_with_timeout() {
     let failed = env.finished(build.id).await;
     assert_eq!(failed.state(), BuildState::Failed);
     assert_eq!(failed.reason, "timeout", "{failed:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_are_refused() {
+    use reqwest::StatusCode;
+    let app = common::TestApp::spawn_with(
+        app::backend::AuthSettings::local(),
+        service(Duration::from_secs(900)),
+        fresh_db().await,
+    )
+    .await;
+    let app = common::TestApp::add_roles(app).await;
+    let base = format!(
+        "{}/base/debian:bookworm",
+        registry().split('/').next().unwrap()
+    );
+    let admin = app.signed_in("g-admin").await;
+    let form = [
+        ("group", "ml"),
+        ("build[display_name]", "web.tools"),
+        ("build[image_type]", "cpu"),
+        ("build[base_image]", base.as_str()),
+        ("build[apt]", "hello"),
+    ];
+    // Another group's admin may not build in ml.
+    let other = app.signed_in("h-admin").await;
+    assert_eq!(
+        app.call(&other, "create_custom_image", &form)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // A bad package line is refused with its box and line; nothing is written.
+    let mut bad = form.to_vec();
+    bad[4] = ("build[apt]", "hello\nrm -rf /");
+    let res = app.call(&admin, "create_custom_image", &bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("APT line 2"));
+
+    let res = app.call(&admin, "create_custom_image", &form).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let build = builds::history(
+        &app.db,
+        images::require(&app.db, Scope::Group(1), "web-tools")
+            .await
+            .unwrap()
+            .id,
+    )
+    .await
+    .unwrap()
+    .remove(0);
+
+    // The live log: events until `end`, then the stream closes.
+    let events = admin
+        .get(app.url(&format!("/api/v1/builds/{}/log", build.id)))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let body = tokio::time::timeout(Duration::from_secs(600), events.text())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(body.contains("event: log"), "{body}");
+    assert!(body.contains("data: STEP 1/8"), "{body}");
+    assert!(
+        body.trim_end().ends_with("event: end\ndata: ended"),
+        "{body}"
+    );
+    // Resuming after the last event sends only the end.
+    let last_id = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .last()
+        .unwrap()
+        .to_owned();
+    let resumed = admin
+        .get(app.url(&format!("/api/v1/builds/{}/log", build.id)))
+        .header("accept", "text/event-stream")
+        .header("last-event-id", last_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!resumed.contains("event: log"), "{resumed}");
+
+    let page = app.page(&admin, "/groups/ml/images/web-tools/builds").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Build Details"), "{html}");
+    assert!(html.contains("succeeded"), "{html}");
+    // Only the build's group's admins (and system admins) read its log.
+    let refused = other
+        .get(app.url(&format!("/api/v1/builds/{}/log", build.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let anonymous = app
+        .client()
+        .get(app.url(&format!("/api/v1/builds/{}/log", build.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let download = admin
+        .get(app.url(&format!("/api/v1/builds/{}/log", build.id)))
+        .send()
+        .await
+        .unwrap();
+    assert!(download.text().await.unwrap().contains("STEP 8/8"));
 }

@@ -14,6 +14,12 @@ pub struct ImageSummary {
     pub display_name: String,
     pub description: String,
     pub image_type: String,
+    /// Built by Kiln (it has Build Details).
+    pub built: bool,
+    /// Has a URL to launch: always for registered images, after a success for built ones.
+    pub ready: bool,
+    /// The newest build's state, for built images.
+    pub build_state: Option<crate::domain::BuildState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,11 +86,26 @@ pub async fn list_images(group: Option<String>, query: ListQuery) -> Result<Imag
 
     let (state, scope, _) = scope_for(group.as_deref(), Action::ViewGroupImages).await?;
     let page = images::list(&state.db, scope, &query).await.map_err(fail)?;
+    let built: Vec<i64> = page
+        .items
+        .iter()
+        .filter(|i| i.source == "build")
+        .map(|i| i.id)
+        .collect();
+    let states = crate::backend::builds::latest_states(&state.db, &built)
+        .await
+        .map_err(fail)?;
     Ok(ImageList {
         items: page
             .items
             .into_iter()
             .map(|i| ImageSummary {
+                build_state: states
+                    .iter()
+                    .find(|(image, _, _)| *image == i.id)
+                    .and_then(|(_, _, s)| crate::domain::BuildState::parse(s)),
+                built: i.source == "build",
+                ready: !i.url.is_empty(),
                 name: i.name,
                 display_name: i.display_name,
                 description: i.description,
@@ -189,6 +210,17 @@ pub async fn update_image(
     let stored = images::require(&state.db, scope, &name)
         .await
         .map_err(fail)?;
+    let mut image = image;
+    if stored.source == "build" {
+        // A built image's URL is its last successful build's; only Rebuild changes it.
+        if stored.url.is_empty() {
+            return Err(super::error::respond(ApiError::Conflict(format!(
+                "Image {name} has no successful build yet; see its Build Details, or Rebuild."
+            ))));
+        }
+        image.url = stored.url.clone();
+        image.use_gpu_url = None;
+    }
     let (valid, credential) = checked(&state, scope, image).await?;
     images::update(&state.db, &stored, version, &valid, credential)
         .await

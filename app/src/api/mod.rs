@@ -1,5 +1,6 @@
 //! Server functions: who is asking, may they (the policy), call the backend, map the error.
 
+pub mod builds;
 pub mod credentials;
 pub mod error;
 pub mod images;

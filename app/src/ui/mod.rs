@@ -13,7 +13,8 @@ use crate::api::session::{Logout, Me, current_user};
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
 use pages::images::{
-    delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage, new::NewImagePage,
+    builds::BuildDetailsPage, delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage,
+    new::NewImagePage,
 };
 use pages::{credentials::CredentialsAdminPage, home::HomePage, login::LoginPage};
 
@@ -66,11 +67,13 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/groups/:group/images/new") view=NewImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </main>

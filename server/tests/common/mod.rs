@@ -21,12 +21,34 @@ pub const PASSWORD: &str = "test-password";
 
 impl TestApp {
     pub async fn spawn(auth: AuthSettings) -> TestApp {
-        let db = fresh_db().await;
+        Self::spawn_with(
+            auth,
+            app::backend::builder::Builds::disabled("No builder in these tests."),
+            fresh_db().await,
+        )
+        .await
+    }
+
+    /// A Kiln with the given build service and database; the build queue runs when the
+    /// service has a backend.
+    pub async fn spawn_with(
+        auth: AuthSettings,
+        builds: std::sync::Arc<app::backend::builder::Builds>,
+        db: Db,
+    ) -> TestApp {
+        let secret = SecretKey::from_hex(&"07".repeat(32)).unwrap();
+        if builds.enabled() {
+            tokio::spawn(builds.clone().run(
+                db.clone(),
+                secret.clone(),
+                tokio_util::sync::CancellationToken::new(),
+            ));
+        }
         let state = AppState {
             db: db.clone(),
             auth: Arc::new(auth),
-            secret: SecretKey::from_hex(&"07".repeat(32)).unwrap(),
-            builds: app::backend::builder::Builds::disabled("No builder in these tests."),
+            secret,
+            builds,
             leptos_options: LeptosOptions::builder()
                 .output_name("kiln")
                 .site_root("target/site")
@@ -49,7 +71,11 @@ impl TestApp {
     /// Groups G (`ml`) and H (`ml-team`, a name sharing G's prefix) and one account per role:
     /// `loner` (no group), `member` (of G), `h-admin` (admin of H), `g-admin`, `root` (system admin).
     pub async fn with_roles() -> TestApp {
-        let app = Self::spawn(AuthSettings::local()).await;
+        Self::add_roles(Self::spawn(AuthSettings::local()).await).await
+    }
+
+    /// The accounts and groups of [`TestApp::with_roles`], added to `app`.
+    pub async fn add_roles(app: TestApp) -> TestApp {
         let db = &app.db;
         accounts::add_group(db, "test", "ml").await.unwrap();
         accounts::add_group(db, "test", "ml-team").await.unwrap();

@@ -41,6 +41,11 @@ impl LogWriter {
 
     /// Adds one line of output (without its newline).
     pub async fn line(&mut self, line: &str) {
+        // A carriage return redraws a terminal line: keep what it would show last.
+        let line = line
+            .rsplit('\r')
+            .find(|part| !part.is_empty())
+            .unwrap_or_default();
         let line = cut(line);
         self.read(line).await;
         self.buffer.push_str(line);

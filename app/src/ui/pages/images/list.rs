@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{group_param, scope_title};
 use crate::api::images::{ImageList, ImageSummary, list_images, list_path};
-use crate::domain::{ListQuery, SortColumn};
+use crate::domain::{BuildState, ListQuery, SortColumn};
 use crate::ui::components::status::ApiErrorView;
 
 #[component]
@@ -120,13 +120,17 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
 
 #[component]
 fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
+    let details = format!("{base}/{}/builds", image.name);
     let edit = format!("{base}/{}/edit", image.name);
     let delete = format!("{base}/{}/delete", image.name);
     let edit_label = format!("Edit image {}", image.display_name);
     let delete_label = format!("Delete image {}", image.display_name);
     view! {
         <tr>
-            <td class="table__name">{image.name}</td>
+            <td class="table__name">
+                {image.name.clone()}
+                {image.built.then(|| view! { <BuildMarker href=details state=image.build_state ready=image.ready/> })}
+            </td>
             <td>{image.display_name}</td>
             <td class="table__description">{image.description}</td>
             <td><span class=format!("type type--{}", image.image_type)>{image.image_type.clone()}</span></td>
@@ -143,6 +147,25 @@ fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
                 </A>
             </td>
         </tr>
+    }
+}
+
+/// A built image's newest build: the triangle while it builds, a mark when it failed or was
+/// cancelled, "not ready" before a first success; each a link to its Build Details.
+#[component]
+fn BuildMarker(href: String, state: Option<BuildState>, ready: bool) -> impl IntoView {
+    let (class, text) = match state {
+        Some(BuildState::Queued | BuildState::Running) => {
+            ("marker marker--building", "▲ Image building in progress")
+        }
+        Some(BuildState::Failed) => ("marker marker--failed", "✕ Build failed"),
+        Some(BuildState::Cancelled) => ("marker marker--cancelled", "◼ Build cancelled"),
+        _ if !ready => ("marker marker--failed", "Not ready"),
+        _ => ("marker", "View build details"),
+    };
+    view! {
+        <A href=href attr:class=class attr:title="View build details">{text}</A>
+        {(!ready && state.is_some_and(|s| !s.is_active())).then(|| view! { <span class="marker marker--failed">" · not ready"</span> })}
     }
 }
 

@@ -1,6 +1,8 @@
 //! The image catalog's pages, for a group (`/groups/:group/images…`) and for global images
 //! (`/admin/images…`): the same pages, the group read from the URL.
 
+pub mod build_form;
+pub mod builds;
 pub mod delete;
 pub mod edit;
 pub mod fields;

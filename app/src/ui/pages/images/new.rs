@@ -7,10 +7,12 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use super::build_form::BuildFields;
 use super::fields::{ImageFields, form_level_error};
 use super::{group_param, scope_title};
+use crate::api::builds::{CreateCustomImage, builds_status};
 use crate::api::images::{CreateImage, list_path, pull_secret_choices};
-use crate::domain::ImageForm;
+use crate::domain::{BuildForm, ImageForm};
 use crate::ui::components::status::ApiErrorView;
 
 #[component]
@@ -19,12 +21,15 @@ pub fn NewImagePage() -> impl IntoView {
     let query = use_query_map();
     let building = Memo::new(move |_| query.read().get("tab").as_deref() == Some("build"));
     let choices = Resource::new(move || group.get(), pull_secret_choices);
+    let status = Resource::new(|| (), |_| builds_status());
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match choices.await {
-                    Ok(pull_secrets) => Either::Left(view! { <NewImage group=group.get_untracked() building pull_secrets/> }),
-                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                match (choices.await, status.await) {
+                    (Ok(pull_secrets), Ok(builds_disabled)) => Either::Left(view! {
+                        <NewImage group=group.get_untracked() building pull_secrets builds_disabled/>
+                    }),
+                    (Err(error), _) | (_, Err(error)) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
@@ -36,6 +41,8 @@ fn NewImage(
     group: Option<String>,
     building: Memo<bool>,
     pull_secrets: Vec<String>,
+    /// Why builds cannot start here, when they cannot.
+    builds_disabled: Option<String>,
 ) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
@@ -50,9 +57,14 @@ fn NewImage(
                 <A href=new.clone() attr:class="tabs__tab" attr:aria-current=tab(false)>"Use existing image"</A>
                 <A href=format!("{new}?tab=build") attr:class="tabs__tab" attr:aria-current=tab(true)>"Build custom image"</A>
             </nav>
-            <Show when=move || !building.get() fallback=|| view! { <BuildsNotSetUp/> }>
-                <ExistingImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/>
-            </Show>
+            {if building.get_untracked() {
+                Either::Left(match builds_disabled {
+                    Some(reason) => Either::Left(view! { <BuildsNotSetUp reason/> }),
+                    None => Either::Right(view! { <BuildImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/> }),
+                })
+            } else {
+                Either::Right(view! { <ExistingImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/> })
+            }}
         </section>
     }
 }
@@ -83,13 +95,34 @@ fn ExistingImageForm(
     }
 }
 
+/// "Build custom image": the image's fields and its spec; Create starts the first build.
 #[component]
-fn BuildsNotSetUp() -> impl IntoView {
+fn BuildImageForm(group: Option<String>, pull_secrets: Vec<String>, base: String) -> impl IntoView {
+    let action = ServerAction::<CreateCustomImage>::new();
+    let error = action.value().get_untracked().and_then(Result::err);
+    let initial = BuildForm {
+        image_type: "cpu".into(),
+        ..Default::default()
+    };
+    view! {
+        <ActionForm action=action attr:class="form" attr:aria-label="Build custom image">
+            {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
+            <BuildFields initial pull_secrets error spec_only=false/>
+            <div class="form__actions">
+                <button type="submit" class="button button--primary">"Create"</button>
+                <A href=base attr:class="button">"Cancel"</A>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn BuildsNotSetUp(reason: String) -> impl IntoView {
     view! {
         <div class="notice" role="status">
-            <p><strong>"Builds are not set up yet."</strong></p>
-            <p>"This Kiln has no image builder configured, so custom images cannot be built here yet. \
-                Register an existing image with \u{201c}Use existing image\u{201d} instead."</p>
+            <p><strong>"Builds are not set up on this Kiln."</strong></p>
+            <p>{reason}</p>
+            <p>"Register an existing image with \u{201c}Use existing image\u{201d} instead."</p>
         </div>
     }
 }

@@ -1,0 +1,169 @@
+//! Build Details of a custom image: the newest build's state, progress and live log, Cancel
+//! Build, Rebuild from the edited spec, and the history of every build.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::{group_param, name_param, scope_title};
+use crate::api::builds::{BuildView, BuildsPage, CancelBuild, RebuildImage, build_details};
+use crate::api::images::list_path;
+use crate::domain::BuildState;
+use crate::ui::components::log_view::LogView;
+use crate::ui::components::status::ApiErrorView;
+use crate::ui::pages::images::build_form::BuildFields;
+
+#[component]
+pub fn BuildDetailsPage() -> impl IntoView {
+    let group = group_param();
+    let name = name_param();
+    let page = Resource::new(
+        move || (group.get(), name.get()),
+        |(g, n)| build_details(g, n),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => Either::Left(view! { <BuildDetails group=group.get_untracked() page/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
+    let cancel = ServerAction::<CancelBuild>::new();
+    let rebuild = ServerAction::<RebuildImage>::new();
+    let cancel_error = cancel.value().get_untracked().and_then(Result::err);
+    let rebuild_error = rebuild.value().get_untracked().and_then(Result::err);
+    let base = list_path(group.as_deref());
+    let title = scope_title(group.as_deref());
+    let newest = page.builds.first().cloned();
+    let history = page.builds.clone();
+    let (cancel_group, image_name) = (group.clone(), page.name.clone());
+    let (log_tail, log_seq) = (page.log_tail.clone(), page.log_seq);
+    let newest_view = newest.map(move |build| {
+        let active = build.state.is_active();
+        view! {
+            <BuildStatus of=build.clone()/>
+            {active.then(|| view! {
+                <ActionForm action=cancel attr:class="inline-form" attr:aria-label="Cancel build">
+                    {cancel_group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
+                    <input type="hidden" name="name" value=image_name/>
+                    <input type="hidden" name="build" value=build.id/>
+                    <button type="submit" class="button button--danger">"Cancel Build"</button>
+                </ActionForm>
+            })}
+            <h2>"Log"</h2>
+            <LogView build_id=build.id active initial=log_tail after_seq=log_seq/>
+        }
+    });
+    view! {
+        <Title text=format!("Build Details · {}", page.display_name)/>
+        <section class="card">
+            <p class="breadcrumbs"><A href=base.clone()>{format!("Images · {title}")}</A></p>
+            <h1>"Build Details: " {page.display_name.clone()}</h1>
+            <dl class="facts">
+                <dt>"Image name"</dt><dd>{page.name.clone()}</dd>
+                <dt>"Type"</dt><dd>{page.image_type.clone()}</dd>
+                <dt>"Container image url"</dt>
+                <dd>{if page.url.is_empty() { "not ready: no build has succeeded yet".to_owned() } else { page.url.clone() }}</dd>
+            </dl>
+            {page.builds_disabled.clone().map(|why| view! { <p class="notice" role="status">{why}</p> })}
+            {cancel_error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
+            {newest_view}
+        </section>
+        <section class="card">
+            <h2>"Rebuild"</h2>
+            <p class="form__hint">"Edit the spec and start a new build. The image keeps its current url until the new build succeeds."</p>
+            <ActionForm action=rebuild attr:class="form" attr:aria-label="Rebuild">
+                {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
+                <input type="hidden" name="name" value=page.name.clone()/>
+                <BuildFields initial=page.rebuild.clone() pull_secrets=page.pull_secrets.clone() error=rebuild_error.clone() spec_only=true/>
+                <div class="form__actions">
+                    <button type="submit" class="button button--primary" disabled=page.builds_disabled.is_some()>"Rebuild"</button>
+                </div>
+            </ActionForm>
+        </section>
+        <section class="card">
+            <h2>"History"</h2>
+            <table class="table">
+                <thead><tr>
+                    <th scope="col">"Build"</th><th scope="col">"State"</th><th scope="col">"By"</th>
+                    <th scope="col">"Duration"</th><th scope="col">"Image"</th>
+                </tr></thead>
+                <tbody>
+                    {history.into_iter().map(|b| view! { <HistoryRow of=b/> }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// The state of a build in words, with its progress bar and failure reason.
+#[component]
+fn BuildStatus(of: BuildView) -> impl IntoView {
+    let build = of;
+    let label = state_label(&build);
+    view! {
+        <div class=format!("build-status build-status--{}", build.state.as_str()) data-testid="build-state">
+            <p class="build-status__state">
+                <strong>{format!("Build {}: ", build.revision)}</strong>{label}
+            </p>
+            {(build.state == BuildState::Running).then(|| view! {
+                <label class="build-status__progress">
+                    {format!("Step {} of {}", build.step, build.steps)}
+                    <progress max=build.steps value=build.step>{format!("{}/{}", build.step, build.steps)}</progress>
+                </label>
+            })}
+            {(!build.message.is_empty() && build.state != BuildState::Succeeded).then(|| view! {
+                <p class="build-status__message" role="alert">{build.message.clone()}</p>
+            })}
+            {(!build.installed.is_empty()).then(|| view! {
+                <details class="build-status__installed">
+                    <summary>"Installed packages"</summary>
+                    <pre>{build.installed.clone()}</pre>
+                </details>
+            })}
+        </div>
+    }
+}
+
+fn state_label(build: &BuildView) -> String {
+    match build.state {
+        BuildState::Queued => match build.queue_position {
+            Some(0) | None => "queued, starts next".to_owned(),
+            Some(n) => format!("queued, {n} ahead in the queue"),
+        },
+        BuildState::Running => "Image building in progress".to_owned(),
+        BuildState::Succeeded if build.reused => {
+            "succeeded (the registry already had this image)".to_owned()
+        }
+        BuildState::Succeeded => "succeeded".to_owned(),
+        BuildState::Failed => format!("failed ({})", build.reason),
+        BuildState::Cancelled => "cancelled".to_owned(),
+    }
+}
+
+#[component]
+fn HistoryRow(of: BuildView) -> impl IntoView {
+    let build = of;
+    let duration = match (build.started_at, build.finished_at) {
+        (Some(start), Some(end)) => format!("{:.0} s", (end - start) as f64 / 1000.0),
+        (Some(_), None) => "running".to_owned(),
+        _ => "—".to_owned(),
+    };
+    view! {
+        <tr>
+            <td>{build.revision}</td>
+            <td>{state_label(&build)}</td>
+            <td>{build.created_by.clone()}</td>
+            <td>{duration}</td>
+            <td class="table__description">{build.target.clone()}</td>
+        </tr>
+    }
+}
