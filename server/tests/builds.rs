@@ -429,7 +429,7 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
     let last_id = body
         .lines()
         .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .next_back()
         .unwrap()
         .to_owned();
     let resumed = admin
