@@ -11,6 +11,13 @@ export KILN_DATABASE_URL="sqlite://$state/kiln.db" KILN_DATA_DIR="$state" KILN_L
 export LEPTOS_SITE_ROOT=../target/site LEPTOS_ENV=PROD
 kiln=../target/release/kiln
 
+# Builds: buildah on this host, pushing to the loopback registry of scripts/build-env.sh,
+# which also holds the base images the build specs start from.
+registry=127.0.0.1:${KILN_TEST_REGISTRY_PORT:-5055}
+../scripts/build-env.sh start >/dev/null
+export KILN_BUILD_REGISTRY="$registry/kiln-e2e-$(date +%s)" KILN_INSECURE_REGISTRIES="$registry"
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then export KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt; fi
+
 $kiln demo > "$state/demo.txt"
 $kiln group add other
 $kiln user add other-admin --password-stdin <<<"other-admin-password"

@@ -1,0 +1,75 @@
+import { expect, Page, test } from "@playwright/test";
+import { demoAccount } from "./accounts";
+import { LoginPage } from "./pages";
+
+// Real builds: buildah on this machine pushes to the loopback registry of
+// scripts/build-env.sh (serve.sh starts it), from a Debian base image held there.
+const base = "127.0.0.1:5055/base/debian:bookworm";
+
+test.describe.configure({ timeout: 600_000 });
+
+/** Waits until the Build Details page shows `state`, reloading it as a watching admin would. */
+async function waitForState(page: Page, state: RegExp) {
+  const status = page.getByTestId("build-state").first();
+  for (let i = 0; i < 300; i++) {
+    if (state.test((await status.textContent()) ?? "")) return;
+    await page.waitForTimeout(1000);
+    await page.reload();
+  }
+  await expect(status).toContainText(state);
+}
+
+test("a group admin builds a custom image, watches it, cancels one build and rebuilds", async ({ page }, info) => {
+  const hydrated = info.project.name === "hydrated";
+  const group = `team-${info.project.name}`;
+  await new LoginPage(page).open();
+  await new LoginPage(page).signIn(demoAccount("demo-admin"));
+
+  await page.goto(`/groups/${group}/images/new?tab=build`);
+  const form = page.getByRole("form", { name: "Build custom image" });
+  await form.getByLabel("Display name").fill("tools.cli");
+  await form.getByLabel("Base image", { exact: true }).fill(base);
+  await form.getByLabel("APT").fill("hello\nNot A Package");
+  await form.getByRole("button", { name: "Create" }).click();
+  // Refused with the box, the line and the reason; nothing was created.
+  await expect(page.getByRole("alert").filter({ hasText: "APT line 2" })).toBeVisible();
+  await page.goto(`/groups/${group}/images/new?tab=build`);
+  await form.getByLabel("Display name").fill("tools.cli");
+  await form.getByLabel("Base image", { exact: true }).fill(base);
+  await form.getByLabel("APT").fill("hello");
+  await form.getByRole("button", { name: "Create" }).click();
+
+  await expect(page).toHaveURL(new RegExp(`/groups/${group}/images/tools-cli/builds$`));
+  await expect(page.getByRole("heading", { name: "Build Details: tools.cli" })).toBeVisible();
+  if (hydrated) {
+    // The log streams in while the build runs.
+    await expect(page.getByTestId("build-log")).toContainText("STEP 1/8", { timeout: 120_000 });
+  }
+  await waitForState(page, /succeeded/);
+  await expect(page.getByTestId("build-log")).toContainText("[kiln] pushed");
+
+  // The list marks it; a slow rebuild shows the triangle, and is cancelled.
+  await page.goto(`/groups/${group}/images`);
+  await expect(page.getByRole("link", { name: "View build details" })).toBeVisible();
+  await page.goto(`/groups/${group}/images/tools-cli/builds`);
+  const rebuild = page.getByRole("form", { name: "Rebuild" });
+  await rebuild.getByLabel("APT").fill("hello\nbuild-essential");
+  await rebuild.getByRole("button", { name: "Rebuild" }).click();
+  await page.goto(`/groups/${group}/images`);
+  await expect(page.getByRole("link", { name: /Image building in progress/ })).toBeVisible();
+  await page.getByRole("link", { name: /Image building in progress/ }).click();
+  await waitForState(page, /Image building in progress/);
+  await page.getByRole("button", { name: "Cancel Build" }).click();
+  await waitForState(page, /cancelled/);
+  await expect(page.getByTestId("build-log")).toContainText("STEP");
+
+  // Rebuild with an edited spec: a new revision that succeeds; history lists all three.
+  await rebuild.getByLabel("Pip").fill("six==1.16.0");
+  await rebuild.getByLabel("APT").fill("hello");
+  await rebuild.getByRole("button", { name: "Rebuild" }).click();
+  await waitForState(page, /Build 3: succeeded/);
+  const history = page.getByRole("table").last();
+  await expect(history.locator("tbody tr")).toHaveCount(3);
+  await expect(history).toContainText("cancelled");
+  await expect(page.locator(".build-status__installed")).toContainText("pip six==1.16.0");
+});
