@@ -14,7 +14,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog bench-builds
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -90,6 +90,10 @@ test-builds: build-env pg-up
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(TEST_ARGS) --ignored
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
 	  cargo test -p server --test builds $(TEST_ARGS) --ignored
+
+## Kiln's local build against plain buildah on the same files, and an unchanged-spec rebuild
+bench-builds: build-env
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p server --bin bench-builds
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:

@@ -299,6 +299,18 @@ async fn bad_base_images_fail_before_anything_is_queued_and_a_base_without_apt_f
         .unwrap();
     assert_eq!(none, 0, "nothing written");
 
+    // Conda channels are not reachable from this machine: the Conda path is covered by the
+    // generated environment.yml (domain tests) and this failure on a base without conda.
+    let conda = BuildForm {
+        conda: "-c conda-forge::numpy==1.17*".into(),
+        display_name: "with-conda".into(),
+        ..form(&env.base("debian:bookworm"), "", "")
+    };
+    let (_, build) = env.create(&conda).await.unwrap();
+    let failed = env.finished(build.id).await;
+    assert_eq!(failed.state(), BuildState::Failed);
+    assert_eq!(failed.reason, "no-conda", "{failed:?}");
+
     let (_, build) = env
         .create(&form(&env.base("busybox:1"), "hello", ""))
         .await

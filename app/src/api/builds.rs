@@ -82,6 +82,8 @@ pub struct BuildsPage {
     /// The newest build's spec, to edit for Rebuild.
     pub rebuild: BuildForm,
     pub pull_secrets: Vec<String>,
+    /// Ready images to suggest as base images, as (display name, URL).
+    pub bases: Vec<(String, String)>,
     /// Why builds cannot start here, when they cannot.
     pub builds_disabled: Option<String>,
 }
@@ -92,6 +94,17 @@ pub const TAIL_LINES: i64 = 500;
 /// Where an image's build details live.
 pub fn builds_path(group: Option<&str>, name: &str) -> String {
     format!("{}/{name}/builds", super::images::list_path(group))
+}
+
+/// Ready images this scope can build on, as (display name, URL): the base image suggestions.
+#[server(endpoint = "base_image_choices")]
+pub async fn base_image_choices(group: Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+    use super::context::{fail, scope_for};
+    let (state, scope, _) =
+        scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
+    crate::backend::images::ready_bases(&state.db, scope)
+        .await
+        .map_err(fail)
 }
 
 /// Whether builds can start here, and if not, why (for the New Image page).
@@ -265,6 +278,7 @@ pub async fn build_details(group: Option<String>, name: String) -> Result<Builds
         log_seq,
         rebuild,
         pull_secrets,
+        bases: images::ready_bases(&state.db, scope).await.map_err(fail)?,
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
     })
 }

@@ -141,6 +141,22 @@ async fn count_matches(db: &Db, scope: Scope, filter: &str, pattern: String) -> 
     Ok(total)
 }
 
+/// Ready images a scope can build on: its own and the global ones that have a URL, as
+/// (display name, URL), by display name; for the base image suggestions.
+pub async fn ready_bases(db: &Db, scope: Scope) -> Result<Vec<(String, String)>> {
+    let own = match scope {
+        Scope::Group(_) => "group_id = $1 OR group_id IS NULL",
+        Scope::Global => "group_id IS NULL AND $1 = 0",
+    };
+    Ok(sqlx::query_as(&format!(
+        "SELECT display_name, url FROM images WHERE ({own}) AND url <> ''
+         ORDER BY display_name, url LIMIT 200"
+    ))
+    .bind(scope_id(scope))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 /// Stores a new image; its name must be free in the scope.
 pub async fn create(
     db: &Db,

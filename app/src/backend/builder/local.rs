@@ -80,11 +80,7 @@ impl Builder for LocalBuildah {
                 .arg(&reference);
             cmd
         };
-        let manifest = output(inspect(&[])).await;
-        let config = match &manifest {
-            Ok(_) => output(inspect(&["--config"])).await,
-            Err(e) => Err(e.clone()),
-        };
+        let (manifest, config) = tokio::join!(output(inspect(&[])), output(inspect(&["--config"])));
         let _ = std::fs::remove_dir_all(&dir);
         let failed = |e: String| {
             BuildFailure::new(

@@ -13,6 +13,8 @@ pub fn BuildFields(
     initial: BuildForm,
     /// Pull secrets this group may use.
     pull_secrets: Vec<String>,
+    /// Ready images to suggest as base images, as (display name, URL).
+    bases: Vec<(String, String)>,
     /// The server's answer to the last submission.
     error: Option<ApiError>,
     /// Rebuild: only the spec (base image, pull secret, packages) can change.
@@ -80,8 +82,12 @@ pub fn BuildFields(
         <div class="form__field">
             <label for="b-base_image">"Base image"</label>
             <input id="b-base_image" name="build[base_image]" required autocomplete="off" spellcheck="false"
-                value=initial.base_image.clone() placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"/>
-            <p class="form__hint">"Any image reference. Kiln resolves it to its digest before the build is queued."</p>
+                value=initial.base_image.clone() placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"
+                list="b-base_image-choices"/>
+            <datalist id="b-base_image-choices">
+                {bases.into_iter().map(|(label, url)| view! { <option value=url>{label}</option> }).collect_view()}
+            </datalist>
+            <p class="form__hint">"Any image reference, or one of this group's ready images. Kiln resolves it to its digest before the build is queued."</p>
             {show("b-base_image", "Base image", field_error("base_image"))}
         </div>
         <fieldset class="form__group">

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use super::build_form::BuildFields;
 use super::fields::{ImageFields, form_level_error};
 use super::{group_param, scope_title};
-use crate::api::builds::{CreateCustomImage, builds_status};
+use crate::api::builds::{CreateCustomImage, base_image_choices, builds_status};
 use crate::api::images::{CreateImage, list_path, pull_secret_choices};
 use crate::domain::{BuildForm, ImageForm};
 use crate::ui::components::status::ApiErrorView;
@@ -22,14 +22,25 @@ pub fn NewImagePage() -> impl IntoView {
     let building = Memo::new(move |_| query.read().get("tab").as_deref() == Some("build"));
     let choices = Resource::new(move || group.get(), pull_secret_choices);
     let status = Resource::new(|| (), |_| builds_status());
+    let bases = Resource::new(
+        move || (group.get(), building.get()),
+        |(group, building)| async move {
+            // Suggestions only matter on the build tab.
+            if building {
+                base_image_choices(group).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match (choices.await, status.await) {
-                    (Ok(pull_secrets), Ok(builds_disabled)) => Either::Left(view! {
-                        <NewImage group=group.get_untracked() building pull_secrets builds_disabled/>
+                match (choices.await, status.await, bases.await) {
+                    (Ok(pull_secrets), Ok(builds_disabled), Ok(bases)) => Either::Left(view! {
+                        <NewImage group=group.get_untracked() building pull_secrets builds_disabled bases/>
                     }),
-                    (Err(error), _) | (_, Err(error)) => Either::Right(view! { <ApiErrorView error/> }),
+                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
         </Transition>
@@ -43,6 +54,8 @@ fn NewImage(
     pull_secrets: Vec<String>,
     /// Why builds cannot start here, when they cannot.
     builds_disabled: Option<String>,
+    /// Ready images to suggest as base images.
+    bases: Vec<(String, String)>,
 ) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
@@ -60,7 +73,7 @@ fn NewImage(
             {if building.get_untracked() {
                 Either::Left(match builds_disabled {
                     Some(reason) => Either::Left(view! { <BuildsNotSetUp reason/> }),
-                    None => Either::Right(view! { <BuildImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/> }),
+                    None => Either::Right(view! { <BuildImageForm group=group.clone() pull_secrets=pull_secrets.clone() bases base=base.clone()/> }),
                 })
             } else {
                 Either::Right(view! { <ExistingImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/> })
@@ -97,7 +110,12 @@ fn ExistingImageForm(
 
 /// "Build custom image": the image's fields and its spec; Create starts the first build.
 #[component]
-fn BuildImageForm(group: Option<String>, pull_secrets: Vec<String>, base: String) -> impl IntoView {
+fn BuildImageForm(
+    group: Option<String>,
+    pull_secrets: Vec<String>,
+    bases: Vec<(String, String)>,
+    base: String,
+) -> impl IntoView {
     let action = ServerAction::<CreateCustomImage>::new();
     let error = action.value().get_untracked().and_then(Result::err);
     let initial = BuildForm {
@@ -107,7 +125,7 @@ fn BuildImageForm(group: Option<String>, pull_secrets: Vec<String>, base: String
     view! {
         <ActionForm action=action attr:class="form" attr:aria-label="Build custom image">
             {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
-            <BuildFields initial pull_secrets error spec_only=false/>
+            <BuildFields initial pull_secrets bases error spec_only=false/>
             <div class="form__actions">
                 <button type="submit" class="button button--primary">"Create"</button>
                 <A href=base attr:class="button">"Cancel"</A>

@@ -1,0 +1,228 @@
+//! `make bench-builds`: Kiln's local build time against plain `buildah build` + `buildah push`
+//! of the same Containerfile and files, and the time to "rebuild" an unchanged spec. Needs
+//! the loopback registry and base image of `scripts/build-env.sh` (the make target starts it).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::{BuildRequest, BuildSettings, Builds};
+use app::backend::builds;
+use app::backend::images::{self, Scope};
+use app::backend::{Db, SecretKey, accounts, random_hex};
+use app::domain::BuildForm;
+use app::domain::build::{CA_PATH, build_context};
+use tokio_util::sync::CancellationToken;
+
+const RUNS: usize = 3;
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+#[tokio::main]
+async fn main() {
+    let registry = std::env::var("KILN_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5055".into());
+    let base = format!("{registry}/base/debian:bookworm");
+    let form = BuildForm {
+        display_name: "bench".into(),
+        image_type: "cpu".into(),
+        base_image: base.clone(),
+        apt: "hello".into(),
+        pip: "six==1.16.0".into(),
+        ..Default::default()
+    };
+    let path = std::env::temp_dir().join(format!("kiln-bench-builds-{}.db", random_hex(4)));
+    let db = Db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("db");
+    db.migrate().await.expect("migrate");
+    let key = SecretKey::from_hex(&"00".repeat(32)).unwrap();
+    let group = Scope::Group(accounts::add_group(&db, "bench", "bench").await.unwrap());
+
+    let mut kiln = Vec::new();
+    let mut plain = Vec::new();
+    let mut last = None;
+    for run in 0..=RUNS {
+        // A fresh push prefix each run, so the registry never already has the image.
+        let (service, settings) = service(&registry);
+        let stop = CancellationToken::new();
+        tokio::spawn(service.clone().run(db.clone(), key.clone(), stop.clone()));
+        let valid = form.validate().unwrap();
+        let image = images::create_built(
+            &db,
+            group,
+            &app::domain::BuildForm {
+                display_name: format!("bench.{run}"),
+                ..form.clone()
+            }
+            .validate()
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let request = BuildRequest {
+            image_id: image.id,
+            scope: group,
+            owner: Some("bench"),
+            image_name: &image.name,
+            image_type: "cpu",
+            spec: &valid.spec,
+            user: "bench",
+        };
+        let build = service.submit(&db, &key, &request).await.expect("submit");
+        let done = wait(&db, build.id).await;
+        let kiln_time = started.elapsed();
+        assert_eq!(done.state, "succeeded", "{done:?}");
+
+        let started = Instant::now();
+        plain_buildah(
+            &settings,
+            &valid.spec,
+            &done.base_digest,
+            &done.base_user,
+            run,
+        )
+        .await;
+        let plain_time = started.elapsed();
+        if run > 0 {
+            // Run 0 warms the base image into local storage for both.
+            kiln.push(kiln_time);
+            plain.push(plain_time);
+            println!(
+                "run {run}: Kiln {:.2} s, plain buildah {:.2} s",
+                kiln_time.as_secs_f64(),
+                plain_time.as_secs_f64()
+            );
+        }
+        last = Some((service, image, valid.spec, stop));
+    }
+    let (kiln, plain) = (median(&mut kiln), median(&mut plain));
+    println!(
+        "build (apt: hello, pip: six): Kiln p50 {kiln:.2} s, plain buildah build+push p50 {plain:.2} s, ratio {:.3}",
+        kiln / plain
+    );
+
+    // Rebuild of an unchanged spec: the registry has the image; nothing is built.
+    let (service, image, spec, stop) = last.unwrap();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let request = BuildRequest {
+            image_id: image.id,
+            scope: group,
+            owner: Some("bench"),
+            image_name: &image.name,
+            image_type: "cpu",
+            spec: &spec,
+            user: "bench",
+        };
+        let build = service.submit(&db, &key, &request).await.expect("submit");
+        assert_eq!(build.reused, 1);
+        times.push(started.elapsed());
+    }
+    println!(
+        "rebuild of an unchanged spec: p50 {:.3} s",
+        median(&mut times)
+    );
+    stop.cancel();
+}
+
+fn service(registry: &str) -> (Arc<Builds>, BuildSettings) {
+    let settings = BuildSettings {
+        registry: format!("{registry}/bench-{}", random_hex(4)),
+        registry_username: None,
+        registry_password: None,
+        insecure_registries: vec![registry.to_owned()],
+        timeout: Duration::from_secs(1800),
+        total_limit: 1,
+        per_group_limit: 1,
+        ca_bundle: std::path::Path::new(CA_BUNDLE)
+            .exists()
+            .then(|| CA_BUNDLE.into()),
+    };
+    let work = std::env::temp_dir().join(format!("kiln-bench-{}", random_hex(4)));
+    (
+        Builds::new(
+            Arc::new(LocalBuildah::new(settings.clone(), work)),
+            settings.clone(),
+        ),
+        settings,
+    )
+}
+
+async fn wait(db: &Db, id: i64) -> builds::BuildRow {
+    loop {
+        let build = builds::get(db, id).await.unwrap();
+        if !build.state().is_active() {
+            return build;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The same context built and pushed by hand, as an operator would with buildah alone,
+/// keeping the output in a log file as Kiln keeps it in its database.
+async fn plain_buildah(
+    settings: &BuildSettings,
+    spec: &app::domain::build::BuildSpec,
+    digest: &str,
+    user: &str,
+    run: usize,
+) {
+    let dir = std::env::temp_dir().join(format!("kiln-bench-plain-{}", random_hex(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, content) in build_context(spec, digest, user).unwrap().files {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+    let target = format!("{}/plain:{run}", settings.registry);
+    let mut build = tokio::process::Command::new("buildah");
+    build
+        .env("STORAGE_DRIVER", "vfs")
+        .env("BUILDAH_ISOLATION", "chroot")
+        .args([
+            "build",
+            "--quiet",
+            "--layers=false",
+            "--pull=missing",
+            "--tls-verify=false",
+            "-t",
+            &target,
+        ]);
+    if let Some(ca) = &settings.ca_bundle {
+        build
+            .arg("-v")
+            .arg(format!("{}:{CA_PATH}:ro", ca.display()));
+    }
+    let status = build
+        .arg("-f")
+        .arg(dir.join("Containerfile"))
+        .arg(&dir)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let status = tokio::process::Command::new("buildah")
+        .env("STORAGE_DRIVER", "vfs")
+        .args([
+            "push",
+            "--quiet",
+            "--tls-verify=false",
+            &target,
+            &format!("docker://{target}"),
+        ])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let _ = tokio::process::Command::new("buildah")
+        .env("STORAGE_DRIVER", "vfs")
+        .args(["rmi", "-f", &target])
+        .output()
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn median(times: &mut [Duration]) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64()
+}
