@@ -60,16 +60,10 @@ async fn main() {
         .await
         .unwrap();
         let started = Instant::now();
-        let request = BuildRequest {
-            image_id: image.id,
-            scope: group,
-            owner: Some("bench"),
-            image_name: &image.name,
-            image_type: "cpu",
-            spec: &valid.spec,
-            user: "bench",
-        };
-        let build = service.submit(&db, &key, &request).await.expect("submit");
+        let build = service
+            .submit(&db, &key, &request(group, &image, &valid.spec))
+            .await
+            .expect("submit");
         let done = wait(&db, build.id).await;
         let kiln_time = started.elapsed();
         assert_eq!(done.state, "succeeded", "{done:?}");
@@ -107,16 +101,10 @@ async fn main() {
     let mut times = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let request = BuildRequest {
-            image_id: image.id,
-            scope: group,
-            owner: Some("bench"),
-            image_name: &image.name,
-            image_type: "cpu",
-            spec: &spec,
-            user: "bench",
-        };
-        let build = service.submit(&db, &key, &request).await.expect("submit");
+        let build = service
+            .submit(&db, &key, &request(group, &image, &spec))
+            .await
+            .expect("submit");
         assert_eq!(build.reused, 1);
         times.push(started.elapsed());
     }
@@ -125,6 +113,23 @@ async fn main() {
         median(&mut times)
     );
     stop.cancel();
+}
+
+/// A build of `image` in the bench group.
+fn request<'a>(
+    group: Scope,
+    image: &'a images::ImageRow,
+    spec: &'a app::domain::build::BuildSpec,
+) -> BuildRequest<'a> {
+    BuildRequest {
+        image_id: image.id,
+        scope: group,
+        owner: Some("bench"),
+        image_name: &image.name,
+        image_type: "cpu",
+        spec,
+        user: "bench",
+    }
 }
 
 fn service(registry: &str) -> (Arc<Builds>, BuildSettings) {
