@@ -30,6 +30,10 @@ test("a group admin builds a custom image, watches it, cancels one build and reb
   await form.getByLabel("Display name").fill("tools.cli");
   await form.getByLabel("Base image", { exact: true }).fill(base);
   await form.getByLabel("APT").fill("hello\nNot A Package");
+  if (hydrated) {
+    // Checked while typing, by the server's parsers.
+    await expect(page.getByRole("alert").filter({ hasText: "APT line 2" })).toBeVisible();
+  }
   await form.getByRole("button", { name: "Create" }).click();
   // Refused with the box, the line and the reason; nothing was created.
   await expect(page.getByRole("alert").filter({ hasText: "APT line 2" })).toBeVisible();
@@ -67,6 +71,14 @@ test("a group admin builds a custom image, watches it, cancels one build and reb
   await rebuild.getByLabel("Pip").fill("six==1.16.0");
   await rebuild.getByLabel("APT").fill("hello");
   await rebuild.getByRole("button", { name: "Rebuild" }).click();
+  if (hydrated) {
+    // The Images table follows the build without a reload: the triangle, then done.
+    await page.goto(`/groups/${group}/images`);
+    const marker = page.getByTestId("build-marker");
+    await expect(marker).toHaveText(/Image building in progress|View build details/);
+    await expect(marker).toHaveText("View build details", { timeout: 300_000 });
+    await page.goto(`/groups/${group}/images/tools-cli/builds`);
+  }
   await waitForState(page, /Build 3: succeeded/);
   const history = page.getByRole("table").last();
   await expect(history.locator("tbody tr")).toHaveCount(3);

@@ -82,8 +82,8 @@ pub struct BuildsPage {
     /// The newest build's spec, to edit for Rebuild.
     pub rebuild: BuildForm,
     pub pull_secrets: Vec<String>,
-    /// Ready images to suggest as base images, as (display name, URL).
-    pub bases: Vec<(String, String)>,
+    /// Ready images to suggest as base images.
+    pub bases: Vec<BaseChoice>,
     /// Why builds cannot start here, when they cannot.
     pub builds_disabled: Option<String>,
 }
@@ -96,15 +96,66 @@ pub fn builds_path(group: Option<&str>, name: &str) -> String {
     format!("{}/{name}/builds", super::images::list_path(group))
 }
 
-/// Ready images this scope can build on, as (display name, URL): the base image suggestions.
+/// A ready image offered as a base image: picking it also picks its pull secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseChoice {
+    pub label: String,
+    pub url: String,
+    pub pull_secret: Option<String>,
+}
+
+/// Checks a build spec as the user types: the base image's grammar, the pull secret and
+/// every package line, by the same parsers as Create and Rebuild (no registry is asked).
+#[server(endpoint = "check_build_spec")]
+pub async fn check_build_spec(
+    group: Option<String>,
+    build: PostedBuild,
+) -> Result<Vec<crate::domain::FieldError>, ApiError> {
+    use super::context::scope_for;
+    scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
+    Ok(BuildForm::from(build)
+        .validate_spec()
+        .err()
+        .unwrap_or_default())
+}
+
+/// Ready images this scope can build on: the base image suggestions.
 #[server(endpoint = "base_image_choices")]
-pub async fn base_image_choices(group: Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+pub async fn base_image_choices(group: Option<String>) -> Result<Vec<BaseChoice>, ApiError> {
     use super::context::{fail, scope_for};
     let (state, scope, _) =
         scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    crate::backend::images::ready_bases(&state.db, scope)
+    Ok(crate::backend::images::ready_bases(&state.db, scope)
         .await
-        .map_err(fail)
+        .map_err(fail)?
+        .into_iter()
+        .map(|(label, url, pull_secret)| BaseChoice {
+            label,
+            url,
+            pull_secret,
+        })
+        .collect())
+}
+
+/// The newest build's state of an image, and whether the image is ready: what the Images
+/// table's marker follows while a build runs.
+#[server(endpoint = "image_build_state")]
+pub async fn image_build_state(
+    group: Option<String>,
+    name: String,
+) -> Result<(Option<BuildState>, bool), ApiError> {
+    use super::context::{fail, scope_for};
+    use crate::backend::{builds, images};
+    let (state, scope, _) =
+        scope_for(group.as_deref(), crate::domain::Action::ViewGroupImages).await?;
+    let image = images::require(&state.db, scope, &name)
+        .await
+        .map_err(fail)?;
+    let latest = builds::latest_states(&state.db, &[image.id])
+        .await
+        .map_err(fail)?;
+    let build_state = latest.first().and_then(|(_, _, s)| BuildState::parse(s));
+    Ok((build_state, !image.url.is_empty()))
 }
 
 /// Whether builds can start here, and if not, why (for the New Image page).
@@ -278,7 +329,16 @@ pub async fn build_details(group: Option<String>, name: String) -> Result<Builds
         log_seq,
         rebuild,
         pull_secrets,
-        bases: images::ready_bases(&state.db, scope).await.map_err(fail)?,
+        bases: images::ready_bases(&state.db, scope)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .map(|(label, url, pull_secret)| BaseChoice {
+                label,
+                url,
+                pull_secret,
+            })
+            .collect(),
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
     })
 }

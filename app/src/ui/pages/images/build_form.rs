@@ -1,11 +1,13 @@
 //! The "Build custom image" fields, for New Image and for Rebuild: type, base image, pull
 //! secret and the three package boxes. The server checks every line with its ecosystem's
-//! parser and answers with the box, the line and the reason, shown beside the box.
+//! parser and answers with the box, the line and the reason, shown beside the box — while
+//! the user types (the spec fields are an island that asks the server), and on submit.
 
 use leptos::prelude::*;
 
 use crate::api::ApiError;
-use crate::domain::{BuildForm, ImageType};
+use crate::api::builds::{BaseChoice, PostedBuild};
+use crate::domain::{BuildForm, FieldError, ImageType};
 
 #[component]
 pub fn BuildFields(
@@ -13,8 +15,10 @@ pub fn BuildFields(
     initial: BuildForm,
     /// Pull secrets this group may use.
     pull_secrets: Vec<String>,
-    /// Ready images to suggest as base images, as (display name, URL).
-    bases: Vec<(String, String)>,
+    /// The group the image belongs to (none for global images).
+    group: Option<String>,
+    /// Ready images to suggest as base images.
+    bases: Vec<BaseChoice>,
     /// The server's answer to the last submission.
     error: Option<ApiError>,
     /// Rebuild: only the spec (base image, pull secret, packages) can change.
@@ -35,6 +39,7 @@ pub fn BuildFields(
                 "apt",
                 "conda",
                 "pip",
+                "packages",
             ]
             .contains(&f.field.as_str()) =>
         {
@@ -79,57 +84,175 @@ pub fn BuildFields(
                 {show("b-type", "Type", field_error("type"))}
             </div>
         })}
+        <SpecFields group initial=initial.clone() pull_secrets bases server_error=error.clone()/>
+        {form_error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+    }
+}
+
+/// How long typing must pause before the spec is checked.
+const CHECK_AFTER_MS: u64 = 350;
+
+/// Base image, pull secret and the package boxes, checked by the server while typing.
+#[island]
+fn SpecFields(
+    group: Option<String>,
+    initial: BuildForm,
+    pull_secrets: Vec<String>,
+    bases: Vec<BaseChoice>,
+    /// The server's answer to the last submission, until the user edits.
+    server_error: Option<ApiError>,
+) -> impl IntoView {
+    let form = RwSignal::new(initial.clone());
+    let submitted: Vec<FieldError> = match server_error {
+        Some(ApiError::Invalid(f)) => vec![f],
+        _ => Vec::new(),
+    };
+    let errors = RwSignal::new(submitted);
+    let checks = StoredValue::new(0u64);
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let allowed = StoredValue::new(pull_secrets.clone());
+    let choices = StoredValue::new(bases.clone());
+    let group = StoredValue::new(group);
+    let check = move || {
+        if let Some(handle) = pending.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+        let group = group.get_value();
+        let handle = set_timeout_with_handle(
+            move || {
+                let this = checks.try_update_value(|n| {
+                    *n += 1;
+                    *n
+                });
+                let posted = posted(&form.get_untracked());
+                leptos::task::spawn_local(async move {
+                    let answer = crate::api::builds::check_build_spec(group, posted).await;
+                    // Only the newest check's answer counts.
+                    if let (true, Ok(found)) = (this == checks.try_get_value(), answer) {
+                        errors.set(found);
+                    }
+                });
+            },
+            std::time::Duration::from_millis(CHECK_AFTER_MS),
+        );
+        pending.set_value(handle.ok());
+    };
+    let edit = move |change: fn(&mut BuildForm, String)| {
+        move |ev: leptos::ev::Event| {
+            form.update(|f| change(f, event_target_value(&ev)));
+            check();
+        }
+    };
+    let base_changed = {
+        move |ev: leptos::ev::Event| {
+            let url = event_target_value(&ev);
+            // Picking a suggested image also picks its pull secret, when this group may use it.
+            let secret = choices.with_value(|c| {
+                c.iter()
+                    .find(|b| b.url == url)
+                    .map(|b| b.pull_secret.clone())
+            });
+            form.update(|f| {
+                f.base_image = url.clone();
+                if let Some(secret) = secret {
+                    let usable = secret.filter(|s| allowed.with_value(|a| a.contains(s)));
+                    f.use_pull_secret = usable.is_some();
+                    f.pull_secret = usable.unwrap_or_default();
+                }
+            });
+            check();
+        }
+    };
+    let error_for = move |field: &'static str| {
+        move || {
+            errors.with(|e| {
+                e.iter()
+                    .find(|e| e.field == field)
+                    .map(|e| e.message.clone())
+            })
+        }
+    };
+    let show = move |id: &'static str, label: &'static str, field: &'static str| {
+        let message = error_for(field);
+        view! {
+            <p class="form__error" id=format!("{id}-error") role="alert" hidden=move || message().is_none()>
+                {move || message().map(|m| if label.is_empty() { m } else { format!("{label}: {m}") })}
+            </p>
+        }
+    };
+    view! {
         <div class="form__field">
             <label for="b-base_image">"Base image"</label>
             <input id="b-base_image" name="build[base_image]" required autocomplete="off" spellcheck="false"
                 value=initial.base_image.clone() placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"
-                list="b-base_image-choices"/>
+                list="b-base_image-choices" on:input=base_changed/>
             <datalist id="b-base_image-choices">
-                {bases.into_iter().map(|(label, url)| view! { <option value=url>{label}</option> }).collect_view()}
+                {bases.into_iter().map(|b| view! { <option value=b.url>{b.label}</option> }).collect_view()}
             </datalist>
             <p class="form__hint">"Any image reference, or one of this group's ready images. Kiln resolves it to its digest before the build is queued."</p>
-            {show("b-base_image", "Base image", field_error("base_image"))}
+            {show("b-base_image", "Base image", "base_image")}
         </div>
         <fieldset class="form__group">
             <legend>"Image Pull Secret"</legend>
             <label class="form__check">
-                <input type="checkbox" name="build[use_pull_secret]" checked=initial.use_pull_secret/>
+                <input type="checkbox" name="build[use_pull_secret]" checked=initial.use_pull_secret
+                    prop:checked=move || form.with(|f| f.use_pull_secret)
+                    on:change=move |ev| { form.update(|f| f.use_pull_secret = event_target_checked(&ev)); }/>
                 "The base image's registry needs a pull secret"
             </label>
             <div class="form__field">
                 <label for="b-pull_secret">"Pull secret"</label>
-                <select id="b-pull_secret" name="build[pull_secret]">
+                <select id="b-pull_secret" name="build[pull_secret]"
+                    prop:value=move || form.with(|f| f.pull_secret.clone())
+                    on:change=edit(|f, v| f.pull_secret = v)>
                     <option value="">"Choose…"</option>
                     {pull_secrets.into_iter().map(|name| {
                         let selected = initial.pull_secret == name;
                         view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
                     }).collect_view()}
                 </select>
-                {show("b-pull_secret", "Image Pull Secret", field_error("pull_secret"))}
+                {show("b-pull_secret", "Image Pull Secret", "pull_secret")}
             </div>
         </fieldset>
         <fieldset class="form__group packages">
             <legend>"Packages"</legend>
-            <p class="form__hint">"One package per line; at least one in all."</p>
+            <p class="form__hint">"One package per line; at least one in all. Each line is checked as you type."</p>
             <div class="packages__boxes">
                 <div class="form__field">
                     <label for="b-apt">"APT"</label>
-                    <textarea id="b-apt" name="build[apt]" rows="6" spellcheck="false" placeholder="curl\nlibgl1=1.6.0-1">{initial.apt.clone()}</textarea>
-                    {show("b-apt", "APT", field_error("apt"))}
+                    <textarea id="b-apt" name="build[apt]" rows="6" spellcheck="false" placeholder="curl\nlibgl1=1.6.0-1"
+                        on:input=edit(|f, v| f.apt = v)>{initial.apt.clone()}</textarea>
+                    {show("b-apt", "", "apt")}
                 </div>
                 <div class="form__field">
                     <label for="b-conda">"Conda"</label>
-                    <textarea id="b-conda" name="build[conda]" rows="6" spellcheck="false" placeholder="-c conda-forge::numpy==1.17*">{initial.conda.clone()}</textarea>
-                    {show("b-conda", "Conda", field_error("conda"))}
+                    <textarea id="b-conda" name="build[conda]" rows="6" spellcheck="false" placeholder="-c conda-forge::numpy==1.17*"
+                        on:input=edit(|f, v| f.conda = v)>{initial.conda.clone()}</textarea>
+                    {show("b-conda", "", "conda")}
                 </div>
                 <div class="form__field">
                     <label for="b-pip">"Pip"</label>
-                    <textarea id="b-pip" name="build[pip]" rows="6" spellcheck="false" placeholder="torch==2.3.0+cu121\npandas[excel]<3">{initial.pip.clone()}</textarea>
-                    {show("b-pip", "Pip", field_error("pip"))}
+                    <textarea id="b-pip" name="build[pip]" rows="6" spellcheck="false" placeholder="torch==2.3.0+cu121\npandas[excel]<3"
+                        on:input=edit(|f, v| f.pip = v)>{initial.pip.clone()}</textarea>
+                    {show("b-pip", "", "pip")}
                 </div>
             </div>
-            {show("b-packages", "Packages", field_error("packages"))}
+            {show("b-packages", "Packages", "packages")}
         </fieldset>
-        {form_error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+    }
+}
+
+/// The form as the server function takes it.
+fn posted(form: &BuildForm) -> PostedBuild {
+    PostedBuild {
+        display_name: form.display_name.clone(),
+        description: form.description.clone(),
+        image_type: form.image_type.clone(),
+        base_image: form.base_image.clone(),
+        use_pull_secret: form.use_pull_secret.then(|| "on".to_owned()),
+        pull_secret: Some(form.pull_secret.clone()),
+        apt: form.apt.clone(),
+        conda: form.conda.clone(),
+        pip: form.pip.clone(),
     }
 }

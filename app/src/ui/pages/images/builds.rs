@@ -83,7 +83,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
             <ActionForm action=rebuild attr:class="form" attr:aria-label="Rebuild">
                 {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
                 <input type="hidden" name="name" value=page.name.clone()/>
-                <BuildFields initial=page.rebuild.clone() pull_secrets=page.pull_secrets.clone() bases=page.bases.clone() error=rebuild_error.clone() spec_only=true/>
+                <BuildFields group=group.clone() initial=page.rebuild.clone() pull_secrets=page.pull_secrets.clone() bases=page.bases.clone() error=rebuild_error.clone() spec_only=true/>
                 <div class="form__actions">
                     <button type="submit" class="button button--primary" disabled=page.builds_disabled.is_some()>"Rebuild"</button>
                 </div>

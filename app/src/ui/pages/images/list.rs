@@ -81,7 +81,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
     let rows = list
         .items
         .into_iter()
-        .map(|image| view! { <ImageRow base=base.clone() image/> })
+        .map(|image| view! { <ImageRow base=base.clone() group=group.clone() image/> })
         .collect_view();
     view! {
         <Title text=format!("Images · {title}")/>
@@ -119,7 +119,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
 }
 
 #[component]
-fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
+fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl IntoView {
     let details = format!("{base}/{}/builds", image.name);
     let edit = format!("{base}/{}/edit", image.name);
     let delete = format!("{base}/{}/delete", image.name);
@@ -129,7 +129,9 @@ fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
         <tr>
             <td class="table__name">
                 {image.name.clone()}
-                {image.built.then(|| view! { <BuildMarker href=details state=image.build_state ready=image.ready/> })}
+                {image.built.then(|| view! {
+                    <BuildMarker group=group name=image.name.clone() href=details state=image.build_state ready=image.ready/>
+                })}
             </td>
             <td>{image.display_name}</td>
             <td class="table__description">{image.description}</td>
@@ -150,22 +152,67 @@ fn ImageRow(base: String, image: ImageSummary) -> impl IntoView {
     }
 }
 
+/// How often a building image's marker asks how its build is going.
+const POLL_MS: u64 = 3000;
+
 /// A built image's newest build: the triangle while it builds, a mark when it failed or was
-/// cancelled, "not ready" before a first success; each a link to its Build Details.
-#[component]
-fn BuildMarker(href: String, state: Option<BuildState>, ready: bool) -> impl IntoView {
-    let (class, text) = match state {
-        Some(BuildState::Queued | BuildState::Running) => {
-            ("marker marker--building", "▲ Image building in progress")
+/// cancelled, "not ready" before a first success; a link to its Build Details. An island:
+/// while the build runs it asks the server every few seconds and follows its state.
+#[island]
+fn BuildMarker(
+    group: Option<String>,
+    name: String,
+    href: String,
+    state: Option<BuildState>,
+    ready: bool,
+) -> impl IntoView {
+    let now = RwSignal::new((state, ready));
+    Effect::new(move |_| {
+        if !state.is_some_and(BuildState::is_active) {
+            return;
         }
-        Some(BuildState::Failed) => ("marker marker--failed", "✕ Build failed"),
-        Some(BuildState::Cancelled) => ("marker marker--cancelled", "◼ Build cancelled"),
-        _ if !ready => ("marker marker--failed", "Not ready"),
-        _ => ("marker", "View build details"),
+        let (group, name) = (group.clone(), name.clone());
+        let handle = set_interval_with_handle(
+            move || {
+                let (group, name) = (group.clone(), name.clone());
+                leptos::task::spawn_local(async move {
+                    if let Ok(latest) = crate::api::builds::image_build_state(group, name).await {
+                        now.set(latest);
+                    }
+                });
+            },
+            std::time::Duration::from_millis(POLL_MS),
+        );
+        // Stops asking once the build has ended.
+        Effect::new(move |_| {
+            if let (false, Ok(handle)) = (
+                now.get().0.is_some_and(BuildState::is_active),
+                handle.as_ref(),
+            ) {
+                handle.clear();
+            }
+        });
+    });
+    let look = move || {
+        let (state, ready) = now.get();
+        match state {
+            Some(BuildState::Queued | BuildState::Running) => {
+                ("marker marker--building", "▲ Image building in progress")
+            }
+            Some(BuildState::Failed) if !ready => {
+                ("marker marker--failed", "✕ Build failed · not ready")
+            }
+            Some(BuildState::Failed) => ("marker marker--failed", "✕ Build failed"),
+            Some(BuildState::Cancelled) if !ready => {
+                ("marker marker--cancelled", "◼ Build cancelled · not ready")
+            }
+            Some(BuildState::Cancelled) => ("marker marker--cancelled", "◼ Build cancelled"),
+            _ if !ready => ("marker marker--failed", "Not ready"),
+            _ => ("marker", "View build details"),
+        }
     };
     view! {
-        <A href=href attr:class=class attr:title="View build details">{text}</A>
-        {(!ready && state.is_some_and(|s| !s.is_active())).then(|| view! { <span class="marker marker--failed">" · not ready"</span> })}
+        <a href=href class=move || look().0 title="View build details" data-testid="build-marker">{move || look().1}</a>
     }
 }
 

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use super::build_form::BuildFields;
 use super::fields::{ImageFields, form_level_error};
 use super::{group_param, scope_title};
-use crate::api::builds::{CreateCustomImage, base_image_choices, builds_status};
+use crate::api::builds::{BaseChoice, CreateCustomImage, base_image_choices, builds_status};
 use crate::api::images::{CreateImage, list_path, pull_secret_choices};
 use crate::domain::{BuildForm, ImageForm};
 use crate::ui::components::status::ApiErrorView;
@@ -55,7 +55,7 @@ fn NewImage(
     /// Why builds cannot start here, when they cannot.
     builds_disabled: Option<String>,
     /// Ready images to suggest as base images.
-    bases: Vec<(String, String)>,
+    bases: Vec<BaseChoice>,
 ) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
@@ -113,7 +113,7 @@ fn ExistingImageForm(
 fn BuildImageForm(
     group: Option<String>,
     pull_secrets: Vec<String>,
-    bases: Vec<(String, String)>,
+    bases: Vec<BaseChoice>,
     base: String,
 ) -> impl IntoView {
     let action = ServerAction::<CreateCustomImage>::new();
@@ -124,8 +124,8 @@ fn BuildImageForm(
     };
     view! {
         <ActionForm action=action attr:class="form" attr:aria-label="Build custom image">
-            {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
-            <BuildFields initial pull_secrets bases error spec_only=false/>
+            {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
+            <BuildFields group initial pull_secrets bases error spec_only=false/>
             <div class="form__actions">
                 <button type="submit" class="button button--primary">"Create"</button>
                 <A href=base attr:class="button">"Cancel"</A>
