@@ -25,7 +25,9 @@ $kiln member add other other-admin --admin
 $kiln user add loner --password-stdin <<<"loner-password"
 $kiln user add root --system-admin --password-stdin <<<"root-password"
 for project in hydrated no-js; do
-  $kiln group add "team-$project"
-  $kiln member add "team-$project" demo-admin --admin
+  for group in "team-$project" "team-$project-builds"; do
+    $kiln group add "$group"
+    $kiln member add "$group" demo-admin --admin
+  done
 done
 exec $kiln serve
