@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog bench-builds
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog bench-log bench-builds
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -92,6 +92,12 @@ test-builds: build-env pg-up
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(TEST_ARGS) --ignored
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
 	  cargo test -p server --test builds $(TEST_ARGS) --ignored
+
+## The Build Details page of a build with a 100,000-line log: SQLite, then PostgreSQL
+bench-log: pg-up
+	cargo run --release -q -p server --bin bench-log
+	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_log' -c 'CREATE DATABASE kiln_bench_log OWNER $(PG_ROLE)'" 2>/dev/null
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_log cargo run --release -q -p server --bin bench-log
 
 ## Kiln's local build against plain buildah on the same files, and an unchanged-spec rebuild
 bench-builds: build-env

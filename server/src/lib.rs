@@ -3,6 +3,7 @@
 pub mod build_log;
 pub mod cli;
 pub mod config;
+pub mod loopback;
 pub mod origin;
 pub mod router;
 pub mod telemetry;

@@ -122,19 +122,10 @@ pub async fn check_build_spec(
 /// Ready images this scope can build on: the base image suggestions.
 #[server(endpoint = "base_image_choices")]
 pub async fn base_image_choices(group: Option<String>) -> Result<Vec<BaseChoice>, ApiError> {
-    use super::context::{fail, scope_for};
     let (state, scope, _) =
-        scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    Ok(crate::backend::images::ready_bases(&state.db, scope)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|(label, url, pull_secret)| BaseChoice {
-            label,
-            url,
-            pull_secret,
-        })
-        .collect())
+        super::context::scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages)
+            .await?;
+    base_choices(&state, scope).await
 }
 
 /// The newest build's state of an image, and whether the image is ready: what the Images
@@ -156,6 +147,24 @@ pub async fn image_build_state(
         .map_err(fail)?;
     let build_state = latest.first().and_then(|(_, _, s)| BuildState::parse(s));
     Ok((build_state, !image.url.is_empty()))
+}
+
+/// The ready images of a scope as base image suggestions.
+#[cfg(feature = "ssr")]
+async fn base_choices(
+    state: &crate::backend::AppState,
+    scope: crate::backend::images::Scope,
+) -> Result<Vec<BaseChoice>, ApiError> {
+    Ok(crate::backend::images::ready_bases(&state.db, scope)
+        .await
+        .map_err(super::context::fail)?
+        .into_iter()
+        .map(|(label, url, pull_secret)| BaseChoice {
+            label,
+            url,
+            pull_secret,
+        })
+        .collect())
 }
 
 /// Whether builds can start here, and if not, why (for the New Image page).
@@ -329,16 +338,7 @@ pub async fn build_details(group: Option<String>, name: String) -> Result<Builds
         log_seq,
         rebuild,
         pull_secrets,
-        bases: images::ready_bases(&state.db, scope)
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .map(|(label, url, pull_secret)| BaseChoice {
-                label,
-                url,
-                pull_secret,
-            })
-            .collect(),
+        bases: base_choices(&state, scope).await?,
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
     })
 }

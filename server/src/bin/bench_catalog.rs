@@ -5,14 +5,11 @@
 //! right after a write to the catalog (the total counted again).
 //! The database is `KILN_BENCH_DATABASE_URL`, or a fresh SQLite file.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::backend::images::{self, Scope};
-use app::backend::{AppState, AuthSettings, Db, SecretKey, accounts};
+use app::backend::{Db, accounts};
 use app::domain::{ListQuery, Role, SortColumn};
-use leptos::config::LeptosOptions;
 
 const IN_GROUP: usize = 10_000;
 const ELSEWHERE: usize = 50_000;
@@ -161,37 +158,8 @@ async fn http_p50(db: Db) -> f64 {
             .await
             .unwrap();
     }
-    let state = AppState {
-        db,
-        auth: Arc::new(AuthSettings::local()),
-        secret: SecretKey::from_hex(&"00".repeat(32)).unwrap(),
-        builds: app::backend::builder::Builds::disabled("benchmark"),
-        leptos_options: LeptosOptions::builder()
-            .output_name("kiln")
-            .site_root("target/site")
-            .build(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = server::router(state, server::origin::AllowedOrigin::default());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    client
-        .post(format!("http://{addr}/api/login"))
-        .form(&[("username", "bench-admin"), ("password", password)])
-        .send()
-        .await
-        .unwrap();
+    let addr = server::loopback::serve(db).await;
+    let client = server::loopback::signed_in(addr, "bench-admin", password).await;
     let url =
         format!("http://{addr}/groups/bench0/images?q=tensor&sort=description&dir=desc&page=3");
     let mut times = Vec::new();
