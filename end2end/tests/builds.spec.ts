@@ -49,6 +49,7 @@ test("a group admin builds a custom image, watches it, cancels one build and reb
   if (hydrated) {
     // The log streams in while the build runs.
     await expect(page.getByTestId("build-log")).toContainText("STEP 1/8", { timeout: 120_000 });
+    await expect(page.getByTestId("build-progress")).toContainText(/Step [1-8] of 8/);
   }
   await waitForState(page, /succeeded/);
   await expect(page.getByTestId("build-log")).toContainText("[kiln] pushed");

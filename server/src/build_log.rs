@@ -1,7 +1,7 @@
 //! `GET /api/v1/builds/{id}/log`: a build's log as plain text (a download), or with
 //! `Accept: text/event-stream` as server-sent events that follow the build live: `log`
 //! events carry chunks (their id is the chunk number, so a reconnect with `Last-Event-ID`
-//! resumes exactly), `end` says the build ended. The log is read from the database, so any
+//! resumes exactly), `step` events the step running ("4/8"), `end` says the build ended. The log is read from the database, so any
 //! replica can serve it and it outlives the build process.
 
 use std::convert::Infallible;
@@ -116,6 +116,8 @@ struct Cursor {
     after: i64,
     pending: std::collections::VecDeque<Event>,
     ended: bool,
+    /// The last step announced.
+    step: i64,
 }
 
 /// The log's new chunks as they arrive, then `end` once the build has ended and every
@@ -131,6 +133,7 @@ fn follow(
         after,
         pending: Default::default(),
         ended: false,
+        step: -1,
     };
     stream::unfold(cursor, |mut cursor| async move {
         loop {
@@ -142,10 +145,16 @@ fn follow(
             }
             // Read the state before the chunks: chunks written before the end are then
             // certain to be read in this round or an earlier one.
-            let active = builds::get(&cursor.state.db, cursor.build_id)
-                .await
-                .map(|b| b.state().is_active())
-                .unwrap_or(false);
+            let build = builds::get(&cursor.state.db, cursor.build_id).await.ok();
+            let active = build.as_ref().is_some_and(|b| b.state().is_active());
+            if let Some(b) = build.filter(|b| b.step != cursor.step) {
+                cursor.step = b.step;
+                cursor.pending.push_back(
+                    Event::default()
+                        .event("step")
+                        .data(format!("{}/{}", b.step, b.steps)),
+                );
+            }
             let chunks = builds::log_after(&cursor.state.db, cursor.build_id, cursor.after, BATCH)
                 .await
                 .unwrap_or_default();

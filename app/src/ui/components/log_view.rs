@@ -1,5 +1,5 @@
 //! The build log viewer, an island: it shows the end of the log the server rendered, then
-//! follows the build live over server-sent events (resuming where it left off after a
+//! follows the build live over server-sent events (its lines and its step) (resuming where it left off after a
 //! dropped connection), can pause, stop following the tail, and download the whole log.
 
 use leptos::prelude::*;
@@ -17,7 +17,11 @@ pub fn LogView(
     initial: String,
     /// The last log chunk in `initial`; live events start after it.
     after_seq: i64,
+    /// The step running, and how many there are: the progress bar while it runs.
+    step: i64,
+    steps: i64,
 ) -> impl IntoView {
+    let progress = RwSignal::new(step);
     let text = RwSignal::new(initial);
     let paused = RwSignal::new(false);
     let follow = RwSignal::new(true);
@@ -49,7 +53,13 @@ pub fn LogView(
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if active {
-            live::follow(build_id, after_seq, append, move |s| status.set(s));
+            live::follow(
+                build_id,
+                after_seq,
+                append,
+                move |s| status.set(s),
+                move |n| progress.set(n),
+            );
         }
     });
     #[cfg(not(feature = "hydrate"))]
@@ -57,6 +67,12 @@ pub fn LogView(
 
     view! {
         <div class="log">
+            {active.then(|| view! {
+                <label class="build-status__progress" data-testid="build-progress">
+                    {move || format!("Step {} of {steps}", progress.get())}
+                    <progress max=steps prop:value=move || progress.get() as f64 value=step></progress>
+                </label>
+            })}
             <div class="log__tools">
                 <button type="button" class="button" on:click=toggle_pause hidden=!active>
                     {move || if paused.get() { "Resume" } else { "Pause" }}
@@ -96,6 +112,7 @@ mod live {
         after_seq: i64,
         append: impl Fn(String) + 'static,
         status: impl Fn(&'static str) + 'static,
+        step: impl Fn(i64) + 'static,
     ) {
         let url = format!("/api/v1/builds/{build_id}/log?after={after_seq}");
         let Ok(source) = EventSource::new(&url) else {
@@ -109,6 +126,14 @@ mod live {
         });
         let _ = source.add_event_listener_with_callback("log", on_log.as_ref().unchecked_ref());
         on_log.forget();
+        let on_step = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data().as_string().unwrap_or_default();
+            if let Some(n) = data.split('/').next().and_then(|n| n.parse().ok()) {
+                step(n);
+            }
+        });
+        let _ = source.add_event_listener_with_callback("step", on_step.as_ref().unchecked_ref());
+        on_step.forget();
         let closing = source.clone();
         let on_end = Closure::<dyn Fn(MessageEvent)>::new(move |_| {
             closing.close();

@@ -59,7 +59,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
                 </ActionForm>
             })}
             <h2>"Log"</h2>
-            <LogView build_id=build.id active initial=log_tail after_seq=log_seq/>
+            <LogView build_id=build.id active initial=log_tail after_seq=log_seq step=build.step steps=build.steps/>
         }
     });
     view! {
@@ -114,12 +114,6 @@ fn BuildStatus(of: BuildView) -> impl IntoView {
             <p class="build-status__state">
                 <strong>{format!("Build {}: ", build.revision)}</strong>{label}
             </p>
-            {(build.state == BuildState::Running).then(|| view! {
-                <label class="build-status__progress">
-                    {format!("Step {} of {}", build.step, build.steps)}
-                    <progress max=build.steps value=build.step>{format!("{}/{}", build.step, build.steps)}</progress>
-                </label>
-            })}
             {(!build.message.is_empty() && build.state != BuildState::Succeeded).then(|| view! {
                 <p class="build-status__message" role="alert">{build.message.clone()}</p>
             })}
