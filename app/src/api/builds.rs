@@ -171,6 +171,13 @@ async fn base_choices(
 #[server(endpoint = "builds_status")]
 pub async fn builds_status() -> Result<Option<String>, ApiError> {
     let state = super::context::state();
+    // Only for people signed in: the reason names the server's configuration.
+    if !matches!(
+        super::context::actor(&state).await?,
+        crate::domain::Actor::User(_)
+    ) {
+        return Err(super::error::respond(ApiError::Unauthenticated));
+    }
     Ok((!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()))
 }
 
