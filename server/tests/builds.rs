@@ -12,6 +12,7 @@ use app::backend::builder::{BuildRequest, BuildSettings, Builds};
 use app::backend::builds::{self, BuildRow};
 use app::backend::images::{self, ImageRow, Scope};
 use app::backend::{BackendError, Db, SecretKey, accounts, db::testing::fresh_db, random_hex};
+use app::domain::build::BuildSpec;
 use app::domain::{BuildForm, BuildState};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
@@ -101,11 +102,15 @@ impl Env {
         let valid = form
             .validate()
             .map_err(|e| BackendError::Invalid(e[0].clone()))?;
-        self.builds
-            .check_base(&self.db, &self.key, &valid.spec)
+        let resolved = self
+            .builds
+            .resolve(&self.db, &self.key, &valid.spec)
             .await?;
         let image = images::create_built(&self.db, self.group, &valid, None).await?;
-        let build = self.rebuild(&image, form).await?;
+        let build = self
+            .builds
+            .queue(&self.db, &self.request(&image, &valid.spec), &resolved)
+            .await?;
         Ok((image, build))
     }
 
@@ -115,20 +120,21 @@ impl Env {
             .validate_spec()
             .map_err(|e| BackendError::Invalid(e[0].clone()))?;
         self.builds
-            .submit(
-                &self.db,
-                &self.key,
-                &BuildRequest {
-                    image_id: image.id,
-                    scope: self.group,
-                    owner: Some("ml"),
-                    image_name: &image.name,
-                    image_type: &image.image_type,
-                    spec: &spec,
-                    user: "g-admin",
-                },
-            )
+            .submit(&self.db, &self.key, &self.request(image, &spec))
             .await
+    }
+
+    /// A build of `image` by the group's admin.
+    fn request<'a>(&self, image: &'a ImageRow, spec: &'a BuildSpec) -> BuildRequest<'a> {
+        BuildRequest {
+            image_id: image.id,
+            scope: self.group,
+            owner: Some("ml"),
+            image_name: &image.name,
+            image_type: &image.image_type,
+            spec,
+            user: "g-admin",
+        }
     }
 
     async fn wait_for(&self, id: i64, done: impl Fn(&BuildRow) -> bool) -> BuildRow {

@@ -195,20 +195,20 @@ pub async fn create_custom_image(
     let valid = BuildForm::from(build).validate().map_err(first_error)?;
     let credential = usable_secret(&state, scope, valid.spec.pull_secret.as_deref()).await?;
     // The base image must resolve before anything is written.
-    state
+    let resolved = state
         .builds
-        .check_base(&state.db, &state.secret, &valid.spec)
+        .resolve(&state.db, &state.secret, &valid.spec)
         .await
         .map_err(fail)?;
     let image = images::create_built(&state.db, scope, &valid, credential)
         .await
         .map_err(fail)?;
+    let started = (&valid.spec, &resolved);
     start(
         &state,
-        scope,
         group.as_deref(),
         &image,
-        &valid.spec,
+        started,
         &actor,
         "image.create",
     )
@@ -240,12 +240,16 @@ pub async fn rebuild_image(
         .validate_spec()
         .map_err(first_error)?;
     usable_secret(&state, scope, spec.pull_secret.as_deref()).await?;
+    let resolved = state
+        .builds
+        .resolve(&state.db, &state.secret, &spec)
+        .await
+        .map_err(fail)?;
     start(
         &state,
-        scope,
         group.as_deref(),
         &image,
-        &spec,
+        (&spec, &resolved),
         &actor,
         "build.rebuild",
     )
@@ -285,7 +289,7 @@ pub async fn cancel_build(group: Option<String>, name: String, build: i64) -> Re
         &state.db,
         &actor,
         "build.cancel",
-        &target(group.as_deref(), &name),
+        &super::context::image_audit_target(group.as_deref(), &name),
         &format!("build {build}"),
     )
     .await
@@ -306,14 +310,20 @@ pub async fn build_details(group: Option<String>, name: String) -> Result<Builds
         .await
         .map_err(fail)?;
     let rows = builds::history(&state.db, image.id).await.map_err(fail)?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let position = match row.state() {
-            BuildState::Queued => Some(builds::queue_position(&state.db, row).await.map_err(fail)?),
-            _ => None,
-        };
-        views.push(view(row, position));
-    }
+    // One read of the queue gives every queued build's position.
+    let queue = match rows.iter().any(|r| r.state() == BuildState::Queued) {
+        true => builds::queue(&state.db).await.map_err(fail)?,
+        false => Vec::new(),
+    };
+    let views = rows
+        .iter()
+        .map(|row| {
+            view(
+                row,
+                queue.iter().position(|id| *id == row.id).map(|p| p as i64),
+            )
+        })
+        .collect();
     let (log_tail, log_seq) = match rows.first() {
         Some(newest) => {
             let chunks = builds::log_tail(&state.db, newest.id, TAIL_LINES)
@@ -348,12 +358,6 @@ pub async fn build_details(group: Option<String>, name: String) -> Result<Builds
         bases: base_choices(&state, scope).await?,
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
     })
-}
-
-#[cfg(feature = "ssr")]
-fn target(group: Option<&str>, name: &str) -> String {
-    let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
-    format!("{scope}/image:{name}")
 }
 
 #[cfg(feature = "ssr")]
@@ -398,41 +402,42 @@ async fn usable_secret(
         .map_err(super::context::fail)
 }
 
-/// Queues the build, writes the audit entry and sends the browser to the build details.
+/// Queues the build of a resolved spec, writes the audit entry and sends the browser to
+/// the build details.
 #[cfg(feature = "ssr")]
 async fn start(
     state: &crate::backend::AppState,
-    scope: crate::backend::images::Scope,
     group: Option<&str>,
     image: &crate::backend::images::ImageRow,
-    spec: &crate::domain::build::BuildSpec,
+    (spec, resolved): (
+        &crate::domain::build::BuildSpec,
+        &crate::backend::builder::Resolved,
+    ),
     actor: &str,
     action: &str,
 ) -> Result<(), ApiError> {
     use super::context::fail;
     use crate::backend::builder::BuildRequest;
+    use crate::backend::images::Scope;
+    let request = BuildRequest {
+        image_id: image.id,
+        scope: image.group_id.map_or(Scope::Global, Scope::Group),
+        owner: group,
+        image_name: &image.name,
+        image_type: &image.image_type,
+        spec,
+        user: actor,
+    };
     let build = state
         .builds
-        .submit(
-            &state.db,
-            &state.secret,
-            &BuildRequest {
-                image_id: image.id,
-                scope,
-                owner: group,
-                image_name: &image.name,
-                image_type: &image.image_type,
-                spec,
-                user: actor,
-            },
-        )
+        .queue(&state.db, &request, resolved)
         .await
         .map_err(fail)?;
     crate::backend::audit::record(
         &state.db,
         actor,
         action,
-        &target(group, &image.name),
+        &super::context::image_audit_target(group, &image.name),
         &format!("build {} of {}", build.revision, spec.base_image.as_str()),
     )
     .await

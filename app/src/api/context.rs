@@ -101,3 +101,9 @@ pub async fn scope_for(
     authorize(&actor, action, Target::Group(stored.id), &what)?;
     Ok((state, Scope::Group(stored.id), name))
 }
+
+/// How the audit log names an image: `group:ml/image:torch`, or `global/image:torch`.
+pub fn image_audit_target(group: Option<&str>, name: &str) -> String {
+    let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
+    format!("{scope}/image:{name}")
+}

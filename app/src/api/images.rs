@@ -285,12 +285,11 @@ async fn done(
     image: &str,
     detail: &str,
 ) -> Result<(), ApiError> {
-    let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
     crate::backend::audit::record(
         &state.db,
         actor,
         action,
-        &format!("{scope}/image:{image}"),
+        &super::context::image_audit_target(group, image),
         detail,
     )
     .await

@@ -187,12 +187,12 @@ pub async fn latest_states(db: &Db, image_ids: &[i64]) -> Result<Vec<(i64, i64, 
     .await?)
 }
 
-/// How many queued builds are ahead of `build` (0: it starts next).
-pub async fn queue_position(db: &Db, build: &BuildRow) -> Result<i64> {
+/// The queue, first to start first: the ids of every queued build. A build's position
+/// is its index (0: it starts next).
+pub async fn queue(db: &Db) -> Result<Vec<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM builds WHERE state = 'queued' AND id < $1")
-            .bind(build.id)
-            .fetch_one(&db.pool)
+        sqlx::query_scalar("SELECT id FROM builds WHERE state = 'queued' ORDER BY id")
+            .fetch_all(&db.pool)
             .await?,
     )
 }
@@ -421,7 +421,10 @@ mod tests {
         let second = queue(&db, ml, &tools).await;
         let third = queue(&db, cv, &other).await;
         assert_eq!((first.revision, second.revision, third.revision), (1, 2, 1));
-        assert_eq!(queue_position(&db, &third).await.unwrap(), 2);
+        assert_eq!(
+            super::queue(&db).await.unwrap(),
+            [first.id, second.id, third.id]
+        );
 
         // One build per group at a time: ml's second waits, cv's starts.
         let a = claim_next(&db, 5, 1).await.unwrap().unwrap();

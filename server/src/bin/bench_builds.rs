@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::local::{LocalBuildah, buildah};
 use app::backend::builder::{BuildRequest, BuildSettings, Builds};
 use app::backend::builds;
 use app::backend::images::{self, Scope};
@@ -180,19 +180,16 @@ async fn plain_buildah(
         std::fs::write(dir.join(name), content).unwrap();
     }
     let target = format!("{}/plain:{run}", settings.registry);
-    let mut build = tokio::process::Command::new("buildah");
-    build
-        .env("STORAGE_DRIVER", "vfs")
-        .env("BUILDAH_ISOLATION", "chroot")
-        .args([
-            "build",
-            "--quiet",
-            "--layers=false",
-            "--pull=missing",
-            "--tls-verify=false",
-            "-t",
-            &target,
-        ]);
+    let mut build = buildah();
+    build.args([
+        "build",
+        "--quiet",
+        "--layers=false",
+        "--pull=missing",
+        "--tls-verify=false",
+        "-t",
+        &target,
+    ]);
     if let Some(ca) = &settings.ca_bundle {
         build
             .arg("-v")
@@ -206,8 +203,7 @@ async fn plain_buildah(
         .await
         .unwrap();
     assert!(status.success());
-    let status = tokio::process::Command::new("buildah")
-        .env("STORAGE_DRIVER", "vfs")
+    let status = buildah()
         .args([
             "push",
             "--quiet",
@@ -219,11 +215,7 @@ async fn plain_buildah(
         .await
         .unwrap();
     assert!(status.success());
-    let _ = tokio::process::Command::new("buildah")
-        .env("STORAGE_DRIVER", "vfs")
-        .args(["rmi", "-f", &target])
-        .output()
-        .await;
+    let _ = buildah().args(["rmi", "-f", &target]).output().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

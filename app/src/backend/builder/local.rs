@@ -211,7 +211,7 @@ fn failure_message(reason: FailReason, code: i32) -> String {
 }
 
 /// buildah with the storage and isolation this host can use unless configured otherwise.
-fn buildah() -> Command {
+pub fn buildah() -> Command {
     let mut cmd = Command::new("buildah");
     for (name, default) in [("STORAGE_DRIVER", "vfs"), ("BUILDAH_ISOLATION", "chroot")] {
         if std::env::var_os(name).is_none() {

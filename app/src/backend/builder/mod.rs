@@ -180,27 +180,40 @@ impl Builds {
         self.backend.is_some()
     }
 
-    /// Starts a build of `spec` for an image: resolves the base image with its credentials
-    /// first (a bad reference or refused credentials fail here, before anything is queued),
-    /// then queues the build, or records it as done at once when the registry already holds
-    /// the image this spec makes.
-    pub async fn submit(
-        &self,
-        db: &Db,
-        key: &SecretKey,
-        request: &BuildRequest<'_>,
-    ) -> Result<BuildRow> {
-        let (builder, settings) = self.backend.as_ref().ok_or_else(|| {
-            BackendError::Invalid(FieldError::new("builder", self.disabled_reason.clone()))
-        })?;
-        let auth = build_auth(db, key, settings, request.spec).await?;
+    /// The backend and its settings, or the reason builds are off (naming `builder`).
+    fn backend(&self) -> Result<(&Arc<dyn Builder>, &BuildSettings)> {
+        self.backend
+            .as_ref()
+            .map(|(builder, settings)| (builder, settings))
+            .ok_or_else(|| {
+                BackendError::Invalid(FieldError::new("builder", self.disabled_reason.clone()))
+            })
+    }
+
+    /// Resolves a spec's base image with its credentials: a bad reference or refused
+    /// credentials fail here, naming `base_image`, before anything is written.
+    pub async fn resolve(&self, db: &Db, key: &SecretKey, spec: &BuildSpec) -> Result<Resolved> {
+        let (builder, settings) = self.backend()?;
+        let auth = build_auth(db, key, settings, spec).await?;
         let base = builder
-            .inspect_base(&request.spec.base_image, &auth)
+            .inspect_base(&spec.base_image, &auth)
             .await
             .map_err(|f| FieldError::new("base_image", f.message))?;
-        let tag = request.spec.content_tag(&base.digest);
+        Ok(Resolved { base, auth })
+    }
+
+    /// Queues a build of a resolved spec, or records it as done at once when the registry
+    /// already holds the image this spec makes.
+    pub async fn queue(
+        &self,
+        db: &Db,
+        request: &BuildRequest<'_>,
+        resolved: &Resolved,
+    ) -> Result<BuildRow> {
+        let (builder, settings) = self.backend()?;
+        let tag = request.spec.content_tag(&resolved.base.digest);
         let target = settings.target(request.owner, request.image_name, &tag);
-        let reused = builder.exists(&target, &auth).await;
+        let reused = builder.exists(&target, &resolved.auth).await;
         let build = builds::enqueue(
             db,
             &builds::NewBuild {
@@ -208,8 +221,8 @@ impl Builds {
                 scope: request.scope,
                 spec: request.spec,
                 image_type: request.image_type,
-                base_digest: &base.digest,
-                base_user: &base.user,
+                base_digest: &resolved.base.digest,
+                base_user: &resolved.base.user,
                 target: &target,
                 created_by: request.user,
             },
@@ -220,22 +233,15 @@ impl Builds {
         Ok(build)
     }
 
-    /// Checks what `submit` checks before anything is written: the builder is on and the
-    /// base image resolves with its credentials.
-    pub async fn check_base(
+    /// [`Builds::resolve`], then [`Builds::queue`].
+    pub async fn submit(
         &self,
         db: &Db,
         key: &SecretKey,
-        spec: &BuildSpec,
-    ) -> Result<BaseImage> {
-        let (builder, settings) = self.backend.as_ref().ok_or_else(|| {
-            BackendError::Invalid(FieldError::new("builder", self.disabled_reason.clone()))
-        })?;
-        let auth = build_auth(db, key, settings, spec).await?;
-        Ok(builder
-            .inspect_base(&spec.base_image, &auth)
-            .await
-            .map_err(|f| FieldError::new("base_image", f.message))?)
+        request: &BuildRequest<'_>,
+    ) -> Result<BuildRow> {
+        let resolved = self.resolve(db, key, request.spec).await?;
+        self.queue(db, request, &resolved).await
     }
 
     /// A new build was queued, or one ended: look at the queue again.
@@ -346,11 +352,8 @@ impl Builds {
         build: &BuildRow,
         cancel: CancellationToken,
     ) -> Result<String, BuildFailure> {
-        let (builder, settings) = self
-            .backend
-            .as_ref()
-            .ok_or_else(|| BuildFailure::new(FailReason::Build, "builds are disabled"))?;
         let internal = |e: super::BackendError| BuildFailure::new(FailReason::Build, e.to_string());
+        let (builder, settings) = self.backend().map_err(internal)?;
         let spec: BuildSpec = build.spec().map_err(internal)?;
         let context = build_context(&spec, &build.base_digest, &build.base_user)
             .map_err(|e| BuildFailure::new(FailReason::BaseImage, e.message))?;
@@ -383,6 +386,13 @@ impl Builds {
         log.close().await;
         result.map(|()| installed)
     }
+}
+
+/// A spec whose base image resolved: its digest and user, and the registry logins the build
+/// uses; read once per build.
+pub struct Resolved {
+    pub base: BaseImage,
+    pub auth: RegistryAuth,
 }
 
 /// A build to start, for an image that exists.
