@@ -111,21 +111,21 @@ pub async fn check_build_spec(
     group: Option<String>,
     build: PostedBuild,
 ) -> Result<Vec<crate::domain::FieldError>, ApiError> {
-    use super::context::scope_for;
-    scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    Ok(BuildForm::from(build)
-        .validate_spec()
-        .err()
-        .unwrap_or_default())
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::check_spec(call, group.as_deref(), build.into())
+        .await
+        .map_err(super::error::respond)
 }
 
 /// Ready images this scope can build on: the base image suggestions.
 #[server(endpoint = "base_image_choices")]
 pub async fn base_image_choices(group: Option<String>) -> Result<Vec<BaseChoice>, ApiError> {
-    let (state, scope, _) =
-        super::context::scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages)
-            .await?;
-    base_choices(&state, scope).await
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::base_choices(call, group.as_deref())
+        .await
+        .map_err(super::error::respond)
 }
 
 /// The newest build's state of an image, and whether the image is ready: what the Images
@@ -135,47 +135,19 @@ pub async fn image_build_state(
     group: Option<String>,
     name: String,
 ) -> Result<(Option<BuildState>, bool), ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::{builds, images};
-    let (state, scope, _) =
-        scope_for(group.as_deref(), crate::domain::Action::ViewGroupImages).await?;
-    let image = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::image_build_state(call, group.as_deref(), &name)
         .await
-        .map_err(fail)?;
-    let latest = builds::latest_states(&state.db, &[image.id])
-        .await
-        .map_err(fail)?;
-    let build_state = latest.first().and_then(|(_, _, s)| BuildState::parse(s));
-    Ok((build_state, !image.url.is_empty()))
-}
-
-/// The ready images of a scope as base image suggestions.
-#[cfg(feature = "ssr")]
-async fn base_choices(
-    state: &crate::backend::AppState,
-    scope: crate::backend::images::Scope,
-) -> Result<Vec<BaseChoice>, ApiError> {
-    Ok(crate::backend::images::ready_bases(&state.db, scope)
-        .await
-        .map_err(super::context::fail)?
-        .into_iter()
-        .map(|(label, url, pull_secret)| BaseChoice {
-            label,
-            url,
-            pull_secret,
-        })
-        .collect())
+        .map_err(super::error::respond)
 }
 
 /// Whether builds can start here, and if not, why (for the New Image page).
 #[server(endpoint = "builds_status")]
 pub async fn builds_status() -> Result<Option<String>, ApiError> {
-    let state = super::context::state();
+    let (state, actor) = super::context::caller().await?;
     // Only for people signed in: the reason names the server's configuration.
-    if !matches!(
-        super::context::actor(&state).await?,
-        crate::domain::Actor::User(_)
-    ) {
+    if !matches!(actor, crate::domain::Actor::User(_)) {
         return Err(super::error::respond(ApiError::Unauthenticated));
     }
     Ok((!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()))
@@ -187,32 +159,13 @@ pub async fn create_custom_image(
     group: Option<String>,
     build: PostedBuild,
 ) -> Result<(), ApiError> {
-    use super::context::{fail, first_error, scope_for};
-    use crate::backend::images;
-    use crate::domain::Action;
-
-    let (state, scope, actor) = scope_for(group.as_deref(), Action::BuildGroupImages).await?;
-    let valid = BuildForm::from(build).validate().map_err(first_error)?;
-    let credential = usable_secret(&state, scope, valid.spec.pull_secret.as_deref()).await?;
-    // The base image must resolve before anything is written.
-    let resolved = state
-        .builds
-        .resolve(&state.db, &state.secret, &valid.spec)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    let (image, _) = super::ops::builds::create_custom(call, group.as_deref(), build.into())
         .await
-        .map_err(fail)?;
-    let image = images::create_built(&state.db, scope, &valid, credential)
-        .await
-        .map_err(fail)?;
-    let started = (&valid.spec, &resolved);
-    start(
-        &state,
-        group.as_deref(),
-        &image,
-        started,
-        &actor,
-        "image.create",
-    )
-    .await
+        .map_err(super::error::respond)?;
+    leptos_axum::redirect(&builds_path(group.as_deref(), &image.row.name));
+    Ok(())
 }
 
 /// Starts a new build of an image from an edited spec (Rebuild); the image keeps its URL
@@ -223,77 +176,23 @@ pub async fn rebuild_image(
     name: String,
     build: PostedBuild,
 ) -> Result<(), ApiError> {
-    use super::context::{fail, first_error, scope_for};
-    use crate::backend::images;
-
-    let (state, scope, actor) =
-        scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    let image = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::rebuild(call, group.as_deref(), &name, build.into())
         .await
-        .map_err(fail)?;
-    if image.source != "build" {
-        return Err(super::error::respond(ApiError::Conflict(format!(
-            "Image {name} was registered by its URL, not built by Kiln; edit it instead."
-        ))));
-    }
-    let spec = BuildForm::from(build)
-        .validate_spec()
-        .map_err(first_error)?;
-    usable_secret(&state, scope, spec.pull_secret.as_deref()).await?;
-    let resolved = state
-        .builds
-        .resolve(&state.db, &state.secret, &spec)
-        .await
-        .map_err(fail)?;
-    start(
-        &state,
-        group.as_deref(),
-        &image,
-        (&spec, &resolved),
-        &actor,
-        "build.rebuild",
-    )
-    .await
+        .map_err(super::error::respond)?;
+    leptos_axum::redirect(&builds_path(group.as_deref(), &name));
+    Ok(())
 }
 
 /// Cancels a build of the image; its log so far is kept.
 #[server(endpoint = "cancel_build")]
 pub async fn cancel_build(group: Option<String>, name: String, build: i64) -> Result<(), ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::{audit, builds, images};
-
-    let (state, scope, actor) =
-        scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    let image = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::cancel_of_image(call, group.as_deref(), &name, build)
         .await
-        .map_err(fail)?;
-    let stored = builds::get(&state.db, build).await.map_err(fail)?;
-    // The build must be this image's: its id alone grants nothing.
-    if stored.image_id != image.id {
-        return Err(super::error::respond(ApiError::NotFound(format!(
-            "Image {name} has no build {build}."
-        ))));
-    }
-    if !state
-        .builds
-        .cancel(&state.db, &stored)
-        .await
-        .map_err(fail)?
-    {
-        return Err(super::error::respond(ApiError::Conflict(format!(
-            "Build {} of {name} has already ended.",
-            stored.revision
-        ))));
-    }
-    audit::record(
-        &state.db,
-        &actor,
-        "build.cancel",
-        &super::context::image_audit_target(group.as_deref(), &name),
-        &format!("build {build}"),
-    )
-    .await
-    .map_err(fail)?;
+        .map_err(super::error::respond)?;
     leptos_axum::redirect(&builds_path(group.as_deref(), &name));
     Ok(())
 }
@@ -301,84 +200,11 @@ pub async fn cancel_build(group: Option<String>, name: String, build: i64) -> Re
 /// An image's build details, history and the end of the newest log.
 #[server(endpoint = "build_details")]
 pub async fn build_details(group: Option<String>, name: String) -> Result<BuildsPage, ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::{builds, credentials, images};
-
-    let (state, scope, _) =
-        scope_for(group.as_deref(), crate::domain::Action::BuildGroupImages).await?;
-    let image = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::builds::details(call, group.as_deref(), &name)
         .await
-        .map_err(fail)?;
-    let rows = builds::history(&state.db, image.id).await.map_err(fail)?;
-    // One read of the queue gives every queued build's position.
-    let queue = match rows.iter().any(|r| r.state() == BuildState::Queued) {
-        true => builds::queue(&state.db).await.map_err(fail)?,
-        false => Vec::new(),
-    };
-    let views = rows
-        .iter()
-        .map(|row| {
-            view(
-                row,
-                queue.iter().position(|id| *id == row.id).map(|p| p as i64),
-            )
-        })
-        .collect();
-    let (log_tail, log_seq) = match rows.first() {
-        Some(newest) => {
-            let chunks = builds::log_tail(&state.db, newest.id, TAIL_LINES)
-                .await
-                .map_err(fail)?;
-            let seq = chunks.last().map_or(0, |(seq, _)| *seq);
-            let text: String = chunks.into_iter().map(|(_, text)| text).collect();
-            (last_lines(&text, TAIL_LINES as usize).to_owned(), seq)
-        }
-        None => (String::new(), 0),
-    };
-    let rebuild = match rows.first() {
-        Some(newest) => newest.spec().map_err(fail)?.to_form(),
-        None => BuildForm::default(),
-    };
-    let pull_secrets = credentials::usable(&state.db, scope)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    Ok(BuildsPage {
-        name: image.name,
-        display_name: image.display_name,
-        image_type: image.image_type,
-        url: image.url,
-        builds: views,
-        log_tail,
-        log_seq,
-        rebuild,
-        pull_secrets,
-        bases: base_choices(&state, scope).await?,
-        builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
-    })
-}
-
-#[cfg(feature = "ssr")]
-fn view(row: &crate::backend::builds::BuildRow, queue_position: Option<i64>) -> BuildView {
-    BuildView {
-        id: row.id,
-        revision: row.revision,
-        state: row.state(),
-        reason: row.reason.clone(),
-        message: row.message.clone(),
-        step: row.step,
-        steps: row.steps,
-        target: row.target.clone(),
-        reused: row.reused != 0,
-        created_by: row.created_by.clone(),
-        queued_at: row.queued_at,
-        started_at: row.started_at,
-        finished_at: row.finished_at,
-        queue_position,
-        installed: row.installed.clone(),
-    }
+        .map_err(super::error::respond)
 }
 
 /// The last `n` lines of `text`.
@@ -388,62 +214,6 @@ pub fn last_lines(text: &str, n: usize) -> &str {
         Some((i, _)) => &text[i + 1..],
         None => text,
     }
-}
-
-/// The pull secret a spec names must be one this scope may use.
-#[cfg(feature = "ssr")]
-async fn usable_secret(
-    state: &crate::backend::AppState,
-    scope: crate::backend::images::Scope,
-    name: Option<&str>,
-) -> Result<Option<i64>, ApiError> {
-    crate::backend::credentials::resolve_usable(&state.db, scope, name)
-        .await
-        .map_err(super::context::fail)
-}
-
-/// Queues the build of a resolved spec, writes the audit entry and sends the browser to
-/// the build details.
-#[cfg(feature = "ssr")]
-async fn start(
-    state: &crate::backend::AppState,
-    group: Option<&str>,
-    image: &crate::backend::images::ImageRow,
-    (spec, resolved): (
-        &crate::domain::build::BuildSpec,
-        &crate::backend::builder::Resolved,
-    ),
-    actor: &str,
-    action: &str,
-) -> Result<(), ApiError> {
-    use super::context::fail;
-    use crate::backend::builder::BuildRequest;
-    use crate::backend::images::Scope;
-    let request = BuildRequest {
-        image_id: image.id,
-        scope: image.group_id.map_or(Scope::Global, Scope::Group),
-        owner: group,
-        image_name: &image.name,
-        image_type: &image.image_type,
-        spec,
-        user: actor,
-    };
-    let build = state
-        .builds
-        .queue(&state.db, &request, resolved)
-        .await
-        .map_err(fail)?;
-    crate::backend::audit::record(
-        &state.db,
-        actor,
-        action,
-        &super::context::image_audit_target(group, &image.name),
-        &format!("build {} of {}", build.revision, spec.base_image.as_str()),
-    )
-    .await
-    .map_err(fail)?;
-    leptos_axum::redirect(&builds_path(group, &image.name));
-    Ok(())
 }
 
 #[cfg(test)]

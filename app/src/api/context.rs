@@ -27,14 +27,26 @@ pub async fn actor(state: &AppState) -> Result<Actor, ApiError> {
         .map_err(|e| respond(e.into()))
 }
 
+/// The state and the actor of the current server-function call.
+pub async fn caller() -> Result<(AppState, Actor), ApiError> {
+    let state = state();
+    let actor = actor(&state).await?;
+    Ok((state, actor))
+}
+
 /// Checks the policy; `what` names the target in the refusal ("group ml").
+pub fn check(actor: &Actor, action: Action, target: Target, what: &str) -> Result<(), ApiError> {
+    policy::decide(actor, action, target).map_err(|d| refusal(d, what))
+}
+
+/// [`check`], setting the response status of a refusal.
 pub fn authorize(
     actor: &Actor,
     action: Action,
     target: Target,
     what: &str,
 ) -> Result<(), ApiError> {
-    policy::decide(actor, action, target).map_err(|d| respond(refusal(d, what)))
+    check(actor, action, target, what).map_err(respond)
 }
 
 fn refusal(denied: Denied, what: &str) -> ApiError {
@@ -45,6 +57,12 @@ fn refusal(denied: Denied, what: &str) -> ApiError {
             "Only the group admins of {what} can manage its images. You are a member; ask one of its admins."
         )),
         Denied::NeedsSystemAdmin => ApiError::Forbidden("Only system admins can do this.".into()),
+        Denied::ReadOnlyToken => {
+            ApiError::Forbidden("This token has the read scope; it cannot change anything.".into())
+        }
+        Denied::ServiceTokenOnlyLaunchable => ApiError::Forbidden(
+            "This token acts for no user; it may only read launchable images.".into(),
+        ),
     }
 }
 
@@ -53,53 +71,42 @@ pub fn fail(e: crate::backend::BackendError) -> ApiError {
     respond(e.into())
 }
 
-/// The first broken rule of a form, as the server's answer.
-pub fn first_error(errors: Vec<crate::domain::FieldError>) -> ApiError {
-    respond(
-        errors
-            .into_iter()
-            .next()
-            .map_or(ApiError::Internal, ApiError::Invalid),
-    )
-}
-
 /// Resolves a catalog scope from the group named in the request (or global images when
-/// none), checks `action` against the *stored* group, and returns the state, the scope
-/// and the actor's name for the audit log. Global images need a system admin.
-pub async fn scope_for(
+/// none), checks `action` against the *stored* group, and returns the scope and the actor's
+/// name for the audit log. Global images need a system admin.
+pub async fn scope_of(
+    state: &AppState,
+    actor: &Actor,
     group: Option<&str>,
     action: Action,
-) -> Result<(AppState, Scope, String), ApiError> {
-    let state = state();
-    let actor = actor(&state).await?;
-    let Actor::User(user) = &actor else {
-        return Err(respond(ApiError::Unauthenticated));
+) -> Result<(Scope, String), ApiError> {
+    let name = match actor {
+        Actor::User(user) => user.name.clone(),
+        // A token bound to no user reads launch lists only; it has no catalog.
+        Actor::Service(_) => return Err(refusal(Denied::ServiceTokenOnlyLaunchable, "")),
+        Actor::Anonymous => return Err(ApiError::Unauthenticated),
     };
-    let name = user.name.clone();
     let Some(group) = group else {
-        authorize(
-            &actor,
-            Action::ManageGlobalImages,
-            Target::System,
-            "global images",
-        )?;
-        return Ok((state, Scope::Global, name));
+        let global = match action.changes() {
+            true => Action::ManageGlobalImages,
+            false => Action::ViewGlobalImages,
+        };
+        check(actor, global, Target::System, "global images")?;
+        return Ok((Scope::Global, name));
     };
     let what = format!("group {group}");
     let stored = crate::backend::groups::find(&state.db, group)
         .await
-        .map_err(fail)?;
+        .map_err(ApiError::from)?;
     let Some(stored) = stored else {
         // Only system admins learn that a group does not exist.
-        return Err(match authorize(&actor, action, Target::System, &what) {
-            Ok(()) => respond(ApiError::NotFound(format!("There is no group {group}."))),
-            Err(_) => respond(ApiError::Forbidden(format!(
-                "You are not a member of {what}."
-            ))),
+        return Err(match check(actor, action, Target::System, &what) {
+            Ok(()) => ApiError::NotFound(format!("There is no group {group}.")),
+            Err(_) => ApiError::Forbidden(format!("You are not a member of {what}.")),
         });
     };
-    authorize(&actor, action, Target::Group(stored.id), &what)?;
-    Ok((state, Scope::Group(stored.id), name))
+    check(actor, action, Target::Group(stored.id), &what)?;
+    Ok((Scope::Group(stored.id), name))
 }
 
 /// How the audit log names an image: `group:ml/image:torch`, or `global/image:torch`.

@@ -12,6 +12,14 @@ pub enum ApiError {
     Unauthenticated,
     #[error("Wrong user name or password.")]
     BadCredentials,
+    #[error("The service token is unknown or was revoked.")]
+    BadToken,
+    /// The request itself is malformed: not JSON, a wrong type, an unknown field.
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -39,7 +47,8 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Unauthenticated | ApiError::BadCredentials => 401,
+            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::BadToken => 401,
+            ApiError::BadRequest { .. } => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict(_) => 409,
@@ -53,7 +62,35 @@ impl ApiError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid(e) => Some(&e.field),
+            ApiError::BadRequest { field, .. } => field.as_deref(),
             _ => None,
+        }
+    }
+}
+
+impl ApiError {
+    /// A short, stable code for scripts: what kind of error this is.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::BadToken => "bad_token",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::Internal => "internal",
+            ApiError::Transport(_) => "transport",
+        }
+    }
+
+    /// The message without the field name in front: the field travels separately.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Invalid(e) => e.message.clone(),
+            other => other.to_string(),
         }
     }
 }

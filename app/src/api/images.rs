@@ -80,117 +80,46 @@ pub fn list_path(group: Option<&str>) -> String {
 
 #[server(endpoint = "list_images")]
 pub async fn list_images(group: Option<String>, query: ListQuery) -> Result<ImageList, ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::images;
-    use crate::domain::Action;
-
-    let (state, scope, _) = scope_for(group.as_deref(), Action::ViewGroupImages).await?;
-    let page = images::list(&state.db, scope, &query).await.map_err(fail)?;
-    let built: Vec<i64> = page
-        .items
-        .iter()
-        .filter(|i| i.source == "build")
-        .map(|i| i.id)
-        .collect();
-    let states = crate::backend::builds::latest_states(&state.db, &built)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::images::list(call, group.as_deref(), &query)
         .await
-        .map_err(fail)?;
-    Ok(ImageList {
-        items: page
-            .items
-            .into_iter()
-            .map(|i| ImageSummary {
-                build_state: states
-                    .iter()
-                    .find(|(image, _, _)| *image == i.id)
-                    .and_then(|(_, _, s)| crate::domain::BuildState::parse(s)),
-                built: i.source == "build",
-                ready: !i.url.is_empty(),
-                name: i.name,
-                display_name: i.display_name,
-                description: i.description,
-                image_type: i.image_type,
-            })
-            .collect(),
-        total: page.total,
-        query,
-    })
+        .map_err(super::error::respond)
 }
 
 /// The pull secrets this scope may choose from, by name.
 #[server(endpoint = "pull_secret_choices")]
 pub async fn pull_secret_choices(group: Option<String>) -> Result<Vec<String>, ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::credentials;
-    use crate::domain::Action;
-
-    let (state, scope, _) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    Ok(credentials::usable(&state.db, scope)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::images::pull_secret_choices(call, group.as_deref())
         .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|c| c.name)
-        .collect())
+        .map_err(super::error::respond)
 }
 
 #[server(endpoint = "create_image")]
 pub async fn create_image(group: Option<String>, image: PostedImage) -> Result<(), ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::images;
-    use crate::domain::Action;
-
-    let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let (valid, credential) = checked(&state, scope, image).await?;
-    let created = images::create(&state.db, scope, &valid, credential)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::images::create(call, group.as_deref(), image.into())
         .await
-        .map_err(fail)?;
-    done(
-        &state,
-        &actor,
-        "image.create",
-        group.as_deref(),
-        &created.name,
-        valid.url.as_str(),
-    )
-    .await
+        .map_err(super::error::respond)?;
+    leptos_axum::redirect(&list_path(group.as_deref()));
+    Ok(())
 }
 
 #[server(endpoint = "get_image")]
 pub async fn get_image(group: Option<String>, name: String) -> Result<ImageDetail, ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::{credentials, images};
-    use crate::domain::Action;
-
-    let (state, scope, _) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let image = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    let action = crate::domain::Action::ManageGroupImages;
+    let record = super::ops::images::get(call, group.as_deref(), &name, action)
         .await
-        .map_err(fail)?;
-    let pull_secret = match image.credential_id {
-        Some(id) => credentials::list(&state.db)
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .find(|c| c.id == id)
-            .map(|c| c.name),
-        None => None,
-    };
+        .map_err(super::error::respond)?;
     Ok(ImageDetail {
-        form: ImageForm {
-            use_gpu_url: image.gpu_url != image.url,
-            gpu_url: if image.gpu_url != image.url {
-                image.gpu_url
-            } else {
-                String::new()
-            },
-            display_name: image.display_name,
-            description: image.description,
-            image_type: image.image_type,
-            url: image.url,
-            use_pull_secret: pull_secret.is_some(),
-            pull_secret: pull_secret.unwrap_or_default(),
-        },
-        name: image.name,
-        version: image.version,
+        form: record.form(),
+        name: record.row.name,
+        version: record.row.version,
     })
 }
 
@@ -202,98 +131,22 @@ pub async fn update_image(
     version: i64,
     image: PostedImage,
 ) -> Result<(), ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::images;
-    use crate::domain::Action;
-
-    let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let stored = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::images::update(call, group.as_deref(), &name, version, image.into())
         .await
-        .map_err(fail)?;
-    let mut image = image;
-    if stored.source == "build" {
-        // A built image's URL is its last successful build's; only Rebuild changes it.
-        if stored.url.is_empty() {
-            return Err(super::error::respond(ApiError::Conflict(format!(
-                "Image {name} has no successful build yet; see its Build Details, or Rebuild."
-            ))));
-        }
-        image.url = stored.url.clone();
-        image.use_gpu_url = None;
-    }
-    let (valid, credential) = checked(&state, scope, image).await?;
-    images::update(&state.db, &stored, version, &valid, credential)
-        .await
-        .map_err(fail)?;
-    done(
-        &state,
-        &actor,
-        "image.update",
-        group.as_deref(),
-        &stored.name,
-        valid.url.as_str(),
-    )
-    .await
+        .map_err(super::error::respond)?;
+    leptos_axum::redirect(&list_path(group.as_deref()));
+    Ok(())
 }
 
 #[server(endpoint = "delete_image")]
 pub async fn delete_image(group: Option<String>, name: String) -> Result<(), ApiError> {
-    use super::context::{fail, scope_for};
-    use crate::backend::images;
-    use crate::domain::Action;
-
-    let (state, scope, actor) = scope_for(group.as_deref(), Action::ManageGroupImages).await?;
-    let stored = images::require(&state.db, scope, &name)
+    let (state, actor) = super::context::caller().await?;
+    let call = super::ops::Call::new(&state, &actor);
+    super::ops::images::delete(call, group.as_deref(), &name)
         .await
-        .map_err(fail)?;
-    images::delete(&state.db, stored.id).await.map_err(fail)?;
-    done(
-        &state,
-        &actor,
-        "image.delete",
-        group.as_deref(),
-        &stored.name,
-        &stored.url,
-    )
-    .await
-}
-
-/// The posted form, validated by the same rules the browser runs, with its pull secret
-/// resolved among those the scope may use.
-#[cfg(feature = "ssr")]
-async fn checked(
-    state: &crate::backend::AppState,
-    scope: crate::backend::images::Scope,
-    image: PostedImage,
-) -> Result<(crate::domain::ValidImage, Option<i64>), ApiError> {
-    use super::context::{fail, first_error};
-    let valid = ImageForm::from(image).validate().map_err(first_error)?;
-    let credential =
-        crate::backend::credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref())
-            .await
-            .map_err(fail)?;
-    Ok((valid, credential))
-}
-
-/// After a change: the audit entry, then back to the list.
-#[cfg(feature = "ssr")]
-async fn done(
-    state: &crate::backend::AppState,
-    actor: &str,
-    action: &str,
-    group: Option<&str>,
-    image: &str,
-    detail: &str,
-) -> Result<(), ApiError> {
-    crate::backend::audit::record(
-        &state.db,
-        actor,
-        action,
-        &super::context::image_audit_target(group, image),
-        detail,
-    )
-    .await
-    .map_err(super::context::fail)?;
-    leptos_axum::redirect(&list_path(group));
+        .map_err(super::error::respond)?;
+    leptos_axum::redirect(&list_path(group.as_deref()));
     Ok(())
 }

@@ -8,5 +8,7 @@ pub mod session;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context;
+#[cfg(feature = "ssr")]
+pub mod ops;
 
 pub use error::ApiError;

@@ -96,6 +96,16 @@ pub async fn open_by_name(
     Ok((registry, username, password))
 }
 
+/// The name of the credential with this id, if it still exists.
+pub async fn name_of(db: &Db, id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM registry_credentials WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
 pub async fn set_groups(db: &Db, credential_id: i64, group_ids: &[i64]) -> Result<()> {
     let mut tx = db.pool.begin().await?;
     sqlx::query("DELETE FROM credential_groups WHERE credential_id = $1")

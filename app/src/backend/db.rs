@@ -29,6 +29,8 @@ pub struct Db {
     pub kind: Kind,
     /// Search match counts, valid while their catalog's change counter stands.
     pub counts: CountCache,
+    /// Launchable-image lists, valid while the launch change counter stands.
+    pub launches: super::launchable::LaunchCache,
 }
 
 impl Db {
@@ -69,6 +71,7 @@ impl Db {
             pool,
             kind,
             counts: CountCache::default(),
+            launches: Default::default(),
         })
     }
 

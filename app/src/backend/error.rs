@@ -19,6 +19,8 @@ pub enum BackendError {
     AlreadyExists { what: &'static str, name: String },
     #[error("changed by someone else since it was read")]
     Stale,
+    #[error("the service token is unknown or was revoked")]
+    BadToken,
     #[error("{0}")]
     Internal(String),
 }
@@ -40,6 +42,7 @@ impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
         match e {
             BackendError::Invalid(f) => ApiError::Invalid(f),
+            BackendError::BadToken => ApiError::BadToken,
             BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
             BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
             BackendError::Stale => ApiError::Conflict(

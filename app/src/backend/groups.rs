@@ -33,6 +33,18 @@ pub async fn find(db: &Db, name: &str) -> Result<Option<GroupRow>> {
     )
 }
 
+/// The name of the group with this id.
+pub async fn name_of(db: &Db, id: i64) -> Result<String> {
+    sqlx::query_scalar("SELECT name FROM user_groups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| BackendError::NotFound {
+            what: "group",
+            name: id.to_string(),
+        })
+}
+
 pub async fn require(db: &Db, name: &str) -> Result<GroupRow> {
     find(db, name).await?.ok_or_else(|| BackendError::NotFound {
         what: "group",

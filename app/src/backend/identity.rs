@@ -6,8 +6,8 @@ use std::time::Duration;
 use http::HeaderMap;
 use ipnet::IpNet;
 
-use super::{Db, Result, groups, sessions, users};
-use crate::domain::{Actor, GroupName, Principal, UserName};
+use super::{BackendError, Db, Result, groups, sessions, tokens, users};
+use crate::domain::{Actor, GroupName, Principal, ServiceToken, UserName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
@@ -52,17 +52,44 @@ impl AuthSettings {
     }
 }
 
-/// Resolves the actor of a request from its headers and the address it came from.
+/// Resolves the actor of a request from its headers and the address it came from. A service
+/// token (`Authorization: Bearer`) comes first; an unknown or revoked one is refused rather
+/// than treated as anonymous, so a script learns why at once.
 pub async fn resolve_actor(
     db: &Db,
     auth: &AuthSettings,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Actor> {
+    if let Some(secret) = tokens::bearer(headers) {
+        return from_token(db, secret).await;
+    }
     match auth.mode {
         AuthMode::Local => from_session(db, headers).await,
         AuthMode::Proxy => from_proxy(db, auth, headers, peer).await,
     }
+}
+
+async fn from_token(db: &Db, secret: &str) -> Result<Actor> {
+    let Some(grant) = tokens::grant(db, secret).await? else {
+        return Err(BackendError::BadToken);
+    };
+    let Some(user_id) = grant.user_id else {
+        return Ok(Actor::Service(ServiceToken {
+            name: grant.name,
+            scope: grant.scope,
+        }));
+    };
+    let user = users::find_by_id(db, user_id)
+        .await?
+        .ok_or(BackendError::BadToken)?;
+    Ok(Actor::User(Principal {
+        id: user.id,
+        system_admin: user.is_system_admin(),
+        memberships: groups::memberships_of(db, user.id).await?,
+        name: user.name,
+        token: Some(grant.scope),
+    }))
 }
 
 async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
@@ -81,6 +108,7 @@ async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
         system_admin: user.is_system_admin(),
         memberships: groups::memberships_of(db, user.id).await?,
         name: user.name,
+        token: None,
     }))
 }
 
@@ -133,6 +161,7 @@ async fn from_proxy(
         system_admin: user.is_system_admin() || proxy_admin,
         memberships: groups::sync_proxy_memberships(db, user.id, &groups).await?,
         name: user.name,
+        token: None,
     }))
 }
 

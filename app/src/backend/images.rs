@@ -110,6 +110,18 @@ pub async fn find(db: &Db, scope: Scope, name: &str) -> Result<Option<ImageRow>>
     .await?)
 }
 
+/// The image with this id, whatever its scope (callers check the policy on its group).
+pub async fn by_id(db: &Db, id: i64) -> Result<ImageRow> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM images WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| BackendError::NotFound {
+            what: "image",
+            name: id.to_string(),
+        })
+}
+
 pub async fn require(db: &Db, scope: Scope, name: &str) -> Result<ImageRow> {
     find(db, scope, name)
         .await?

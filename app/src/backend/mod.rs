@@ -12,10 +12,12 @@ pub mod error;
 pub mod groups;
 pub mod identity;
 pub mod images;
+pub mod launchable;
 pub mod passwords;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 pub use db::Db;

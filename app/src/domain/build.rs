@@ -27,6 +27,7 @@ pub struct BuildForm {
 
 /// The states of a build, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BuildState {
     Queued,

@@ -97,6 +97,7 @@ impl std::fmt::Display for ImageName {
 
 /// Where an image runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ImageType {
     Cpu,

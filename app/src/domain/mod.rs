@@ -5,6 +5,7 @@ pub mod field;
 pub mod image;
 pub mod image_form;
 pub mod image_ref;
+pub mod launch;
 pub mod listing;
 pub mod names;
 #[cfg(feature = "ssr")]
@@ -17,7 +18,8 @@ pub use field::FieldError;
 pub use image::{DisplayName, ImageName, ImageType};
 pub use image_form::{ImageForm, ValidImage};
 pub use image_ref::ImageRef;
+pub use launch::{Accelerator, LaunchableImage, Owner};
 pub use listing::{ListQuery, SortColumn};
 pub use names::{GroupName, UserName};
-pub use policy::{Action, Actor, Denied, Membership, Principal, Target};
+pub use policy::{Action, Actor, Denied, Membership, Principal, ServiceToken, Target, TokenScope};
 pub use role::Role;

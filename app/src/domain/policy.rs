@@ -12,6 +12,39 @@ use super::Role;
 pub enum Actor {
     Anonymous,
     User(Principal),
+    /// A service token bound to no user (a launch page's backend): it may only read which
+    /// images users may launch.
+    Service(ServiceToken),
+}
+
+/// What a service token may do: read, or also change things (as its user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenScope {
+    Read,
+    Write,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TokenScope> {
+        match s {
+            "read" => Some(TokenScope::Read),
+            "write" => Some(TokenScope::Write),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceToken {
+    pub name: String,
+    pub scope: TokenScope,
 }
 
 /// A signed-in user with the memberships stored for them.
@@ -21,6 +54,9 @@ pub struct Principal {
     pub name: String,
     pub system_admin: bool,
     pub memberships: Vec<Membership>,
+    /// Set when the request came with a service token bound to this user: it acts as the
+    /// user, within the token's scope.
+    pub token: Option<TokenScope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,10 +95,14 @@ pub enum Action {
     ManageAccounts,
     /// Read the audit log.
     ViewAuditLog,
+    /// List the global images (read only).
+    ViewGlobalImages,
+    /// Read which images any user may launch: what launch pages ask with a service token.
+    ViewAnyUsersLaunchable,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 10] = [
         Action::ViewGroupImages,
         Action::ManageGroupImages,
         Action::BuildGroupImages,
@@ -71,7 +111,25 @@ impl Action {
         Action::ManageCredentials,
         Action::ManageAccounts,
         Action::ViewAuditLog,
+        Action::ViewGlobalImages,
+        Action::ViewAnyUsersLaunchable,
     ];
+
+    /// Whether the action changes something: a read-scope token may not do it.
+    pub fn changes(self) -> bool {
+        match self {
+            Action::ManageGroupImages
+            | Action::BuildGroupImages
+            | Action::ManageGlobalImages
+            | Action::ManageCredentials
+            | Action::ManageAccounts => true,
+            Action::ViewGroupImages
+            | Action::LaunchGroupImages
+            | Action::ViewAuditLog
+            | Action::ViewGlobalImages
+            | Action::ViewAnyUsersLaunchable => false,
+        }
+    }
 
     /// Who may do it, at least: a group member, a group admin, or only a system admin.
     fn needs(self) -> Needs {
@@ -83,7 +141,9 @@ impl Action {
             Action::ManageGlobalImages
             | Action::ManageCredentials
             | Action::ManageAccounts
-            | Action::ViewAuditLog => Needs::SystemAdmin,
+            | Action::ViewAuditLog
+            | Action::ViewGlobalImages
+            | Action::ViewAnyUsersLaunchable => Needs::SystemAdmin,
         }
     }
 }
@@ -112,13 +172,24 @@ pub enum Denied {
     NeedsGroupAdmin,
     /// Only system admins may do this.
     NeedsSystemAdmin,
+    /// The request came with a read-scope token and the action changes something.
+    ReadOnlyToken,
+    /// A service token bound to no user may only read launchable images.
+    ServiceTokenOnlyLaunchable,
 }
 
 pub fn decide(actor: &Actor, action: Action, target: Target) -> Result<(), Denied> {
-    let Actor::User(user) = actor else {
-        return Err(Denied::NotSignedIn);
+    let user = match actor {
+        Actor::Anonymous => return Err(Denied::NotSignedIn),
+        Actor::Service(_) if action == Action::ViewAnyUsersLaunchable => return Ok(()),
+        Actor::Service(_) => return Err(Denied::ServiceTokenOnlyLaunchable),
+        Actor::User(user) => user,
     };
-    if user.system_admin {
+    if user.token == Some(TokenScope::Read) && action.changes() {
+        return Err(Denied::ReadOnlyToken);
+    }
+    // Any service token may read launchable images, for any user.
+    if user.system_admin || (user.token.is_some() && action == Action::ViewAnyUsersLaunchable) {
         return Ok(());
     }
     match (action.needs(), target) {
@@ -139,7 +210,19 @@ mod tests {
     const H: i64 = 2;
 
     fn user(system_admin: bool, memberships: &[(i64, Role)]) -> Actor {
-        Actor::User(Principal {
+        Actor::User(principal(system_admin, memberships, None))
+    }
+
+    fn through_token(scope: TokenScope, memberships: &[(i64, Role)]) -> Actor {
+        Actor::User(principal(false, memberships, Some(scope)))
+    }
+
+    fn principal(
+        system_admin: bool,
+        memberships: &[(i64, Role)],
+        token: Option<TokenScope>,
+    ) -> Principal {
+        Principal {
             id: 7,
             name: "someone".into(),
             system_admin,
@@ -151,7 +234,8 @@ mod tests {
                     role,
                 })
                 .collect(),
-        })
+            token,
+        }
     }
 
     /// The expected answer for every actor, written out per action so a new action
@@ -159,18 +243,28 @@ mod tests {
     fn expected(who: &str, action: Action, target: Target) -> Result<(), Denied> {
         use Denied::*;
         let system = target == Target::System;
+        let any_token = who.contains("token");
         match who {
             "anonymous" => Err(NotSignedIn),
+            "unbound read token" => match action {
+                Action::ViewAnyUsersLaunchable => Ok(()),
+                _ => Err(ServiceTokenOnlyLaunchable),
+            },
+            _ if who.contains("read token") && action.changes() => Err(ReadOnlyToken),
+            _ if any_token && action == Action::ViewAnyUsersLaunchable => Ok(()),
             "system admin" => Ok(()),
             _ if system => Err(NeedsSystemAdmin),
             _ => match action {
                 Action::LaunchGroupImages => match who {
-                    "member of G" | "admin of G" => Ok(()),
+                    "member of G" | "admin of G" | "read token of admin of G"
+                    | "write token of admin of G" => Ok(()),
                     _ => Err(NotInGroup),
                 },
                 Action::ViewGroupImages | Action::ManageGroupImages | Action::BuildGroupImages => {
                     match who {
-                        "admin of G" => Ok(()),
+                        "admin of G" | "read token of admin of G" | "write token of admin of G" => {
+                            Ok(())
+                        }
                         "member of G" => Err(NeedsGroupAdmin),
                         _ => Err(NotInGroup),
                     }
@@ -178,7 +272,9 @@ mod tests {
                 Action::ManageGlobalImages
                 | Action::ManageCredentials
                 | Action::ManageAccounts
-                | Action::ViewAuditLog => Err(NeedsSystemAdmin),
+                | Action::ViewAuditLog
+                | Action::ViewGlobalImages
+                | Action::ViewAnyUsersLaunchable => Err(NeedsSystemAdmin),
             },
         }
     }
@@ -192,6 +288,21 @@ mod tests {
             ("admin of H", user(false, &[(H, Role::Admin)])),
             ("admin of G", user(false, &[(G, Role::Admin)])),
             ("system admin", user(true, &[])),
+            (
+                "read token of admin of G",
+                through_token(TokenScope::Read, &[(G, Role::Admin)]),
+            ),
+            (
+                "write token of admin of G",
+                through_token(TokenScope::Write, &[(G, Role::Admin)]),
+            ),
+            (
+                "unbound read token",
+                Actor::Service(ServiceToken {
+                    name: "hub".into(),
+                    scope: TokenScope::Read,
+                }),
+            ),
         ];
         let mut checked = 0;
         for (who, actor) in &actors {
@@ -206,7 +317,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 6 * Action::ALL.len() * 2);
+        assert_eq!(checked, actors.len() * Action::ALL.len() * 2);
     }
 
     #[test]
@@ -221,6 +332,7 @@ mod tests {
                 group: "ml-team".into(),
                 role: Role::Admin,
             }],
+            token: None,
         });
         assert_eq!(
             decide(&actor, Action::ManageGroupImages, Target::Group(1)),

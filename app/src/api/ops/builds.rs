@@ -1,0 +1,284 @@
+//! Custom images: create one (its first build), its builds, cancel, rebuild. Permissions are
+//! checked against the image's (or the build's) stored group.
+
+use super::images::{ImageRecord, audited};
+use super::{Call, first};
+use crate::api::ApiError;
+use crate::api::builds::{BaseChoice, BuildView, BuildsPage, TAIL_LINES, last_lines};
+use crate::api::context::{check, scope_of};
+use crate::backend::builder::{BuildRequest, Resolved};
+use crate::backend::builds::{self, BuildRow};
+use crate::backend::images::{self, ImageRow, Scope};
+use crate::backend::{AppState, credentials, groups};
+use crate::domain::build::BuildSpec;
+use crate::domain::{Action, BuildForm, BuildState, FieldError, Target};
+
+/// Checks a build spec as the user types: the base image's grammar, the pull secret and
+/// every package line, by the same parsers as Create and Rebuild (no registry is asked).
+pub async fn check_spec(
+    call: Call<'_>,
+    group: Option<&str>,
+    form: BuildForm,
+) -> Result<Vec<FieldError>, ApiError> {
+    scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
+    Ok(form.validate_spec().err().unwrap_or_default())
+}
+
+/// Ready images this scope can build on: the base image suggestions.
+pub async fn base_choices(call: Call<'_>, group: Option<&str>) -> Result<Vec<BaseChoice>, ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
+    bases(call.state, scope).await
+}
+
+async fn bases(state: &AppState, scope: Scope) -> Result<Vec<BaseChoice>, ApiError> {
+    Ok(images::ready_bases(&state.db, scope)
+        .await?
+        .into_iter()
+        .map(|(label, url, pull_secret)| BaseChoice {
+            label,
+            url,
+            pull_secret,
+        })
+        .collect())
+}
+
+/// Creates a custom image and queues its first build. The base image must resolve before
+/// anything is written.
+pub async fn create_custom(
+    call: Call<'_>,
+    group: Option<&str>,
+    form: BuildForm,
+) -> Result<(ImageRecord, BuildRow), ApiError> {
+    let state = call.state;
+    let (scope, actor) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+    let valid = form.validate().map_err(first)?;
+    let credential =
+        credentials::resolve_usable(&state.db, scope, valid.spec.pull_secret.as_deref()).await?;
+    let resolved = state
+        .builds
+        .resolve(&state.db, &state.secret, &valid.spec)
+        .await?;
+    let image = images::create_built(&state.db, scope, &valid, credential).await?;
+    let build = start(state, group, &image, (&valid.spec, &resolved), &actor, "image.create").await?;
+    let record = ImageRecord {
+        pull_secret: valid.spec.pull_secret.clone(),
+        build_state: Some(build.state()),
+        row: image,
+    };
+    Ok((record, build))
+}
+
+/// Queues a new build of an image from an edited spec (Rebuild); the image keeps its URL
+/// until this build succeeds.
+pub async fn rebuild(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+    form: BuildForm,
+) -> Result<BuildRow, ApiError> {
+    let state = call.state;
+    let (scope, actor) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+    let image = images::require(&state.db, scope, name).await?;
+    if image.source != "build" {
+        return Err(ApiError::Conflict(format!(
+            "Image {name} was registered by its URL, not built by Kiln; edit it instead."
+        )));
+    }
+    let spec = form.validate_spec().map_err(first)?;
+    credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
+    let resolved = state.builds.resolve(&state.db, &state.secret, &spec).await?;
+    start(state, group, &image, (&spec, &resolved), &actor, "build.rebuild").await
+}
+
+/// Queues the build of a resolved spec and writes the audit entry.
+async fn start(
+    state: &AppState,
+    group: Option<&str>,
+    image: &ImageRow,
+    (spec, resolved): (&BuildSpec, &Resolved),
+    actor: &str,
+    action: &str,
+) -> Result<BuildRow, ApiError> {
+    let request = BuildRequest {
+        image_id: image.id,
+        scope: image.group_id.map_or(Scope::Global, Scope::Group),
+        owner: group,
+        image_name: &image.name,
+        image_type: &image.image_type,
+        spec,
+        user: actor,
+    };
+    let build = state.builds.queue(&state.db, &request, resolved).await?;
+    let detail = format!("build {} of {}", build.revision, spec.base_image.as_str());
+    audited(state, actor, action, group, &image.name, &detail).await?;
+    Ok(build)
+}
+
+/// A build, with its image and group, if the caller may do `action` to it: checked against
+/// the build's stored group. Its id alone grants nothing.
+pub async fn build(call: Call<'_>, id: i64, action: Action) -> Result<OwnedBuild, ApiError> {
+    let build = builds::get(&call.state.db, id).await?;
+    let target = match build.group_id {
+        Some(group) => Target::Group(group),
+        None => Target::System,
+    };
+    let action = match (build.group_id, action.changes()) {
+        (Some(_), _) => action,
+        (None, true) => Action::ManageGlobalImages,
+        (None, false) => Action::ViewGlobalImages,
+    };
+    check(call.actor, action, target, "this build's group")?;
+    let image = images::by_id(&call.state.db, build.image_id).await?;
+    let group = match build.group_id {
+        Some(id) => Some(groups::name_of(&call.state.db, id).await?),
+        None => None,
+    };
+    Ok(OwnedBuild {
+        build,
+        image: image.name,
+        group,
+    })
+}
+
+/// A build and whose it is.
+#[derive(Debug, Clone)]
+pub struct OwnedBuild {
+    pub build: BuildRow,
+    pub image: String,
+    /// `None` for a global image.
+    pub group: Option<String>,
+}
+
+/// Cancels a build; its log so far is kept. Refused once it has ended.
+pub async fn cancel(call: Call<'_>, id: i64) -> Result<OwnedBuild, ApiError> {
+    let owned = build(call, id, Action::BuildGroupImages).await?;
+    let actor = match call.actor {
+        crate::domain::Actor::User(user) => user.name.clone(),
+        _ => return Err(ApiError::Unauthenticated),
+    };
+    let state = call.state;
+    if !state.builds.cancel(&state.db, &owned.build).await? {
+        return Err(ApiError::Conflict(format!(
+            "Build {} of {} has already ended.",
+            owned.build.revision, owned.image
+        )));
+    }
+    let detail = format!("build {id}");
+    audited(state, &actor, "build.cancel", owned.group.as_deref(), &owned.image, &detail).await?;
+    Ok(OwnedBuild {
+        build: builds::get(&state.db, id).await?,
+        ..owned
+    })
+}
+
+/// Cancels build `id` of the named image: the form on the image's Build Details.
+pub async fn cancel_of_image(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+    id: i64,
+) -> Result<(), ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
+    let image = images::require(&call.state.db, scope, name).await?;
+    let stored = builds::get(&call.state.db, id).await?;
+    if stored.image_id != image.id {
+        return Err(ApiError::NotFound(format!("Image {name} has no build {id}.")));
+    }
+    cancel(call, id).await.map(|_| ())
+}
+
+/// The newest build's state of an image, and whether the image is ready.
+pub async fn image_build_state(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+) -> Result<(Option<BuildState>, bool), ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
+    let image = images::require(&call.state.db, scope, name).await?;
+    let latest = builds::latest_states(&call.state.db, &[image.id]).await?;
+    let state = latest.first().and_then(|(_, _, s)| BuildState::parse(s));
+    Ok((state, !image.url.is_empty()))
+}
+
+/// An image's builds, newest first, with the queue positions of those waiting.
+pub async fn history(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+) -> Result<(ImageRow, Vec<BuildRow>, Vec<BuildView>), ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
+    let image = images::require(&call.state.db, scope, name).await?;
+    let rows = builds::history(&call.state.db, image.id).await?;
+    let views = views(call.state, &rows).await?;
+    Ok((image, rows, views))
+}
+
+/// Views of builds; one read of the queue gives every queued build's position.
+pub async fn views(state: &AppState, rows: &[BuildRow]) -> Result<Vec<BuildView>, ApiError> {
+    let queue = match rows.iter().any(|r| r.state() == BuildState::Queued) {
+        true => builds::queue(&state.db).await?,
+        false => Vec::new(),
+    };
+    Ok(rows
+        .iter()
+        .map(|row| view(row, queue.iter().position(|id| *id == row.id).map(|p| p as i64)))
+        .collect())
+}
+
+/// An image's Build Details page: history, the end of the newest log, the rebuild form.
+pub async fn details(call: Call<'_>, group: Option<&str>, name: &str) -> Result<BuildsPage, ApiError> {
+    let state = call.state;
+    let (scope, _) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+    let (image, rows, views) = history(call, group, name).await?;
+    let (log_tail, log_seq) = match rows.first() {
+        Some(newest) => {
+            let chunks = builds::log_tail(&state.db, newest.id, TAIL_LINES).await?;
+            let seq = chunks.last().map_or(0, |(seq, _)| *seq);
+            let text: String = chunks.into_iter().map(|(_, text)| text).collect();
+            (last_lines(&text, TAIL_LINES as usize).to_owned(), seq)
+        }
+        None => (String::new(), 0),
+    };
+    let rebuild = match rows.first() {
+        Some(newest) => newest.spec()?.to_form(),
+        None => BuildForm::default(),
+    };
+    let pull_secrets = credentials::usable(&state.db, scope)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    Ok(BuildsPage {
+        name: image.name,
+        display_name: image.display_name,
+        image_type: image.image_type,
+        url: image.url,
+        builds: views,
+        log_tail,
+        log_seq,
+        rebuild,
+        pull_secrets,
+        bases: bases(state, scope).await?,
+        builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
+    })
+}
+
+pub fn view(row: &BuildRow, queue_position: Option<i64>) -> BuildView {
+    BuildView {
+        id: row.id,
+        revision: row.revision,
+        state: row.state(),
+        reason: row.reason.clone(),
+        message: row.message.clone(),
+        step: row.step,
+        steps: row.steps,
+        target: row.target.clone(),
+        reused: row.reused != 0,
+        created_by: row.created_by.clone(),
+        queued_at: row.queued_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        queue_position,
+        installed: row.installed.clone(),
+    }
+}

@@ -1,0 +1,188 @@
+//! The image catalog of a group (`group` = its name) or, with no group, the global images.
+
+use super::{Call, first};
+use crate::api::ApiError;
+use crate::api::context::{image_audit_target, scope_of};
+use crate::api::images::{ImageList, ImageSummary};
+use crate::backend::images::{ImageRow, Scope};
+use crate::backend::{AppState, audit, builds, credentials, images};
+use crate::domain::{Action, BuildState, ImageForm, ListQuery, ValidImage};
+
+/// An image with what its row only refers to: its pull secret's name, its newest build.
+#[derive(Debug, Clone)]
+pub struct ImageRecord {
+    pub row: ImageRow,
+    pub pull_secret: Option<String>,
+    pub build_state: Option<BuildState>,
+}
+
+impl ImageRecord {
+    /// The image as its edit form shows it.
+    pub fn form(&self) -> ImageForm {
+        let own_gpu_url = self.row.gpu_url != self.row.url;
+        ImageForm {
+            display_name: self.row.display_name.clone(),
+            description: self.row.description.clone(),
+            image_type: self.row.image_type.clone(),
+            url: self.row.url.clone(),
+            use_gpu_url: own_gpu_url,
+            gpu_url: if own_gpu_url {
+                self.row.gpu_url.clone()
+            } else {
+                String::new()
+            },
+            use_pull_secret: self.pull_secret.is_some(),
+            pull_secret: self.pull_secret.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A sorted, searched page of a catalog, each image with its newest build's state.
+pub async fn list(call: Call<'_>, group: Option<&str>, query: &ListQuery) -> Result<ImageList, ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
+    let page = images::list(&call.state.db, scope, query).await?;
+    let built: Vec<i64> = page
+        .items
+        .iter()
+        .filter(|i| i.source == "build")
+        .map(|i| i.id)
+        .collect();
+    let states = builds::latest_states(&call.state.db, &built).await?;
+    let state_of = |id: i64| {
+        states
+            .iter()
+            .find(|(image, _, _)| *image == id)
+            .and_then(|(_, _, s)| BuildState::parse(s))
+    };
+    Ok(ImageList {
+        items: page
+            .items
+            .into_iter()
+            .map(|i| ImageSummary {
+                build_state: state_of(i.id),
+                built: i.source == "build",
+                ready: !i.url.is_empty(),
+                name: i.name,
+                display_name: i.display_name,
+                description: i.description,
+                image_type: i.image_type,
+            })
+            .collect(),
+        total: page.total,
+        query: query.clone(),
+    })
+}
+
+/// One image; `action` is what the caller means to do with it (view, or edit).
+pub async fn get(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+    action: Action,
+) -> Result<ImageRecord, ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, action).await?;
+    let row = images::require(&call.state.db, scope, name).await?;
+    record(call.state, row).await
+}
+
+async fn record(state: &AppState, row: ImageRow) -> Result<ImageRecord, ApiError> {
+    let pull_secret = match row.credential_id {
+        Some(id) => credentials::name_of(&state.db, id).await?,
+        None => None,
+    };
+    let build_state = match row.source.as_str() {
+        "build" => builds::latest_states(&state.db, &[row.id])
+            .await?
+            .first()
+            .and_then(|(_, _, s)| BuildState::parse(s)),
+        _ => None,
+    };
+    Ok(ImageRecord {
+        row,
+        pull_secret,
+        build_state,
+    })
+}
+
+/// Registers an image by its URL.
+pub async fn create(
+    call: Call<'_>,
+    group: Option<&str>,
+    form: ImageForm,
+) -> Result<ImageRecord, ApiError> {
+    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+    let (valid, credential) = checked(call.state, scope, form).await?;
+    let created = images::create(&call.state.db, scope, &valid, credential).await?;
+    audited(call.state, &actor, "image.create", group, &created.name, valid.url.as_str()).await?;
+    record(call.state, created).await
+}
+
+/// Saves an edit made on the copy read at `version`; refused if the image changed since.
+/// A built image's URL is its last successful build's: only a rebuild changes it.
+pub async fn update(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+    version: i64,
+    form: ImageForm,
+) -> Result<ImageRecord, ApiError> {
+    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+    let stored = images::require(&call.state.db, scope, name).await?;
+    let mut form = form;
+    if stored.source == "build" {
+        if stored.url.is_empty() {
+            return Err(ApiError::Conflict(format!(
+                "Image {name} has no successful build yet; see its Build Details, or Rebuild."
+            )));
+        }
+        form.url = stored.url.clone();
+        form.use_gpu_url = false;
+    }
+    let (valid, credential) = checked(call.state, scope, form).await?;
+    let updated = images::update(&call.state.db, &stored, version, &valid, credential).await?;
+    audited(call.state, &actor, "image.update", group, &stored.name, valid.url.as_str()).await?;
+    record(call.state, updated).await
+}
+
+pub async fn delete(call: Call<'_>, group: Option<&str>, name: &str) -> Result<(), ApiError> {
+    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+    let stored = images::require(&call.state.db, scope, name).await?;
+    images::delete(&call.state.db, stored.id).await?;
+    audited(call.state, &actor, "image.delete", group, &stored.name, &stored.url).await
+}
+
+/// The pull secrets a scope may choose from, by name.
+pub async fn pull_secret_choices(call: Call<'_>, group: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let (scope, _) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+    Ok(credentials::usable(&call.state.db, scope)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+/// The form, validated by the same rules the browser runs, with its pull secret resolved
+/// among those the scope may use.
+async fn checked(
+    state: &AppState,
+    scope: Scope,
+    form: ImageForm,
+) -> Result<(ValidImage, Option<i64>), ApiError> {
+    let valid = form.validate().map_err(first)?;
+    let credential =
+        credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref()).await?;
+    Ok((valid, credential))
+}
+
+/// The audit entry of a change to an image.
+pub(crate) async fn audited(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    group: Option<&str>,
+    image: &str,
+    detail: &str,
+) -> Result<(), ApiError> {
+    audit::record(&state.db, actor, action, &image_audit_target(group, image), detail).await?;
+    Ok(())
+}

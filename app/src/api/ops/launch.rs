@@ -1,0 +1,47 @@
+//! The images a user may launch: for themselves, or (system admins and service tokens) for
+//! any user, as a launch page's backend asks.
+
+use super::Call;
+use crate::api::ApiError;
+use crate::api::context::check;
+use crate::backend::launchable::{self, Answer};
+use crate::domain::{Accelerator, Action, Actor, Target};
+
+/// Whose list: the caller's own, or a named user's.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose<'a> {
+    Me,
+    User(&'a str),
+}
+
+pub async fn launchable(
+    call: Call<'_>,
+    whose: Whose<'_>,
+    accelerator: Accelerator,
+    include_not_ready: bool,
+) -> Result<Answer, ApiError> {
+    let user = match (whose, call.actor) {
+        (_, Actor::Anonymous) => return Err(ApiError::Unauthenticated),
+        (Whose::Me, Actor::User(me)) => me.name.as_str(),
+        (Whose::Me, Actor::Service(_)) => {
+            return Err(ApiError::Forbidden(
+                "This token acts for no user; ask for a user's list: \
+                 /api/v1/users/{user}/launchable-images."
+                    .into(),
+            ));
+        }
+        (Whose::User(user), Actor::User(me)) if me.name == user => user,
+        (Whose::User(user), _) => {
+            check(call.actor, Action::ViewAnyUsersLaunchable, Target::System, "")
+                .map_err(|_| {
+                    ApiError::Forbidden(
+                        "Only system admins and service tokens may read another user's \
+                         launchable images."
+                            .into(),
+                    )
+                })?;
+            user
+        }
+    };
+    Ok(launchable::for_user(&call.state.db, user, accelerator, include_not_ready).await?)
+}

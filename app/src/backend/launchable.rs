@@ -1,0 +1,280 @@
+//! The images a user may launch (SPEC §5): the global ones and those of every group the user
+//! belongs to, resolved for a CPU or GPU launch.
+//!
+//! Launch pages ask on every launch, so answers are remembered, as the JSON they are sent
+//! as, against the database's `launch_version` counter. Triggers bump it on any change that
+//! can alter a list (images, build states, memberships, users, groups, credentials), so a
+//! remembered answer is used only while nothing changed, on this replica or any other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::{BackendError, Db, Result};
+use crate::domain::launch::{Candidate, launch_order};
+use crate::domain::{Accelerator, BuildState, ImageType, LaunchableImage, Owner};
+
+/// A user's launchable images, as the API sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LaunchList {
+    pub user: String,
+    pub accelerator: Accelerator,
+    pub images: Vec<LaunchableImage>,
+}
+
+/// One answer: the list, and the same as JSON bytes.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub list: Arc<LaunchList>,
+    pub json: bytes::Bytes,
+}
+
+/// Which list: the user's name, the accelerator, and whether not-ready images are included.
+type Key = (String, Accelerator, bool);
+
+/// At most this many lists are remembered; past it the cache starts again empty.
+const CAPACITY: usize = 8192;
+
+#[derive(Debug, Clone, Default)]
+pub struct LaunchCache {
+    entries: Arc<Mutex<HashMap<Key, (i64, Answer)>>>,
+}
+
+impl LaunchCache {
+    fn get(&self, key: &Key, version: i64) -> Option<Answer> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(read_at, _)| *read_at == version)
+            .map(|(_, answer)| answer.clone())
+    }
+
+    fn put(&self, key: Key, version: i64, answer: Answer) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (version, answer));
+    }
+}
+
+#[derive(Debug, FromRow)]
+struct Row {
+    group_name: Option<String>,
+    name: String,
+    display_name: String,
+    description: String,
+    image_type: String,
+    url: String,
+    gpu_url: String,
+    pull_secret: Option<String>,
+    build_state: Option<String>,
+}
+
+/// The launchable images of the user named `user`, for `accelerator`; not-ready ones only
+/// when asked for. An unknown user is `NotFound`.
+pub async fn for_user(
+    db: &Db,
+    user: &str,
+    accelerator: Accelerator,
+    include_not_ready: bool,
+) -> Result<Answer> {
+    let key = (user.to_owned(), accelerator, include_not_ready);
+    // Read the counter before the list: a change in between makes the next ask read again.
+    let version: i64 = sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    if let Some(answer) = db.launches.get(&key, version) {
+        return Ok(answer);
+    }
+    let answer = read(db, user, accelerator, include_not_ready).await?;
+    db.launches.put(key, version, answer.clone());
+    Ok(answer)
+}
+
+async fn read(
+    db: &Db,
+    user: &str,
+    accelerator: Accelerator,
+    include_not_ready: bool,
+) -> Result<Answer> {
+    let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+        .bind(user)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(user_id) = user_id else {
+        return Err(BackendError::NotFound {
+            what: "user",
+            name: user.to_owned(),
+        });
+    };
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT g.name AS group_name, i.name, i.display_name, i.description, i.image_type,
+                i.url, i.gpu_url, c.name AS pull_secret,
+                (SELECT b.state FROM builds b WHERE b.image_id = i.id
+                 ORDER BY b.revision DESC LIMIT 1) AS build_state
+         FROM images i
+         LEFT JOIN user_groups g ON g.id = i.group_id
+         LEFT JOIN registry_credentials c ON c.id = i.credential_id
+         WHERE (i.group_id IS NULL
+                OR i.group_id IN (SELECT group_id FROM memberships WHERE user_id = $1))
+           AND ($2 = 1 OR i.url <> '')",
+    )
+    .bind(user_id)
+    .bind(include_not_ready as i64)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut images = rows
+        .into_iter()
+        .map(|row| candidate(row).map(|c| c.resolve(accelerator)))
+        .collect::<Result<Vec<_>>>()?;
+    images.sort_by(launch_order);
+    let list = LaunchList {
+        user: user.to_owned(),
+        accelerator,
+        images,
+    };
+    let json = serde_json::to_vec(&list).map_err(|e| BackendError::Internal(e.to_string()))?;
+    Ok(Answer {
+        list: Arc::new(list),
+        json: json.into(),
+    })
+}
+
+fn candidate(row: Row) -> Result<Candidate> {
+    let image_type = ImageType::parse("image_type", &row.image_type)?;
+    Ok(Candidate {
+        owner: row.group_name.map_or(Owner::System, Owner::Group),
+        name: row.name,
+        display_name: row.display_name,
+        description: row.description,
+        image_type,
+        url: row.url,
+        gpu_url: row.gpu_url,
+        pull_secret: row.pull_secret,
+        build_state: row.build_state.as_deref().and_then(BuildState::parse),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::db::testing::fresh_db;
+    use crate::backend::images::{self, Scope};
+    use crate::backend::{accounts, groups, users};
+    use crate::domain::{ImageForm, Role};
+
+    async fn image(db: &Db, scope: Scope, display_name: &str, image_type: &str) -> i64 {
+        let form = ImageForm {
+            display_name: display_name.into(),
+            image_type: image_type.into(),
+            url: format!("registry.example/{display_name}:1"),
+            ..ImageForm::default()
+        };
+        images::create(db, scope, &form.validate().unwrap(), None)
+            .await
+            .unwrap()
+            .id
+    }
+
+    fn names(answer: &Answer) -> Vec<(String, Owner)> {
+        answer
+            .list
+            .images
+            .iter()
+            .map(|i| (i.display_name.clone(), i.owner.clone()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_user_launches_global_images_and_those_of_their_groups_and_sees_changes_at_once() {
+        let db = fresh_db().await;
+        let ml = accounts::add_group(&db, "cli", "ml").await.unwrap();
+        let cv = accounts::add_group(&db, "cli", "cv").await.unwrap();
+        accounts::add_user(&db, "cli", "alice", "alice-password", false)
+            .await
+            .unwrap();
+        accounts::add_member(&db, "cli", "ml", "alice", Role::Member)
+            .await
+            .unwrap();
+        image(&db, Scope::Group(ml), "torch", "universal").await;
+        image(&db, Scope::Group(cv), "opencv", "cpu").await;
+        image(&db, Scope::Global, "base", "cpu").await;
+
+        let first = for_user(&db, "alice", Accelerator::Cpu, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            names(&first),
+            [
+                ("base".to_owned(), Owner::System),
+                ("torch".to_owned(), Owner::Group("ml".into()))
+            ]
+        );
+        // Asked again with nothing changed: the same answer, from memory.
+        let again = for_user(&db, "alice", Accelerator::Cpu, false)
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&first.list, &again.list));
+
+        // A membership change shows at once.
+        let alice = users::find(&db, "alice").await.unwrap().unwrap();
+        groups::set_member(&db, cv, alice.id, Role::Member)
+            .await
+            .unwrap();
+        let joined = for_user(&db, "alice", Accelerator::Cpu, false)
+            .await
+            .unwrap();
+        assert_eq!(joined.list.images.len(), 3);
+
+        // An edit shows at once.
+        let torch = images::require(&db, Scope::Group(ml), "torch").await.unwrap();
+        images::delete(&db, torch.id).await.unwrap();
+        let after = for_user(&db, "alice", Accelerator::Cpu, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            names(&after),
+            [
+                ("base".to_owned(), Owner::System),
+                ("opencv".to_owned(), Owner::Group("cv".into()))
+            ]
+        );
+        let json: serde_json::Value = serde_json::from_slice(&after.json).unwrap();
+        assert_eq!(json["images"][1]["owner"]["group"], "cv");
+        assert_eq!(json["accelerator"], "cpu");
+
+        assert!(matches!(
+            for_user(&db, "nobody", Accelerator::Cpu, false).await,
+            Err(BackendError::NotFound { what: "user", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn not_ready_images_are_listed_only_when_asked_for() {
+        let db = fresh_db().await;
+        let ml = accounts::add_group(&db, "cli", "ml").await.unwrap();
+        accounts::add_user(&db, "cli", "alice", "alice-password", false)
+            .await
+            .unwrap();
+        accounts::add_member(&db, "cli", "ml", "alice", Role::Member)
+            .await
+            .unwrap();
+        let id = image(&db, Scope::Group(ml), "torch", "cpu").await;
+        // A built image before its first successful build has no URL.
+        sqlx::query("UPDATE images SET url = '', gpu_url = '', source = 'build' WHERE id = $1")
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let ready_only = for_user(&db, "alice", Accelerator::Cpu, false)
+            .await
+            .unwrap();
+        assert!(ready_only.list.images.is_empty());
+        let all = for_user(&db, "alice", Accelerator::Cpu, true).await.unwrap();
+        assert_eq!(all.list.images.len(), 1);
+        assert!(!all.list.images[0].available);
+    }
+}
