@@ -1,22 +1,25 @@
 //! `GET /api/v1/builds/{id}/log`: a build's log as plain text (a download), or with
 //! `Accept: text/event-stream` as server-sent events that follow the build live: `log`
 //! events carry chunks (their id is the chunk number, so a reconnect with `Last-Event-ID`
-//! resumes exactly), `step` events the step running ("4/8"), `end` says the build ended. The log is read from the database, so any
-//! replica can serve it and it outlives the build process.
+//! resumes exactly), `step` events the step running ("4/8"), `end` says the build ended.
+//! The log is read from the database, so any replica can serve it and it outlives the build
+//! process. Who may read it is the rule of the build's Build Details, on its stored group.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use app::backend::builds::{self, BuildRow};
-use app::backend::{AppState, BackendError, identity};
-use app::domain::policy::{self, Action, Target};
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use app::api::ops;
+use app::backend::AppState;
+use app::backend::builds;
+use app::domain::Action;
+use axum::extract::Path;
+use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
+
+use crate::rest::{Caller, Failure, Params, Reply, bad_request};
 
 /// How often a live stream looks for new chunks.
 const POLL: Duration = Duration::from_millis(400);
@@ -24,89 +27,60 @@ const POLL: Duration = Duration::from_millis(400);
 const BATCH: i64 = 64;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Start after this chunk (the page already shows the chunks up to it).
     #[serde(default)]
     after: Option<i64>,
 }
 
+/// A build's log: plain text, or with `Accept: text/event-stream` a live stream of server-sent
+/// events (`log` chunks with their number as id, `step`, and `end`).
+#[utoipa::path(get, path = "/api/v1/builds/{id}/log", tag = "builds",
+    params(("id" = i64, Path), ("after" = Option<i64>, Query, description = "Start after this chunk")),
+    responses((status = 200, content_type = "text/plain", body = String),
+              (status = 403, body = crate::rest::ErrorBody), (status = 404, body = crate::rest::ErrorBody)))]
 pub async fn build_log(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<i64>,
-    Query(query): Query<LogQuery>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(query): Params<LogQuery>,
     headers: HeaderMap,
-) -> Response {
-    let build = match authorized_build(&state, &headers, peer, id).await {
-        Ok(build) => build,
-        Err(refusal) => return refusal,
-    };
+) -> Reply<Response> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| bad_request("must be a build number", Some("id".into())))?;
+    let build = ops::builds::build(caller.call(), id, Action::ViewGroupImages)
+        .await?
+        .build;
+    let state = caller.state;
     let wants_events = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     if !wants_events {
-        return match builds::full_log(&state.db, build.id).await {
-            Ok(text) => (
-                [
-                    (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"build-{}.log\"", build.id),
-                    ),
-                ],
-                text,
-            )
-                .into_response(),
-            Err(e) => internal(e),
-        };
+        let text = builds::full_log(&state.db, build.id)
+            .await
+            .map_err(|e| Failure(e.into()))?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"build-{}.log\"", build.id),
+                ),
+            ],
+            text,
+        )
+            .into_response());
     }
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok());
     let after = resume.or(query.after).unwrap_or(0);
-    Sse::new(follow(state, build.id, after))
+    Ok(Sse::new(follow(state, build.id, after))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
-}
-
-/// The build, if the caller may see it: the same rule as its Build Details page, checked
-/// against the build's stored group.
-async fn authorized_build(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    id: i64,
-) -> Result<BuildRow, Response> {
-    let actor = identity::resolve_actor(&state.db, &state.auth, headers, Some(peer.ip()))
-        .await
-        .map_err(internal)?;
-    let build = match builds::get(&state.db, id).await {
-        Ok(build) => build,
-        Err(BackendError::NotFound { .. }) => {
-            return Err((StatusCode::NOT_FOUND, format!("There is no build {id}.")).into_response());
-        }
-        Err(e) => return Err(internal(e)),
-    };
-    let (action, target) = match build.group_id {
-        Some(group) => (Action::BuildGroupImages, Target::Group(group)),
-        None => (Action::ManageGlobalImages, Target::System),
-    };
-    match policy::decide(&actor, action, target) {
-        Ok(()) => Ok(build),
-        Err(policy::Denied::NotSignedIn) => {
-            Err((StatusCode::UNAUTHORIZED, "Sign in to read build logs.").into_response())
-        }
-        Err(_) => {
-            Err((StatusCode::FORBIDDEN, "You may not read this build's log.").into_response())
-        }
-    }
-}
-
-fn internal(e: BackendError) -> Response {
-    tracing::error!(error = %e, "build log");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
+        .into_response())
 }
 
 /// Where a live stream is: the last chunk sent, and whether the build has ended.

@@ -3,11 +3,11 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use app::backend::{AppState, BackendError, Db, SecretKey, accounts, demo};
+use app::backend::{AppState, BackendError, Db, SecretKey, accounts, demo, tokens};
 use app::domain::Role;
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::config::{Command, Config, GroupCommand, MemberCommand, UserCommand};
+use crate::config::{Command, Config, GroupCommand, MemberCommand, TokenCommand, UserCommand};
 use crate::origin::AllowedOrigin;
 
 /// The audit log's actor for changes made on the command line.
@@ -62,6 +62,33 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
                 "{user} is now {} of {group}.",
                 if admin { "an admin" } else { "a member" }
             );
+        }
+        Command::Token(command) => token(&db, command).await?,
+    }
+    Ok(())
+}
+
+async fn token(db: &Db, command: TokenCommand) -> Result<(), CliError> {
+    match command {
+        TokenCommand::Create { name, scope, user } => {
+            let secret = tokens::create(db, CLI_ACTOR, &name, &scope, user.as_deref()).await?;
+            eprintln!("Created token {name}. It is shown only now; store it safely:");
+            println!("{secret}");
+        }
+        TokenCommand::Revoke { name } => {
+            tokens::revoke(db, CLI_ACTOR, &name).await?;
+            println!("Revoked token {name}.");
+        }
+        TokenCommand::List => {
+            for t in tokens::list(db).await? {
+                let user = t.user_name.as_deref().unwrap_or("(any user's launch list)");
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!("{:<24} {:<5} {:<8} {user}", t.name, t.scope, status);
+            }
         }
     }
     Ok(())

@@ -208,6 +208,30 @@ pub enum Command {
     /// Manage group memberships.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Manage service tokens for scripts and launch pages.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (only this once; Kiln keeps only its hash).
+    Create {
+        /// A name to revoke it by: lowercase letters, digits, '-', '_' and '.'.
+        #[arg(long)]
+        name: String,
+        /// `read`: list images and launchable images; `write`: also change them.
+        #[arg(long)]
+        scope: String,
+        /// The user the token acts as (required for write tokens). A read token without a
+        /// user may only read launchable images, for any user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke { name: String },
+    /// List tokens (never their secrets).
+    List,
 }
 
 #[derive(Debug, Subcommand)]

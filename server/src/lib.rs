@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod loopback;
 pub mod origin;
+pub mod rest;
 pub mod router;
 pub mod telemetry;
 

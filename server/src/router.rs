@@ -17,7 +17,7 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/api/v1/builds/{id}/log", get(crate::build_log::build_log))
+        .merge(crate::rest::routes())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

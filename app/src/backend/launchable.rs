@@ -230,7 +230,9 @@ mod tests {
         assert_eq!(joined.list.images.len(), 3);
 
         // An edit shows at once.
-        let torch = images::require(&db, Scope::Group(ml), "torch").await.unwrap();
+        let torch = images::require(&db, Scope::Group(ml), "torch")
+            .await
+            .unwrap();
         images::delete(&db, torch.id).await.unwrap();
         let after = for_user(&db, "alice", Accelerator::Cpu, false)
             .await
@@ -273,7 +275,9 @@ mod tests {
             .await
             .unwrap();
         assert!(ready_only.list.images.is_empty());
-        let all = for_user(&db, "alice", Accelerator::Cpu, true).await.unwrap();
+        let all = for_user(&db, "alice", Accelerator::Cpu, true)
+            .await
+            .unwrap();
         assert_eq!(all.list.images.len(), 1);
         assert!(!all.list.images[0].available);
     }

@@ -154,9 +154,14 @@ mod tests {
     use crate::backend::db::testing::fresh_db;
 
     async fn user(db: &Db, name: &str) {
-        users::create(db, &crate::domain::UserName::parse("u", name).unwrap(), "x", false)
-            .await
-            .unwrap();
+        users::create(
+            db,
+            &crate::domain::UserName::parse("u", name).unwrap(),
+            "x",
+            false,
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
@@ -193,7 +198,9 @@ mod tests {
         let db = fresh_db().await;
         let err = |e: BackendError| e.to_string();
         assert_eq!(
-            err(create(&db, "cli", "Bad Name", "read", None).await.unwrap_err()),
+            err(create(&db, "cli", "Bad Name", "read", None)
+                .await
+                .unwrap_err()),
             "name: may contain only lowercase letters, digits, '-', '_' and '.'"
         );
         assert_eq!(
@@ -205,7 +212,9 @@ mod tests {
             "user: is required for a write token: it acts as that user"
         );
         assert_eq!(
-            err(create(&db, "cli", "hub", "read", Some("nobody")).await.unwrap_err()),
+            err(create(&db, "cli", "hub", "read", Some("nobody"))
+                .await
+                .unwrap_err()),
             "user \"nobody\" does not exist"
         );
         create(&db, "cli", "hub", "read", None).await.unwrap();
@@ -224,9 +233,15 @@ mod tests {
     fn bearer_tokens_are_read_from_the_authorization_header() {
         let mut headers = http::HeaderMap::new();
         assert_eq!(bearer(&headers), None);
-        headers.insert(http::header::AUTHORIZATION, "Bearer kiln_abc".parse().unwrap());
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "Bearer kiln_abc".parse().unwrap(),
+        );
         assert_eq!(bearer(&headers), Some("kiln_abc"));
-        headers.insert(http::header::AUTHORIZATION, "Basic a2lsbjp4".parse().unwrap());
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "Basic a2lsbjp4".parse().unwrap(),
+        );
         assert_eq!(bearer(&headers), None);
     }
 }

@@ -223,6 +223,9 @@ mod tests {
             serde_json::to_string(&Owner::Group("ml".into())).unwrap(),
             r#"{"group":"ml"}"#
         );
-        assert_eq!(serde_json::to_string(&Owner::System).unwrap(), r#""system""#);
+        assert_eq!(
+            serde_json::to_string(&Owner::System).unwrap(),
+            r#""system""#
+        );
     }
 }

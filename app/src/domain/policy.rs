@@ -256,7 +256,9 @@ mod tests {
             _ if system => Err(NeedsSystemAdmin),
             _ => match action {
                 Action::LaunchGroupImages => match who {
-                    "member of G" | "admin of G" | "read token of admin of G"
+                    "member of G"
+                    | "admin of G"
+                    | "read token of admin of G"
                     | "write token of admin of G" => Ok(()),
                     _ => Err(NotInGroup),
                 },

@@ -13,24 +13,36 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["KilnError", "KilnImages", "profile_slug"]
 
 log = logging.getLogger(__name__)
 
 #: One image entry as Kiln sends it, or one KubeSpawner profile.
-Entry = Dict[str, Any]
-Profile = Dict[str, Any]
+Entry = dict[str, Any]
+Profile = dict[str, Any]
 
 ACCELERATORS = ("cpu", "gpu")
 
-# A name part that can be written into a slug as it is: lowercase letters and digits in
-# runs joined by single '-'. Kiln's image names always are (DNS labels without "--" are the
-# common case); group names may also hold '.', '_' or "--", which are not DNS-safe or
-# would make the "--" separator ambiguous.
+# A name part that can be written into a slug as it is: runs of lowercase letters and
+# digits joined by single '-'. Most Kiln names are; but group names may hold '.' or '_'
+# (not DNS-safe), and group and image names may hold "--" (which would make the "--"
+# between owner and name ambiguous).
 _PLAIN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _SLUG_MAX = 63
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Kiln's API does not redirect: a redirect is answered as an error, so the token is
+    never sent on to another address."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 
 class KilnError(Exception):
@@ -45,9 +57,9 @@ class KilnError(Exception):
         self,
         message: str,
         *,
-        status: Optional[int] = None,
-        code: Optional[str] = None,
-        field: Optional[str] = None,
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         #: The HTTP status Kiln answered with; None when there was no answer.
@@ -90,7 +102,7 @@ def profile_slug(entry: Entry, accelerator: str) -> str:
     return f"{accelerator}-{readable}---{digest}"
 
 
-def _owner(entry: Entry) -> Tuple[str, str]:
+def _owner(entry: Entry) -> tuple[str, str]:
     """("system", "") for a global image, ("group", NAME) for a group's."""
     owner = entry.get("owner")
     if owner == "system":
@@ -120,8 +132,8 @@ class KilnImages:
         include_not_ready: bool = False,
         timeout: float = 5,
         *,
-        label: Optional[str] = None,
-        extra_override: Optional[Mapping[str, Any]] = None,
+        label: str | None = None,
+        extra_override: Mapping[str, Any] | None = None,
         require_images: bool = True,
     ) -> None:
         """
@@ -152,7 +164,7 @@ class KilnImages:
         self.include_not_ready = include_not_ready
         self.timeout = timeout
         self.label = label
-        self.extra_override: Dict[str, Any] = dict(extra_override or {})
+        self.extra_override: dict[str, Any] = dict(extra_override or {})
         self.require_images = require_images
 
     def __repr__(self) -> str:  # never shows the token
@@ -160,13 +172,13 @@ class KilnImages:
 
     def launchable_url(self, username: str) -> str:
         """The URL of ``username``'s launchable images (the name is percent-encoded)."""
-        query: Dict[str, str] = {"accelerator": self.accelerator}
+        query: dict[str, str] = {"accelerator": self.accelerator}
         if self.include_not_ready:
             query["include_not_ready"] = "true"
         user = urllib.parse.quote(username, safe="")
         return f"{self.url}/api/v1/users/{user}/launchable-images?{urllib.parse.urlencode(query)}"
 
-    async def fetch(self, username: str) -> List[Entry]:
+    async def fetch(self, username: str) -> list[Entry]:
         """Kiln's image entries for ``username``, in Kiln's order (by display name).
 
         Raises :class:`KilnError` when Kiln is unreachable, answers an error (unknown
@@ -174,14 +186,14 @@ class KilnImages:
         """
         return await asyncio.to_thread(self._fetch_sync, username)
 
-    def _fetch_sync(self, username: str) -> List[Entry]:
+    def _fetch_sync(self, username: str) -> list[Entry]:
         what = f"Could not get the images of {username!r} from Kiln"
         request = urllib.request.Request(
             self.launchable_url(username),
             headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _opener.open(request, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as e:
             raise _answered_error(what, e) from None
@@ -221,14 +233,14 @@ class KilnImages:
         }
 
     def profiles(
-        self, entries: List[Entry], username: str, logger: Optional[logging.Logger] = None
-    ) -> List[Profile]:
+        self, entries: list[Entry], username: str, logger: logging.Logger | None = None
+    ) -> list[Profile]:
         """Profiles for ``username``'s available entries, in order; the first is the default.
 
         Entries that are not available are left out (KubeSpawner cannot show a disabled
         profile), each with an info line in ``logger`` saying why.
         """
-        profiles: List[Profile] = []
+        profiles: list[Profile] = []
         for entry in entries:
             if entry.get("available") and entry.get("url"):
                 profiles.append(self.to_profile(entry))
@@ -249,14 +261,14 @@ class KilnImages:
             )
         return profiles
 
-    async def profile_list(self, spawner: Any) -> List[Profile]:
+    async def profile_list(self, spawner: Any) -> list[Profile]:
         """KubeSpawner's ``profile_list`` callable: the profiles of ``spawner.user``."""
         username = spawner.user.name
         entries = await self.fetch(username)
         return self.profiles(entries, username, getattr(spawner, "log", None))
 
 
-def _warning(warning: Optional[str]) -> str:
+def _warning(warning: str | None) -> str:
     return f"Warning: {warning}" if warning else ""
 
 

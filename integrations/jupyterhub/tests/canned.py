@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable
 
 #: The make_spawner fixture: (username, profile_list, user_options=None) -> KubeSpawner.
 MakeSpawner = Callable[..., Any]
@@ -14,7 +14,7 @@ MakeSpawner = Callable[..., Any]
 @dataclass
 class Request:
     path: str
-    headers: Dict[str, str]
+    headers: dict[str, str]
 
 
 @dataclass
@@ -25,8 +25,9 @@ class CannedKiln:
     status: int = 200
     body: bytes = b"{}"
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    requests: List[Request] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
 
     def answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
         self.status = status
@@ -39,8 +40,8 @@ def fake_spawner(username: str) -> SimpleNamespace:
     return SimpleNamespace(user=SimpleNamespace(name=username))
 
 
-def entry(**fields: Any) -> Dict[str, Any]:
-    base: Dict[str, Any] = {
+def entry(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
         "name": "base",
         "display_name": "base",
         "description": "",
@@ -61,7 +62,7 @@ def entry(**fields: Any) -> Dict[str, Any]:
 
 
 # alice on a CPU launch, with include_not_ready=true.
-CPU_IMAGES: List[Dict[str, Any]] = [
+CPU_IMAGES: list[dict[str, Any]] = [
     entry(description="Python and JupyterLab"),
     entry(
         name="cuda-tools",
@@ -72,18 +73,18 @@ CPU_IMAGES: List[Dict[str, Any]] = [
         owner={"group": "ml"},
         url=None,
         available=False,
-        reason="cuda-tools is a GPU image; this is a CPU launch.",
+        reason="A GPU image: it needs a launch with a GPU.",
     ),
     entry(
         name="nightly",
         display_name="nightly",
         owner={"group": "ml"},
-        cpu_url="registry.example/ml/nightly:latest",
+        cpu_url=None,  # not ready: no URL until the first build succeeds
         url=None,
         ready=False,
         build_state="running",
         available=False,
-        reason="nightly has not been built yet.",
+        reason="Not ready: its first build is still running.",
     ),
     entry(
         name="opencv-4-9",
@@ -108,8 +109,11 @@ CPU_IMAGES: List[Dict[str, Any]] = [
 ]
 
 # alice on a GPU launch.
-GPU_IMAGES: List[Dict[str, Any]] = [
-    entry(description="Python and JupyterLab", warning="A CPU-only image on a GPU launch."),
+GPU_IMAGES: list[dict[str, Any]] = [
+    entry(
+        description="Python and JupyterLab",
+        warning="A CPU-only image: it will not use the GPU.",
+    ),
     entry(
         name="torch-2-1",
         display_name="torch-2.1",
@@ -124,5 +128,5 @@ GPU_IMAGES: List[Dict[str, Any]] = [
 ]
 
 
-def answer(images: List[Dict[str, Any]], user: str = "alice", accelerator: str = "cpu") -> dict:
+def answer(images: list[dict[str, Any]], user: str = "alice", accelerator: str = "cpu") -> dict:
     return {"user": user, "accelerator": accelerator, "images": images}

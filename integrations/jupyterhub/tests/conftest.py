@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
 from canned import CannedKiln, MakeSpawner, Request
@@ -26,6 +27,8 @@ def canned_kiln() -> Iterator[CannedKiln]:
             self.send_response(kiln.status)
             self.send_header("Content-Type", kiln.content_type)
             self.send_header("Content-Length", str(len(kiln.body)))
+            for name, value in kiln.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(kiln.body)
 
@@ -82,7 +85,7 @@ def make_spawner(no_cluster_kubeconfig: Path) -> MakeSpawner:
     """
     from kubespawner import KubeSpawner
 
-    def make(username: str, profile_list: Any, user_options: Optional[dict] = None) -> Any:
+    def make(username: str, profile_list: Any, user_options: dict | None = None) -> Any:
         user = SimpleNamespace(name=username, id=1, url=f"/user/{username}/")
         spawner = KubeSpawner(_mock=True, user=user, profile_list=profile_list)
         spawner.user_options = user_options or {}

@@ -15,9 +15,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 import pytest
 from canned import MakeSpawner, fake_spawner
@@ -34,7 +35,7 @@ if not KILN_BIN:
     )
 
 # Images made in the fixture, by display name: (owner group or None for global, body).
-IMAGES: Dict[str, Tuple[Optional[str], Dict[str, Any]]] = {
+IMAGES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "base-notebook": (None, {"type": "cpu", "url": "registry.example/system/base:1"}),
     "torch-2.1": (
         "ml",
@@ -55,13 +56,13 @@ class RunningKiln:
     url: str
     read_token: str
     admin_token: str
-    env: Dict[str, str]
+    env: dict[str, str]
     root: Path
     binary: Path
     #: The image name Kiln derived, by display name.
-    names: Dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
-    def cli(self, *args: str, stdin: Optional[str] = None) -> str:
+    def cli(self, *args: str, stdin: str | None = None) -> str:
         """Runs ``kiln ARGS`` on this Kiln's database; its stdout."""
         done = subprocess.run(
             [str(self.binary), *args],
@@ -84,7 +85,7 @@ class RunningKiln:
         assert len(lines) == 1, f"kiln token create printed {lines!r}"
         return lines[0].strip()
 
-    def api(self, method: str, path: str, body: Any = None) -> Tuple[int, Any]:
+    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """A REST call with the write token of root (a system admin)."""
         request = urllib.request.Request(
             self.url + path,
@@ -165,10 +166,14 @@ def kiln(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKiln]:
         )
     try:
         wait_ready(kiln.url, server, log)
-        for display_name, (group, body) in IMAGES.items():
-            path = f"/api/v1/groups/{group}/images" if group else "/api/v1/images"
-            full = {"display_name": display_name, "description": f"{display_name} image",
-                    "pull_secret": None, **body}
+        for display_name, (owner, body) in IMAGES.items():
+            path = f"/api/v1/groups/{owner}/images" if owner else "/api/v1/images"
+            full = {
+                "display_name": display_name,
+                "description": f"{display_name} image",
+                "pull_secret": None,
+                **body,
+            }
             status, image = kiln.api("POST", path, full)
             assert status == 201, f"POST {path} {full}: {status} {image}"
             kiln.names[display_name] = image["name"]
@@ -182,12 +187,12 @@ def kiln(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKiln]:
             server.wait()
 
 
-def profiles(kiln: RunningKiln, accelerator: str, user: str = "alice") -> List[dict]:
+def profiles(kiln: RunningKiln, accelerator: str, user: str = "alice") -> list[dict]:
     images = KilnImages(kiln.url, kiln.read_token, accelerator=accelerator)
     return asyncio.run(images.profile_list(fake_spawner(user)))
 
 
-def by_display_name(profiles: List[dict]) -> Dict[str, dict]:
+def by_display_name(profiles: list[dict]) -> dict[str, dict]:
     return {p["display_name"]: p for p in profiles}
 
 
@@ -261,10 +266,17 @@ def test_an_unknown_user_is_a_clear_404(kiln: RunningKiln) -> None:
 
 
 def test_a_deleted_image_is_no_longer_offered(kiln: RunningKiln) -> None:
-    status, body = kiln.api("POST", "/api/v1/groups/cv/images", {
-        "display_name": "short-lived", "description": "", "type": "cpu",
-        "url": "registry.example/cv/short:1", "pull_secret": None,
-    })
+    status, body = kiln.api(
+        "POST",
+        "/api/v1/groups/cv/images",
+        {
+            "display_name": "short-lived",
+            "description": "",
+            "type": "cpu",
+            "url": "registry.example/cv/short:1",
+            "pull_secret": None,
+        },
+    )
     assert status == 201, body
     assert "short-lived (Group cv)" in by_display_name(profiles(kiln, "cpu"))
     status, body = kiln.api("DELETE", f"/api/v1/groups/cv/images/{body['name']}")

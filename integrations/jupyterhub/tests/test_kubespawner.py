@@ -6,7 +6,8 @@ No cluster: see the ``make_spawner`` fixture in conftest.py.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable
+from typing import Any, Callable, TypeVar
 
 import pytest
 from canned import CPU_IMAGES, GPU_IMAGES, CannedKiln, MakeSpawner, answer
@@ -140,9 +141,7 @@ def test_a_cpu_and_a_gpu_list_combined(canned_kiln: CannedKiln, make_spawner: Ma
         return both[0] + [{**p, "default": False} for p in both[1]]
 
     async def test() -> Any:
-        spawner = make_spawner(
-            "alice", profile_list, user_options={"profile": "gpu-ml--torch-2-1"}
-        )
+        spawner = make_spawner("alice", profile_list, user_options={"profile": "gpu-ml--torch-2-1"})
         form = await spawner.get_options_form()
         assert 'value="cpu-ml--torch-2-1"' in form and 'value="gpu-ml--torch-2-1"' in form
         await spawner.load_user_options()

@@ -61,8 +61,8 @@ def test_unavailable_images_are_left_out_with_the_reason_logged(
         slugs = [p["slug"] for p in profiles(KilnImages(canned_kiln.url, TOKEN))]
     assert "cpu-ml--cuda-tools" not in slugs  # a GPU image on a CPU launch
     assert "cpu-ml--nightly" not in slugs  # not built yet
-    assert "cuda-tools is a GPU image; this is a CPU launch." in caplog.text
-    assert "nightly has not been built yet." in caplog.text
+    assert "cuda-tools to alice on cpu: A GPU image: it needs a launch with a GPU." in caplog.text
+    assert "nightly to alice on cpu: Not ready: its first build is still running." in caplog.text
 
 
 def test_gpu_launch_takes_kilns_url_and_shows_its_warning(canned_kiln: CannedKiln) -> None:
@@ -70,7 +70,7 @@ def test_gpu_launch_takes_kilns_url_and_shows_its_warning(canned_kiln: CannedKil
     got = profiles(KilnImages(canned_kiln.url, TOKEN, accelerator="gpu"))
     assert [p["slug"] for p in got] == ["gpu-system--base", "gpu-ml--torch-2-1"]
     assert got[0]["description"] == (
-        "Python and JupyterLab Warning: A CPU-only image on a GPU launch."
+        "Python and JupyterLab Warning: A CPU-only image: it will not use the GPU."
     )
     assert got[1]["kubespawner_override"]["image"] == "registry.example/ml/torch-gpu:2.1"
     assert got[0]["default"] and "default" not in got[1]
@@ -142,7 +142,9 @@ def test_kilns_field_error_names_the_field(canned_kiln: CannedKiln) -> None:
         422,
         {"error": {"code": "invalid", "message": "must be cpu or gpu", "field": "accelerator"}},
     )
-    with pytest.raises(KilnError, match=r"HTTP 422 invalid: must be cpu or gpu \(field accelerator\)"):
+    with pytest.raises(
+        KilnError, match=r"HTTP 422 invalid: must be cpu or gpu \(field accelerator\)"
+    ):
         profiles(KilnImages(canned_kiln.url, TOKEN))
 
 
@@ -159,6 +161,14 @@ def test_an_error_page_that_is_not_kilns_json(canned_kiln: CannedKiln) -> None:
     with pytest.raises(KilnError, match="HTTP 502: <html>Bad Gateway</html>") as caught:
         profiles(KilnImages(canned_kiln.url, TOKEN))
     assert (caught.value.status, caught.value.code) == (502, None)
+
+
+def test_a_redirect_is_not_followed(canned_kiln: CannedKiln) -> None:
+    canned_kiln.answer(302, b"")
+    canned_kiln.headers["Location"] = canned_kiln.url + "/elsewhere"
+    with pytest.raises(KilnError, match="HTTP 302"):
+        profiles(KilnImages(canned_kiln.url, TOKEN))
+    assert len(canned_kiln.requests) == 1  # the token went nowhere else
 
 
 def test_an_answer_that_is_not_kilns_json(canned_kiln: CannedKiln) -> None:

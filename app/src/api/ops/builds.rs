@@ -25,7 +25,10 @@ pub async fn check_spec(
 }
 
 /// Ready images this scope can build on: the base image suggestions.
-pub async fn base_choices(call: Call<'_>, group: Option<&str>) -> Result<Vec<BaseChoice>, ApiError> {
+pub async fn base_choices(
+    call: Call<'_>,
+    group: Option<&str>,
+) -> Result<Vec<BaseChoice>, ApiError> {
     let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
     bases(call.state, scope).await
 }
@@ -59,7 +62,15 @@ pub async fn create_custom(
         .resolve(&state.db, &state.secret, &valid.spec)
         .await?;
     let image = images::create_built(&state.db, scope, &valid, credential).await?;
-    let build = start(state, group, &image, (&valid.spec, &resolved), &actor, "image.create").await?;
+    let build = start(
+        state,
+        group,
+        &image,
+        (&valid.spec, &resolved),
+        &actor,
+        "image.create",
+    )
+    .await?;
     let record = ImageRecord {
         pull_secret: valid.spec.pull_secret.clone(),
         build_state: Some(build.state()),
@@ -86,8 +97,19 @@ pub async fn rebuild(
     }
     let spec = form.validate_spec().map_err(first)?;
     credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
-    let resolved = state.builds.resolve(&state.db, &state.secret, &spec).await?;
-    start(state, group, &image, (&spec, &resolved), &actor, "build.rebuild").await
+    let resolved = state
+        .builds
+        .resolve(&state.db, &state.secret, &spec)
+        .await?;
+    start(
+        state,
+        group,
+        &image,
+        (&spec, &resolved),
+        &actor,
+        "build.rebuild",
+    )
+    .await
 }
 
 /// Queues the build of a resolved spec and writes the audit entry.
@@ -164,7 +186,15 @@ pub async fn cancel(call: Call<'_>, id: i64) -> Result<OwnedBuild, ApiError> {
         )));
     }
     let detail = format!("build {id}");
-    audited(state, &actor, "build.cancel", owned.group.as_deref(), &owned.image, &detail).await?;
+    audited(
+        state,
+        &actor,
+        "build.cancel",
+        owned.group.as_deref(),
+        &owned.image,
+        &detail,
+    )
+    .await?;
     Ok(OwnedBuild {
         build: builds::get(&state.db, id).await?,
         ..owned
@@ -182,7 +212,9 @@ pub async fn cancel_of_image(
     let image = images::require(&call.state.db, scope, name).await?;
     let stored = builds::get(&call.state.db, id).await?;
     if stored.image_id != image.id {
-        return Err(ApiError::NotFound(format!("Image {name} has no build {id}.")));
+        return Err(ApiError::NotFound(format!(
+            "Image {name} has no build {id}."
+        )));
     }
     cancel(call, id).await.map(|_| ())
 }
@@ -221,12 +253,21 @@ pub async fn views(state: &AppState, rows: &[BuildRow]) -> Result<Vec<BuildView>
     };
     Ok(rows
         .iter()
-        .map(|row| view(row, queue.iter().position(|id| *id == row.id).map(|p| p as i64)))
+        .map(|row| {
+            view(
+                row,
+                queue.iter().position(|id| *id == row.id).map(|p| p as i64),
+            )
+        })
         .collect())
 }
 
 /// An image's Build Details page: history, the end of the newest log, the rebuild form.
-pub async fn details(call: Call<'_>, group: Option<&str>, name: &str) -> Result<BuildsPage, ApiError> {
+pub async fn details(
+    call: Call<'_>,
+    group: Option<&str>,
+    name: &str,
+) -> Result<BuildsPage, ApiError> {
     let state = call.state;
     let (scope, _) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
     let (image, rows, views) = history(call, group, name).await?;

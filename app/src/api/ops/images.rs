@@ -38,7 +38,11 @@ impl ImageRecord {
 }
 
 /// A sorted, searched page of a catalog, each image with its newest build's state.
-pub async fn list(call: Call<'_>, group: Option<&str>, query: &ListQuery) -> Result<ImageList, ApiError> {
+pub async fn list(
+    call: Call<'_>,
+    group: Option<&str>,
+    query: &ListQuery,
+) -> Result<ImageList, ApiError> {
     let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
     let page = images::list(&call.state.db, scope, query).await?;
     let built: Vec<i64> = page
@@ -113,7 +117,15 @@ pub async fn create(
     let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
     let (valid, credential) = checked(call.state, scope, form).await?;
     let created = images::create(&call.state.db, scope, &valid, credential).await?;
-    audited(call.state, &actor, "image.create", group, &created.name, valid.url.as_str()).await?;
+    audited(
+        call.state,
+        &actor,
+        "image.create",
+        group,
+        &created.name,
+        valid.url.as_str(),
+    )
+    .await?;
     record(call.state, created).await
 }
 
@@ -140,7 +152,15 @@ pub async fn update(
     }
     let (valid, credential) = checked(call.state, scope, form).await?;
     let updated = images::update(&call.state.db, &stored, version, &valid, credential).await?;
-    audited(call.state, &actor, "image.update", group, &stored.name, valid.url.as_str()).await?;
+    audited(
+        call.state,
+        &actor,
+        "image.update",
+        group,
+        &stored.name,
+        valid.url.as_str(),
+    )
+    .await?;
     record(call.state, updated).await
 }
 
@@ -148,11 +168,22 @@ pub async fn delete(call: Call<'_>, group: Option<&str>, name: &str) -> Result<(
     let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
     let stored = images::require(&call.state.db, scope, name).await?;
     images::delete(&call.state.db, stored.id).await?;
-    audited(call.state, &actor, "image.delete", group, &stored.name, &stored.url).await
+    audited(
+        call.state,
+        &actor,
+        "image.delete",
+        group,
+        &stored.name,
+        &stored.url,
+    )
+    .await
 }
 
 /// The pull secrets a scope may choose from, by name.
-pub async fn pull_secret_choices(call: Call<'_>, group: Option<&str>) -> Result<Vec<String>, ApiError> {
+pub async fn pull_secret_choices(
+    call: Call<'_>,
+    group: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
     let (scope, _) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
     Ok(credentials::usable(&call.state.db, scope)
         .await?
@@ -183,6 +214,13 @@ pub(crate) async fn audited(
     image: &str,
     detail: &str,
 ) -> Result<(), ApiError> {
-    audit::record(&state.db, actor, action, &image_audit_target(group, image), detail).await?;
+    audit::record(
+        &state.db,
+        actor,
+        action,
+        &image_audit_target(group, image),
+        detail,
+    )
+    .await?;
     Ok(())
 }

@@ -32,14 +32,19 @@ pub async fn launchable(
         }
         (Whose::User(user), Actor::User(me)) if me.name == user => user,
         (Whose::User(user), _) => {
-            check(call.actor, Action::ViewAnyUsersLaunchable, Target::System, "")
-                .map_err(|_| {
-                    ApiError::Forbidden(
-                        "Only system admins and service tokens may read another user's \
+            check(
+                call.actor,
+                Action::ViewAnyUsersLaunchable,
+                Target::System,
+                "",
+            )
+            .map_err(|_| {
+                ApiError::Forbidden(
+                    "Only system admins and service tokens may read another user's \
                          launchable images."
-                            .into(),
-                    )
-                })?;
+                        .into(),
+                )
+            })?;
             user
         }
     };

@@ -1,0 +1,113 @@
+//! Builds: an image's history and rebuild, one build, cancel. The log is
+//! [`crate::build_log`].
+
+use app::api::ops;
+use app::domain::Action;
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+
+use super::types::{Build, BuildHistory, BuildSpec, ErrorBody};
+use super::{Body, Caller, Reply, bad_request};
+
+async fn history(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<BuildHistory>> {
+    let (image, _, views) = ops::builds::history(caller.call(), group, name).await?;
+    Ok(Json(BuildHistory {
+        builds: views
+            .into_iter()
+            .map(|v| Build::new(v, &image.name, group))
+            .collect(),
+        url: (!image.url.is_empty()).then_some(image.url),
+        image: image.name,
+    }))
+}
+
+async fn rebuild(
+    caller: Caller,
+    group: Option<&str>,
+    name: &str,
+    spec: BuildSpec,
+) -> Reply<(StatusCode, Json<Build>)> {
+    let row = ops::builds::rebuild(caller.call(), group, name, spec.into_form()?).await?;
+    let view = ops::builds::view(&row, None);
+    Ok((StatusCode::ACCEPTED, Json(Build::new(view, name, group))))
+}
+
+/// A build id from the path: a number, or a 400 naming it.
+fn build_id(raw: &str) -> Reply<i64> {
+    raw.parse()
+        .map_err(|_| bad_request("must be a build number", Some("id".into())))
+}
+
+/// An image's builds, newest first.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/images/{name}/builds", tag = "builds",
+    params(("group" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = BuildHistory), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn history_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+) -> Reply<Json<BuildHistory>> {
+    history(caller, Some(&group), &name).await
+}
+
+/// Rebuilds a custom image from a spec; it keeps its URL until this build succeeds.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/images/{name}/builds", tag = "builds",
+    params(("group" = String, Path), ("name" = String, Path)), request_body = BuildSpec,
+    responses((status = 202, body = Build), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rebuild_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+    Body(spec): Body<BuildSpec>,
+) -> Reply<(StatusCode, Json<Build>)> {
+    rebuild(caller, Some(&group), &name, spec).await
+}
+
+#[utoipa::path(get, path = "/api/v1/images/{name}/builds", tag = "builds",
+    params(("name" = String, Path)),
+    responses((status = 200, body = BuildHistory), (status = 403, body = ErrorBody)))]
+pub async fn history_global(caller: Caller, Path(name): Path<String>) -> Reply<Json<BuildHistory>> {
+    history(caller, None, &name).await
+}
+
+#[utoipa::path(post, path = "/api/v1/images/{name}/builds", tag = "builds",
+    params(("name" = String, Path)), request_body = BuildSpec,
+    responses((status = 202, body = Build), (status = 422, body = ErrorBody)))]
+pub async fn rebuild_global(
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(spec): Body<BuildSpec>,
+) -> Reply<(StatusCode, Json<Build>)> {
+    rebuild(caller, None, &name, spec).await
+}
+
+#[utoipa::path(get, path = "/api/v1/builds/{id}", tag = "builds", params(("id" = i64, Path)),
+    responses((status = 200, body = Build), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn get(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
+    let owned = ops::builds::build(caller.call(), build_id(&id)?, Action::ViewGroupImages).await?;
+    let queued = app::domain::BuildState::Queued;
+    let position = match owned.build.state() == queued {
+        true => {
+            ops::builds::views(&caller.state, std::slice::from_ref(&owned.build))
+                .await?
+                .remove(0)
+                .queue_position
+        }
+        false => None,
+    };
+    let mut build = Build::from_owned(owned);
+    build.queue_position = position;
+    Ok(Json(build))
+}
+
+/// Cancels a queued or running build; its log so far is kept. 409 once it has ended.
+#[utoipa::path(post, path = "/api/v1/builds/{id}/cancel", tag = "builds",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Build), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn cancel(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
+    let owned = ops::builds::cancel(caller.call(), build_id(&id)?).await?;
+    Ok(Json(Build::from_owned(owned)))
+}

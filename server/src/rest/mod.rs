@@ -1,0 +1,206 @@
+//! The public REST API v1: JSON over the same operations as the pages (`app::api::ops`),
+//! so both check the same policy and give the same messages. A caller is a service token
+//! (`Authorization: Bearer`) or the browser's session. Errors are
+//! `{"error": {"code", "message", "field"?}}` with the status the error means.
+
+pub mod builds;
+pub mod images;
+pub mod launch;
+pub mod openapi;
+pub mod types;
+
+use std::net::SocketAddr;
+
+use app::api::ApiError;
+use app::api::ops::Call;
+use app::backend::{AppState, identity};
+use app::domain::Actor;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+pub use types::ErrorBody;
+
+/// Every route of the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/groups/{group}/images",
+            get(images::list_group).post(images::create_group),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}",
+            get(images::get_group)
+                .patch(images::patch_group)
+                .delete(images::delete_group),
+        )
+        .route(
+            "/api/v1/images",
+            get(images::list_global).post(images::create_global),
+        )
+        .route(
+            "/api/v1/images/{name}",
+            get(images::get_global)
+                .patch(images::patch_global)
+                .delete(images::delete_global),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}/builds",
+            get(builds::history_group).post(builds::rebuild_group),
+        )
+        .route(
+            "/api/v1/images/{name}/builds",
+            get(builds::history_global).post(builds::rebuild_global),
+        )
+        .route("/api/v1/builds/{id}", get(builds::get))
+        .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
+        .route("/api/v1/builds/{id}/log", get(crate::build_log::build_log))
+        .route("/api/v1/me/launchable-images", get(launch::mine))
+        .route(
+            "/api/v1/users/{user}/launchable-images",
+            get(launch::of_user),
+        )
+        .route("/api/openapi.json", get(openapi::document))
+        // Anything else under /api/v1 is a JSON 404, not the HTML one of the pages.
+        .route("/api/v1/{*rest}", axum::routing::any(not_found))
+}
+
+/// The caller of a request: its actor, resolved from a token or the session.
+pub struct Caller {
+    pub state: AppState,
+    pub actor: Actor,
+}
+
+impl Caller {
+    pub fn call(&self) -> Call<'_> {
+        Call::new(&self.state, &self.actor)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let actor = identity::resolve_actor(&state.db, &state.auth, &parts.headers, peer)
+            .await
+            .map_err(|e| Failure(e.into()))?;
+        Ok(Caller {
+            state: state.clone(),
+            actor,
+        })
+    }
+}
+
+/// An API error as its HTTP response.
+#[derive(Debug)]
+pub struct Failure(pub ApiError);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(ErrorBody::from(&self.0))).into_response();
+        if let ApiError::TooManyAttempts {
+            retry_after_secs, ..
+        } = &self.0
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        if matches!(self.0, ApiError::Unauthenticated | ApiError::BadToken) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"kiln\""),
+            );
+        }
+        response
+    }
+}
+
+pub type Reply<T> = Result<T, Failure>;
+
+/// A JSON body, read strictly: a syntax error, a wrong type, a missing or unknown field is a
+/// 400 naming the field, before anything else happens.
+pub struct Body<T>(pub T);
+
+/// The largest body the API reads: image specs are small.
+const MAX_BODY: usize = 256 * 1024;
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = Failure;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Failure> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json {
+            return Err(bad_request(
+                "Send the body as JSON (Content-Type: application/json).",
+                None,
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| bad_request("The body could not be read.", None))?;
+        if bytes.len() > MAX_BODY {
+            return Err(bad_request("The body is larger than 256 KiB.", None));
+        }
+        parse(&bytes).map(Body)
+    }
+}
+
+/// Reads `bytes` as a `T`, naming the field that broke it.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != ".").then_some(path);
+        bad_request(&format!("The body is not valid: {}", e.inner()), field)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| bad_request(&format!("The body is not valid: {e}"), None))?;
+    Ok(value)
+}
+
+/// The URL query, read strictly: an unknown parameter or a wrong type is a 400.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Params<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Failure> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| bad_request(&format!("The query is not valid: {}", e.body_text()), None))
+    }
+}
+
+pub fn bad_request(message: &str, field: Option<String>) -> Failure {
+    Failure(ApiError::BadRequest {
+        message: message.to_owned(),
+        field,
+    })
+}
+
+async fn not_found() -> Failure {
+    Failure(ApiError::NotFound("There is no such API route.".into()))
+}

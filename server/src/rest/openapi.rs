@@ -1,0 +1,42 @@
+//! `GET /api/openapi.json`: the OpenAPI 3 document, generated from the handlers and the
+//! types they read and write, so clients can be generated from it.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{builds, images, launch};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kiln API", description = "Kiln's image catalog, builds and launch selection."),
+    paths(
+        images::list_group, images::create_group, images::get_group, images::patch_group,
+        images::delete_group, images::list_global, images::create_global, images::get_global,
+        images::patch_global, images::delete_global,
+        builds::history_group, builds::rebuild_group, builds::history_global,
+        builds::rebuild_global, builds::get, builds::cancel, crate::build_log::build_log,
+        launch::mine, launch::of_user,
+    ),
+    modifiers(&BearerToken),
+    security(("token" = [])),
+    tags((name = "images"), (name = "builds"), (name = "launch"))
+)]
+pub struct ApiDoc;
+
+/// Service tokens (`kiln token create`) are sent as `Authorization: Bearer <token>`.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

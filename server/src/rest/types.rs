@@ -1,0 +1,353 @@
+//! The JSON the API reads and writes. Bodies are read strictly (`deny_unknown_fields`), so a
+//! misspelt property is an error rather than silently ignored.
+
+use app::api::ApiError;
+use app::api::builds::BuildView;
+use app::api::images::ImageSummary;
+use app::api::ops::builds::OwnedBuild;
+use app::api::ops::images::ImageRecord;
+use app::domain::{BuildForm, BuildState, ImageForm, Owner};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::{Failure, bad_request};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable for scripts: `unauthenticated`, `bad_token`, `bad_request`, `forbidden`,
+    /// `not_found`, `invalid`, `conflict`, `too_many_attempts`, `internal`.
+    pub code: String,
+    /// The same words the pages show.
+    pub message: String,
+    /// The property the error is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl From<&ApiError> for ErrorBody {
+    fn from(e: &ApiError) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.code().to_owned(),
+                message: e.message(),
+                field: e.field().map(api_field),
+            },
+        }
+    }
+}
+
+/// The API's name of a form field: the image type is `type` here.
+fn api_field(field: &str) -> String {
+    match field {
+        "image_type" => "type".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// An image of a catalog.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Image {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub image_type: String,
+    /// The image to run; none for a built image before its first successful build.
+    pub url: Option<String>,
+    /// The image for GPU launches of a universal image, when it differs from `url`.
+    pub gpu_url: Option<String>,
+    pub pull_secret: Option<String>,
+    /// `existing` (registered by URL) or `build` (built by Kiln).
+    pub source: String,
+    pub ready: bool,
+    pub build_state: Option<BuildState>,
+    pub owner: Owner,
+    /// Send it back with a PATCH: the edit is refused if the image changed since.
+    pub version: i64,
+}
+
+impl Image {
+    pub fn from_record(record: ImageRecord, group: Option<&str>) -> Image {
+        let row = record.row;
+        let ready = !row.url.is_empty();
+        Image {
+            gpu_url: (ready && row.gpu_url != row.url).then(|| row.gpu_url.clone()),
+            url: ready.then_some(row.url),
+            name: row.name,
+            display_name: row.display_name,
+            description: row.description,
+            image_type: row.image_type,
+            pull_secret: record.pull_secret,
+            source: row.source,
+            ready,
+            build_state: record.build_state,
+            owner: group.map_or(Owner::System, |g| Owner::Group(g.to_owned())),
+            version: row.version,
+        }
+    }
+}
+
+/// One row of a catalog page.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImageItem {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub image_type: String,
+    pub built: bool,
+    pub ready: bool,
+    pub build_state: Option<BuildState>,
+}
+
+impl From<ImageSummary> for ImageItem {
+    fn from(s: ImageSummary) -> Self {
+        ImageItem {
+            name: s.name,
+            display_name: s.display_name,
+            description: s.description,
+            image_type: s.image_type,
+            built: s.built,
+            ready: s.ready,
+            build_state: s.build_state,
+        }
+    }
+}
+
+/// A sorted, searched page of a catalog.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImagePage {
+    pub images: Vec<ImageItem>,
+    /// How many images match in all.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// A new image: registered by `url`, or built by Kiln from `build`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewImage {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(rename = "type")]
+    pub image_type: String,
+    /// The image's URL, for an existing image.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A separate image for GPU launches of a universal image.
+    #[serde(default)]
+    pub gpu_url: Option<String>,
+    /// A registry credential this group may use.
+    #[serde(default)]
+    pub pull_secret: Option<String>,
+    /// Build the image from a base image and packages instead of registering a URL.
+    #[serde(default)]
+    pub build: Option<BuildSpec>,
+}
+
+/// What Kiln builds: a base image plus packages, one per entry.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSpec {
+    pub base_image: String,
+    /// The registry credential to pull the base image with.
+    #[serde(default)]
+    pub pull_secret: Option<String>,
+    #[serde(default)]
+    pub apt: Vec<String>,
+    #[serde(default)]
+    pub conda: Vec<String>,
+    #[serde(default)]
+    pub pip: Vec<String>,
+}
+
+/// An edit: only the properties sent change. `gpu_url` and `pull_secret` are removed by
+/// sending `null`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePatch {
+    /// The `version` the edit was made on.
+    pub version: i64,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, rename = "type")]
+    pub image_type: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub gpu_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub pull_secret: Option<Option<String>>,
+}
+
+/// A property that was sent, possibly as `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl NewImage {
+    pub fn into_image_form(self) -> ImageForm {
+        ImageForm {
+            display_name: self.display_name,
+            description: self.description,
+            image_type: self.image_type,
+            url: self.url.unwrap_or_default(),
+            use_gpu_url: self.gpu_url.is_some(),
+            gpu_url: self.gpu_url.unwrap_or_default(),
+            use_pull_secret: self.pull_secret.is_some(),
+            pull_secret: self.pull_secret.unwrap_or_default(),
+        }
+    }
+
+    pub fn into_build_form(self, spec: BuildSpec) -> Result<BuildForm, Failure> {
+        if self.url.is_some() || self.gpu_url.is_some() {
+            return Err(bad_request(
+                "Give either url (an existing image) or build (a custom image), not both.",
+                Some("url".into()),
+            ));
+        }
+        if self.pull_secret.is_some() {
+            return Err(bad_request(
+                "A custom image's pull secret is build.pull_secret: the base image's.",
+                Some("pull_secret".into()),
+            ));
+        }
+        let mut form = spec.into_form()?;
+        form.display_name = self.display_name;
+        form.description = self.description;
+        form.image_type = self.image_type;
+        Ok(form)
+    }
+}
+
+impl BuildSpec {
+    /// The build form's boxes: one package per line.
+    pub fn into_form(self) -> Result<BuildForm, Failure> {
+        Ok(BuildForm {
+            base_image: self.base_image,
+            use_pull_secret: self.pull_secret.is_some(),
+            pull_secret: self.pull_secret.unwrap_or_default(),
+            apt: lines("apt", self.apt)?,
+            conda: lines("conda", self.conda)?,
+            pip: lines("pip", self.pip)?,
+            ..BuildForm::default()
+        })
+    }
+}
+
+/// Entries become the box's lines; an entry may not hold a line break of its own.
+fn lines(field: &str, entries: Vec<String>) -> Result<String, Failure> {
+    if let Some(i) = entries.iter().position(|e| e.contains(['\n', '\r'])) {
+        return Err(bad_request(
+            "An entry may not contain a line break: give one package per entry.",
+            Some(format!("build.{field}[{i}]")),
+        ));
+    }
+    Ok(entries.join("\n"))
+}
+
+impl ImagePatch {
+    /// The stored form with the sent properties changed.
+    pub fn apply(self, mut form: ImageForm) -> ImageForm {
+        if let Some(v) = self.display_name {
+            form.display_name = v;
+        }
+        if let Some(v) = self.description {
+            form.description = v;
+        }
+        if let Some(v) = self.image_type {
+            form.image_type = v;
+        }
+        if let Some(v) = self.url {
+            form.url = v;
+        }
+        if let Some(v) = self.gpu_url {
+            form.use_gpu_url = v.is_some();
+            form.gpu_url = v.unwrap_or_default();
+        }
+        if let Some(v) = self.pull_secret {
+            form.use_pull_secret = v.is_some();
+            form.pull_secret = v.unwrap_or_default();
+        }
+        form
+    }
+}
+
+/// One build of an image.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Build {
+    pub id: i64,
+    pub image: String,
+    /// The image's group; none for a global image.
+    pub group: Option<String>,
+    /// 1 for the image's first build, then counting up.
+    pub revision: i64,
+    pub state: BuildState,
+    /// Why it failed: `base-image`, `package-not-found`, `no-apt`, `timeout`, ...
+    pub reason: String,
+    pub message: String,
+    pub step: i64,
+    pub steps: i64,
+    /// The image it pushes (or pushed).
+    pub target: String,
+    /// The same spec was built before; its image was used again.
+    pub reused: bool,
+    pub created_by: String,
+    /// Milliseconds since the Unix epoch.
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// Builds ahead of it in the queue, while it waits.
+    pub queue_position: Option<i64>,
+    /// What got installed, as recorded by the build.
+    pub installed: String,
+}
+
+impl Build {
+    pub fn new(view: BuildView, image: &str, group: Option<&str>) -> Build {
+        Build {
+            id: view.id,
+            image: image.to_owned(),
+            group: group.map(str::to_owned),
+            revision: view.revision,
+            state: view.state,
+            reason: view.reason,
+            message: view.message,
+            step: view.step,
+            steps: view.steps,
+            target: view.target,
+            reused: view.reused,
+            created_by: view.created_by,
+            queued_at: view.queued_at,
+            started_at: view.started_at,
+            finished_at: view.finished_at,
+            queue_position: view.queue_position,
+            installed: view.installed,
+        }
+    }
+
+    pub fn from_owned(owned: OwnedBuild) -> Build {
+        let view = app::api::ops::builds::view(&owned.build, None);
+        Build::new(view, &owned.image, owned.group.as_deref())
+    }
+}
+
+/// An image's builds, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BuildHistory {
+    pub image: String,
+    /// The image's URL now: the last successful build's.
+    pub url: Option<String>,
+    pub builds: Vec<Build>,
+}

@@ -1,0 +1,725 @@
+//! The REST API v1 over real HTTP on a real database: every route for every kind of caller,
+//! strict bodies, tokens, and the launch list following changes at once.
+
+mod common;
+
+use app::backend::builds::{self, NewBuild};
+use app::backend::images::{self, Scope};
+use app::backend::{groups, tokens, users};
+use app::domain::{BuildForm, ImageForm, Role};
+use common::TestApp;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Every kind of caller the API knows.
+const CALLERS: [&str; 8] = [
+    "anonymous",
+    "member",
+    "admin of another group",
+    "group admin",
+    "system admin",
+    "read token",
+    "write token of the group admin",
+    "read token of the group admin",
+];
+
+struct Api {
+    app: TestApp,
+    clients: Vec<(&'static str, Client)>,
+}
+
+impl Api {
+    /// Groups `ml` and `ml-team` with their people (see `TestApp::with_roles`), and one client
+    /// per caller.
+    async fn start() -> Api {
+        let app = TestApp::with_roles().await;
+        let read = tokens::create(&app.db, "test", "hub", "read", None)
+            .await
+            .unwrap();
+        let write = tokens::create(&app.db, "test", "script", "write", Some("g-admin"))
+            .await
+            .unwrap();
+        let read_bound = tokens::create(&app.db, "test", "report", "read", Some("g-admin"))
+            .await
+            .unwrap();
+        let mut clients = Vec::new();
+        for who in CALLERS {
+            let client = match who {
+                "anonymous" => app.client(),
+                "member" => app.signed_in("member").await,
+                "admin of another group" => app.signed_in("h-admin").await,
+                "group admin" => app.signed_in("g-admin").await,
+                "system admin" => app.signed_in("root").await,
+                "read token" => bearer(&read),
+                "write token of the group admin" => bearer(&write),
+                _ => bearer(&read_bound),
+            };
+            clients.push((who, client));
+        }
+        Api { app, clients }
+    }
+
+    fn client(&self, who: &str) -> &Client {
+        &self.clients.iter().find(|(w, _)| *w == who).unwrap().1
+    }
+
+    async fn send(
+        &self,
+        who: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client(who).request(method, self.app.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A registered image in `scope`, named uniquely, for one request to act on.
+    async fn image(&self, scope: Scope) -> String {
+        let name = format!("img-{}", app::backend::random_hex(4));
+        let form = ImageForm {
+            display_name: name.clone(),
+            image_type: "universal".into(),
+            url: format!("registry.example/{name}:1"),
+            ..ImageForm::default()
+        };
+        images::create(&self.app.db, scope, &form.validate().unwrap(), None)
+            .await
+            .unwrap();
+        name
+    }
+
+    /// A custom image of `scope` with one queued build; returns the image name and build id.
+    async fn queued_build(&self, scope: Scope) -> (String, i64) {
+        let name = format!("built-{}", app::backend::random_hex(4));
+        let form = BuildForm {
+            display_name: name.clone(),
+            image_type: "cpu".into(),
+            base_image: "registry.example/base:1".into(),
+            apt: "curl".into(),
+            ..BuildForm::default()
+        };
+        let valid = form.validate().unwrap();
+        let image = images::create_built(&self.app.db, scope, &valid, None)
+            .await
+            .unwrap();
+        let new = NewBuild {
+            image_id: image.id,
+            scope,
+            spec: &valid.spec,
+            image_type: "cpu",
+            base_digest: "sha256:00",
+            base_user: "",
+            target: "registry.example/out:1",
+            created_by: "g-admin",
+        };
+        let build = builds::enqueue(&self.app.db, &new, false).await.unwrap();
+        (name, build.id)
+    }
+
+    async fn group_id(&self, name: &str) -> i64 {
+        groups::find(&self.app.db, name).await.unwrap().unwrap().id
+    }
+}
+
+fn bearer(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    Client::builder().default_headers(headers).build().unwrap()
+}
+
+fn new_image(display_name: &str) -> Value {
+    json!({"display_name": display_name, "type": "cpu", "url": format!("registry.example/{display_name}:1")})
+}
+
+/// Expected statuses: for callers who may manage the group's images, those who may only
+/// read it, and everyone else.
+fn group_rule(who: &str, ok: u16, read_only: bool) -> u16 {
+    match who {
+        "anonymous" => 401,
+        "group admin" | "system admin" | "write token of the group admin" => ok,
+        "read token of the group admin" if read_only => ok,
+        _ => 403,
+    }
+}
+
+fn global_rule(who: &str, ok: u16) -> u16 {
+    match who {
+        "anonymous" => 401,
+        "system admin" => ok,
+        _ => 403,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_caller_by_the_policy() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let mut failures = Vec::new();
+    for who in CALLERS {
+        let group_image = api.image(ml).await;
+        let global_image = api.image(Scope::Global).await;
+        let (built, build) = api.queued_build(ml).await;
+        let (_, cancellable) = api.queued_build(ml).await;
+        let version = json!({"version": 1, "description": "edited"});
+        let cases: Vec<(Method, String, Option<Value>, u16)> = vec![
+            (
+                Method::GET,
+                "/api/v1/groups/ml/images".into(),
+                None,
+                group_rule(who, 200, true),
+            ),
+            (
+                Method::POST,
+                "/api/v1/groups/ml/images".into(),
+                Some(new_image(&format!("new-{}", who.len()))),
+                group_rule(who, 201, false),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/groups/ml/images/{group_image}"),
+                None,
+                group_rule(who, 200, true),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/groups/ml/images/{group_image}"),
+                Some(version.clone()),
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/groups/ml/images/{group_image}"),
+                None,
+                group_rule(who, 204, false),
+            ),
+            (
+                Method::GET,
+                "/api/v1/images".into(),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::POST,
+                "/api/v1/images".into(),
+                Some(new_image(&format!("global-{}", who.len()))),
+                global_rule(who, 201),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/images/{global_image}"),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/images/{global_image}"),
+                Some(version.clone()),
+                global_rule(who, 200),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/images/{global_image}"),
+                None,
+                global_rule(who, 204),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/groups/ml/images/{built}/builds"),
+                None,
+                group_rule(who, 200, true),
+            ),
+            // Builds are not set up in this Kiln: a permitted rebuild is refused naming it.
+            (
+                Method::POST,
+                format!("/api/v1/groups/ml/images/{built}/builds"),
+                Some(json!({"base_image": "registry.example/base:2"})),
+                group_rule(who, 422, false),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/builds/{build}"),
+                None,
+                group_rule(who, 200, true),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/builds/{build}/log"),
+                None,
+                group_rule(who, 200, true),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/builds/{cancellable}/cancel"),
+                None,
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::GET,
+                "/api/v1/me/launchable-images".into(),
+                None,
+                match who {
+                    "anonymous" => 401,
+                    "read token" => 403,
+                    _ => 200,
+                },
+            ),
+            (
+                Method::GET,
+                "/api/v1/users/member/launchable-images".into(),
+                None,
+                match who {
+                    "anonymous" => 401,
+                    "member" | "system admin" => 200,
+                    _ if who.contains("token") => 200,
+                    _ => 403,
+                },
+            ),
+        ];
+        for (method, path, body, expected) in cases {
+            let (status, answer) = api.send(who, method.clone(), &path, body).await;
+            if status.as_u16() != expected {
+                failures.push(format!(
+                    "{who}: {method} {path} gave {status}, expected {expected}: {answer}"
+                ));
+            }
+            if !status.is_success() {
+                // Every refusal is the API's JSON error, with a message to show.
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                if message.is_empty() || answer["error"]["code"].as_str().is_none() {
+                    failures.push(format!(
+                        "{who}: {method} {path}: not a JSON error: {answer}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn refusals_say_why_in_the_words_the_pages_use() {
+    let api = Api::start().await;
+    let (status, body) = api
+        .send("anonymous", Method::GET, "/api/v1/groups/ml/images", None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (status, body) = api
+        .send("member", Method::GET, "/api/v1/groups/ml/images", None)
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["error"]["message"],
+        "Only the group admins of group ml can manage its images. You are a member; ask one of its admins."
+    );
+    let (_, body) = api
+        .send(
+            "read token of the group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(new_image("x")),
+        )
+        .await;
+    assert_eq!(
+        body["error"]["message"],
+        "This token has the read scope; it cannot change anything."
+    );
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::GET,
+            "/api/v1/groups/nope/images",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["message"].as_str()),
+        (404, Some("There is no group nope."))
+    );
+    let (status, body) = api
+        .send("group admin", Method::GET, "/api/v1/no-such-route", None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_a_clear_4xx_naming_the_field_and_store_nothing() {
+    let api = Api::start().await;
+    let ml = api.group_id("ml").await;
+    let before = images::list(&api.app.db, Scope::Group(ml), &Default::default())
+        .await
+        .unwrap()
+        .total;
+    let admin = "group admin";
+    let post = |body: Value| api.send(admin, Method::POST, "/api/v1/groups/ml/images", Some(body));
+
+    let (status, body) = post(json!({"display_name": 5, "type": "cpu", "url": "r/x:1"})).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (400, Some("display_name")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type"),
+        "{body}"
+    );
+
+    let (status, body) =
+        post(json!({"display_name": "x", "type": "cpu", "url": "r/x:1", "colour": "red"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{body}"
+    );
+
+    let (status, body) = post(json!({"type": "cpu", "url": "r/x:1"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `display_name`"),
+        "{body}"
+    );
+
+    for (display_name, url, field) in [
+        ("x; rm -rf /", "r/x:1", "display_name"),
+        ("ok-name", "r/x:1$(reboot)", "url"),
+        ("ok-name", "r/x:1\nFROM evil", "url"),
+        ("tor\u{0441}h", "r/x:1", "display_name"),
+        (&"a".repeat(10_000), "r/x:1", "display_name"),
+    ] {
+        let (status, body) =
+            post(json!({"display_name": display_name, "type": "cpu", "url": url})).await;
+        assert_eq!(
+            (status.as_u16(), body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
+    }
+    let (status, body) = post(json!({"display_name": "x", "type": "tpu", "url": "r/x:1"})).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (422, Some("type")),
+        "{body}"
+    );
+
+    let (status, body) = post(json!({"display_name": "x", "type": "cpu", "build": {"base_image": "r/b:1", "apt": ["curl\nrm"]}})).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (400, Some("build.apt[0]")),
+        "{body}"
+    );
+
+    let raw = api
+        .client(admin)
+        .post(api.app.url("/api/v1/groups/ml/images"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let text = api
+        .client(admin)
+        .post(api.app.url("/api/v1/groups/ml/images"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 400);
+
+    let (status, body) = api
+        .send(
+            admin,
+            Method::GET,
+            "/api/v1/groups/ml/images?sort=size",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (400, Some("sort"))
+    );
+    let (status, _) = api
+        .send(admin, Method::GET, "/api/v1/groups/ml/images?page=x", None)
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = api
+        .send(
+            "member",
+            Method::GET,
+            "/api/v1/me/launchable-images?accelerator=tpu",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (400, Some("accelerator"))
+    );
+
+    let after = images::list(&api.app.db, Scope::Group(ml), &Default::default())
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(before, after, "nothing was stored");
+}
+
+#[tokio::test]
+async fn images_are_created_read_edited_with_their_version_and_deleted() {
+    let api = Api::start().await;
+    let admin = "write token of the group admin";
+    let (status, created) = api
+        .send(
+            admin,
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(json!({
+                "display_name": "torch-2.1", "description": "PyTorch", "type": "universal",
+                "url": "registry.example/torch:2.1", "gpu_url": "registry.example/torch-gpu:2.1"
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["name"], "torch-2-1");
+    assert_eq!(created["owner"], json!({"group": "ml"}));
+    assert_eq!(created["gpu_url"], "registry.example/torch-gpu:2.1");
+    let version = created["version"].as_i64().unwrap();
+
+    let (_, page) = api
+        .send(
+            admin,
+            Method::GET,
+            "/api/v1/groups/ml/images?q=pytorch",
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["images"][0]["name"], "torch-2-1");
+
+    let path = "/api/v1/groups/ml/images/torch-2-1";
+    let (status, edited) = api
+        .send(
+            admin,
+            Method::PATCH,
+            path,
+            Some(json!({"version": version, "gpu_url": null, "description": "Torch"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["gpu_url"], Value::Null);
+    assert_eq!(edited["description"], "Torch");
+    assert_eq!(
+        edited["url"], "registry.example/torch:2.1",
+        "unsent properties stay"
+    );
+
+    // A second edit on the old version is refused and overwrites nothing.
+    let (status, stale) = api
+        .send(
+            admin,
+            Method::PATCH,
+            path,
+            Some(json!({"version": version, "description": "lost"})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), stale["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let (_, now) = api.send(admin, Method::GET, path, None).await;
+    assert_eq!(now["description"], "Torch");
+
+    let (status, _) = api.send(admin, Method::DELETE, path, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = api.send(admin, Method::GET, path, None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_at_once() {
+    let api = Api::start().await;
+    let (status, _) = api
+        .send(
+            "read token",
+            Method::GET,
+            "/api/v1/users/member/launchable-images",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    tokens::revoke(&api.app.db, "test", "hub").await.unwrap();
+    let (status, body) = api
+        .send(
+            "read token",
+            Method::GET,
+            "/api/v1/users/member/launchable-images",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (401, Some("bad_token"))
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "The service token is unknown or was revoked."
+    );
+    let (status, _) = api
+        .send(
+            "anonymous",
+            Method::GET,
+            "/api/v1/me/launchable-images",
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let made_up = bearer("kiln_0123");
+    let response = made_up
+        .get(api.app.url("/api/v1/me/launchable-images"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn an_edit_or_a_membership_change_shows_in_the_launch_list_at_once() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let team = api.group_id("ml-team").await;
+    let torch = api.image(ml).await;
+    let other = api.image(Scope::Group(team)).await;
+    let global = api.image(Scope::Global).await;
+    let api = &api;
+    let list = |query: &'static str| async move {
+        let (status, body) = api
+            .send(
+                "read token",
+                Method::GET,
+                &format!("/api/v1/users/member/launchable-images{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = list("").await;
+    let mut expected = vec![torch.clone(), global.clone()];
+    expected.sort();
+    assert_eq!(
+        names(&first),
+        expected,
+        "global images and the member's group's, not ml-team's"
+    );
+    assert_eq!(first["images"][0]["available"], true);
+
+    // A group admin edits an image: the next ask sees it.
+    let path = format!("/api/v1/groups/ml/images/{torch}");
+    let (_, stored) = api.send("group admin", Method::GET, &path, None).await;
+    let patch = json!({"version": stored["version"], "type": "gpu"});
+    let (status, _) = api
+        .send("group admin", Method::PATCH, &path, Some(patch))
+        .await;
+    assert_eq!(status, 200);
+    let on_cpu = list("?accelerator=cpu").await;
+    let entry = on_cpu["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == torch.as_str())
+        .unwrap();
+    assert_eq!(
+        (entry["available"].as_bool(), entry["url"].as_str()),
+        (Some(false), None)
+    );
+    let on_gpu = list("?accelerator=gpu").await;
+    let entry = on_gpu["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == torch.as_str())
+        .unwrap();
+    assert_eq!(entry["available"], true);
+
+    // The member joins ml-team: its image is in the next answer.
+    let member = users::find(&api.app.db, "member").await.unwrap().unwrap();
+    groups::set_member(&api.app.db, team, member.id, Role::Member)
+        .await
+        .unwrap();
+    assert!(names(&list("").await).contains(&other));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let api = Api::start().await;
+    let (status, doc) = api
+        .send("anonymous", Method::GET, "/api/openapi.json", None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/groups/{group}/images",
+        "/api/v1/groups/{group}/images/{name}",
+        "/api/v1/images",
+        "/api/v1/images/{name}",
+        "/api/v1/groups/{group}/images/{name}/builds",
+        "/api/v1/builds/{id}",
+        "/api/v1/builds/{id}/cancel",
+        "/api/v1/builds/{id}/log",
+        "/api/v1/me/launchable-images",
+        "/api/v1/users/{user}/launchable-images",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    for schema in [
+        "Image",
+        "NewImage",
+        "ImagePatch",
+        "Build",
+        "LaunchList",
+        "LaunchableImage",
+        "ErrorBody",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is documented"
+        );
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["NewImage"]["additionalProperties"], false,
+        "unknown properties are refused, and the document says so"
+    );
+}
