@@ -30,4 +30,8 @@ for project in hydrated no-js; do
     $kiln member add "$group" demo-admin --admin
   done
 done
+# The launch spec's group and a write token (as root) to fill it through the REST API.
+$kiln group add launch-e2e
+$kiln member add launch-e2e demo-admin --admin
+$kiln token create --name e2e-writer --scope write --user root > "$state/token.txt" 2>/dev/null
 exec $kiln serve

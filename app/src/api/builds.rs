@@ -82,8 +82,8 @@ pub struct BuildsPage {
     /// The newest build's spec, to edit for Rebuild.
     pub rebuild: BuildForm,
     pub pull_secrets: Vec<String>,
-    /// Ready images to suggest as base images.
-    pub bases: Vec<BaseChoice>,
+    /// Images to offer as base images (not-ready ones disabled).
+    pub bases: Vec<crate::domain::LaunchableImage>,
     /// Why builds cannot start here, when they cannot.
     pub builds_disabled: Option<String>,
 }
@@ -94,14 +94,6 @@ pub const TAIL_LINES: i64 = 500;
 /// Where an image's build details live.
 pub fn builds_path(group: Option<&str>, name: &str) -> String {
     format!("{}/{name}/builds", super::images::list_path(group))
-}
-
-/// A ready image offered as a base image: picking it also picks its pull secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BaseChoice {
-    pub label: String,
-    pub url: String,
-    pub pull_secret: Option<String>,
 }
 
 /// Checks a build spec as the user types: the base image's grammar, the pull secret and
@@ -120,7 +112,9 @@ pub async fn check_build_spec(
 
 /// Ready images this scope can build on: the base image suggestions.
 #[server(endpoint = "base_image_choices")]
-pub async fn base_image_choices(group: Option<String>) -> Result<Vec<BaseChoice>, ApiError> {
+pub async fn base_image_choices(
+    group: Option<String>,
+) -> Result<Vec<crate::domain::LaunchableImage>, ApiError> {
     let (state, actor) = super::context::caller().await?;
     let call = super::ops::Call::new(&state, &actor);
     super::ops::builds::base_choices(call, group.as_deref())

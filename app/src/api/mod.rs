@@ -4,7 +4,9 @@ pub mod builds;
 pub mod credentials;
 pub mod error;
 pub mod images;
+pub mod launch;
 pub mod session;
+pub mod tokens;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context;

@@ -153,24 +153,6 @@ async fn count_matches(db: &Db, scope: Scope, filter: &str, pattern: String) -> 
     Ok(total)
 }
 
-/// Ready images a scope can build on: its own and the global ones that have a URL, as
-/// (display name, URL, pull secret name), by display name; for the base image suggestions.
-pub async fn ready_bases(db: &Db, scope: Scope) -> Result<Vec<(String, String, Option<String>)>> {
-    let own = match scope {
-        Scope::Group(_) => "i.group_id = $1 OR i.group_id IS NULL",
-        Scope::Global => "i.group_id IS NULL AND $1 = 0",
-    };
-    Ok(sqlx::query_as(&format!(
-        "SELECT i.display_name, i.url, c.name FROM images i
-         LEFT JOIN registry_credentials c ON c.id = i.credential_id
-         WHERE ({own}) AND i.url <> ''
-         ORDER BY i.display_name, i.url LIMIT 200"
-    ))
-    .bind(scope_id(scope))
-    .fetch_all(&db.pool)
-    .await?)
-}
-
 /// Stores a new image; its name must be free in the scope.
 pub async fn create(
     db: &Db,

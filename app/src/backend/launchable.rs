@@ -143,6 +143,38 @@ async fn read(
     })
 }
 
+/// The images of a scope that a build may start from, ready or not (not-ready ones are
+/// offered disabled): a group's and the global ones, or only the global ones.
+pub async fn bases_for(
+    db: &Db,
+    scope: crate::backend::images::Scope,
+) -> Result<Vec<LaunchableImage>> {
+    let group_id = match scope {
+        crate::backend::images::Scope::Group(id) => id,
+        crate::backend::images::Scope::Global => 0,
+    };
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT g.name AS group_name, i.name, i.display_name, i.description, i.image_type,
+                i.url, i.gpu_url, c.name AS pull_secret,
+                (SELECT b.state FROM builds b WHERE b.image_id = i.id
+                 ORDER BY b.revision DESC LIMIT 1) AS build_state
+         FROM images i
+         LEFT JOIN user_groups g ON g.id = i.group_id
+         LEFT JOIN registry_credentials c ON c.id = i.credential_id
+         WHERE i.group_id IS NULL OR i.group_id = $1
+         ORDER BY i.display_name, i.name LIMIT 500",
+    )
+    .bind(group_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut images = rows
+        .into_iter()
+        .map(|row| candidate(row).map(Candidate::as_base))
+        .collect::<Result<Vec<_>>>()?;
+    images.sort_by(launch_order);
+    Ok(images)
+}
+
 fn candidate(row: Row) -> Result<Candidate> {
     let image_type = ImageType::parse("image_type", &row.image_type)?;
     Ok(Candidate {

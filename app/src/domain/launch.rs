@@ -131,6 +131,24 @@ impl Candidate {
     }
 }
 
+impl Candidate {
+    /// The image offered as a base image to build on: any ready image will do, whatever
+    /// it runs on; one without a successful build cannot be built on yet.
+    pub fn as_base(self) -> LaunchableImage {
+        let mut image = self.resolve(Accelerator::Cpu);
+        let ready = image.ready;
+        image.url = ready
+            .then(|| image.cpu_url.clone().or(image.gpu_url.clone()))
+            .flatten();
+        image.available = ready;
+        image.warning = None;
+        if ready {
+            image.reason = None;
+        }
+        image
+    }
+}
+
 fn not_ready_reason(state: Option<BuildState>) -> String {
     match state {
         Some(BuildState::Queued | BuildState::Running) => {
@@ -215,6 +233,15 @@ mod tests {
             seen.reason.as_deref(),
             Some("Not ready: its first build is still running.")
         );
+    }
+
+    #[test]
+    fn any_ready_image_can_be_a_base_image() {
+        let gpu = image(ImageType::Gpu, "r/g:1", "r/g:1").as_base();
+        assert!(gpu.available && gpu.reason.is_none());
+        assert_eq!(gpu.url.as_deref(), Some("r/g:1"));
+        let unbuilt = image(ImageType::Cpu, "", "").as_base();
+        assert!(!unbuilt.available && unbuilt.reason.is_some());
     }
 
     #[test]

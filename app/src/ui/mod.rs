@@ -16,7 +16,10 @@ use pages::images::{
     builds::BuildDetailsPage, delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage,
     new::NewImagePage,
 };
-use pages::{credentials::CredentialsAdminPage, home::HomePage, login::LoginPage};
+use pages::{
+    credentials::CredentialsAdminPage, home::HomePage, launch::LaunchPage, login::LoginPage,
+    tokens::TokensAdminPage,
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -69,6 +72,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/groups/:group/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/tokens") view=TokensAdminPage ssr=SsrMode::Async/>
+                        <Route path=path!("/launch") view=LaunchPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>

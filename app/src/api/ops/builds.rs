@@ -4,14 +4,14 @@
 use super::images::{ImageRecord, audited};
 use super::{Call, first};
 use crate::api::ApiError;
-use crate::api::builds::{BaseChoice, BuildView, BuildsPage, TAIL_LINES, last_lines};
+use crate::api::builds::{BuildView, BuildsPage, TAIL_LINES, last_lines};
 use crate::api::context::{check, scope_of};
 use crate::backend::builder::{BuildRequest, Resolved};
 use crate::backend::builds::{self, BuildRow};
 use crate::backend::images::{self, ImageRow, Scope};
 use crate::backend::{AppState, credentials, groups};
 use crate::domain::build::BuildSpec;
-use crate::domain::{Action, BuildForm, BuildState, FieldError, Target};
+use crate::domain::{Action, BuildForm, BuildState, FieldError, LaunchableImage, Target};
 
 /// Checks a build spec as the user types: the base image's grammar, the pull secret and
 /// every package line, by the same parsers as Create and Rebuild (no registry is asked).
@@ -28,21 +28,13 @@ pub async fn check_spec(
 pub async fn base_choices(
     call: Call<'_>,
     group: Option<&str>,
-) -> Result<Vec<BaseChoice>, ApiError> {
+) -> Result<Vec<LaunchableImage>, ApiError> {
     let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
     bases(call.state, scope).await
 }
 
-async fn bases(state: &AppState, scope: Scope) -> Result<Vec<BaseChoice>, ApiError> {
-    Ok(images::ready_bases(&state.db, scope)
-        .await?
-        .into_iter()
-        .map(|(label, url, pull_secret)| BaseChoice {
-            label,
-            url,
-            pull_secret,
-        })
-        .collect())
+async fn bases(state: &AppState, scope: Scope) -> Result<Vec<LaunchableImage>, ApiError> {
+    Ok(crate::backend::launchable::bases_for(&state.db, scope).await?)
 }
 
 /// Creates a custom image and queues its first build. The base image must resolve before

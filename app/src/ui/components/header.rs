@@ -40,10 +40,12 @@ fn UserBar(me: Me) -> impl IntoView {
     };
     view! {
         <nav class="topbar__nav" aria-label="Main">
+            <A href="/launch" attr:class="topbar__link">"Launch"</A>
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
             {me.system_admin.then(|| view! {
                 <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
                 <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
+                <A href="/admin/tokens" attr:class="topbar__link">"Service tokens"</A>
             })}
         </nav>
         <div class="topbar__user">

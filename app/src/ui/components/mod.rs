@@ -2,4 +2,5 @@
 
 pub mod header;
 pub mod log_view;
+pub mod picker;
 pub mod status;

@@ -3,4 +3,6 @@
 pub mod credentials;
 pub mod home;
 pub mod images;
+pub mod launch;
 pub mod login;
+pub mod tokens;

@@ -6,8 +6,10 @@
 use leptos::prelude::*;
 
 use crate::api::ApiError;
-use crate::api::builds::{BaseChoice, PostedBuild};
+use crate::api::builds::PostedBuild;
+use crate::domain::LaunchableImage;
 use crate::domain::{BuildForm, FieldError, ImageType};
+use crate::ui::components::picker::ImagePicker;
 
 #[component]
 pub fn BuildFields(
@@ -18,7 +20,7 @@ pub fn BuildFields(
     /// The group the image belongs to (none for global images).
     group: Option<String>,
     /// Ready images to suggest as base images.
-    bases: Vec<BaseChoice>,
+    bases: Vec<LaunchableImage>,
     /// The server's answer to the last submission.
     error: Option<ApiError>,
     /// Rebuild: only the spec (base image, pull secret, packages) can change.
@@ -98,7 +100,7 @@ fn SpecFields(
     group: Option<String>,
     initial: BuildForm,
     pull_secrets: Vec<String>,
-    bases: Vec<BaseChoice>,
+    bases: Vec<LaunchableImage>,
     /// The server's answer to the last submission, until the user edits.
     server_error: Option<ApiError>,
 ) -> impl IntoView {
@@ -111,7 +113,6 @@ fn SpecFields(
     let checks = StoredValue::new(0u64);
     let pending = StoredValue::new(None::<TimeoutHandle>);
     let allowed = StoredValue::new(pull_secrets.clone());
-    let choices = StoredValue::new(bases.clone());
     let group = StoredValue::new(group);
     let check = move || {
         if let Some(handle) = pending.try_update_value(Option::take).flatten() {
@@ -143,26 +144,25 @@ fn SpecFields(
             check();
         }
     };
-    let base_changed = {
-        move |ev: leptos::ev::Event| {
-            let url = event_target_value(&ev);
-            // Picking a suggested image also picks its pull secret, when this group may use it.
-            let secret = choices.with_value(|c| {
-                c.iter()
-                    .find(|b| b.url == url)
-                    .map(|b| b.pull_secret.clone())
-            });
-            form.update(|f| {
-                f.base_image = url.clone();
-                if let Some(secret) = secret {
-                    let usable = secret.filter(|s| allowed.with_value(|a| a.contains(s)));
-                    f.use_pull_secret = usable.is_some();
-                    f.pull_secret = usable.unwrap_or_default();
-                }
-            });
+    // The base image: typed, or picked from the group's images (which also picks its pull
+    // secret, when this group may use it).
+    let base = RwSignal::new(initial.base_image.clone());
+    Effect::new(move |_| {
+        let url = base.get();
+        if form.with_untracked(|f| f.base_image != url) {
+            form.update(|f| f.base_image = url);
             check();
         }
-    };
+    });
+    let picked = Callback::new(move |image: LaunchableImage| {
+        let usable = image
+            .pull_secret
+            .filter(|s| allowed.with_value(|a| a.contains(s)));
+        form.update(|f| {
+            f.use_pull_secret = usable.is_some();
+            f.pull_secret = usable.unwrap_or_default();
+        });
+    });
     let error_for = move |field: &'static str| {
         move || {
             errors.with(|e| {
@@ -183,13 +183,10 @@ fn SpecFields(
     view! {
         <div class="form__field">
             <label for="b-base_image">"Base image"</label>
-            <input id="b-base_image" name="build[base_image]" required autocomplete="off" spellcheck="false"
-                value=initial.base_image.clone() placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"
-                list="b-base_image-choices" on:input=base_changed/>
-            <datalist id="b-base_image-choices">
-                {bases.into_iter().map(|b| view! { <option value=b.url>{b.label}</option> }).collect_view()}
-            </datalist>
-            <p class="form__hint">"Any image reference, or one of this group's ready images. Kiln resolves it to its digest before the build is queued."</p>
+            <ImagePicker id="b-base_image" name="build[base_image]" entries=Signal::stored(bases)
+                value=base on_pick=picked required=true described_by="b-base_image-hint b-base_image-error"
+                placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"/>
+            <p class="form__hint" id="b-base_image-hint">"Any image reference, or one of this group's ready images (↓ to choose). Kiln resolves it to its digest before the build is queued."</p>
             {show("b-base_image", "Base image", "base_image")}
         </div>
         <fieldset class="form__group">

@@ -10,8 +10,9 @@ use leptos_router::hooks::use_query_map;
 use super::build_form::BuildFields;
 use super::fields::{ImageFields, form_level_error};
 use super::{group_param, scope_title};
-use crate::api::builds::{BaseChoice, CreateCustomImage, base_image_choices, builds_status};
+use crate::api::builds::{CreateCustomImage, base_image_choices, builds_status};
 use crate::api::images::{CreateImage, list_path, pull_secret_choices};
+use crate::domain::LaunchableImage;
 use crate::domain::{BuildForm, ImageForm};
 use crate::ui::components::status::ApiErrorView;
 
@@ -55,7 +56,7 @@ fn NewImage(
     /// Why builds cannot start here, when they cannot.
     builds_disabled: Option<String>,
     /// Ready images to suggest as base images.
-    bases: Vec<BaseChoice>,
+    bases: Vec<LaunchableImage>,
 ) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
@@ -113,7 +114,7 @@ fn ExistingImageForm(
 fn BuildImageForm(
     group: Option<String>,
     pull_secrets: Vec<String>,
-    bases: Vec<BaseChoice>,
+    bases: Vec<LaunchableImage>,
     base: String,
 ) -> impl IntoView {
     let action = ServerAction::<CreateCustomImage>::new();

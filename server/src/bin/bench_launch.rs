@@ -1,0 +1,210 @@
+//! `make bench-launch`: requests/s and p99 latency of `GET /api/v1/users/{user}/launchable-
+//! images` with a read token (what a launch page's backend sends), next to nginx serving the
+//! same JSON body as a static file, in the same run, with `wrk` at 64 connections on loopback.
+//! The user is in 5 groups and sees 200 images (150 of the groups, 50 global); 1,000 more
+//! images belong to groups the user is not in. The database is `KILN_BENCH_DATABASE_URL`, or
+//! a fresh SQLite file.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use app::backend::images::{self, Scope};
+use app::backend::{Db, accounts, tokens};
+use app::domain::{ImageForm, Role};
+
+const CONNECTIONS: u32 = 64;
+const SECONDS: u32 = 10;
+const USER: &str = "alice";
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("KILN_BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        let path = std::env::temp_dir().join(format!(
+            "kiln-bench-launch-{}.db",
+            app::backend::random_hex(4)
+        ));
+        format!("sqlite://{}", path.display())
+    });
+    let db = Db::connect(&url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let token = seed(&db).await;
+    let addr = server::loopback::serve(db.clone()).await;
+    let path = format!("/api/v1/users/{USER}/launchable-images");
+    let kiln_url = format!("http://{addr}{path}");
+
+    // The body nginx serves is exactly Kiln's answer.
+    let body = reqwest::Client::new()
+        .get(&kiln_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("ask Kiln")
+        .bytes()
+        .await
+        .expect("body");
+    let listed: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let count = listed["images"].as_array().map_or(0, Vec::len);
+    assert_eq!(count, 200, "the user sees 200 images");
+    let dir = std::env::temp_dir().join(format!("kiln-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("nginx dir");
+    std::fs::write(dir.join("launchable.json"), &body).expect("body file");
+    let nginx_port = free_port();
+    let mut nginx = start_nginx(&dir, nginx_port);
+    std::thread::sleep(Duration::from_millis(500));
+
+    println!(
+        "database: {:?}; {count} images for {USER} ({} bytes of JSON); wrk -t2 -c{CONNECTIONS} -d{SECONDS}s",
+        db.kind,
+        body.len()
+    );
+    let auth = format!("Authorization: Bearer {token}");
+    let kiln = tokio::task::spawn_blocking(move || wrk(&kiln_url, Some(&auth)))
+        .await
+        .expect("wrk");
+    let static_url = format!("http://127.0.0.1:{nginx_port}/launchable.json");
+    let nginx_run = tokio::task::spawn_blocking(move || wrk(&static_url, None))
+        .await
+        .expect("wrk");
+    let _ = nginx.kill();
+    let _ = nginx.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "kiln   {:>9.0} requests/s   p99 {:>6.2} ms",
+        kiln.rps, kiln.p99_ms
+    );
+    println!(
+        "nginx  {:>9.0} requests/s   p99 {:>6.2} ms   (the same body as a static file)",
+        nginx_run.rps, nginx_run.p99_ms
+    );
+    println!(
+        "ratio  {:.2} of nginx's requests/s (goal >= 0.5); Kiln p99 {:.2} ms (goal <= 10 ms)",
+        kiln.rps / nginx_run.rps,
+        kiln.p99_ms
+    );
+}
+
+/// Groups g1..g5 with 30 images each for the user, 50 global images, and 1,000 images in
+/// 5 groups the user is not in. Returns a read token bound to no user.
+async fn seed(db: &Db) -> String {
+    accounts::add_user(db, "bench", USER, "bench-password", false)
+        .await
+        .expect("user");
+    for g in 1..=10 {
+        let group = format!("g{g}");
+        let id = accounts::add_group(db, "bench", &group)
+            .await
+            .expect("group");
+        let (images, member) = if g <= 5 { (30, true) } else { (200, false) };
+        if member {
+            accounts::add_member(db, "bench", &group, USER, Role::Member)
+                .await
+                .expect("member");
+        }
+        for i in 0..images {
+            add_image(db, Scope::Group(id), &format!("{group}-image-{i}"), i).await;
+        }
+    }
+    for i in 0..50 {
+        add_image(db, Scope::Global, &format!("system-image-{i}"), i).await;
+    }
+    tokens::create(db, "bench", "launch-page", "read", None)
+        .await
+        .expect("token")
+}
+
+async fn add_image(db: &Db, scope: Scope, name: &str, i: usize) {
+    let image_type = ["cpu", "gpu", "universal"][i % 3];
+    let form = ImageForm {
+        display_name: name.to_owned(),
+        description: format!("{name}: Python 3.11, CUDA 12, Jupyter and the usual libraries"),
+        image_type: image_type.to_owned(),
+        url: format!("registry.example/ml/{name}:2024.{i}"),
+        use_gpu_url: image_type == "universal",
+        gpu_url: format!("registry.example/ml/{name}-cuda:2024.{i}"),
+        ..ImageForm::default()
+    };
+    images::create(db, scope, &form.validate().expect("valid"), None)
+        .await
+        .expect("image");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+fn start_nginx(dir: &Path, port: u16) -> Child {
+    let config = format!(
+        "daemon off;\nworker_processes auto;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {dir};\n  proxy_temp_path {dir};\n\
+         fastcgi_temp_path {dir};\n  uwsgi_temp_path {dir};\n  scgi_temp_path {dir};\n\
+         types {{ application/json json; }}\n  sendfile on;\n  keepalive_requests 1000000;\n\
+         server {{ listen 127.0.0.1:{port}; root {dir}; }}\n}}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, config).expect("nginx.conf");
+    Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start nginx (apt-get install nginx-light)")
+}
+
+struct Run {
+    rps: f64,
+    p99_ms: f64,
+}
+
+fn wrk(url: &str, header: Option<&str>) -> Run {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{SECONDS}s"),
+        "--latency",
+    ]);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    let out = command
+        .arg(url)
+        .output()
+        .expect("run wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("Non-2xx"),
+        "every answer must be a success:\n{text}"
+    );
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_owned()))
+            .unwrap_or_else(|| panic!("wrk printed no {prefix:?}:\n{text}"))
+    };
+    Run {
+        rps: field("Requests/sec:").parse().expect("requests/s"),
+        p99_ms: millis(&field("99%")),
+    }
+}
+
+/// wrk's durations: `812.00us`, `3.21ms`, `1.02s`.
+fn millis(s: &str) -> f64 {
+    let (number, scale) = if let Some(n) = s.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    number.parse::<f64>().expect("duration") * scale
+}
