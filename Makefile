@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e wasm-size bench-catalog bench-log bench-builds
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -24,7 +24,7 @@ run: tools build
 	$(KILN) serve
 
 ## Every test: Rust on SQLite and on PostgreSQL, lints, then the browser tests on a release build
-test: test-tools lint test-rust test-postgres test-builds build test-e2e
+test: test-tools lint test-rust test-postgres test-builds build test-e2e test-jupyterhub
 
 build:
 	cargo leptos build --release
@@ -41,8 +41,9 @@ test-tools: tools
 	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null && command -v buildah >/dev/null \
 	  && command -v skopeo >/dev/null && command -v docker-registry >/dev/null && command -v debootstrap >/dev/null \
 	  && command -v busybox >/dev/null && command -v curl >/dev/null && command -v pgrep >/dev/null \
+	  && python3 -m venv --help >/dev/null 2>&1 \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
-	         buildah skopeo docker-registry debootstrap busybox-static curl procps; }
+	         buildah skopeo docker-registry debootstrap busybox-static curl procps python3-venv; }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
 
@@ -106,6 +107,16 @@ bench-builds: build-env
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:
 	cd end2end && npx playwright test
+
+## The JupyterHub integration (pytest, the real jupyterhub-kubespawner), against the release build
+test-jupyterhub:
+	KILN_BIN=$(KILN) integrations/jupyterhub/run-tests.sh -q
+
+## Requests/s and p99 of the launchable-images API against nginx serving the same JSON (wrk)
+bench-launch:
+	command -v wrk >/dev/null && command -v nginx >/dev/null \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light; }
+	cargo run --release -q -p server --bin bench-launch
 
 ## The release hydrate bundle's size, raw and gzipped (budget: 400 KB gzipped)
 wasm-size:
