@@ -55,7 +55,7 @@ test("the launch picker offers the user's images with their markers, reasons and
     await expect(row).toContainText("needs a launch with a GPU");
     return;
   }
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
   const input = page.getByRole("combobox", { name: "Image" });
   await input.fill(`launch-gpu-${suffix}`);
   const gpu = page.getByRole("option", { name: new RegExp(`launch-gpu-${suffix}`) });
@@ -64,7 +64,7 @@ test("the launch picker offers the user's images with their markers, reasons and
   await expect(gpu.locator(".picker__marker")).toHaveAttribute("data-tip", "Group launch-e2e · gpu");
 
   // On a GPU launch the GPU image can be picked, with the keyboard.
-  await page.getByLabel("GPU").check();
+  await page.getByRole("radio", { name: "GPU" }).check();
   await input.fill(`launch-gpu-${suffix}`);
   await expect(page.getByRole("option", { name: new RegExp(`launch-gpu-${suffix}`) })).toHaveAttribute("aria-disabled", "false");
   await input.press("ArrowDown");

@@ -137,6 +137,9 @@ pub fn ImagePicker(
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 aria-activedescendant=active_id
                 aria-describedby=described_by
+                // The attribute for the server's HTML (forms work without JavaScript), the
+                // property for what changes after hydration.
+                value=value.get_untracked()
                 prop:value=move || value.get()
                 on:input=move |ev| {
                     value.set(event_target_value(&ev));
