@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
-use crate::rest::{Caller, Failure, Params, Reply, bad_request};
+use crate::rest::{Caller, Failure, Params, Reply, build_id};
 
 /// How often a live stream looks for new chunks.
 const POLL: Duration = Duration::from_millis(400);
@@ -46,12 +46,8 @@ pub async fn build_log(
     Params(query): Params<LogQuery>,
     headers: HeaderMap,
 ) -> Reply<Response> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| bad_request("must be a build number", Some("id".into())))?;
-    let build = ops::builds::build(caller.call(), id, Action::ViewGroupImages)
-        .await?
-        .build;
+    let build =
+        ops::builds::authorized(caller.call(), build_id(&id)?, Action::ViewGroupImages).await?;
     let state = caller.state;
     let wants_events = headers
         .get(header::ACCEPT)

@@ -14,9 +14,10 @@ CREATE TABLE service_tokens (
 );
 CREATE UNIQUE INDEX service_tokens_live_name ON service_tokens (name) WHERE revoked_at IS NULL;
 
--- Bumped by every change that can change anybody's launchable images: images, builds'
--- states, memberships, users, groups and credentials. Launch lists are remembered against
--- it, so every replica answers with the current list.
+-- Bumped by every change that can change anybody's launchable images or what a service
+-- token speaks for: images, builds' states, memberships, users, groups, credentials and
+-- tokens. Launch lists and token answers are remembered against it, so every replica
+-- answers with the current ones (a revoked token stops at once).
 CREATE TABLE launch_version (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version BIGINT  NOT NULL
@@ -30,15 +31,19 @@ BEGIN
 END;
 $$;
 
+-- Row triggers: a statement that changes no row (INSERT … ON CONFLICT DO NOTHING, as every
+-- request in proxy mode runs for its user) must not bump the counter.
 CREATE TRIGGER launch_images AFTER INSERT OR UPDATE OR DELETE ON images
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
 CREATE TRIGGER launch_builds AFTER INSERT OR UPDATE OF state ON builds
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
 CREATE TRIGGER launch_memberships AFTER INSERT OR UPDATE OR DELETE ON memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
-CREATE TRIGGER launch_users AFTER INSERT OR DELETE ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
+CREATE TRIGGER launch_users AFTER INSERT OR UPDATE OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
 CREATE TRIGGER launch_groups AFTER UPDATE OR DELETE ON user_groups
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
 CREATE TRIGGER launch_credentials AFTER UPDATE OR DELETE ON registry_credentials
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_launch_version();
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();
+CREATE TRIGGER launch_tokens AFTER INSERT OR UPDATE OR DELETE ON service_tokens
+    FOR EACH ROW EXECUTE FUNCTION bump_launch_version();

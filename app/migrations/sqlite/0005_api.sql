@@ -14,9 +14,10 @@ CREATE TABLE service_tokens (
 );
 CREATE UNIQUE INDEX service_tokens_live_name ON service_tokens (name) WHERE revoked_at IS NULL;
 
--- Bumped by every change that can change anybody's launchable images: images, builds'
--- states, memberships, users, groups and credentials. Launch lists are remembered against
--- it, so every replica answers with the current list.
+-- Bumped by every change that can change anybody's launchable images or what a service
+-- token speaks for: images, builds' states, memberships, users, groups, credentials and
+-- tokens. Launch lists and token answers are remembered against it, so every replica
+-- answers with the current ones (a revoked token stops at once).
 CREATE TABLE launch_version (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
@@ -50,6 +51,9 @@ END;
 CREATE TRIGGER launch_users_inserted AFTER INSERT ON users BEGIN
     UPDATE launch_version SET version = version + 1;
 END;
+CREATE TRIGGER launch_users_updated AFTER UPDATE ON users BEGIN
+    UPDATE launch_version SET version = version + 1;
+END;
 CREATE TRIGGER launch_users_deleted AFTER DELETE ON users BEGIN
     UPDATE launch_version SET version = version + 1;
 END;
@@ -63,5 +67,14 @@ CREATE TRIGGER launch_credentials_updated AFTER UPDATE ON registry_credentials B
     UPDATE launch_version SET version = version + 1;
 END;
 CREATE TRIGGER launch_credentials_deleted AFTER DELETE ON registry_credentials BEGIN
+    UPDATE launch_version SET version = version + 1;
+END;
+CREATE TRIGGER launch_tokens_inserted AFTER INSERT ON service_tokens BEGIN
+    UPDATE launch_version SET version = version + 1;
+END;
+CREATE TRIGGER launch_tokens_updated AFTER UPDATE ON service_tokens BEGIN
+    UPDATE launch_version SET version = version + 1;
+END;
+CREATE TRIGGER launch_tokens_deleted AFTER DELETE ON service_tokens BEGIN
     UPDATE launch_version SET version = version + 1;
 END;

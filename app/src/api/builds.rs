@@ -45,24 +45,31 @@ impl From<PostedBuild> for BuildForm {
     }
 }
 
-/// One build, as the details page shows it.
+/// One build, as the details page shows it (and the API, with its image and group).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BuildView {
     pub id: i64,
+    /// 1 for the image's first build, then counting up.
     pub revision: i64,
     pub state: BuildState,
+    /// Why it failed: `base-image`, `package-not-found`, `no-apt`, `timeout`, ...
     pub reason: String,
     pub message: String,
     pub step: i64,
     pub steps: i64,
+    /// The image it pushes (or pushed).
     pub target: String,
+    /// The same spec was built before; its image was used again.
     pub reused: bool,
     pub created_by: String,
+    /// Milliseconds since the Unix epoch.
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     /// Builds ahead of this one in the queue, while it waits.
     pub queue_position: Option<i64>,
+    /// What got installed, as recorded by the build.
     pub installed: String,
 }
 

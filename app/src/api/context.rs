@@ -1,8 +1,5 @@
 //! What every server function starts with: the app state, the actor, the policy check.
 
-use std::net::SocketAddr;
-
-use axum::extract::ConnectInfo;
 use leptos::prelude::{expect_context, use_context};
 
 use super::ApiError;
@@ -18,12 +15,9 @@ pub fn state() -> AppState {
 /// The actor of the current request.
 pub async fn actor(state: &AppState) -> Result<Actor, ApiError> {
     let parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    identity::resolve_actor(&state.db, &state.auth, &parts.headers, peer)
+    identity::resolve_request(&state.db, &state.auth, &parts)
         .await
+        .map(|(actor, _)| actor)
         .map_err(|e| respond(e.into()))
 }
 

@@ -133,7 +133,8 @@ pub async fn update_image(
 ) -> Result<(), ApiError> {
     let (state, actor) = super::context::caller().await?;
     let call = super::ops::Call::new(&state, &actor);
-    super::ops::images::update(call, group.as_deref(), &name, version, image.into())
+    let form = ImageForm::from(image);
+    super::ops::images::update(call, group.as_deref(), &name, version, |_| form)
         .await
         .map_err(super::error::respond)?;
     leptos_axum::redirect(&list_path(group.as_deref()));

@@ -13,7 +13,7 @@ pub async fn my_launchable_images(
     use super::ops::launch::{Whose, launchable};
     let (state, actor) = super::context::caller().await?;
     let call = super::ops::Call::new(&state, &actor);
-    let answer = launchable(call, Whose::Me, accelerator, include_not_ready)
+    let answer = launchable(call, Whose::Me, accelerator, include_not_ready, None)
         .await
         .map_err(super::error::respond)?;
     Ok(answer.list.images.clone())

@@ -12,7 +12,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions};
 
 use super::Result;
-use super::count_cache::CountCache;
+use super::versioned_cache::VersionedCache;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -27,10 +27,12 @@ pub enum Kind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: Kind,
-    /// Search match counts, valid while their catalog's change counter stands.
-    pub counts: CountCache,
-    /// Launchable-image lists, valid while the launch change counter stands.
-    pub launches: super::launchable::LaunchCache,
+    /// Search match counts by (scope id, pattern), valid while their catalog's counter stands.
+    pub counts: VersionedCache<(i64, String), i64>,
+    /// Launch lists, valid while `launch_version` stands.
+    pub launches: VersionedCache<super::launchable::ListKey, super::launchable::Answer>,
+    /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
+    pub token_actors: VersionedCache<String, crate::domain::Actor>,
 }
 
 impl Db {
@@ -70,8 +72,9 @@ impl Db {
         Ok(Db {
             pool,
             kind,
-            counts: CountCache::default(),
-            launches: Default::default(),
+            counts: VersionedCache::default(),
+            launches: VersionedCache::default(),
+            token_actors: VersionedCache::default(),
         })
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use ipnet::IpNet;
 
-use super::{BackendError, Db, Result, groups, sessions, tokens, users};
+use super::{BackendError, Db, Result, groups, launchable, sessions, tokens, users};
 use crate::domain::{Actor, GroupName, Principal, ServiceToken, UserName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,25 +52,64 @@ impl AuthSettings {
     }
 }
 
-/// Resolves the actor of a request from its headers and the address it came from. A service
-/// token (`Authorization: Bearer`) comes first; an unknown or revoked one is refused rather
-/// than treated as anonymous, so a script learns why at once.
+/// Resolves the actor of a request from its headers and the address it came from.
 pub async fn resolve_actor(
     db: &Db,
     auth: &AuthSettings,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Actor> {
-    if let Some(secret) = tokens::bearer(headers) {
-        return from_token(db, secret).await;
-    }
-    match auth.mode {
-        AuthMode::Local => from_session(db, headers).await,
-        AuthMode::Proxy => from_proxy(db, auth, headers, peer).await,
-    }
+    Ok(resolve(db, auth, headers, peer).await?.0)
 }
 
-async fn from_token(db: &Db, secret: &str) -> Result<Actor> {
+/// [`resolve`] for a request's head: its headers, and its peer address as axum recorded it.
+pub async fn resolve_request(
+    db: &Db,
+    auth: &AuthSettings,
+    parts: &http::request::Parts,
+) -> Result<(Actor, Option<i64>)> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    resolve(db, auth, &parts.headers, peer).await
+}
+
+/// [`resolve_actor`], also answering the `launch_version` counter when it was read to
+/// find the actor (a service token's request), so the request need not read it again.
+///
+/// A service token (`Authorization: Bearer`) comes first; an unknown or revoked one is
+/// refused rather than treated as anonymous, so a script learns why at once.
+pub async fn resolve(
+    db: &Db,
+    auth: &AuthSettings,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<(Actor, Option<i64>)> {
+    if let Some(secret) = tokens::bearer(headers) {
+        let version = launchable::version(db).await?;
+        return Ok((from_token(db, secret, version).await?, Some(version)));
+    }
+    let actor = match auth.mode {
+        AuthMode::Local => from_session(db, headers).await?,
+        AuthMode::Proxy => from_proxy(db, auth, headers, peer).await?,
+    };
+    Ok((actor, None))
+}
+
+/// Who a token speaks for, remembered against `launch_version`, which every change to
+/// tokens, users and memberships bumps: a launch page's request costs one read of it.
+async fn from_token(db: &Db, secret: &str, version: i64) -> Result<Actor> {
+    let hash = super::secret_hash(secret);
+    if let Some(actor) = db.token_actors.get(&hash, version) {
+        return Ok(actor);
+    }
+    let actor = token_actor(db, secret).await?;
+    db.token_actors.put(hash, version, actor.clone());
+    Ok(actor)
+}
+
+async fn token_actor(db: &Db, secret: &str) -> Result<Actor> {
     let Some(grant) = tokens::grant(db, secret).await? else {
         return Err(BackendError::BadToken);
     };

@@ -2,12 +2,12 @@
 //! belongs to, resolved for a CPU or GPU launch.
 //!
 //! Launch pages ask on every launch, so answers are remembered, as the JSON they are sent
-//! as, against the database's `launch_version` counter. Triggers bump it on any change that
-//! can alter a list (images, build states, memberships, users, groups, credentials), so a
-//! remembered answer is used only while nothing changed, on this replica or any other.
+//! as, against the database's `launch_version` counter (see `versioned_cache.rs`). Triggers
+//! bump it on any change that can alter a list (images, build states, memberships, users,
+//! groups, credentials, tokens), so a remembered answer is used only while nothing
+//! changed, on this replica or any other.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::FromRow;
@@ -32,33 +32,25 @@ pub struct Answer {
 }
 
 /// Which list: the user's name, the accelerator, and whether not-ready images are included.
-type Key = (String, Accelerator, bool);
+pub type ListKey = (String, Accelerator, bool);
 
-/// At most this many lists are remembered; past it the cache starts again empty.
-const CAPACITY: usize = 8192;
-
-#[derive(Debug, Clone, Default)]
-pub struct LaunchCache {
-    entries: Arc<Mutex<HashMap<Key, (i64, Answer)>>>,
+/// The counter every launch list and token answer is remembered against.
+pub async fn version(db: &Db) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
+            .fetch_one(&db.pool)
+            .await?,
+    )
 }
 
-impl LaunchCache {
-    fn get(&self, key: &Key, version: i64) -> Option<Answer> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|(read_at, _)| *read_at == version)
-            .map(|(_, answer)| answer.clone())
-    }
-
-    fn put(&self, key: Key, version: i64, answer: Answer) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, (version, answer));
-    }
-}
+/// The columns a launch entry needs, with its pull secret's name and newest build state.
+const SELECT_ENTRIES: &str = "SELECT g.name AS group_name, i.name, i.display_name, i.description,
+            i.image_type, i.url, i.gpu_url, c.name AS pull_secret,
+            (SELECT b.state FROM builds b WHERE b.image_id = i.id
+             ORDER BY b.revision DESC LIMIT 1) AS build_state
+     FROM images i
+     LEFT JOIN user_groups g ON g.id = i.group_id
+     LEFT JOIN registry_credentials c ON c.id = i.credential_id";
 
 #[derive(Debug, FromRow)]
 struct Row {
@@ -74,18 +66,16 @@ struct Row {
 }
 
 /// The launchable images of the user named `user`, for `accelerator`; not-ready ones only
-/// when asked for. An unknown user is `NotFound`.
+/// when asked for. An unknown user is `NotFound`. `version` is [`version`], read before:
+/// a change after it makes the next ask read again.
 pub async fn for_user(
     db: &Db,
+    version: i64,
     user: &str,
     accelerator: Accelerator,
     include_not_ready: bool,
 ) -> Result<Answer> {
     let key = (user.to_owned(), accelerator, include_not_ready);
-    // Read the counter before the list: a change in between makes the next ask read again.
-    let version: i64 = sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
-        .fetch_one(&db.pool)
-        .await?;
     if let Some(answer) = db.launches.get(&key, version) {
         return Ok(answer);
     }
@@ -110,18 +100,12 @@ async fn read(
             name: user.to_owned(),
         });
     };
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT g.name AS group_name, i.name, i.display_name, i.description, i.image_type,
-                i.url, i.gpu_url, c.name AS pull_secret,
-                (SELECT b.state FROM builds b WHERE b.image_id = i.id
-                 ORDER BY b.revision DESC LIMIT 1) AS build_state
-         FROM images i
-         LEFT JOIN user_groups g ON g.id = i.group_id
-         LEFT JOIN registry_credentials c ON c.id = i.credential_id
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT_ENTRIES}
          WHERE (i.group_id IS NULL
                 OR i.group_id IN (SELECT group_id FROM memberships WHERE user_id = $1))
-           AND ($2 = 1 OR i.url <> '')",
-    )
+           AND ($2 = 1 OR i.url <> '')"
+    ))
     .bind(user_id)
     .bind(include_not_ready as i64)
     .fetch_all(&db.pool)
@@ -153,17 +137,11 @@ pub async fn bases_for(
         crate::backend::images::Scope::Group(id) => id,
         crate::backend::images::Scope::Global => 0,
     };
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT g.name AS group_name, i.name, i.display_name, i.description, i.image_type,
-                i.url, i.gpu_url, c.name AS pull_secret,
-                (SELECT b.state FROM builds b WHERE b.image_id = i.id
-                 ORDER BY b.revision DESC LIMIT 1) AS build_state
-         FROM images i
-         LEFT JOIN user_groups g ON g.id = i.group_id
-         LEFT JOIN registry_credentials c ON c.id = i.credential_id
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT_ENTRIES}
          WHERE i.group_id IS NULL OR i.group_id = $1
-         ORDER BY i.display_name, i.name LIMIT 500",
-    )
+         ORDER BY i.display_name, i.name LIMIT 500"
+    ))
     .bind(group_id)
     .fetch_all(&db.pool)
     .await?;
@@ -211,6 +189,11 @@ mod tests {
             .id
     }
 
+    /// A launch list as one request asks for it: the counter, then the list.
+    async fn ask(db: &Db, user: &str, accelerator: Accelerator, include: bool) -> Result<Answer> {
+        for_user(db, version(db).await?, user, accelerator, include).await
+    }
+
     fn names(answer: &Answer) -> Vec<(String, Owner)> {
         answer
             .list
@@ -235,9 +218,7 @@ mod tests {
         image(&db, Scope::Group(cv), "opencv", "cpu").await;
         image(&db, Scope::Global, "base", "cpu").await;
 
-        let first = for_user(&db, "alice", Accelerator::Cpu, false)
-            .await
-            .unwrap();
+        let first = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert_eq!(
             names(&first),
             [
@@ -246,9 +227,7 @@ mod tests {
             ]
         );
         // Asked again with nothing changed: the same answer, from memory.
-        let again = for_user(&db, "alice", Accelerator::Cpu, false)
-            .await
-            .unwrap();
+        let again = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert!(Arc::ptr_eq(&first.list, &again.list));
 
         // A membership change shows at once.
@@ -256,9 +235,7 @@ mod tests {
         groups::set_member(&db, cv, alice.id, Role::Member)
             .await
             .unwrap();
-        let joined = for_user(&db, "alice", Accelerator::Cpu, false)
-            .await
-            .unwrap();
+        let joined = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert_eq!(joined.list.images.len(), 3);
 
         // An edit shows at once.
@@ -266,9 +243,7 @@ mod tests {
             .await
             .unwrap();
         images::delete(&db, torch.id).await.unwrap();
-        let after = for_user(&db, "alice", Accelerator::Cpu, false)
-            .await
-            .unwrap();
+        let after = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert_eq!(
             names(&after),
             [
@@ -281,7 +256,7 @@ mod tests {
         assert_eq!(json["accelerator"], "cpu");
 
         assert!(matches!(
-            for_user(&db, "nobody", Accelerator::Cpu, false).await,
+            ask(&db, "nobody", Accelerator::Cpu, false).await,
             Err(BackendError::NotFound { what: "user", .. })
         ));
     }
@@ -303,13 +278,9 @@ mod tests {
             .execute(&db.pool)
             .await
             .unwrap();
-        let ready_only = for_user(&db, "alice", Accelerator::Cpu, false)
-            .await
-            .unwrap();
+        let ready_only = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert!(ready_only.list.images.is_empty());
-        let all = for_user(&db, "alice", Accelerator::Cpu, true)
-            .await
-            .unwrap();
+        let all = ask(&db, "alice", Accelerator::Cpu, true).await.unwrap();
         assert_eq!(all.list.images.len(), 1);
         assert!(!all.list.images[0].available);
     }

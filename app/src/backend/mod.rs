@@ -4,7 +4,6 @@ pub mod accounts;
 pub mod audit;
 pub mod builder;
 pub mod builds;
-pub mod count_cache;
 pub mod credentials;
 pub mod db;
 pub mod demo;
@@ -19,6 +18,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod versioned_cache;
 
 pub use db::Db;
 pub use error::{BackendError, Result};
@@ -52,6 +52,13 @@ pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system's random source failed");
     hex(&buf)
+}
+
+/// How a bearer secret (a session cookie, a service token) is stored: its SHA-256 in hex.
+/// The secrets are 256 random bits, so a fast hash is enough.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

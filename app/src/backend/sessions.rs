@@ -1,8 +1,6 @@
 //! Sign-in sessions: a random token in the browser's cookie, only its hash in the database.
 
-use sha2::{Digest, Sha256};
-
-use super::{Db, Result, hex, now_ms, random_hex};
+use super::{Db, Result, now_ms, random_hex, secret_hash};
 
 pub const COOKIE: &str = "kiln_session";
 
@@ -11,7 +9,7 @@ pub async fn create(db: &Db, user_id: i64, ttl: std::time::Duration) -> Result<S
     let token = random_hex(32);
     let now = now_ms();
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash(&token))
+        .bind(secret_hash(&token))
         .bind(user_id)
         .bind(now)
         .bind(now + ttl.as_millis() as i64)
@@ -31,7 +29,7 @@ pub async fn user_of(db: &Db, token: &str) -> Result<Option<i64>> {
         sqlx::query_scalar(
             "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
         )
-        .bind(token_hash(token))
+        .bind(secret_hash(token))
         .bind(now_ms())
         .fetch_optional(&db.pool)
         .await?,
@@ -40,14 +38,10 @@ pub async fn user_of(db: &Db, token: &str) -> Result<Option<i64>> {
 
 pub async fn delete(db: &Db, token: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash(token))
+        .bind(secret_hash(token))
         .execute(&db.pool)
         .await?;
     Ok(())
-}
-
-fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The `Set-Cookie` value that carries a session, or (with `None`) ends it.

@@ -2,10 +2,9 @@
 //! shown once when created; only its SHA-256 is stored. A token bound to a user acts as that
 //! user within its scope; a read token bound to nobody may only read launchable images.
 
-use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use super::{BackendError, Db, Result, audit, hex, now_ms, random_hex, users};
+use super::{BackendError, Db, Result, audit, now_ms, random_hex, secret_hash, users};
 use crate::domain::{FieldError, GroupName, TokenScope};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
@@ -69,7 +68,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(name.as_str())
-    .bind(token_hash(&secret))
+    .bind(secret_hash(&secret))
     .bind(scope.as_str())
     .bind(user_id)
     .bind(by)
@@ -125,7 +124,7 @@ pub async fn grant(db: &Db, secret: &str) -> Result<Option<Grant>> {
         "SELECT name, scope, user_id FROM service_tokens
          WHERE token_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(token_hash(secret))
+    .bind(secret_hash(secret))
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.and_then(|(name, scope, user_id)| {
@@ -135,10 +134,6 @@ pub async fn grant(db: &Db, secret: &str) -> Result<Option<Grant>> {
             user_id,
         })
     }))
-}
-
-pub fn token_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// The bearer token of a request, if it carries one.
@@ -176,7 +171,7 @@ mod tests {
             .fetch_all(&db.pool)
             .await
             .unwrap();
-        assert_eq!(stored, vec![token_hash(&secret)]);
+        assert_eq!(stored, vec![secret_hash(&secret)]);
         assert!(!stored[0].contains(&secret[PREFIX.len()..]));
 
         let grant = grant(&db, &secret).await.unwrap().expect("live token");

@@ -92,34 +92,61 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    fn ready(&self) -> bool {
+        !self.url.is_empty()
+    }
+
     /// The image as a launch on `accelerator` sees it.
     pub fn resolve(self, accelerator: Accelerator) -> LaunchableImage {
-        let ready = !self.url.is_empty();
-        let cpu_url = (self.image_type != ImageType::Gpu && ready).then(|| self.url.clone());
-        let gpu_url = (self.image_type != ImageType::Cpu && ready).then(|| self.gpu_url.clone());
-        let (url, reason, warning) = match (ready, accelerator, self.image_type) {
+        let (run, reason, warning) = match (self.ready(), accelerator, self.image_type) {
             (false, _, _) => (None, Some(not_ready_reason(self.build_state)), None),
             (true, Accelerator::Cpu, ImageType::Gpu) => (
                 None,
                 Some("A GPU image: it needs a launch with a GPU.".to_owned()),
                 None,
             ),
-            (true, Accelerator::Cpu, _) => (cpu_url.clone(), None, None),
+            (true, Accelerator::Cpu, _) => (Some(self.url.clone()), None, None),
             (true, Accelerator::Gpu, ImageType::Cpu) => (
-                cpu_url.clone(),
+                Some(self.url.clone()),
                 None,
                 Some("A CPU-only image: it will not use the GPU.".to_owned()),
             ),
-            (true, Accelerator::Gpu, _) => (gpu_url.clone(), None, None),
+            (true, Accelerator::Gpu, _) => (Some(self.gpu_url.clone()), None, None),
         };
+        self.entry(run, reason, warning)
+    }
+
+    /// The image offered as a base image to build on: any ready image will do, whatever
+    /// it runs on; one without a successful build cannot be built on yet.
+    pub fn as_base(self) -> LaunchableImage {
+        match self.ready() {
+            true => {
+                let url = Some(self.url.clone());
+                self.entry(url, None, None)
+            }
+            false => {
+                let reason = Some(not_ready_reason(self.build_state));
+                self.entry(None, reason, None)
+            }
+        }
+    }
+
+    /// The entry: `url` is what would run (none when it cannot), `reason` why not.
+    fn entry(
+        self,
+        url: Option<String>,
+        reason: Option<String>,
+        warning: Option<String>,
+    ) -> LaunchableImage {
+        let ready = self.ready();
         LaunchableImage {
+            cpu_url: (self.image_type != ImageType::Gpu && ready).then(|| self.url.clone()),
+            gpu_url: (self.image_type != ImageType::Cpu && ready).then(|| self.gpu_url.clone()),
             available: url.is_some(),
             name: self.name,
             display_name: self.display_name,
             description: self.description,
             image_type: self.image_type,
-            cpu_url,
-            gpu_url,
             pull_secret: self.pull_secret,
             owner: self.owner,
             ready,
@@ -128,24 +155,6 @@ impl Candidate {
             reason,
             warning,
         }
-    }
-}
-
-impl Candidate {
-    /// The image offered as a base image to build on: any ready image will do, whatever
-    /// it runs on; one without a successful build cannot be built on yet.
-    pub fn as_base(self) -> LaunchableImage {
-        let mut image = self.resolve(Accelerator::Cpu);
-        let ready = image.ready;
-        image.url = ready
-            .then(|| image.cpu_url.clone().or(image.gpu_url.clone()))
-            .flatten();
-        image.available = ready;
-        image.warning = None;
-        if ready {
-            image.reason = None;
-        }
-        image
     }
 }
 

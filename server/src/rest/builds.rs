@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 
 use super::types::{Build, BuildHistory, BuildSpec, ErrorBody};
-use super::{Body, Caller, Reply, bad_request};
+use super::{Body, Caller, Reply, build_id};
 
 async fn history(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<BuildHistory>> {
     let (image, _, views) = ops::builds::history(caller.call(), group, name).await?;
@@ -31,12 +31,6 @@ async fn rebuild(
     let row = ops::builds::rebuild(caller.call(), group, name, spec.into_form()?).await?;
     let view = ops::builds::view(&row, None);
     Ok((StatusCode::ACCEPTED, Json(Build::new(view, name, group))))
-}
-
-/// A build id from the path: a number, or a 400 naming it.
-fn build_id(raw: &str) -> Reply<i64> {
-    raw.parse()
-        .map_err(|_| bad_request("must be a build number", Some("id".into())))
 }
 
 /// An image's builds, newest first.
@@ -87,19 +81,11 @@ pub async fn rebuild_global(
               (status = 404, body = ErrorBody)))]
 pub async fn get(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
     let owned = ops::builds::build(caller.call(), build_id(&id)?, Action::ViewGroupImages).await?;
-    let queued = app::domain::BuildState::Queued;
-    let position = match owned.build.state() == queued {
-        true => {
-            ops::builds::views(&caller.state, std::slice::from_ref(&owned.build))
-                .await?
-                .remove(0)
-                .queue_position
-        }
-        false => None,
-    };
-    let mut build = Build::from_owned(owned);
-    build.queue_position = position;
-    Ok(Json(build))
+    // The view with the build's place in the queue, while it waits.
+    let view = ops::builds::views(&caller.state, std::slice::from_ref(&owned.build))
+        .await?
+        .remove(0);
+    Ok(Json(Build::new(view, &owned.image, owned.group.as_deref())))
 }
 
 /// Cancels a queued or running build; its log so far is kept. 409 once it has ended.

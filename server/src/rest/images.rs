@@ -108,11 +108,11 @@ async fn patch(
     name: &str,
     patch: ImagePatch,
 ) -> Reply<Json<Image>> {
-    let call = caller.call();
-    let stored = ops::images::get(call, group, name, Action::ManageGroupImages).await?;
     let version = patch.version;
-    let form = patch.apply(stored.form());
-    let record = ops::images::update(call, group, name, version, form).await?;
+    let record = ops::images::update(caller.call(), group, name, version, |stored| {
+        patch.apply(stored)
+    })
+    .await?;
     Ok(Json(Image::from_record(record, group)))
 }
 

@@ -40,7 +40,14 @@ impl LaunchParams {
 async fn answer(caller: Caller, whose: Whose<'_>, params: LaunchParams) -> Reply<Response> {
     let accelerator = params.accelerator()?;
     let include = params.include_not_ready.unwrap_or(false);
-    let answer = ops::launch::launchable(caller.call(), whose, accelerator, include).await?;
+    let answer = ops::launch::launchable(
+        caller.call(),
+        whose,
+        accelerator,
+        include,
+        caller.launch_version,
+    )
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], answer.json).into_response())
 }
 

@@ -9,15 +9,13 @@ pub mod launch;
 pub mod openapi;
 pub mod types;
 
-use std::net::SocketAddr;
-
 use app::api::ApiError;
 use app::api::ops::Call;
 use app::backend::{AppState, identity};
 use app::domain::Actor;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -74,6 +72,8 @@ pub fn routes() -> Router<AppState> {
 pub struct Caller {
     pub state: AppState,
     pub actor: Actor,
+    /// The `launch_version` counter, when finding the actor read it (token requests).
+    pub launch_version: Option<i64>,
 }
 
 impl Caller {
@@ -86,16 +86,13 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let actor = identity::resolve_actor(&state.db, &state.auth, &parts.headers, peer)
+        let (actor, launch_version) = identity::resolve_request(&state.db, &state.auth, parts)
             .await
             .map_err(|e| Failure(e.into()))?;
         Ok(Caller {
             state: state.clone(),
             actor,
+            launch_version,
         })
     }
 }
@@ -192,6 +189,12 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for Params<T> {
             .map(|q| Params(q.0))
             .map_err(|e| bad_request(&format!("The query is not valid: {}", e.body_text()), None))
     }
+}
+
+/// A build id from the path: a number, or a 400 naming it.
+pub fn build_id(raw: &str) -> Reply<i64> {
+    raw.parse()
+        .map_err(|_| bad_request("must be a build number", Some("id".into())))
 }
 
 pub fn bad_request(message: &str, field: Option<String>) -> Failure {

@@ -287,56 +287,23 @@ impl ImagePatch {
 /// One build of an image.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Build {
-    pub id: i64,
     pub image: String,
     /// The image's group; none for a global image.
     pub group: Option<String>,
-    /// 1 for the image's first build, then counting up.
-    pub revision: i64,
-    pub state: BuildState,
-    /// Why it failed: `base-image`, `package-not-found`, `no-apt`, `timeout`, ...
-    pub reason: String,
-    pub message: String,
-    pub step: i64,
-    pub steps: i64,
-    /// The image it pushes (or pushed).
-    pub target: String,
-    /// The same spec was built before; its image was used again.
-    pub reused: bool,
-    pub created_by: String,
-    /// Milliseconds since the Unix epoch.
-    pub queued_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    /// Builds ahead of it in the queue, while it waits.
-    pub queue_position: Option<i64>,
-    /// What got installed, as recorded by the build.
-    pub installed: String,
+    #[serde(flatten)]
+    pub build: BuildView,
 }
 
 impl Build {
-    pub fn new(view: BuildView, image: &str, group: Option<&str>) -> Build {
+    pub fn new(build: BuildView, image: &str, group: Option<&str>) -> Build {
         Build {
-            id: view.id,
             image: image.to_owned(),
             group: group.map(str::to_owned),
-            revision: view.revision,
-            state: view.state,
-            reason: view.reason,
-            message: view.message,
-            step: view.step,
-            steps: view.steps,
-            target: view.target,
-            reused: view.reused,
-            created_by: view.created_by,
-            queued_at: view.queued_at,
-            started_at: view.started_at,
-            finished_at: view.finished_at,
-            queue_position: view.queue_position,
-            installed: view.installed,
+            build,
         }
     }
 
+    /// A build that has left the queue (no position to show).
     pub fn from_owned(owned: OwnedBuild) -> Build {
         let view = app::api::ops::builds::view(&owned.build, None);
         Build::new(view, &owned.image, owned.group.as_deref())

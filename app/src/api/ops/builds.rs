@@ -128,9 +128,9 @@ async fn start(
     Ok(build)
 }
 
-/// A build, with its image and group, if the caller may do `action` to it: checked against
-/// the build's stored group. Its id alone grants nothing.
-pub async fn build(call: Call<'_>, id: i64, action: Action) -> Result<OwnedBuild, ApiError> {
+/// A build, if the caller may do `action` to it: checked against the build's stored
+/// group. Its id alone grants nothing.
+pub async fn authorized(call: Call<'_>, id: i64, action: Action) -> Result<BuildRow, ApiError> {
     let build = builds::get(&call.state.db, id).await?;
     let target = match build.group_id {
         Some(group) => Target::Group(group),
@@ -142,6 +142,12 @@ pub async fn build(call: Call<'_>, id: i64, action: Action) -> Result<OwnedBuild
         (None, false) => Action::ViewGlobalImages,
     };
     check(call.actor, action, target, "this build's group")?;
+    Ok(build)
+}
+
+/// [`authorized`], with the names of the build's image and group.
+pub async fn build(call: Call<'_>, id: i64, action: Action) -> Result<OwnedBuild, ApiError> {
+    let build = authorized(call, id, action).await?;
     let image = images::by_id(&call.state.db, build.image_id).await?;
     let group = match build.group_id {
         Some(id) => Some(groups::name_of(&call.state.db, id).await?),
@@ -231,9 +237,17 @@ pub async fn history(
     name: &str,
 ) -> Result<(ImageRow, Vec<BuildRow>, Vec<BuildView>), ApiError> {
     let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
-    let image = images::require(&call.state.db, scope, name).await?;
-    let rows = builds::history(&call.state.db, image.id).await?;
-    let views = views(call.state, &rows).await?;
+    history_in(call.state, scope, name).await
+}
+
+async fn history_in(
+    state: &AppState,
+    scope: Scope,
+    name: &str,
+) -> Result<(ImageRow, Vec<BuildRow>, Vec<BuildView>), ApiError> {
+    let image = images::require(&state.db, scope, name).await?;
+    let rows = builds::history(&state.db, image.id).await?;
+    let views = views(state, &rows).await?;
     Ok((image, rows, views))
 }
 
@@ -262,7 +276,7 @@ pub async fn details(
 ) -> Result<BuildsPage, ApiError> {
     let state = call.state;
     let (scope, _) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
-    let (image, rows, views) = history(call, group, name).await?;
+    let (image, rows, views) = history_in(state, scope, name).await?;
     let (log_tail, log_seq) = match rows.first() {
         Some(newest) => {
             let chunks = builds::log_tail(&state.db, newest.id, TAIL_LINES).await?;

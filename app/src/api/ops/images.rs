@@ -130,17 +130,19 @@ pub async fn create(
 }
 
 /// Saves an edit made on the copy read at `version`; refused if the image changed since.
-/// A built image's URL is its last successful build's: only a rebuild changes it.
+/// `edit` turns the stored form into the new one (a page sends a whole form, the API only
+/// the properties that change). A built image's URL is its last successful build's: only
+/// a rebuild changes it.
 pub async fn update(
     call: Call<'_>,
     group: Option<&str>,
     name: &str,
     version: i64,
-    form: ImageForm,
+    edit: impl FnOnce(ImageForm) -> ImageForm,
 ) -> Result<ImageRecord, ApiError> {
     let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
     let stored = images::require(&call.state.db, scope, name).await?;
-    let mut form = form;
+    let mut form = edit(record(call.state, stored.clone()).await?.form());
     if stored.source == "build" {
         if stored.url.is_empty() {
             return Err(ApiError::Conflict(format!(

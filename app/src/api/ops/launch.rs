@@ -14,11 +14,13 @@ pub enum Whose<'a> {
     User(&'a str),
 }
 
+/// `version` is the `launch_version` counter if the request has read it already.
 pub async fn launchable(
     call: Call<'_>,
     whose: Whose<'_>,
     accelerator: Accelerator,
     include_not_ready: bool,
+    version: Option<i64>,
 ) -> Result<Answer, ApiError> {
     let user = match (whose, call.actor) {
         (_, Actor::Anonymous) => return Err(ApiError::Unauthenticated),
@@ -48,5 +50,10 @@ pub async fn launchable(
             user
         }
     };
-    Ok(launchable::for_user(&call.state.db, user, accelerator, include_not_ready).await?)
+    let db = &call.state.db;
+    let version = match version {
+        Some(version) => version,
+        None => launchable::version(db).await?,
+    };
+    Ok(launchable::for_user(db, version, user, accelerator, include_not_ready).await?)
 }
