@@ -113,10 +113,12 @@ test-jupyterhub:
 	KILN_BIN=$(KILN) integrations/jupyterhub/run-tests.sh -q
 
 ## Requests/s and p99 of the launchable-images API against nginx serving the same JSON (wrk)
-bench-launch:
+bench-launch: pg-up
 	command -v wrk >/dev/null && command -v nginx >/dev/null \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light; }
 	cargo run --release -q -p server --bin bench-launch
+	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_launch' -c 'CREATE DATABASE kiln_bench_launch OWNER $(PG_ROLE)'" 2>/dev/null
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_launch cargo run --release -q -p server --bin bench-launch
 
 ## The release hydrate bundle's size, raw and gzipped (budget: 400 KB gzipped)
 wasm-size:

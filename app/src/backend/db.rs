@@ -33,6 +33,8 @@ pub struct Db {
     pub launches: VersionedCache<super::launchable::ListKey, super::launchable::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
     pub token_actors: VersionedCache<String, crate::domain::Actor>,
+    /// Reads of `launch_version`, shared by the requests that wait for one together.
+    pub launch_counter: std::sync::Arc<super::counter::SharedCounter>,
 }
 
 impl Db {
@@ -75,6 +77,7 @@ impl Db {
             counts: VersionedCache::default(),
             launches: VersionedCache::default(),
             token_actors: VersionedCache::default(),
+            launch_counter: Default::default(),
         })
     }
 

@@ -34,13 +34,10 @@ pub struct Answer {
 /// Which list: the user's name, the accelerator, and whether not-ready images are included.
 pub type ListKey = (String, Accelerator, bool);
 
-/// The counter every launch list and token answer is remembered against.
+/// The counter every launch list and token answer is remembered against, as of a read
+/// that began after this call (shared with the requests waiting alongside).
 pub async fn version(db: &Db) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
-            .fetch_one(&db.pool)
-            .await?,
-    )
+    super::counter::launch_version(db).await
 }
 
 /// The columns a launch entry needs, with its pull secret's name and newest build state.

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod builder;
 pub mod builds;
+pub mod counter;
 pub mod credentials;
 pub mod db;
 pub mod demo;
