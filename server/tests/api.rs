@@ -723,3 +723,35 @@ async fn the_openapi_document_describes_every_route() {
         "unknown properties are refused, and the document says so"
     );
 }
+
+#[tokio::test]
+async fn a_token_is_created_only_where_its_secret_can_be_shown() {
+    let api = Api::start().await;
+    let root = api.app.signed_in("root").await;
+    let before = tokens::list(&api.app.db).await.unwrap().len();
+    // A plain HTML form post (JavaScript off) is answered with a redirect, which would
+    // lose the secret: refused, nothing created.
+    let plain = root
+        .post(api.app.url("/api/create_token"))
+        .header("origin", format!("http://{}", api.app.addr))
+        .header("accept", "text/html")
+        .form(&[("name", "lost"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!plain.status().is_success() || plain.status().is_redirection());
+    assert_eq!(tokens::list(&api.app.db).await.unwrap().len(), before);
+    // The page's script gets the secret in the answer.
+    let answer = api
+        .app
+        .call(
+            &root,
+            "create_token",
+            &[("name", "shown"), ("scope", "read")],
+        )
+        .await;
+    assert_eq!(answer.status(), 200);
+    let secret: String = answer.json().await.unwrap();
+    assert!(secret.starts_with("kiln_"));
+    assert_eq!(tokens::list(&api.app.db).await.unwrap().len(), before + 1);
+}

@@ -69,6 +69,15 @@ pub async fn create_token(
 ) -> Result<String, ApiError> {
     use super::context::fail;
     let (state, admin) = system_admin().await?;
+    // A plain form post is answered with a redirect, which would lose the secret: the token
+    // would exist with nobody knowing it. (The page's button waits for JavaScript too.)
+    if super::error::is_plain_form_post() {
+        return Err(super::error::respond(ApiError::Conflict(
+            "Creating a token needs JavaScript, so that its secret can be shown once; \
+             or use `kiln token create`."
+                .into(),
+        )));
+    }
     let user = Some(user.trim()).filter(|u| !u.is_empty());
     crate::backend::tokens::create(&state.db, &admin, name.trim(), &scope, user)
         .await
