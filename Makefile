@@ -106,7 +106,8 @@ bench-builds: build-env
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:
-	cd end2end && npx playwright test
+	cd end2end && npx playwright test \
+	  || { echo "--- the last lines of Kiln's log (end2end/.state/kiln.log) ---"; tail -n 60 .state/kiln.log; exit 1; }
 
 ## The JupyterHub integration (pytest, the real jupyterhub-kubespawner), against the release build
 test-jupyterhub:

@@ -34,4 +34,6 @@ done
 $kiln group add launch-e2e
 $kiln member add launch-e2e demo-admin --admin
 $kiln token create --name e2e-writer --scope write --user root > "$state/token.txt" 2>/dev/null
-exec $kiln serve
+# Kiln's own log goes to a file, so that the test report is what ends the output;
+# `make test-e2e` prints its tail when a test fails.
+exec $kiln serve 2>"$state/kiln.log"

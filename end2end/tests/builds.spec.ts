@@ -8,11 +8,20 @@ const base = "127.0.0.1:5055/base/debian:bookworm";
 
 test.describe.configure({ timeout: 600_000 });
 
-/** Waits until the Build Details page shows `state`, reloading it as a watching admin would. */
+/**
+ * Waits until the Build Details page shows `state`, reloading it as a watching admin would.
+ * A build that ended in another state (seen after two reloads, so not the page of the
+ * previous build) fails the test at once, with its status and the log's end.
+ */
 async function waitForState(page: Page, state: RegExp) {
   const status = page.getByTestId("build-state").first();
   for (let i = 0; i < 300; i++) {
-    if (state.test((await status.textContent()) ?? "")) return;
+    const text = (await status.textContent()) ?? "";
+    if (state.test(text)) return;
+    if (i >= 2 && /succeeded|failed|cancelled/.test(text)) {
+      const log = await page.getByTestId("build-log").first().textContent({ timeout: 2000 }).catch(() => "");
+      throw new Error(`waiting for ${state}, the build ended: ${text}\n--- log tail ---\n${(log ?? "").slice(-3000)}`);
+    }
     await page.waitForTimeout(1000);
     await page.reload();
   }
