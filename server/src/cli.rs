@@ -7,7 +7,9 @@ use app::backend::{AppState, BackendError, Db, SecretKey, accounts, demo, tokens
 use app::domain::Role;
 use leptos::config::{LeptosOptions, get_configuration};
 
-use crate::config::{Command, Config, GroupCommand, MemberCommand, TokenCommand, UserCommand};
+use crate::config::{
+    Command, Config, GroupCommand, KubeCommand, MemberCommand, TokenCommand, UserCommand,
+};
 use crate::origin::AllowedOrigin;
 
 /// The audit log's actor for changes made on the command line.
@@ -24,12 +26,16 @@ pub enum CliError {
 }
 
 pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
-    if let Command::Serve = command {
-        return serve(config).await;
+    match command {
+        Command::Serve => return serve(config).await,
+        Command::Kube(KubeCommand::Render { namespace }) => {
+            return render_build(&config, &namespace);
+        }
+        _ => {}
     }
     let db = open_db(&config).await?;
     match command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Kube(_) => unreachable!("handled above"),
         Command::Migrate => println!("Database is up to date."),
         Command::Demo => print_demo(&db, &config).await?,
         Command::User(UserCommand::Add {
@@ -137,7 +143,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         Some(hex) => SecretKey::from_hex(hex)?,
         None => SecretKey::load_or_create(&config.data_dir.join("secret.key"))?,
     };
-    let builds = config.builds().map_err(CliError::Config)?;
+    let builds = config.builds().await.map_err(CliError::Config)?;
     if !builds.enabled() {
         tracing::info!(reason = %builds.disabled_reason, "builds are disabled");
     }
@@ -166,6 +172,32 @@ async fn serve(config: Config) -> Result<(), CliError> {
         Ok(Ok(())) => {}
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `kiln kube render`: an example build's objects, one YAML document each (JSON is YAML).
+fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
+    let registry = config
+        .builds
+        .build_registry
+        .clone()
+        .unwrap_or_else(|| "registry.example.org/kiln".into());
+    let settings = config.build_settings(registry);
+    let kube = config.kube_settings(namespace).map_err(CliError::Config)?;
+    let ca = match &settings.ca_bundle {
+        Some(path) => Some(std::fs::read_to_string(path)?),
+        None => None,
+    };
+    let objects =
+        app::backend::builder::kubernetes::objects::sample(&kube, &settings, ca.as_deref());
+    let docs = [
+        serde_json::to_string_pretty(&objects.job),
+        serde_json::to_string_pretty(&objects.config_map),
+        serde_json::to_string_pretty(&objects.secret),
+    ];
+    for doc in docs {
+        println!("---\n{}", doc.map_err(|e| CliError::Config(e.to_string()))?);
+    }
     Ok(())
 }
 

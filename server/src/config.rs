@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::backend::builder::kubernetes::{self, BuilderKind, KubeBuilder, KubeSettings};
 use app::backend::builder::local::LocalBuildah;
 use app::backend::builder::{BuildSettings, Builds};
 
@@ -106,7 +107,8 @@ pub struct Config {
 #[derive(Debug, Clone, Args)]
 pub struct BuildConfig {
     /// The builder: `auto` builds with buildah on this host when buildah and skopeo are
-    /// installed and a build registry is set, `local` insists on that, `none` turns builds off.
+    /// installed and a build registry is set, `local` insists on that, `kubernetes` runs each
+    /// build as a Job in the cluster (KILN_K8S_*), `none` turns builds off.
     #[arg(long, env = "KILN_BUILDER", value_enum, default_value_t = BuilderArg::Auto, global = true)]
     pub builder: BuilderArg,
 
@@ -162,12 +164,87 @@ pub struct BuildConfig {
     /// outbound TLS is intercepted (e.g. /etc/ssl/certs/ca-certificates.crt).
     #[arg(long, env = "KILN_BUILD_CA_BUNDLE", global = true)]
     pub build_ca_bundle: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub kube: KubeConfig,
+}
+
+/// Build Jobs in Kubernetes (KILN_BUILDER=kubernetes).
+#[derive(Debug, Clone, Args)]
+pub struct KubeConfig {
+    /// Namespace the build Jobs run in; default: Kiln's own (its service account's).
+    #[arg(long, env = "KILN_K8S_NAMESPACE", global = true)]
+    pub k8s_namespace: Option<String>,
+
+    /// The builder in the Job: `buildkit` (rootless BuildKit) or `buildah`.
+    #[arg(long, env = "KILN_K8S_BUILDER", value_enum, default_value_t = KubeBuilderArg::Buildkit, global = true)]
+    pub k8s_builder: KubeBuilderArg,
+
+    /// The builder's image; default: moby/buildkit:v0.32.2-rootless (buildkit) or
+    /// quay.io/buildah/stable:v1.41 (buildah).
+    #[arg(long, env = "KILN_K8S_BUILDER_IMAGE", global = true)]
+    pub k8s_builder_image: Option<String>,
+
+    /// CPU the build Pod requests.
+    #[arg(
+        long,
+        env = "KILN_K8S_CPU_REQUEST",
+        default_value = "500m",
+        global = true
+    )]
+    pub k8s_cpu_request: String,
+
+    /// CPU the build Pod may use.
+    #[arg(long, env = "KILN_K8S_CPU_LIMIT", default_value = "2", global = true)]
+    pub k8s_cpu_limit: String,
+
+    /// Memory the build Pod requests.
+    #[arg(
+        long,
+        env = "KILN_K8S_MEMORY_REQUEST",
+        default_value = "1Gi",
+        global = true
+    )]
+    pub k8s_memory_request: String,
+
+    /// Memory the build Pod may use; a build over it fails with "out-of-memory".
+    #[arg(
+        long,
+        env = "KILN_K8S_MEMORY_LIMIT",
+        default_value = "4Gi",
+        global = true
+    )]
+    pub k8s_memory_limit: String,
+
+    /// Seconds a finished build Job stays (with its Pod and log) before Kubernetes removes it.
+    #[arg(long, env = "KILN_K8S_TTL", default_value_t = 3600, global = true)]
+    pub k8s_ttl: i32,
+
+    /// Nodes build Pods may run on: `key=value,key=value`.
+    #[arg(
+        long,
+        env = "KILN_K8S_NODE_SELECTOR",
+        default_value = "",
+        global = true
+    )]
+    pub k8s_node_selector: String,
+
+    /// Tolerations of build Pods, as a JSON array as in a Pod spec.
+    #[arg(long, env = "KILN_K8S_TOLERATIONS", default_value = "", global = true)]
+    pub k8s_tolerations: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KubeBuilderArg {
+    Buildkit,
+    Buildah,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BuilderArg {
     Auto,
     Local,
+    Kubernetes,
     None,
 }
 
@@ -211,6 +288,20 @@ pub enum Command {
     /// Manage service tokens for scripts and launch pages.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Kubernetes build Jobs.
+    #[command(subcommand)]
+    Kube(KubeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KubeCommand {
+    /// Print the Job, ConfigMap and Secret of an example build as this configuration
+    /// renders them (YAML stream, no cluster needed), for review and schema validation.
+    Render {
+        /// The namespace to render into (in a cluster, Kiln's own is the default).
+        #[arg(long, default_value = "kiln")]
+        namespace: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +377,7 @@ impl Config {
     }
 
     /// The build service this configuration asks for, or builds off with the reason.
-    pub fn builds(&self) -> Result<Arc<Builds>, String> {
+    pub async fn builds(&self) -> Result<Arc<Builds>, String> {
         let b = &self.builds;
         let off = |why: &str| Ok(Builds::disabled(why));
         if b.builder == BuilderArg::None {
@@ -294,19 +385,40 @@ impl Config {
         }
         let Some(registry) = b.build_registry.clone().filter(|r| !r.trim().is_empty()) else {
             return match b.builder {
-                BuilderArg::Local => Err("KILN_BUILDER=local needs KILN_BUILD_REGISTRY".into()),
+                BuilderArg::Local | BuilderArg::Kubernetes => Err(format!(
+                    "KILN_BUILDER={} needs KILN_BUILD_REGISTRY",
+                    if b.builder == BuilderArg::Local {
+                        "local"
+                    } else {
+                        "kubernetes"
+                    }
+                )),
                 _ => off(
                     "No build registry is configured: set KILN_BUILD_REGISTRY (where built images are pushed) and install buildah and skopeo.",
                 ),
             };
         };
+        let settings = self.build_settings(registry);
+        let work_dir = self.data_dir.join("builds");
+        if b.builder == BuilderArg::Kubernetes {
+            let client = kubernetes::connect().await?;
+            let kube = self.kube_settings(client.default_namespace())?;
+            let builder = KubeBuilder::new(client, kube, settings.clone(), work_dir)?;
+            return Ok(Builds::new(Arc::new(builder), settings));
+        }
         if let Some(missing) = LocalBuildah::missing_tools() {
             return match b.builder {
                 BuilderArg::Local => Err(format!("KILN_BUILDER=local: {missing}")),
                 _ => off(&format!("This host cannot build images: {missing}.")),
             };
         }
-        let settings = BuildSettings {
+        let local = LocalBuildah::new(settings.clone(), work_dir);
+        Ok(Builds::new(Arc::new(local), settings))
+    }
+
+    pub fn build_settings(&self, registry: String) -> BuildSettings {
+        let b = &self.builds;
+        BuildSettings {
             registry,
             registry_username: b.build_registry_username.clone(),
             registry_password: b.build_registry_password.clone(),
@@ -315,9 +427,36 @@ impl Config {
             total_limit: b.builds_total.max(1),
             per_group_limit: b.builds_per_group.max(1),
             ca_bundle: b.build_ca_bundle.clone(),
+        }
+    }
+
+    /// The Kubernetes build settings, checked; `default_namespace` is Kiln's own.
+    pub fn kube_settings(&self, default_namespace: &str) -> Result<KubeSettings, String> {
+        let k = &self.builds.kube;
+        let builder = match k.k8s_builder {
+            KubeBuilderArg::Buildkit => BuilderKind::BuildKit,
+            KubeBuilderArg::Buildah => BuilderKind::Buildah,
         };
-        let local = LocalBuildah::new(settings.clone(), self.data_dir.join("builds"));
-        Ok(Builds::new(Arc::new(local), settings))
+        let settings = KubeSettings {
+            namespace: k
+                .k8s_namespace
+                .clone()
+                .unwrap_or_else(|| default_namespace.to_owned()),
+            builder,
+            image: k
+                .k8s_builder_image
+                .clone()
+                .unwrap_or_else(|| builder.default_image().to_owned()),
+            cpu_request: k.k8s_cpu_request.clone(),
+            cpu_limit: k.k8s_cpu_limit.clone(),
+            memory_request: k.k8s_memory_request.clone(),
+            memory_limit: k.k8s_memory_limit.clone(),
+            ttl_seconds: k.k8s_ttl,
+            node_selector: kubernetes::parse_node_selector(&k.k8s_node_selector)?,
+            tolerations: kubernetes::parse_tolerations(&k.k8s_tolerations)?,
+        };
+        settings.check()?;
+        Ok(settings)
     }
 
     /// The origin (`scheme://host[:port]`) of the public URL, if configured.

@@ -30,6 +30,7 @@ pub struct BuildRow {
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    pub log_cursor: String,
 }
 
 impl BuildRow {
@@ -45,7 +46,7 @@ impl BuildRow {
 
 const COLUMNS: &str = "id, image_id, group_id, revision, spec, image_type, state, reason, message, \
      step, steps, base_digest, base_user, target, reused, installed, created_by, queued_at, \
-     started_at, finished_at";
+     started_at, finished_at, log_cursor";
 
 /// Why a build failed, as stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,12 @@ pub enum FailReason {
     Killed,
     Interrupted,
     Build,
+    /// The build used more memory than its limit (Kubernetes: OOMKilled).
+    OutOfMemory,
+    /// The node ran short and evicted the build's Pod.
+    Evicted,
+    /// The builder's own image could not be pulled (Kubernetes: ImagePullBackOff).
+    BuilderImage,
 }
 
 impl FailReason {
@@ -75,6 +82,9 @@ impl FailReason {
             FailReason::Killed => "killed",
             FailReason::Interrupted => "interrupted",
             FailReason::Build => "build",
+            FailReason::OutOfMemory => "out-of-memory",
+            FailReason::Evicted => "evicted",
+            FailReason::BuilderImage => "builder-image",
         }
     }
 }
@@ -290,18 +300,70 @@ pub async fn finish(db: &Db, id: i64, outcome: Outcome<'_>) -> Result<bool> {
     Ok(ended)
 }
 
-/// On start-up: builds that were running when Kiln stopped failed with "interrupted"; their
-/// logs stay. Queued builds stay queued and start again. Returns how many were interrupted.
-pub async fn recover_interrupted(db: &Db) -> Result<u64> {
+/// Builds that are running (on whichever replica led), oldest first.
+pub async fn running(db: &Db) -> Result<Vec<BuildRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM builds WHERE state = 'running' ORDER BY id"
+    ))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Fails every running build with "interrupted" and `message`; their logs stay.
+pub async fn interrupt_running(db: &Db, message: &str) -> Result<u64> {
     Ok(sqlx::query(
-        "UPDATE builds SET state = 'failed', reason = 'interrupted',
-                           message = 'Kiln stopped while this build was running.', finished_at = $1
+        "UPDATE builds SET state = 'failed', reason = 'interrupted', message = $1, finished_at = $2
          WHERE state = 'running'",
     )
+    .bind(message)
     .bind(now_ms())
     .execute(&db.pool)
     .await?
     .rows_affected())
+}
+
+/// Marks a running build to be stopped by its driver. False when it is not running.
+pub async fn request_cancel(db: &Db, id: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE builds SET cancel_requested = 1 WHERE id = $1 AND state = 'running'")
+            .bind(id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Of the builds `ids`, those to stop: asked to, or no longer running.
+pub async fn to_stop(db: &Db, ids: &[i64]) -> Result<Vec<i64>> {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM builds WHERE id IN ({list}) AND (cancel_requested = 1 OR state <> 'running')"
+    ))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Remembers where a build's log goes on from after a hand-over.
+pub async fn set_log_cursor(db: &Db, id: i64, cursor: &str) -> Result<()> {
+    sqlx::query("UPDATE builds SET log_cursor = $1 WHERE id = $2")
+        .bind(cursor)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The number of the last chunk of a build's log (0: none yet).
+pub async fn last_log_seq(db: &Db, build_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) FROM build_log_chunks WHERE build_id = $1",
+        )
+        .bind(build_id)
+        .fetch_one(&db.pool)
+        .await?,
+    )
 }
 
 /// Appends the next chunk of a build's log.
@@ -457,8 +519,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_restart_fails_running_builds_as_interrupted_keeps_their_logs_and_requeues_nothing_else()
-     {
+    async fn interrupted_builds_fail_keep_their_logs_and_leave_the_queue_alone() {
         let db = fresh_db().await;
         let (ml, tools) = image(&db, "ml").await;
         let running = queue(&db, ml, &tools).await;
@@ -468,7 +529,9 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(recover_interrupted(&db).await.unwrap(), 1);
+        assert_eq!(running(&db).await.unwrap().len(), 1);
+        assert_eq!(last_log_seq(&db, running.id).await.unwrap(), 1);
+        assert_eq!(interrupt_running(&db, "Kiln stopped.").await.unwrap(), 1);
         let after = get(&db, running.id).await.unwrap();
         assert_eq!(after.state(), BuildState::Failed);
         assert_eq!(after.reason, "interrupted");
@@ -484,6 +547,27 @@ mod tests {
             !finish(&db, running.id, Outcome::Cancelled).await.unwrap(),
             "an ended build stays ended"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cancel_request_marks_only_a_running_build_and_its_driver_finds_it() {
+        let db = fresh_db().await;
+        let (ml, tools) = image(&db, "ml").await;
+        let first = queue(&db, ml, &tools).await;
+        let second = queue(&db, ml, &tools).await;
+        assert!(
+            !request_cancel(&db, first.id).await.unwrap(),
+            "a queued build is not marked"
+        );
+        claim_next(&db, 5, 5).await.unwrap().unwrap();
+        claim_next(&db, 5, 5).await.unwrap().unwrap();
+        let both = [first.id, second.id];
+        assert_eq!(to_stop(&db, &both).await.unwrap(), Vec::<i64>::new());
+        assert!(request_cancel(&db, first.id).await.unwrap());
+        assert_eq!(to_stop(&db, &both).await.unwrap(), [first.id]);
+        // A build ended by someone else while driven is stopped too.
+        finish(&db, second.id, Outcome::Cancelled).await.unwrap();
+        assert_eq!(to_stop(&db, &both).await.unwrap(), both);
     }
 
     #[tokio::test]

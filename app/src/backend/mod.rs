@@ -13,6 +13,7 @@ pub mod groups;
 pub mod identity;
 pub mod images;
 pub mod launchable;
+pub mod leader;
 pub mod passwords;
 pub mod secret;
 pub mod sessions;

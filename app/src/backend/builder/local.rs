@@ -1,5 +1,5 @@
 //! The single-machine backend: `skopeo` reads registries (base image digests, whether a
-//! target exists) and `buildah` builds and pushes, as child processes in their own process
+//! target exists; see [`super::registry`]) and `buildah` builds and pushes, as child processes in their own process
 //! group so that cancel and timeout stop the whole tree.
 
 use std::path::{Path, PathBuf};
@@ -8,22 +8,22 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use tokio_util::sync::CancellationToken;
 
-use super::{BaseImage, BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, RegistryAuth};
+use super::registry::{Registry, on_path, output};
+use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
-use crate::domain::ImageRef;
 use crate::domain::build::CA_PATH;
 
 pub struct LocalBuildah {
     settings: BuildSettings,
-    /// Build contexts are written under here, one folder per build, removed afterwards.
-    work_dir: PathBuf,
+    /// Reads registries, and holds the folder build contexts are written under.
+    registry: Registry,
 }
 
 impl LocalBuildah {
     pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
-        LocalBuildah { settings, work_dir }
+        let registry = Registry::new(settings.insecure_registries.clone(), work_dir);
+        LocalBuildah { settings, registry }
     }
 
     /// Why this machine cannot build locally, if it cannot: both tools must be on PATH.
@@ -39,92 +39,24 @@ impl LocalBuildah {
             )
         })
     }
-
-    fn tls_verify(&self, reference: &str) -> String {
-        let host = reference.split('/').next().unwrap_or_default();
-        format!("--tls-verify={}", !self.settings.is_insecure(host))
-    }
-
-    /// A folder for one build's files, the auth file in it readable by the owner only.
-    fn prepare(&self, name: &str, auth: &RegistryAuth) -> Result<PathBuf, BuildFailure> {
-        let dir = self.work_dir.join(name);
-        let fail = |e: std::io::Error| {
-            BuildFailure::new(
-                FailReason::Build,
-                format!("cannot write the build folder: {e}"),
-            )
-        };
-        std::fs::create_dir_all(&dir).map_err(fail)?;
-        write_private(&dir.join("auth.json"), &auth.to_json()).map_err(fail)?;
-        Ok(dir)
-    }
 }
 
 #[async_trait::async_trait]
 impl Builder for LocalBuildah {
-    async fn inspect_base(
-        &self,
-        base: &ImageRef,
-        auth: &RegistryAuth,
-    ) -> Result<BaseImage, BuildFailure> {
-        let dir = self.prepare(&format!("inspect-{}", crate::backend::random_hex(6)), auth)?;
-        let authfile = dir.join("auth.json");
-        let reference = format!("docker://{}", base.as_str());
-        let inspect = |extra: &'static [&'static str]| {
-            let mut cmd = Command::new("skopeo");
-            cmd.arg("inspect")
-                .args(extra)
-                .arg("--authfile")
-                .arg(&authfile)
-                .arg(self.tls_verify(base.as_str()))
-                .arg(&reference);
-            cmd
-        };
-        let (manifest, config) = tokio::join!(output(inspect(&[])), output(inspect(&["--config"])));
-        let _ = std::fs::remove_dir_all(&dir);
-        let failed = |e: String| {
-            BuildFailure::new(
-                FailReason::BaseImage,
-                format!("The base image {} could not be read: {e}", base.as_str()),
-            )
-        };
-        let manifest: serde_json::Value =
-            serde_json::from_str(&manifest.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
-        let config: serde_json::Value =
-            serde_json::from_str(&config.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
-        let digest = manifest["Digest"].as_str().unwrap_or_default().to_owned();
-        let user = config["config"]["User"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(BaseImage { digest, user })
-    }
-
-    async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
-        let Ok(dir) = self.prepare(&format!("exists-{}", crate::backend::random_hex(6)), auth)
-        else {
-            return false;
-        };
-        let mut cmd = Command::new("skopeo");
-        cmd.arg("inspect")
-            .arg("--raw")
-            .arg("--authfile")
-            .arg(dir.join("auth.json"))
-            .arg(self.tls_verify(target))
-            .arg(format!("docker://{target}"));
-        let found = output(cmd).await.is_ok();
-        let _ = std::fs::remove_dir_all(&dir);
-        found
+    fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     async fn build(
         &self,
         job: &BuildJob,
         log: &mut LogWriter,
-        cancel: CancellationToken,
+        stop: &Stop,
     ) -> Result<(), BuildFailure> {
-        let dir = self.prepare(&format!("build-{}", job.build_id), &job.auth)?;
-        let result = self.build_in(&dir, job, log, cancel).await;
+        let dir = self
+            .registry
+            .prepare(&format!("build-{}", job.build_id), &job.auth)?;
+        let result = self.build_in(&dir, job, log, stop).await;
         let _ = std::fs::remove_dir_all(&dir);
         result
     }
@@ -136,7 +68,7 @@ impl LocalBuildah {
         dir: &Path,
         job: &BuildJob,
         log: &mut LogWriter,
-        cancel: CancellationToken,
+        stop: &Stop,
     ) -> Result<(), BuildFailure> {
         let context = dir.join("context");
         std::fs::create_dir_all(&context)
@@ -152,7 +84,7 @@ impl LocalBuildah {
             .args(["build", "--layers=false", "--pull=missing"])
             .arg("--authfile")
             .arg(&authfile)
-            .arg(self.tls_verify(&job.base))
+            .arg(self.registry.tls_verify(&job.base))
             .arg("-f")
             .arg(context.join("Containerfile"))
             .arg("-t")
@@ -164,7 +96,7 @@ impl LocalBuildah {
         }
         build.arg(&context);
         log.note(&format!("building {}", job.target)).await;
-        let code = run_logged(build, log, &cancel).await?;
+        let code = run_logged(build, log, stop).await?;
         if code != 0 {
             let reason = log.reason().unwrap_or(FailReason::Build);
             return Err(BuildFailure::new(reason, failure_message(reason, code)));
@@ -175,10 +107,10 @@ impl LocalBuildah {
         push.arg("push")
             .arg("--authfile")
             .arg(&authfile)
-            .arg(self.tls_verify(&job.target))
+            .arg(self.registry.tls_verify(&job.target))
             .arg(&job.target)
             .arg(format!("docker://{}", job.target));
-        let pushed = run_logged(push, log, &cancel).await;
+        let pushed = run_logged(push, log, stop).await;
         // The image is in the registry (or not); the local copy only takes space.
         let mut remove = buildah();
         remove.args(["rmi", "-f"]).arg(&job.target);
@@ -196,7 +128,7 @@ impl LocalBuildah {
     }
 }
 
-fn failure_message(reason: FailReason, code: i32) -> String {
+pub(super) fn failure_message(reason: FailReason, code: i32) -> String {
     let what = match reason {
         FailReason::PackageNotFound => "A package was not found; the log names it.",
         FailReason::NoApt => "The base image has no apt-get, which the APT packages need.",
@@ -221,12 +153,13 @@ pub fn buildah() -> Command {
     cmd
 }
 
-/// Runs `cmd` in its own process group, every output line into the log; on cancel the
-/// group gets SIGTERM, then SIGKILL after 5 s. Returns the exit status.
+/// Runs `cmd` in its own process group, every output line into the log; on stop the group
+/// gets SIGTERM, then SIGKILL after 5 s (a build on this host can't outlive its replica's
+/// lead: the next leader reports it interrupted). Returns the exit status.
 async fn run_logged(
     mut cmd: Command,
     log: &mut LogWriter,
-    cancel: &CancellationToken,
+    stop: &Stop,
 ) -> Result<i32, BuildFailure> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -250,7 +183,7 @@ async fn run_logged(
                 Ok(Some(line)) => log.line(&line).await,
                 _ => err_open = false,
             },
-            _ = cancel.cancelled() => {
+            _ = stop.stopped() => {
                 stop_group(group, &mut child).await;
                 log.note("stopped").await;
                 return Err(BuildFailure::new(FailReason::Killed, "The build was stopped."));
@@ -277,38 +210,4 @@ async fn stop_group(group: Option<i32>, child: &mut tokio::process::Child) {
     }
     let _ = child.kill().await;
     let _ = child.wait().await;
-}
-
-/// Runs `cmd` to its end: its stdout, or its stderr's last line as the error.
-async fn output(mut cmd: Command) -> Result<String, String> {
-    cmd.stdin(Stdio::null()).kill_on_drop(true);
-    let out = cmd.output().await.map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        Err(stderr
-            .lines()
-            .rfind(|l| !l.trim().is_empty())
-            .unwrap_or("failed")
-            .trim()
-            .to_owned())
-    }
-}
-
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(content.as_bytes())
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }

@@ -22,20 +22,30 @@ pub struct LogWriter {
     recording: Option<Vec<String>>,
     installed: Vec<String>,
     reason: Option<FailReason>,
+    /// Where the log stands in its source (a Kubernetes log timestamp), stored with the
+    /// chunk that ends there.
+    cursor: Option<String>,
 }
 
 impl LogWriter {
-    pub fn new(db: Db, build_id: i64) -> Self {
+    /// A writer adding to what a build's log holds already (a build taken over by a new leader).
+    pub async fn continuing(db: Db, build_id: i64) -> crate::backend::Result<Self> {
+        let seq = builds::last_log_seq(&db, build_id).await?;
+        Ok(Self::after(db, build_id, seq))
+    }
+
+    fn after(db: Db, build_id: i64, seq: i64) -> Self {
         LogWriter {
             db,
             build_id,
-            seq: 0,
+            seq,
             buffer: String::new(),
             last_flush: Instant::now(),
             step: 0,
             recording: None,
             installed: Vec::new(),
             reason: None,
+            cursor: None,
         }
     }
 
@@ -53,6 +63,13 @@ impl LogWriter {
         if self.buffer.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush().await;
         }
+    }
+
+    /// Adds one line that stands at `cursor` in its source: after a hand-over, the log goes
+    /// on from the cursor stored last.
+    pub async fn line_at(&mut self, line: &str, cursor: &str) {
+        self.cursor = Some(cursor.to_owned());
+        self.line(line).await;
     }
 
     /// A line Kiln itself writes into the log, marked as Kiln's.
@@ -93,6 +110,11 @@ impl LogWriter {
         if let Err(e) = builds::append_log(&self.db, self.build_id, self.seq, &text).await {
             tracing::error!(build = self.build_id, error = %e, "could not store build log");
         }
+        if let Some(cursor) = self.cursor.take()
+            && let Err(e) = builds::set_log_cursor(&self.db, self.build_id, &cursor).await
+        {
+            tracing::warn!(build = self.build_id, error = %e, "could not store the log's cursor");
+        }
     }
 
     /// The failure reason the output named, if any.
@@ -121,11 +143,12 @@ fn cut(line: &str) -> &str {
     &line[..end]
 }
 
-/// `STEP 3/8: RUN …` (buildah) or `#7 [3/8] RUN …` (BuildKit): the step number.
+/// `STEP 3/8: RUN …` (buildah) or `#7 [3/8] RUN …` (BuildKit): the step number. A
+/// BuildKit step's own output (`#7 0.53 Get:1 … [1/2]`) is not a step.
 pub fn step_of(line: &str) -> Option<i64> {
     let rest = line.strip_prefix("STEP ").or_else(|| {
-        let open = line.find('[')?;
-        line.starts_with('#').then(|| &line[open + 1..])
+        let (_, vertex) = line.strip_prefix('#')?.split_once(' ')?;
+        vertex.strip_prefix('[')
     })?;
     let (n, _) = rest.split_once('/')?;
     n.trim().parse().ok()
@@ -168,6 +191,8 @@ mod tests {
         assert_eq!(step_of("STEP 3/8: RUN set -eu;"), Some(3));
         assert_eq!(step_of("#7 [4/8] RUN set -eu"), Some(4));
         assert_eq!(step_of("Get:1 http://deb.debian.org [1/2]"), None);
+        assert_eq!(step_of("#7 0.532 Get:1 http://deb.debian.org [1/2]"), None);
+        assert_eq!(step_of("#3 [internal] load metadata"), None);
         assert_eq!(step_of("STEP x/8"), None);
     }
 

@@ -1,21 +1,25 @@
-//! Running builds: the backend interface (local buildah now, Kubernetes Jobs later), the
-//! queue driver with its limits and timeout, cancel, and the log writer that persists a
-//! build's output as it arrives.
+//! Running builds: the backend interface (buildah on this host, or Kubernetes Jobs), the
+//! queue driver with its limits and timeout (on the one replica that leads), cancel from
+//! any replica, and the log writer that persists a build's output as it arrives.
 
+pub mod kubernetes;
 pub mod local;
 pub mod log;
+pub mod registry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::builds::{self, BuildRow, FailReason, Outcome};
 use super::images::Scope;
-use super::{BackendError, Db, Result, SecretKey};
+use super::{BackendError, Db, Result, SecretKey, leader};
 use crate::domain::build::{BuildContext, BuildSpec, build_context};
 use crate::domain::{FieldError, ImageRef};
 pub use log::LogWriter;
@@ -59,11 +63,14 @@ pub struct BaseImage {
 /// Everything one build needs.
 pub struct BuildJob {
     pub build_id: i64,
+    pub image_id: i64,
     /// The base image as the user gave it (its registry decides how to talk to it).
     pub base: String,
     pub context: BuildContext,
     pub target: String,
     pub auth: RegistryAuth,
+    /// Where a re-attached build's log goes on from (backend-specific; empty at first).
+    pub log_cursor: String,
 }
 
 /// Why a build stopped without an image.
@@ -82,26 +89,79 @@ impl BuildFailure {
     }
 }
 
+/// How a running build is asked to stop: cancelled (by a user or its time limit), or
+/// detached because this replica stopped leading and another one follows it from now on.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    cancel: CancellationToken,
+    detach: CancellationToken,
+}
+
+impl Stop {
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn detach(&self) {
+        self.detach.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub fn is_detached(&self) -> bool {
+        self.detach.is_cancelled()
+    }
+
+    /// Resolves once the build is cancelled or detached.
+    pub async fn stopped(&self) {
+        tokio::select! {
+            _ = self.cancel.cancelled() => {}
+            _ = self.detach.cancelled() => {}
+        }
+    }
+}
+
 /// A way to build images. Both backends take the same context and report the same way.
 #[async_trait::async_trait]
 pub trait Builder: Send + Sync {
+    /// How this backend reads registries.
+    fn registry(&self) -> &registry::Registry;
     /// Resolves the base image to its digest and configured user, with its credentials:
     /// a bad reference, a missing image or refused credentials fail here.
     async fn inspect_base(
         &self,
         base: &ImageRef,
         auth: &RegistryAuth,
-    ) -> Result<BaseImage, BuildFailure>;
+    ) -> Result<BaseImage, BuildFailure> {
+        self.registry().inspect_base(base, auth).await
+    }
     /// Whether `target` is already in the registry (then the same spec is not built again).
-    async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool;
-    /// Builds and pushes; the log goes to `log`. Stops when `cancel` fires. Returns the
-    /// record of installed packages.
+    async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
+        self.registry().exists(target, auth).await
+    }
+    /// Builds and pushes; the log goes to `log`. Ends early when `stop` fires: a cancelled
+    /// build is stopped; a detached one may go on where the backend allows it.
     async fn build(
         &self,
         job: &BuildJob,
         log: &mut LogWriter,
-        cancel: CancellationToken,
+        stop: &Stop,
     ) -> Result<(), BuildFailure>;
+    /// Follows a build a previous leader started, to its end. A backend whose builds die
+    /// with the process that ran them can't, and reports the build interrupted.
+    async fn reattach(
+        &self,
+        _job: &BuildJob,
+        _log: &mut LogWriter,
+        _stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        Err(BuildFailure::new(
+            FailReason::Interrupted,
+            "Kiln stopped while this build was running.",
+        ))
+    }
 }
 
 /// Where and how builds run, from the configuration.
@@ -154,30 +214,47 @@ pub struct Builds {
     /// Shown when builds are off: what to configure.
     pub disabled_reason: String,
     wake: Notify,
-    running: Mutex<HashMap<i64, CancellationToken>>,
+    /// The builds this replica drives while it leads, and how to stop each.
+    driving: Mutex<HashMap<i64, Stop>>,
+    leading: AtomicBool,
 }
+
+/// How a driver takes up a build: it starts it, or follows one a previous leader started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    New,
+    Reattach,
+}
+
+/// The leader looks at the queue and at cancel requests at least this often.
+const QUEUE_TICK: Duration = Duration::from_secs(1);
 
 impl Builds {
     pub fn new(builder: Arc<dyn Builder>, settings: BuildSettings) -> Arc<Builds> {
-        Arc::new(Builds {
-            backend: Some((builder, settings)),
-            disabled_reason: String::new(),
-            wake: Notify::new(),
-            running: Mutex::new(HashMap::new()),
-        })
+        Self::with(Some((builder, settings)), String::new())
     }
 
     pub fn disabled(reason: impl Into<String>) -> Arc<Builds> {
+        Self::with(None, reason.into())
+    }
+
+    fn with(backend: Option<(Arc<dyn Builder>, BuildSettings)>, reason: String) -> Arc<Builds> {
         Arc::new(Builds {
-            backend: None,
-            disabled_reason: reason.into(),
+            backend,
+            disabled_reason: reason,
             wake: Notify::new(),
-            running: Mutex::new(HashMap::new()),
+            driving: Mutex::new(HashMap::new()),
+            leading: AtomicBool::new(false),
         })
     }
 
     pub fn enabled(&self) -> bool {
         self.backend.is_some()
+    }
+
+    /// Whether this replica drives the build queue now.
+    pub fn is_leading(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
     }
 
     /// The backend and its settings, or the reason builds are off (naming `builder`).
@@ -244,87 +321,152 @@ impl Builds {
         self.queue(db, request, &resolved).await
     }
 
-    /// A new build was queued, or one ended: look at the queue again.
+    /// A new build was queued, one ended or a cancel was asked for: look at the queue now
+    /// (when this replica leads; the leader elsewhere looks within a second).
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Asks a build to stop. A queued one is cancelled at once; a running one is stopped
-    /// by its driver, which keeps the log so far. Returns false when it had already ended.
+    /// Asks a build to stop, from any replica. A queued one is cancelled at once; a running
+    /// one is marked, and its driver on the leading replica stops it, keeping the log so far.
+    /// Returns false when it had already ended.
     pub async fn cancel(&self, db: &Db, build: &BuildRow) -> Result<bool> {
-        let token = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&build.id)
-            .cloned();
-        match token {
-            Some(token) => {
-                token.cancel();
-                Ok(true)
-            }
-            None => builds::finish(db, build.id, Outcome::Cancelled).await,
+        if builds::request_cancel(db, build.id).await? {
+            self.wake();
+            return Ok(true);
         }
+        builds::finish(db, build.id, Outcome::Cancelled).await
     }
 
-    /// Drives the queue until `shutdown`: marks builds interrupted by a restart as failed,
-    /// then starts queued builds as the limits allow.
+    /// Drives the queue until `shutdown`, whenever this replica leads: follows builds a
+    /// previous leader left running, then starts queued builds as the limits allow.
     pub async fn run(
         self: Arc<Self>,
         db: Db,
         key: SecretKey,
         shutdown: CancellationToken,
     ) -> Result<()> {
-        let interrupted = builds::recover_interrupted(&db).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "builds that were running when Kiln stopped are marked failed"
-            );
-        }
-        let Some((_, settings)) = &self.backend else {
-            return Ok(());
-        };
-        loop {
-            while let Some(build) =
-                builds::claim_next(&db, settings.total_limit, settings.per_group_limit).await?
-            {
-                let (service, db, key) = (self.clone(), db.clone(), key.clone());
-                tokio::spawn(async move { service.drive(db, key, build).await });
+        while let Some(term) = leader::acquire(&db, &shutdown).await? {
+            tracing::info!("this replica drives the build queue");
+            self.leading.store(true, Ordering::Relaxed);
+            self.clone().lead(&db, &key, term.lost()).await;
+            self.leading.store(false, Ordering::Relaxed);
+            if !shutdown.is_cancelled() {
+                tracing::warn!("this replica stopped driving the build queue");
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-            }
-        }
-        // Stopping: running builds are stopped; the next start marks them interrupted.
-        for token in self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            token.cancel();
         }
         Ok(())
     }
 
-    /// Runs one claimed build to its end and records how it ended.
-    async fn drive(self: Arc<Self>, db: Db, key: SecretKey, build: BuildRow) {
-        let token = CancellationToken::new();
-        self.running
+    /// One term as leader: until `lost`, then the builds it drives are detached and left to
+    /// the next leader.
+    async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, lost: &CancellationToken) {
+        let Some((_, settings)) = &self.backend else {
+            // Builds are off here: builds a replica left running can't be followed.
+            if let Err(e) =
+                builds::interrupt_running(db, "Builds are turned off on this Kiln.").await
+            {
+                tracing::error!(error = %e, "could not record interrupted builds");
+            }
+            return lost.cancelled().await;
+        };
+        let mut drivers = JoinSet::new();
+        match builds::running(db).await {
+            Ok(left) => {
+                for build in left {
+                    drivers.spawn(self.clone().drive(
+                        db.clone(),
+                        key.clone(),
+                        build,
+                        Start::Reattach,
+                    ));
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not read the running builds"),
+        }
+        loop {
+            if let Err(e) = self.stop_cancelled(db).await {
+                tracing::warn!(error = %e, "could not read cancel requests");
+            }
+            loop {
+                match builds::claim_next(db, settings.total_limit, settings.per_group_limit).await {
+                    Ok(Some(build)) => {
+                        drivers.spawn(self.clone().drive(
+                            db.clone(),
+                            key.clone(),
+                            build,
+                            Start::New,
+                        ));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the build queue");
+                        break;
+                    }
+                }
+            }
+            while drivers.try_join_next().is_some() {}
+            tokio::select! {
+                _ = lost.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(QUEUE_TICK) => {}
+            }
+        }
+        for stop in self
+            .driving
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(build.id, token.clone());
-        let outcome = self.run_build(&db, &key, &build, token.clone()).await;
-        self.running
+            .values()
+        {
+            stop.detach();
+        }
+        // The next leader must not find a driver of ours still writing.
+        let _ = tokio::time::timeout(Duration::from_secs(10), drivers.join_all()).await;
+    }
+
+    /// Stops the builds this replica drives that were asked to stop from any replica, or
+    /// that were ended meanwhile by a cancel that met them just as they were claimed.
+    async fn stop_cancelled(&self, db: &Db) -> Result<()> {
+        let ids: Vec<i64> = self
+            .driving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let to_stop = builds::to_stop(db, &ids).await?;
+        let driving = self.driving.lock().unwrap_or_else(|e| e.into_inner());
+        for id in to_stop {
+            if let Some(stop) = driving.get(&id) {
+                stop.cancel();
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one build to its end and records how it ended; a build left to the next leader
+    /// is not recorded.
+    async fn drive(self: Arc<Self>, db: Db, key: SecretKey, build: BuildRow, start: Start) {
+        let stop = Stop::default();
+        self.driving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(build.id, stop.clone());
+        let outcome = self.run_build(&db, &key, &build, start, &stop).await;
+        self.driving
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&build.id);
         let recorded = match &outcome {
+            Err(_) if stop.is_detached() && !stop.is_cancelled() => {
+                tracing::info!(build = build.id, "build left to the next leader");
+                return;
+            }
             Ok(installed) => builds::finish(&db, build.id, Outcome::Succeeded { installed }).await,
-            Err(failure) if token.is_cancelled() && failure.reason != FailReason::Timeout => {
+            Err(failure) if stop.is_cancelled() && failure.reason != FailReason::Timeout => {
                 builds::finish(&db, build.id, Outcome::Cancelled).await
             }
             Err(failure) => {
@@ -350,7 +492,8 @@ impl Builds {
         db: &Db,
         key: &SecretKey,
         build: &BuildRow,
-        cancel: CancellationToken,
+        start: Start,
+        stop: &Stop,
     ) -> Result<String, BuildFailure> {
         let internal = |e: super::BackendError| BuildFailure::new(FailReason::Build, e.to_string());
         let (builder, settings) = self.backend().map_err(internal)?;
@@ -362,21 +505,35 @@ impl Builds {
             .map_err(internal)?;
         let job = BuildJob {
             build_id: build.id,
+            image_id: build.image_id,
             base: spec.base_image.as_str().to_owned(),
             context,
             target: build.target.clone(),
             auth,
+            log_cursor: build.log_cursor.clone(),
         };
-        let mut log = LogWriter::new(db.clone(), build.id);
+        let mut log = LogWriter::continuing(db.clone(), build.id)
+            .await
+            .map_err(internal)?;
+        // The time limit counts from the build's start, also across a hand-over.
+        let ran_for = build
+            .started_at
+            .map(|at| Duration::from_millis((super::now_ms() - at).max(0) as u64))
+            .unwrap_or_default();
         let timeout = settings.timeout;
         let result = {
-            let running = builder.build(&job, &mut log, cancel.clone());
+            let running = async {
+                match start {
+                    Start::New => builder.build(&job, &mut log, stop).await,
+                    Start::Reattach => builder.reattach(&job, &mut log, stop).await,
+                }
+            };
             tokio::pin!(running);
             tokio::select! {
                 result = &mut running => result,
-                _ = tokio::time::sleep(timeout) => {
+                _ = tokio::time::sleep(timeout.saturating_sub(ran_for)) => {
                     // Stop the build and wait for it to be gone before recording.
-                    cancel.cancel();
+                    stop.cancel();
                     let _ = running.await;
                     Err(BuildFailure::new(FailReason::Timeout, format!("The build took longer than {} s.", timeout.as_secs())))
                 }

@@ -1,0 +1,491 @@
+//! The production backend: each build is a Kubernetes Job running a rootless builder
+//! (BuildKit by default, buildah as an alternative), with its context in a ConfigMap and
+//! its registry logins in a Secret, both owned by the Job. Kiln follows the Job and its Pod
+//! with watches, streams the Pod's log into the build log, deletes the Job to cancel, and
+//! a new leader picks up Jobs that are still running.
+
+pub mod objects;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Toleration};
+use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, watcher as watch};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::local::failure_message;
+use super::registry::Registry;
+use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
+use crate::backend::builds::FailReason;
+use objects::{BuildObjects, owned_by};
+use status::Phase;
+
+/// Which builder image runs in the Job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuilderKind {
+    /// `moby/buildkit:*-rootless` with `buildctl-daemonless.sh`.
+    BuildKit,
+    /// `quay.io/buildah/stable`, rootless with vfs storage and chroot isolation.
+    Buildah,
+}
+
+/// Where and how build Jobs run.
+#[derive(Debug, Clone)]
+pub struct KubeSettings {
+    pub namespace: String,
+    pub builder: BuilderKind,
+    /// The builder's image, e.g. `moby/buildkit:v0.23.2-rootless`.
+    pub image: String,
+    pub cpu_request: String,
+    pub cpu_limit: String,
+    pub memory_request: String,
+    pub memory_limit: String,
+    /// Seconds a finished Job (and its Pod, ConfigMap and Secret) stays for inspection.
+    pub ttl_seconds: i32,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl BuilderKind {
+    /// The builder image used unless one is configured.
+    pub fn default_image(self) -> &'static str {
+        match self {
+            BuilderKind::BuildKit => "moby/buildkit:v0.32.2-rootless",
+            BuilderKind::Buildah => "quay.io/buildah/stable:v1.41",
+        }
+    }
+}
+
+impl KubeSettings {
+    /// Checks the settings an operator typed, naming the setting that is wrong: resource
+    /// quantities, `key=value` node selectors and tolerations as JSON.
+    pub fn check(&self) -> Result<(), String> {
+        for (setting, value) in [
+            ("KILN_K8S_CPU_REQUEST", &self.cpu_request),
+            ("KILN_K8S_CPU_LIMIT", &self.cpu_limit),
+            ("KILN_K8S_MEMORY_REQUEST", &self.memory_request),
+            ("KILN_K8S_MEMORY_LIMIT", &self.memory_limit),
+        ] {
+            if !is_quantity(value) {
+                return Err(format!(
+                    "{setting}: {value:?} is not a Kubernetes quantity (e.g. 500m, 2, 4Gi)"
+                ));
+            }
+        }
+        if self.namespace.is_empty() {
+            return Err("KILN_K8S_NAMESPACE: empty".into());
+        }
+        if self.ttl_seconds < 0 {
+            return Err("KILN_K8S_TTL: must not be negative".into());
+        }
+        Ok(())
+    }
+}
+
+/// `key=value,key=value` into a node selector.
+pub fn parse_node_selector(text: &str) -> Result<BTreeMap<String, String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => Err(format!("KILN_K8S_NODE_SELECTOR: {pair:?} is not key=value")),
+        })
+        .collect()
+}
+
+/// A JSON array of tolerations, as in a Pod spec.
+pub fn parse_tolerations(json: &str) -> Result<Vec<Toleration>, String> {
+    if json.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(json).map_err(|e| format!("KILN_K8S_TOLERATIONS: {e}"))
+}
+
+/// A Kubernetes resource quantity: a decimal number with an optional suffix.
+fn is_quantity(value: &str) -> bool {
+    const SUFFIXES: [&str; 13] = [
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E",
+    ];
+    let number = SUFFIXES
+        .iter()
+        .find_map(|s| value.strip_suffix(s))
+        .unwrap_or(value);
+    let mut parts = number.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    !whole.is_empty()
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A client for the cluster Kiln runs in (its service account), or from the kubeconfig.
+pub async fn connect() -> Result<kube::Client, String> {
+    kube::Client::try_default()
+        .await
+        .map_err(|e| format!("KILN_BUILDER=kubernetes: no Kubernetes API to talk to: {e}"))
+}
+
+pub struct KubeBuilder {
+    client: kube::Client,
+    kube: KubeSettings,
+    build: BuildSettings,
+    registry: Registry,
+    /// The CA bundle's content, put into each build's ConfigMap.
+    ca_bundle: Option<String>,
+}
+
+/// How long a finished builder's log may take to arrive in full.
+const LOG_DRAIN: Duration = Duration::from_secs(10);
+
+impl KubeBuilder {
+    /// `work_dir` holds the short-lived auth files of registry reads (skopeo runs in Kiln's
+    /// own container). The CA bundle is read once, here.
+    pub fn new(
+        client: kube::Client,
+        kube: KubeSettings,
+        build: BuildSettings,
+        work_dir: PathBuf,
+    ) -> Result<Self, String> {
+        let ca_bundle = match &build.ca_bundle {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("KILN_BUILD_CA_BUNDLE {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let registry = Registry::new(build.insecure_registries.clone(), work_dir);
+        Ok(KubeBuilder {
+            client,
+            kube,
+            build,
+            registry,
+            ca_bundle,
+        })
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.kube.namespace)
+    }
+
+    /// The objects this backend sends for `job`.
+    pub fn render(&self, job: &BuildJob) -> BuildObjects {
+        objects::render(job, &self.kube, &self.build, self.ca_bundle.as_deref())
+    }
+
+    /// Creates the Job (suspended), then its ConfigMap and Secret owned by it, then lets it
+    /// start. On a refusal nothing stays behind: the Job goes, and what it owns with it.
+    async fn create(&self, objects: BuildObjects, log: &mut LogWriter) -> Result<(), BuildFailure> {
+        let refused = |what: &str, e: kube::Error| {
+            BuildFailure::new(
+                FailReason::Build,
+                format!("Kubernetes refused the build's {what}: {e}"),
+            )
+        };
+        let params = PostParams::default();
+        let jobs: Api<Job> = self.api();
+        let name = objects.job.metadata.name.clone().unwrap_or_default();
+        let created = jobs
+            .create(&params, &objects.job)
+            .await
+            .map_err(|e| refused("Job", e))?;
+        let (mut config_map, mut secret) = (objects.config_map, objects.secret);
+        owned_by(&mut config_map.metadata, &created);
+        owned_by(&mut secret.metadata, &created);
+        let rest = async {
+            self.api::<ConfigMap>()
+                .create(&params, &config_map)
+                .await
+                .map_err(|e| refused("ConfigMap", e))?;
+            self.api::<Secret>()
+                .create(&params, &secret)
+                .await
+                .map_err(|e| refused("Secret", e))?;
+            let start = serde_json::json!({ "spec": { "suspend": false } });
+            jobs.patch(&name, &PatchParams::default(), &Patch::Merge(&start))
+                .await
+                .map_err(|e| refused("Job", e))?;
+            Ok(())
+        }
+        .await;
+        match &rest {
+            Ok(()) => {
+                log.note(&format!(
+                    "Job {name} started in namespace {}",
+                    self.kube.namespace
+                ))
+                .await
+            }
+            Err(_) => {
+                let _ = jobs.delete(&name, &DeleteParams::background()).await;
+            }
+        }
+        rest
+    }
+
+    /// Follows a build's Job and Pod to its end, its log into `log`.
+    async fn follow(
+        &self,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        let name = objects::name(job.build_id);
+        let config = watcher::Config::default().labels(&objects::selector(job.build_id));
+        let mut jobs = watch(self.api::<Job>(), config.clone())
+            .default_backoff()
+            .boxed();
+        let mut pods = watch(self.api::<Pod>(), config)
+            .default_backoff()
+            .applied_objects()
+            .boxed();
+        let (mut current, mut pod): (Option<Job>, Option<Pod>) = (None, None);
+        let mut lines = LogFollower::new(self.api(), &job.log_cursor);
+        loop {
+            match current.as_ref().map(|j| status::phase(j, pod.as_ref())) {
+                Some(Phase::Running { pod }) => lines.follow(&pod),
+                Some(Phase::Succeeded) => {
+                    lines.finish(pod.as_ref(), log).await;
+                    log.note("pushed").await;
+                    return Ok(());
+                }
+                Some(Phase::Failed(failure)) => {
+                    lines.finish(pod.as_ref(), log).await;
+                    return Err(refine(failure, log));
+                }
+                Some(Phase::Waiting) | None => {}
+            }
+            tokio::select! {
+                _ = stop.stopped() => return Err(self.stopped(&name, stop, log).await),
+                event = jobs.next() => match event {
+                    Some(Ok(Event::Apply(j) | Event::InitApply(j))) => current = Some(j),
+                    Some(Ok(Event::Delete(_))) => {
+                        lines.finish(pod.as_ref(), log).await;
+                        return Err(BuildFailure::new(
+                            FailReason::Build,
+                            format!("The build's Job {name} was deleted outside Kiln."),
+                        ));
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::warn!(build = job.build_id, error = %e, "watching the build's Job"),
+                    None => return Err(BuildFailure::new(FailReason::Build, "The watch on the build's Job ended.")),
+                },
+                event = pods.next() => match event {
+                    Some(Ok(p)) => pod = Some(p),
+                    Some(Err(e)) => tracing::warn!(build = job.build_id, error = %e, "watching the build's Pod"),
+                    None => {}
+                },
+                Some(line) = lines.next() => lines.write(&line, log).await,
+                // Looks again now and then: a log stream that broke is opened again.
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    /// Cancelled: the log so far is stored, then the Job goes (its Pod, ConfigMap and Secret
+    /// with it). Detached: the Job runs on, for the next leader to follow.
+    async fn stopped(&self, name: &str, stop: &Stop, log: &mut LogWriter) -> BuildFailure {
+        if !stop.is_cancelled() {
+            log.flush().await;
+            return BuildFailure::new(FailReason::Interrupted, "Left to the next leader.");
+        }
+        log.note("stopping: the Job is deleted").await;
+        log.flush().await;
+        match self
+            .api::<Job>()
+            .delete(name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(e) => {
+                tracing::error!(job = name, error = %e, "could not delete a cancelled build's Job")
+            }
+        }
+        BuildFailure::new(FailReason::Killed, "The build was stopped.")
+    }
+}
+
+/// A failed builder's reason, made precise by what its log said (a missing package, no apt).
+fn refine(failure: BuildFailure, log: &LogWriter) -> BuildFailure {
+    match (failure.reason, log.reason()) {
+        (FailReason::Build, Some(reason)) => BuildFailure::new(reason, failure_message(reason, 1)),
+        _ => failure,
+    }
+}
+
+#[async_trait::async_trait]
+impl Builder for KubeBuilder {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    async fn build(
+        &self,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        self.create(self.render(job), log).await?;
+        self.follow(job, log, stop).await
+    }
+
+    async fn reattach(
+        &self,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        let name = objects::name(job.build_id);
+        match self.api::<Job>().get_opt(&name).await {
+            Ok(Some(_)) => {
+                log.note("a new leader follows this build").await;
+                self.follow(job, log, stop).await
+            }
+            Ok(None) => Err(BuildFailure::new(
+                FailReason::Interrupted,
+                format!("The build's Job {name} was gone when a new leader took the build over."),
+            )),
+            Err(e) => Err(BuildFailure::new(
+                FailReason::Interrupted,
+                format!("The build's Job {name} could not be read after a hand-over: {e}"),
+            )),
+        }
+    }
+}
+
+/// The builder Pod's log, followed line by line from a task, resumed after the last line
+/// stored (its timestamp is the cursor) when the stream breaks or a new leader takes over.
+struct LogFollower {
+    pods: Api<Pod>,
+    cursor: Option<Timestamp>,
+    task: Option<(String, JoinHandle<()>)>,
+    tx: mpsc::Sender<String>,
+    rx: mpsc::Receiver<String>,
+}
+
+impl LogFollower {
+    fn new(pods: Api<Pod>, cursor: &str) -> Self {
+        let (tx, rx) = mpsc::channel(1024);
+        LogFollower {
+            pods,
+            cursor: cursor.parse().ok(),
+            task: None,
+            tx,
+            rx,
+        }
+    }
+
+    /// Makes sure `pod`'s log is being read; a stream that broke while the builder runs on
+    /// is opened again from the cursor.
+    fn follow(&mut self, pod: &str) {
+        if let Some((name, task)) = &self.task
+            && name == pod
+            && !task.is_finished()
+        {
+            return;
+        }
+        let since = self.cursor.and_then(|at| {
+            // The API takes whole seconds: start at the second the cursor falls in; lines up
+            // to the cursor are skipped when they come.
+            Timestamp::from_second(at.as_second()).ok()
+        });
+        let params = LogParams {
+            container: Some(objects::CONTAINER.into()),
+            follow: true,
+            timestamps: true,
+            since_time: since,
+            ..Default::default()
+        };
+        let (pods, tx, name) = (self.pods.clone(), self.tx.clone(), pod.to_owned());
+        let task = tokio::spawn(async move {
+            let stream = match pods.log_stream(&name, &params).await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::warn!(pod = name, error = %e, "could not follow a build's log");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    return;
+                }
+            };
+            let mut lines = stream.lines();
+            while let Ok(Some(line)) = lines.try_next().await {
+                if tx.send(line).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.task = Some((pod.to_owned(), task));
+    }
+
+    async fn next(&mut self) -> Option<String> {
+        self.rx.recv().await
+    }
+
+    /// Writes one `TIMESTAMP text` line, unless it is at or before the cursor.
+    async fn write(&mut self, line: &str, log: &mut LogWriter) {
+        let (at, text) = match line.split_once(' ') {
+            Some((at, text)) => (at.parse::<Timestamp>().ok(), text),
+            None => (line.parse::<Timestamp>().ok(), ""),
+        };
+        match at {
+            Some(at) if self.cursor.is_some_and(|cursor| at <= cursor) => {}
+            Some(at) => {
+                self.cursor = Some(at);
+                log.line_at(text, &at.to_string()).await;
+            }
+            None => log.line(line).await,
+        }
+    }
+
+    /// The build ended: reads the rest of its log (a finished container's log can still
+    /// be read) and stops following.
+    async fn finish(&mut self, pod: Option<&Pod>, log: &mut LogWriter) {
+        if self.task.is_none()
+            && let Some(name) = pod.and_then(|p| p.metadata.name.as_deref())
+        {
+            self.follow(name);
+        }
+        if let Some((_, task)) = self.task.take() {
+            let drained = tokio::time::timeout(LOG_DRAIN, async {
+                let mut task = task;
+                loop {
+                    tokio::select! {
+                        Some(line) = self.rx.recv() => self.write(&line, log).await,
+                        _ = &mut task => break,
+                    }
+                }
+            })
+            .await;
+            if drained.is_err() {
+                log.note("the end of the builder's log did not arrive in time")
+                    .await;
+            }
+        }
+        while let Ok(line) = self.rx.try_recv() {
+            self.write(&line, log).await;
+        }
+    }
+}
+
+impl Drop for LogFollower {
+    fn drop(&mut self) {
+        if let Some((_, task)) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod mock_api_server_tests;

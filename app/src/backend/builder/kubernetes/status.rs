@@ -1,0 +1,251 @@
+//! What a build's Job and Pod say about it, in Kiln's terms: waiting, running, succeeded,
+//! or failed with one of Kiln's reasons. A pure function of the two objects, so each
+//! reason is tested on objects as the API server writes them.
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ContainerState, Pod};
+
+use super::objects::CONTAINER;
+use crate::backend::builder::BuildFailure;
+use crate::backend::builds::FailReason;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Not started yet: the Job is suspended, or its Pod is scheduled or pulling.
+    Waiting,
+    /// The builder runs in this Pod: its log can be followed.
+    Running {
+        pod: String,
+    },
+    /// The builder exited 0 and the Job completed.
+    Succeeded,
+    Failed(BuildFailure),
+}
+
+/// Waiting reasons of the builder's container that will not resolve by themselves.
+const PULL_FAILURES: [&str; 3] = ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"];
+
+pub fn phase(job: &Job, pod: Option<&Pod>) -> Phase {
+    let condition = |kind: &str| {
+        job.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == kind && c.status == "True"))
+    };
+    if condition("Complete").is_some() {
+        return Phase::Succeeded;
+    }
+    if let Some(failed) = condition("Failed")
+        && failed.reason.as_deref() == Some("DeadlineExceeded")
+    {
+        let seconds = job
+            .spec
+            .as_ref()
+            .and_then(|s| s.active_deadline_seconds)
+            .unwrap_or_default();
+        return Phase::Failed(BuildFailure::new(
+            FailReason::Timeout,
+            format!("The build took longer than {seconds} s (the Job's deadline)."),
+        ));
+    }
+    let from_pod = pod.and_then(pod_phase);
+    match (condition("Failed"), from_pod) {
+        (_, Some(Phase::Failed(f))) => Phase::Failed(f),
+        (Some(failed), _) => Phase::Failed(BuildFailure::new(
+            FailReason::Build,
+            format!(
+                "The build's Job failed: {}",
+                failed.message.as_deref().unwrap_or("no reason given")
+            ),
+        )),
+        (None, Some(phase)) => phase,
+        (None, None) => Phase::Waiting,
+    }
+}
+
+/// What the Pod alone says; `None` when it says nothing yet.
+fn pod_phase(pod: &Pod) -> Option<Phase> {
+    let status = pod.status.as_ref()?;
+    if status.reason.as_deref() == Some("Evicted") {
+        return Some(Phase::Failed(BuildFailure::new(
+            FailReason::Evicted,
+            format!(
+                "The node evicted the build: {}",
+                status
+                    .message
+                    .as_deref()
+                    .unwrap_or("it ran short of resources")
+            ),
+        )));
+    }
+    let container = status
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|c| c.name == CONTAINER)?;
+    let image = &container.image;
+    match container.state.as_ref()? {
+        ContainerState {
+            waiting: Some(waiting),
+            ..
+        } if PULL_FAILURES.contains(&waiting.reason.as_deref().unwrap_or_default()) => {
+            Some(Phase::Failed(BuildFailure::new(
+                FailReason::BuilderImage,
+                format!(
+                    "The builder image {image} could not be pulled ({}): {}",
+                    waiting.reason.as_deref().unwrap_or_default(),
+                    waiting.message.as_deref().unwrap_or("no message")
+                ),
+            )))
+        }
+        ContainerState {
+            terminated: Some(done),
+            ..
+        } if done.reason.as_deref() == Some("OOMKilled") => Some(Phase::Failed(BuildFailure::new(
+            FailReason::OutOfMemory,
+            "The build ran out of memory: it needs a higher memory limit (KILN_K8S_MEMORY_LIMIT).",
+        ))),
+        ContainerState {
+            terminated: Some(done),
+            ..
+        } if done.exit_code != 0 => Some(Phase::Failed(BuildFailure::new(
+            FailReason::Build,
+            format!("The builder exited with status {}.", done.exit_code),
+        ))),
+        // Exited 0: the Job controller marks the Job complete next.
+        ContainerState {
+            terminated: Some(_),
+            ..
+        } => Some(Phase::Running {
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+        }),
+        ContainerState {
+            running: Some(_), ..
+        } => Some(Phase::Running {
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(conditions: serde_json::Value) -> Job {
+        serde_json::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "kiln-build-7"},
+            "spec": {"activeDeadlineSeconds": 3600, "template": {}},
+            "status": {"conditions": conditions}
+        }))
+        .unwrap()
+    }
+
+    fn pod(status: serde_json::Value) -> Pod {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "kiln-build-7-x2x4q"},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    fn container(state: serde_json::Value) -> serde_json::Value {
+        json!({"phase": "Running", "containerStatuses": [{
+            "name": "build", "image": "moby/buildkit:v0.23.2-rootless", "imageID": "",
+            "ready": false, "restartCount": 0, "state": state
+        }]})
+    }
+
+    fn failed(phase: Phase) -> (FailReason, String) {
+        match phase {
+            Phase::Failed(f) => (f.reason, f.message),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_suspended_or_pending_build_waits_and_a_running_one_names_its_pod() {
+        assert_eq!(phase(&job(json!([])), None), Phase::Waiting);
+        let pending = pod(json!({"phase": "Pending"}));
+        assert_eq!(phase(&job(json!([])), Some(&pending)), Phase::Waiting);
+        let creating = pod(container(
+            json!({"waiting": {"reason": "ContainerCreating"}}),
+        ));
+        assert_eq!(phase(&job(json!([])), Some(&creating)), Phase::Waiting);
+        let running = pod(container(
+            json!({"running": {"startedAt": "2026-11-27T12:00:00Z"}}),
+        ));
+        assert_eq!(
+            phase(&job(json!([])), Some(&running)),
+            Phase::Running {
+                pod: "kiln-build-7-x2x4q".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_complete_job_succeeded() {
+        let done = job(json!([{"type": "Complete", "status": "True"}]));
+        assert_eq!(phase(&done, None), Phase::Succeeded);
+    }
+
+    #[test]
+    fn each_failure_of_a_job_or_pod_has_its_reason() {
+        let deadline = job(
+            json!([{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+                                   "message": "Job was active longer than specified deadline"}]),
+        );
+        let (reason, message) = failed(phase(&deadline, None));
+        assert_eq!(reason, FailReason::Timeout);
+        assert!(message.contains("3600 s"), "{message}");
+
+        let pull = pod(container(json!({"waiting": {"reason": "ImagePullBackOff",
+            "message": "Back-off pulling image \"moby/buildkit:v0.23.2-rootless\""}})));
+        let (reason, message) = failed(phase(&job(json!([])), Some(&pull)));
+        assert_eq!(reason, FailReason::BuilderImage);
+        assert!(message.contains("moby/buildkit"), "{message}");
+
+        let backoff_limit = job(
+            json!([{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                        "message": "Job has reached the specified backoff limit"}]),
+        );
+        let oom = pod(container(
+            json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}}),
+        ));
+        assert_eq!(
+            failed(phase(&backoff_limit, Some(&oom))).0,
+            FailReason::OutOfMemory
+        );
+
+        let evicted = pod(json!({"phase": "Failed", "reason": "Evicted",
+            "message": "The node was low on resource: ephemeral-storage."}));
+        let (reason, message) = failed(phase(&backoff_limit, Some(&evicted)));
+        assert_eq!(reason, FailReason::Evicted);
+        assert!(message.contains("ephemeral-storage"), "{message}");
+
+        let exit = pod(container(
+            json!({"terminated": {"exitCode": 1, "reason": "Error"}}),
+        ));
+        let (reason, message) = failed(phase(&backoff_limit, Some(&exit)));
+        assert_eq!(reason, FailReason::Build);
+        assert!(message.contains("status 1"), "{message}");
+        // The Pod already gone (TTL, eviction cleanup): the Job's word stands.
+        let (reason, message) = failed(phase(&backoff_limit, None));
+        assert_eq!(reason, FailReason::Build);
+        assert!(message.contains("backoff limit"), "{message}");
+    }
+
+    #[test]
+    fn an_exit_without_error_waits_for_the_job_to_complete() {
+        let exited = pod(container(
+            json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
+        ));
+        assert!(matches!(
+            phase(&job(json!([])), Some(&exited)),
+            Phase::Running { .. }
+        ));
+    }
+}
