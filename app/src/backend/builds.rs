@@ -426,17 +426,17 @@ pub async fn full_log(db: &Db, build_id: i64) -> Result<String> {
     Ok(chunks.concat())
 }
 
+/// Images and queued builds for tests of the build machinery.
 #[cfg(test)]
-mod tests {
+pub mod testing {
     use super::*;
     use crate::backend::accounts;
-    use crate::backend::db::testing::fresh_db;
     use crate::backend::images::{self, ImageRow};
     use crate::domain::BuildForm;
 
-    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-    async fn image(db: &Db, group: &str) -> (Scope, ImageRow) {
+    pub const DIGEST: &str =
+        "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    pub async fn image(db: &Db, group: &str) -> (Scope, ImageRow) {
         let id = accounts::add_group(db, "test", group).await.unwrap();
         let form = BuildForm {
             display_name: "tools".into(),
@@ -453,7 +453,7 @@ mod tests {
         )
     }
 
-    async fn queue(db: &Db, scope: Scope, image: &ImageRow) -> BuildRow {
+    pub async fn queue(db: &Db, scope: Scope, image: &ImageRow) -> BuildRow {
         let spec = BuildForm {
             base_image: "debian:12".into(),
             apt: "curl".into(),
@@ -473,6 +473,14 @@ mod tests {
         };
         enqueue(db, &new, false).await.unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{image, queue};
+    use super::*;
+    use crate::backend::db::testing::fresh_db;
+    use crate::backend::images;
 
     #[tokio::test]
     async fn builds_are_revisions_and_the_queue_keeps_its_limits() {
@@ -529,7 +537,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(running(&db).await.unwrap().len(), 1);
+        assert_eq!(super::running(&db).await.unwrap().len(), 1);
         assert_eq!(last_log_seq(&db, running.id).await.unwrap(), 1);
         assert_eq!(interrupt_running(&db, "Kiln stopped.").await.unwrap(), 1);
         let after = get(&db, running.id).await.unwrap();

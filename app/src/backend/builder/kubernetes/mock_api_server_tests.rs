@@ -1,1 +1,761 @@
+//! The Kubernetes backend against a MOCK API server: no cluster exists on this machine.
+//!
+//! kube-rs's "ApiServerVerifier" pattern (`tower_test::mock`): the client talks to an
+//! in-process service that answers like the API server would for the requests this backend
+//! makes (create, patch, get, delete, list + watch of Jobs and Pods, the Pod log), records
+//! every request for the test to check, and lets the test move the Job and Pod along as
+//! the Job controller and kubelet would. The build log goes to a real database.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream_shim::ReceiverStream;
+
+use super::*;
+use crate::backend::builder::{BuildJob, BuildSettings, LogWriter, RegistryAuth, Stop};
+use crate::backend::builds::{self, BuildRow};
+use crate::backend::db::testing::fresh_db;
+use crate::backend::{Db, builds::testing};
+use crate::domain::build::{BuildSpec, build_context};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type MockBody = UnsyncBoxBody<Bytes, BoxError>;
+type Sender = mpsc::UnboundedSender<Bytes>;
+
+const NAMESPACE: &str = "kiln";
+const POD: &str = "kiln-build-pod-x7k2p";
+
+/// A request as the mock API server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    path: String,
+    query: String,
+    body: Value,
+    /// Log chunks stored for the build when the request arrived.
+    chunks_stored: i64,
+}
+
+#[derive(Default)]
+struct State {
+    job: Option<Value>,
+    pod: Option<Value>,
+    version: u64,
+    seen: Vec<Seen>,
+    job_watches: Vec<Sender>,
+    pod_watches: Vec<Sender>,
+    logs: Vec<Sender>,
+    /// A kind whose creation is refused (403), to test that nothing is left behind.
+    refuse: Option<&'static str>,
+    /// The builder's container is gone: its log can be read, but no longer followed.
+    container_done: bool,
+}
+
+#[derive(Clone)]
+struct ApiServer {
+    state: Arc<Mutex<State>>,
+    db: Db,
+    build_id: i64,
+}
+
+fn full(bytes: impl Into<Bytes>) -> MockBody {
+    Full::new(bytes.into())
+        .map_err(|never| -> BoxError { match never {} })
+        .boxed_unsync()
+}
+
+fn streamed() -> (Sender, MockBody) {
+    let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+    let frames = ReceiverStream(rx).map(|b| Ok::<_, BoxError>(http_body::Frame::data(b)));
+    (tx, StreamBody::new(frames).boxed_unsync())
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<MockBody> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(serde_json::to_vec(value).unwrap()))
+        .unwrap()
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "reason": reason, "message": message, "code": code})
+}
+
+fn event(kind: &str, object: &Value) -> Bytes {
+    Bytes::from(format!("{}\n", json!({"type": kind, "object": object})))
+}
+
+impl ApiServer {
+    /// A client talking to a new mock API server, which answers until the test ends.
+    fn start(db: Db, build_id: i64) -> (kube::Client, ApiServer) {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<MockBody>>();
+        let server = ApiServer {
+            state: Arc::default(),
+            db,
+            build_id,
+        };
+        let answering = server.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let response = answering.answer(request).await;
+                send.send_response(response);
+            }
+        });
+        (kube::Client::new(service, NAMESPACE), server)
+    }
+
+    async fn answer(&self, request: Request<Body>) -> Response<MockBody> {
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect_bytes().await.unwrap();
+        let chunks_stored = builds::last_log_seq(&self.db, self.build_id).await.unwrap();
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        let mut state = self.state.lock().unwrap();
+        state.seen.push(Seen {
+            method: parts.method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            chunks_stored,
+        });
+        let jobs = format!("/apis/batch/v1/namespaces/{NAMESPACE}/jobs");
+        let core = format!("/api/v1/namespaces/{NAMESPACE}");
+        let watch = query.contains("watch=true");
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        match (&parts.method, path.as_str()) {
+            (&Method::POST, p) if p == jobs => {
+                let mut job = body;
+                job["metadata"]["uid"] = json!("0b7e6c1e-job-uid");
+                state.job = Some(job);
+                let job = state.bump_job();
+                json_response(StatusCode::CREATED, &job)
+            }
+            (&Method::POST, p) if p.starts_with(&core) => {
+                let kind = p.rsplit('/').next().unwrap_or_default();
+                if state.refuse == Some(kind) {
+                    let refused = status(403, "Forbidden", &format!("{kind} is forbidden"));
+                    return json_response(StatusCode::FORBIDDEN, &refused);
+                }
+                let mut object = body;
+                object["metadata"]["resourceVersion"] = json!("1");
+                json_response(StatusCode::CREATED, &object)
+            }
+            (&Method::PATCH, p) if p.starts_with(&jobs) => {
+                if let Some(suspend) = body["spec"]["suspend"].as_bool()
+                    && let Some(job) = state.job.as_mut()
+                {
+                    job["spec"]["suspend"] = json!(suspend);
+                }
+                let job = state.bump_job();
+                json_response(StatusCode::OK, &job)
+            }
+            (&Method::DELETE, p) if p.starts_with(&jobs) => {
+                state.job = None;
+                state.logs.clear();
+                json_response(
+                    StatusCode::OK,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                )
+            }
+            (&Method::GET, p) if p == jobs && watch => {
+                let (tx, body) = streamed();
+                if let Some(job) = &state.job {
+                    let _ = tx.send(event("MODIFIED", job));
+                }
+                state.job_watches.push(tx);
+                Response::new(body)
+            }
+            (&Method::GET, p) if p == jobs => json_response(
+                StatusCode::OK,
+                &json!({"apiVersion": "batch/v1", "kind": "JobList",
+                        "metadata": {"resourceVersion": state.version.to_string()},
+                        "items": state.job.iter().collect::<Vec<_>>()}),
+            ),
+            (&Method::GET, p) if p.starts_with(&jobs) => match &state.job {
+                Some(job) => json_response(StatusCode::OK, job),
+                None => json_response(
+                    StatusCode::NOT_FOUND,
+                    &status(404, "NotFound", "jobs.batch not found"),
+                ),
+            },
+            (&Method::GET, p) if p == format!("{core}/pods") && watch => {
+                let (tx, body) = streamed();
+                if let Some(pod) = &state.pod {
+                    let _ = tx.send(event("MODIFIED", pod));
+                }
+                state.pod_watches.push(tx);
+                Response::new(body)
+            }
+            (&Method::GET, p) if p == format!("{core}/pods") => json_response(
+                StatusCode::OK,
+                &json!({"apiVersion": "v1", "kind": "PodList",
+                        "metadata": {"resourceVersion": state.version.to_string()},
+                        "items": state.pod.iter().collect::<Vec<_>>()}),
+            ),
+            (&Method::GET, p) if p == format!("{core}/pods/{POD}/log") => {
+                if state.container_done {
+                    return Response::new(full(Bytes::new()));
+                }
+                let (tx, body) = streamed();
+                state.logs.push(tx);
+                Response::new(body)
+            }
+            _ => json_response(
+                StatusCode::NOT_FOUND,
+                &status(404, "NotFound", "not served by the mock"),
+            ),
+        }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    fn requests(&self, method: Method, path_end: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method == method && s.path.ends_with(path_end))
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until the server has seen a request like this.
+    async fn wait_for(&self, method: Method, path_end: &str) -> Seen {
+        for _ in 0..1000 {
+            if let Some(seen) = self.requests(method.clone(), path_end).pop() {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "the backend never sent {method} …{path_end}; it sent {:#?}",
+            self.seen()
+        );
+    }
+
+    /// As the Job controller: sets the Job's status. A finished Job's container is gone.
+    fn job_status(&self, status: Value) {
+        let mut state = self.state.lock().unwrap();
+        if status.get("conditions").is_some() {
+            state.container_done = true;
+            state.logs.clear();
+        }
+        if let Some(job) = state.job.as_mut() {
+            job["status"] = status;
+        }
+        state.bump_job();
+    }
+
+    /// As the scheduler and kubelet: the build's Pod, with this status.
+    fn pod_status(&self, status: Value) {
+        let mut state = self.state.lock().unwrap();
+        state.version += 1;
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": POD, "namespace": NAMESPACE,
+                         "resourceVersion": state.version.to_string(),
+                         "labels": {objects::BUILD_ID: self.build_id.to_string()}},
+            "status": status});
+        state.pod = Some(pod.clone());
+        if pod["status"]["containerStatuses"][0]["state"]
+            .get("running")
+            .is_none()
+        {
+            state.container_done = true;
+            state.logs.clear();
+        }
+        state
+            .pod_watches
+            .retain(|w| w.send(event("MODIFIED", &pod)).is_ok());
+    }
+
+    /// As the kubelet: lines of the builder's log, to every open log stream.
+    fn log(&self, lines: &[&str]) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let state = self.state.lock().unwrap();
+        for stream in &state.logs {
+            let _ = stream.send(Bytes::from(text.clone()));
+        }
+    }
+
+    /// The builder's container exited: its log streams end.
+    fn end_log(&self) {
+        self.state.lock().unwrap().logs.clear();
+    }
+
+    /// Waits for a log stream opened after `opened_before` others, and open now.
+    async fn wait_for_log_stream(&self, opened_before: usize) -> Seen {
+        for _ in 0..1000 {
+            let opened = self.requests(Method::GET, "/log");
+            if opened.len() > opened_before && !self.state.lock().unwrap().logs.is_empty() {
+                return opened.last().unwrap().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no log stream open");
+    }
+}
+
+impl State {
+    /// A new resourceVersion for the Job, sent to its watchers; returns the Job.
+    fn bump_job(&mut self) -> Value {
+        self.version += 1;
+        let Some(job) = self.job.as_mut() else {
+            return Value::Null;
+        };
+        job["metadata"]["resourceVersion"] = json!(self.version.to_string());
+        let job = job.clone();
+        self.job_watches
+            .retain(|w| w.send(event("MODIFIED", &job)).is_ok());
+        job
+    }
+}
+
+/// A tiny stand-in for `tokio_stream::wrappers::UnboundedReceiverStream`.
+mod tokio_stream_shim {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    pub struct ReceiverStream<T>(pub tokio::sync::mpsc::UnboundedReceiver<T>);
+
+    impl<T> futures_util::Stream for ReceiverStream<T> {
+        type Item = T;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            self.0.poll_recv(cx)
+        }
+    }
+}
+
+fn settings() -> (KubeSettings, BuildSettings) {
+    let kube = KubeSettings {
+        namespace: NAMESPACE.into(),
+        builder: BuilderKind::BuildKit,
+        image: BuilderKind::BuildKit.default_image().into(),
+        cpu_request: "500m".into(),
+        cpu_limit: "2".into(),
+        memory_request: "1Gi".into(),
+        memory_limit: "4Gi".into(),
+        ttl_seconds: 600,
+        node_selector: BTreeMap::from([("kiln.dev/builds".to_owned(), "yes".to_owned())]),
+        tolerations: parse_tolerations(
+            r#"[{"key": "builds", "operator": "Exists", "effect": "NoSchedule"}]"#,
+        )
+        .unwrap(),
+    };
+    let build = BuildSettings {
+        registry: "registry.internal:5000/kiln".into(),
+        registry_username: Some("pusher".into()),
+        registry_password: Some("push-secret".into()),
+        insecure_registries: vec!["registry.internal:5000".into()],
+        timeout: Duration::from_secs(1800),
+        total_limit: 4,
+        per_group_limit: 2,
+        ca_bundle: None,
+    };
+    (kube, build)
+}
+
+struct Fixture {
+    db: Db,
+    row: BuildRow,
+    server: ApiServer,
+    builder: Arc<KubeBuilder>,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let db = fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        testing::queue(&db, scope, &image).await;
+        // Claimed by the leader, as its driver would have it.
+        let row = builds::claim_next(&db, 5, 5).await.unwrap().unwrap();
+        let (client, server) = ApiServer::start(db.clone(), row.id);
+        let (kube, build) = settings();
+        let builder = KubeBuilder::new(client, kube, build, std::env::temp_dir()).unwrap();
+        Fixture {
+            db,
+            row,
+            server,
+            builder: Arc::new(builder),
+        }
+    }
+
+    fn job(&self, log_cursor: &str) -> BuildJob {
+        let spec: BuildSpec = self.row.spec().unwrap();
+        let mut auth = RegistryAuth::default();
+        auth.add("registry.internal:5000", "pusher", "push-secret");
+        auth.add("docker.io", "puller", "pull-secret");
+        BuildJob {
+            build_id: self.row.id,
+            image_id: self.row.image_id,
+            base: spec.base_image.as_str().to_owned(),
+            context: build_context(&spec, testing::DIGEST, "").unwrap(),
+            target: "registry.internal:5000/kiln/ml/tools:0123456789abcdef".into(),
+            auth,
+            log_cursor: log_cursor.into(),
+        }
+    }
+
+    /// Starts `build` (or `reattach`) in a task, as the leader's driver does.
+    fn run(
+        &self,
+        reattach: bool,
+        log_cursor: &str,
+    ) -> (Stop, tokio::task::JoinHandle<Result<(), BuildFailure>>) {
+        let (builder, job, db, stop) = (
+            self.builder.clone(),
+            self.job(log_cursor),
+            self.db.clone(),
+            Stop::default(),
+        );
+        let stopping = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut log = LogWriter::continuing(db, job.build_id).await.unwrap();
+            let result = if reattach {
+                builder.reattach(&job, &mut log, &stopping).await
+            } else {
+                builder.build(&job, &mut log, &stopping).await
+            };
+            log.close().await;
+            result
+        });
+        (stop, task)
+    }
+
+    async fn log(&self) -> String {
+        builds::full_log(&self.db, self.row.id).await.unwrap()
+    }
+}
+
+async fn ended(
+    task: tokio::task::JoinHandle<Result<(), BuildFailure>>,
+) -> Result<(), BuildFailure> {
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("the build ends")
+        .unwrap()
+}
+
+fn running() -> Value {
+    json!({"phase": "Running", "containerStatuses": [{"name": "build",
+        "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": true,
+        "restartCount": 0, "state": {"running": {"startedAt": "2026-11-27T12:00:00Z"}}}]})
+}
+
+fn terminated(exit_code: i32, reason: &str) -> Value {
+    json!({"phase": if exit_code == 0 { "Succeeded" } else { "Failed" },
+        "containerStatuses": [{"name": "build",
+        "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": false,
+        "restartCount": 0, "state": {"terminated": {"exitCode": exit_code, "reason": reason}}}]})
+}
+
+#[tokio::test]
+async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_the_log_and_succeeds()
+{
+    let f = Fixture::new().await;
+    let (_stop, task) = f.run(false, "");
+    let name = format!("kiln-build-{}", f.row.id);
+
+    // The Job first, suspended, with every field the issue asks for.
+    let job = f.server.wait_for(Method::POST, "/jobs").await.body;
+    assert_eq!(job["metadata"]["name"], json!(name));
+    assert_eq!(
+        job["metadata"]["labels"]["kiln.dev/build-id"],
+        json!(f.row.id.to_string())
+    );
+    assert_eq!(
+        job["metadata"]["labels"]["kiln.dev/image-id"],
+        json!(f.row.image_id.to_string())
+    );
+    let spec = &job["spec"];
+    assert_eq!(spec["suspend"], json!(true));
+    assert_eq!(spec["backoffLimit"], json!(0));
+    assert_eq!(spec["activeDeadlineSeconds"], json!(1800));
+    assert_eq!(spec["ttlSecondsAfterFinished"], json!(600));
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], json!(false));
+    assert_eq!(pod["restartPolicy"], json!("Never"));
+    assert_eq!(pod["nodeSelector"]["kiln.dev/builds"], json!("yes"));
+    assert_eq!(pod["tolerations"][0]["key"], json!("builds"));
+    let container = &pod["containers"][0];
+    assert_eq!(container["command"], json!(["buildctl-daemonless.sh"]));
+    assert_eq!(
+        container["resources"],
+        json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}})
+    );
+    let security = &container["securityContext"];
+    assert_eq!(security["seccompProfile"]["type"], json!("Unconfined"));
+    assert_eq!(security["appArmorProfile"]["type"], json!("Unconfined"));
+    assert_eq!(security["runAsUser"], json!(1000));
+    assert!(
+        container["args"].to_string().contains(
+            "--output=type=image,name=registry.internal:5000/kiln/ml/tools:0123456789abcdef,push=true,registry.insecure=true"
+        ),
+        "{}",
+        container["args"]
+    );
+
+    // Then the ConfigMap and Secret, owned by the Job, then the Job is let go.
+    let config_map = f.server.wait_for(Method::POST, "/configmaps").await.body;
+    let secret = f.server.wait_for(Method::POST, "/secrets").await.body;
+    for owned in [&config_map, &secret] {
+        assert_eq!(
+            owned["metadata"]["ownerReferences"],
+            json!([{"apiVersion": "batch/v1", "kind": "Job", "name": name,
+                    "uid": "0b7e6c1e-job-uid", "controller": true, "blockOwnerDeletion": true}])
+        );
+    }
+    assert!(
+        config_map["data"]["Containerfile"]
+            .as_str()
+            .unwrap()
+            .contains("debian@sha256:")
+    );
+    assert_eq!(config_map["data"]["apt.txt"], json!("curl\n"));
+    assert!(
+        config_map["data"]["buildkitd.toml"]
+            .as_str()
+            .unwrap()
+            .contains("[registry.\"registry.internal:5000\"]\n  http = true")
+    );
+    assert_eq!(secret["type"], json!("kubernetes.io/dockerconfigjson"));
+    use base64::Engine;
+    let docker_config = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+        .unwrap();
+    let docker_config: Value = serde_json::from_slice(&docker_config).unwrap();
+    let auths = docker_config["auths"].as_object().unwrap();
+    assert!(
+        auths.contains_key("registry.internal:5000") && auths.contains_key("docker.io"),
+        "push and pull credentials merged: {docker_config}"
+    );
+    let started = f.server.wait_for(Method::PATCH, &name).await;
+    assert_eq!(started.body, json!({"spec": {"suspend": false}}));
+
+    // The Pod runs: its log is followed, with timestamps, into the build log.
+    f.server.pod_status(running());
+    let stream = f.server.wait_for_log_stream(0).await;
+    assert!(stream.query.contains("container=build"), "{}", stream.query);
+    assert!(stream.query.contains("follow=true"), "{}", stream.query);
+    assert!(stream.query.contains("timestamps=true"), "{}", stream.query);
+    f.server.log(&[
+        "2026-11-27T12:00:01.100000000Z #5 [1/8] FROM docker.io/library/debian",
+        "2026-11-27T12:00:02.200000000Z #6 [4/8] RUN set -eu; if [ -s /tmp/kiln/apt.txt ]",
+        "2026-11-27T12:00:03.300000000Z #6 1.234 Setting up curl (7.88.1-10)",
+    ]);
+    for _ in 0..500 {
+        if f.log().await.contains("Setting up curl") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let live = builds::get(&f.db, f.row.id).await.unwrap();
+    assert_eq!(live.step, 4, "the step is read from BuildKit's progress");
+
+    // The builder exits 0 and the Job completes.
+    f.server
+        .log(&["2026-11-27T12:00:04.400000000Z #9 pushing manifest done"]);
+    f.server.end_log();
+    f.server.pod_status(terminated(0, "Completed"));
+    f.server
+        .job_status(json!({"conditions": [{"type": "Complete", "status": "True"}]}));
+    ended(task).await.expect("succeeded");
+    let log = f.log().await;
+    assert!(
+        log.contains("#6 1.234 Setting up curl (7.88.1-10)\n"),
+        "timestamps are cut off: {log}"
+    );
+    assert!(log.contains("pushing manifest done"), "{log}");
+    assert!(!log.contains("2026-11-27T12:00"), "{log}");
+    assert_eq!(
+        builds::get(&f.db, f.row.id).await.unwrap().log_cursor,
+        "2026-11-27T12:00:04.4Z",
+        "where a new leader would go on from"
+    );
+}
+
+#[tokio::test]
+async fn mock_api_server_each_way_a_job_or_pod_fails_ends_the_build_with_its_reason() {
+    let deadline = json!({"conditions": [{"type": "Failed", "status": "True",
+        "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}]});
+    let backoff = json!({"conditions": [{"type": "Failed", "status": "True",
+        "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]});
+    let pull_back_off = json!({"phase": "Pending", "containerStatuses": [{"name": "build",
+        "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]});
+    let evicted = json!({"phase": "Failed", "reason": "Evicted",
+        "message": "The node was low on resource: memory."});
+    let cases: [(&str, Option<Value>, Value, FailReason, &str); 5] = [
+        (
+            "deadline",
+            Some(deadline),
+            running(),
+            FailReason::Timeout,
+            "1800 s",
+        ),
+        (
+            "builder image",
+            None,
+            pull_back_off,
+            FailReason::BuilderImage,
+            "could not be pulled",
+        ),
+        (
+            "out of memory",
+            Some(backoff.clone()),
+            terminated(137, "OOMKilled"),
+            FailReason::OutOfMemory,
+            "memory",
+        ),
+        (
+            "evicted",
+            Some(backoff.clone()),
+            evicted,
+            FailReason::Evicted,
+            "low on resource",
+        ),
+        (
+            "package not found",
+            Some(backoff),
+            terminated(1, "Error"),
+            FailReason::PackageNotFound,
+            "not found",
+        ),
+    ];
+    for (case, job_status, pod_status, reason, message) in cases {
+        let f = Fixture::new().await;
+        let (_stop, task) = f.run(false, "");
+        f.server.wait_for(Method::PATCH, "/jobs/kiln-build-1").await;
+        if reason == FailReason::PackageNotFound {
+            f.server.pod_status(running());
+            f.server.wait_for_log_stream(0).await;
+            f.server
+                .log(&["2026-11-27T12:00:01Z #6 0.52 E: Unable to locate package nosuchpkg"]);
+            f.server.end_log();
+        }
+        f.server.pod_status(pod_status);
+        if let Some(status) = job_status {
+            f.server.job_status(status);
+        }
+        let failure = ended(task).await.expect_err(case);
+        assert_eq!(failure.reason, reason, "{case}: {failure:?}");
+        assert!(failure.message.contains(message), "{case}: {failure:?}");
+        if reason == FailReason::PackageNotFound {
+            assert!(f.log().await.contains("Unable to locate package nosuchpkg"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn mock_api_server_cancel_stores_the_log_then_deletes_the_job_in_the_background() {
+    let f = Fixture::new().await;
+    let (stop, task) = f.run(false, "");
+    f.server.wait_for(Method::PATCH, "/jobs/kiln-build-1").await;
+    f.server.pod_status(running());
+    f.server.wait_for_log_stream(0).await;
+    f.server
+        .log(&["2026-11-27T12:00:01Z #6 [4/8] RUN set -eu; apt-get update"]);
+    for _ in 0..500 {
+        if f.log().await.contains("apt-get update") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    let failure = ended(task).await.expect_err("stopped");
+    assert_eq!(failure.reason, FailReason::Killed);
+    let deleted = f
+        .server
+        .wait_for(Method::DELETE, "/jobs/kiln-build-1")
+        .await;
+    assert_eq!(deleted.body, json!({"propagationPolicy": "Background"}));
+    assert!(
+        deleted.chunks_stored >= 1,
+        "the log was stored before the Job was deleted"
+    );
+    assert!(f.log().await.contains("apt-get update"));
+}
+
+#[tokio::test]
+async fn mock_api_server_a_new_leader_follows_a_running_job_from_where_the_log_stopped() {
+    let f = Fixture::new().await;
+    // A previous leader created the Job and stored the log up to 12:00:02.5.
+    let first = f.run(false, "");
+    f.server.wait_for(Method::PATCH, "/jobs/kiln-build-1").await;
+    f.server.pod_status(running());
+    first.0.detach();
+    assert_eq!(
+        ended(first.1).await.expect_err("detached").reason,
+        FailReason::Interrupted
+    );
+    assert!(
+        f.server
+            .requests(Method::DELETE, "/jobs/kiln-build-1")
+            .is_empty(),
+        "a detached build's Job runs on"
+    );
+    let posts_before = f.server.requests(Method::POST, "/jobs").len();
+    let streams_before = f.server.requests(Method::GET, "/log").len();
+
+    let (_stop, task) = f.run(true, "2026-11-27T12:00:02.5Z");
+    let stream = f.server.wait_for_log_stream(streams_before).await;
+    assert!(
+        stream.query.contains("sinceTime=2026-11-27T12%3A00%3A02Z"),
+        "{}",
+        stream.query
+    );
+    f.server.log(&[
+        "2026-11-27T12:00:02.400000000Z stored by the previous leader",
+        "2026-11-27T12:00:02.500000000Z stored by the previous leader too",
+        "2026-11-27T12:00:02.600000000Z new since the hand-over",
+    ]);
+    f.server.end_log();
+    f.server.pod_status(terminated(0, "Completed"));
+    f.server
+        .job_status(json!({"conditions": [{"type": "Complete", "status": "True"}]}));
+    ended(task).await.expect("succeeded");
+    let log = f.log().await;
+    assert!(log.contains("new since the hand-over"), "{log}");
+    assert!(!log.contains("stored by the previous leader"), "{log}");
+    assert_eq!(
+        f.server.requests(Method::POST, "/jobs").len(),
+        posts_before,
+        "nothing is created again"
+    );
+}
+
+#[tokio::test]
+async fn mock_api_server_a_job_that_vanished_fails_the_build_as_interrupted() {
+    let f = Fixture::new().await;
+    let (_stop, task) = f.run(true, "");
+    let failure = ended(task).await.expect_err("gone");
+    assert_eq!(failure.reason, FailReason::Interrupted);
+    assert!(failure.message.contains("was gone"), "{failure:?}");
+}
+
+#[tokio::test]
+async fn mock_api_server_a_refused_secret_leaves_nothing_behind() {
+    let f = Fixture::new().await;
+    f.server.state.lock().unwrap().refuse = Some("secrets");
+    let (_stop, task) = f.run(false, "");
+    let failure = ended(task).await.expect_err("refused");
+    assert_eq!(failure.reason, FailReason::Build);
+    assert!(failure.message.contains("Secret"), "{failure:?}");
+    let deleted = f
+        .server
+        .wait_for(Method::DELETE, "/jobs/kiln-build-1")
+        .await;
+    assert_eq!(deleted.body, json!({"propagationPolicy": "Background"}));
+    assert!(
+        f.server
+            .requests(Method::PATCH, "/jobs/kiln-build-1")
+            .is_empty(),
+        "the Job never started"
+    );
+}

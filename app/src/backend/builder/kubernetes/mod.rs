@@ -262,6 +262,17 @@ impl KubeBuilder {
                     return Ok(());
                 }
                 Some(Phase::Failed(failure)) => {
+                    // The Job and Pod watches are separate streams: the Job may report its
+                    // failure before the Pod event saying why has arrived. Ask for the Pod.
+                    let failure = match self.fresh_pod(job.build_id).await {
+                        Some(fresh) => {
+                            match current.as_ref().map(|j| status::phase(j, Some(&fresh))) {
+                                Some(Phase::Failed(precise)) => precise,
+                                _ => failure,
+                            }
+                        }
+                        None => failure,
+                    };
                     lines.finish(pod.as_ref(), log).await;
                     return Err(refine(failure, log));
                 }
@@ -290,6 +301,18 @@ impl KubeBuilder {
                 Some(line) = lines.next() => lines.write(&line, log).await,
                 // Looks again now and then: a log stream that broke is opened again.
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    /// The build's Pod as the API server has it now.
+    async fn fresh_pod(&self, build_id: i64) -> Option<Pod> {
+        let params = kube::api::ListParams::default().labels(&objects::selector(build_id));
+        match self.api::<Pod>().list(&params).await {
+            Ok(list) => list.items.into_iter().last(),
+            Err(e) => {
+                tracing::warn!(build = build_id, error = %e, "could not read the build's Pod");
+                None
             }
         }
     }
