@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -24,7 +24,7 @@ run: tools build
 	$(KILN) serve
 
 ## Every test: Rust on SQLite and on PostgreSQL, lints, then the browser tests on a release build
-test: test-tools lint test-rust test-postgres test-builds build test-e2e test-jupyterhub
+test: test-tools lint test-rust test-postgres test-builds test-replicas build test-k8s test-e2e test-jupyterhub
 
 build:
 	cargo leptos build --release
@@ -41,9 +41,11 @@ test-tools: tools
 	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null && command -v buildah >/dev/null \
 	  && command -v skopeo >/dev/null && command -v docker-registry >/dev/null && command -v debootstrap >/dev/null \
 	  && command -v busybox >/dev/null && command -v curl >/dev/null && command -v pgrep >/dev/null \
+	  && command -v kubectl >/dev/null \
 	  && python3 -m venv --help >/dev/null 2>&1 \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
-	         buildah skopeo docker-registry debootstrap busybox-static curl procps python3-venv; }
+	         buildah skopeo docker-registry debootstrap busybox-static curl procps python3-venv \
+	         kubernetes-client; }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
 
@@ -108,6 +110,11 @@ bench-builds: build-env
 test-e2e:
 	cd end2end && npx playwright test \
 	  || { echo "--- the last lines of Kiln's log (end2end/.state/kiln.log) ---"; tail -n 60 .state/kiln.log; exit 1; }
+
+## Every Kubernetes object Kiln makes (deploy/ and a build's Job, ConfigMap, Secret),
+## validated strictly against the Kubernetes 1.33 schemas
+test-k8s:
+	scripts/check-k8s.sh $(KILN)
 
 ## The JupyterHub integration (pytest, the real jupyterhub-kubespawner), against the release build
 test-jupyterhub:

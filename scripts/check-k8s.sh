@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Validates every Kubernetes object Kiln makes against the official 1.33 schemas, strictly
+# (unknown fields fail): the manifests `kubectl kustomize deploy` renders, and the Job,
+# ConfigMap and Secret of an example build as `kiln kube render` renders them for both
+# builders. Also checks that every KILN_* setting in deploy/ is one Kiln knows.
+# Usage: scripts/check-k8s.sh path/to/kiln
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kiln=${1:?usage: $0 path/to/kiln}
+out=target/k8s
+venv=target/k8s-venv
+mkdir -p "$out"
+[ -x "$venv/bin/kubernetes-validate" ] || {
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q kubernetes-validate==1.37.0
+}
+validate() { "$venv/bin/kubernetes-validate" --strict --kubernetes-version 1.33.0 "$@"; }
+
+kubectl kustomize deploy > "$out/deploy.yaml"
+"$kiln" kube render > "$out/build-buildkit.yaml"
+KILN_K8S_BUILDER=buildah KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+  KILN_INSECURE_REGISTRIES=registry.example.org KILN_K8S_NODE_SELECTOR=kiln.dev/builds=yes \
+  KILN_K8S_TOLERATIONS='[{"key":"builds","operator":"Exists","effect":"NoSchedule"}]' \
+  "$kiln" kube render > "$out/build-buildah.yaml"
+validate "$out/deploy.yaml" "$out/build-buildkit.yaml" "$out/build-buildah.yaml"
+
+# The validator must refuse what Kubernetes would: a misspelt field fails.
+sed 's/"backoffLimit"/"backofLimit"/' "$out/build-buildkit.yaml" > "$out/broken.yaml"
+if validate --quiet "$out/broken.yaml" >/dev/null 2>&1; then
+  echo "kubernetes-validate accepted a misspelt field: it is not checking strictly" >&2
+  exit 1
+fi
+
+known=$("$kiln" --help | grep -o 'env: KILN_[A-Z0-9_]*' | sed 's/env: //' | sort -u)
+for key in $(grep -ho '^ *KILN_[A-Z0-9_]*:' deploy/*.yaml | tr -d ' :' | sort -u); do
+  grep -qx "$key" <<<"$known" || { echo "deploy/ sets $key, which Kiln does not know" >&2; exit 1; }
+done
+echo "Kubernetes objects valid against 1.33 (strict); deploy/ settings known to Kiln."
