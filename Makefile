@@ -96,6 +96,12 @@ test-builds: build-env pg-up
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
 	  cargo test -p server --test builds $(TEST_ARGS) --ignored
 
+## Two Kiln processes on one PostgreSQL: the leader is killed, the other takes the build
+## queue over (real buildah, loopback registry)
+test-replicas: build-env pg-up
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
+	  cargo test -p server --test replicas $(TEST_ARGS) --ignored --nocapture
+
 ## The Build Details page of a build with a 100,000-line log: SQLite, then PostgreSQL
 bench-log: pg-up
 	cargo run --release -q -p server --bin bench-log
