@@ -129,7 +129,12 @@ impl LocalBuildah {
 }
 
 pub(super) fn failure_message(reason: FailReason, code: i32) -> String {
-    let what = match reason {
+    format!("{} (exit status {code})", explain(reason))
+}
+
+/// What a failure reason means for the user, in a sentence.
+pub(super) fn explain(reason: FailReason) -> &'static str {
+    match reason {
         FailReason::PackageNotFound => "A package was not found; the log names it.",
         FailReason::NoApt => "The base image has no apt-get, which the APT packages need.",
         FailReason::NoConda => {
@@ -138,8 +143,7 @@ pub(super) fn failure_message(reason: FailReason, code: i32) -> String {
         FailReason::NoPython => "The base image has no python3, which the Pip packages need.",
         FailReason::Push => "The image could not be pushed to the registry.",
         _ => "A build step failed; the log says why.",
-    };
-    format!("{what} (exit status {code})")
+    }
 }
 
 /// buildah with the storage and isolation this host can use unless configured otherwise.

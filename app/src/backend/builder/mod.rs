@@ -9,7 +9,6 @@ pub mod registry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -216,7 +215,6 @@ pub struct Builds {
     wake: Notify,
     /// The builds this replica drives while it leads, and how to stop each.
     driving: Mutex<HashMap<i64, Stop>>,
-    leading: AtomicBool,
 }
 
 /// How a driver takes up a build: it starts it, or follows one a previous leader started.
@@ -244,17 +242,11 @@ impl Builds {
             disabled_reason: reason,
             wake: Notify::new(),
             driving: Mutex::new(HashMap::new()),
-            leading: AtomicBool::new(false),
         })
     }
 
     pub fn enabled(&self) -> bool {
         self.backend.is_some()
-    }
-
-    /// Whether this replica drives the build queue now.
-    pub fn is_leading(&self) -> bool {
-        self.leading.load(Ordering::Relaxed)
     }
 
     /// The backend and its settings, or the reason builds are off (naming `builder`).
@@ -346,11 +338,17 @@ impl Builds {
         key: SecretKey,
         shutdown: CancellationToken,
     ) -> Result<()> {
+        if self.backend.is_none() {
+            // A replica that can't build doesn't compete for the lead. A single process
+            // (SQLite) records the builds it left running as interrupted.
+            if db.kind == super::db::Kind::Sqlite {
+                builds::interrupt_running(&db, "Builds are turned off on this Kiln.").await?;
+            }
+            return Ok(());
+        }
         while let Some(term) = leader::acquire(&db, &shutdown).await? {
             tracing::info!("this replica drives the build queue");
-            self.leading.store(true, Ordering::Relaxed);
             self.clone().lead(&db, &key, term.lost()).await;
-            self.leading.store(false, Ordering::Relaxed);
             if !shutdown.is_cancelled() {
                 tracing::warn!("this replica stopped driving the build queue");
             }
@@ -362,13 +360,7 @@ impl Builds {
     /// the next leader.
     async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, lost: &CancellationToken) {
         let Some((_, settings)) = &self.backend else {
-            // Builds are off here: builds a replica left running can't be followed.
-            if let Err(e) =
-                builds::interrupt_running(db, "Builds are turned off on this Kiln.").await
-            {
-                tracing::error!(error = %e, "could not record interrupted builds");
-            }
-            return lost.cancelled().await;
+            return;
         };
         let mut drivers = JoinSet::new();
         match builds::running(db).await {

@@ -720,6 +720,13 @@ async fn mock_api_server_a_new_leader_follows_a_running_job_from_where_the_log_s
     f.server
         .job_status(json!({"conditions": [{"type": "Complete", "status": "True"}]}));
     ended(task).await.expect("succeeded");
+    assert!(
+        f.server.requests(Method::GET, "/jobs").iter().any(|s| {
+            !s.query.contains("watch=true")
+                && s.query.contains("labelSelector=kiln.dev%2Fbuild-id%3D1")
+        }),
+        "the Job is found again by its label"
+    );
     let log = f.log().await;
     assert!(log.contains("new since the hand-over"), "{log}");
     assert!(!log.contains("stored by the previous leader"), "{log}");

@@ -21,7 +21,7 @@ use kube::runtime::{WatchStreamExt, watcher as watch};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::local::failure_message;
+use super::local::explain;
 use super::registry::Registry;
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
@@ -344,7 +344,9 @@ impl KubeBuilder {
 /// A failed builder's reason, made precise by what its log said (a missing package, no apt).
 fn refine(failure: BuildFailure, log: &LogWriter) -> BuildFailure {
     match (failure.reason, log.reason()) {
-        (FailReason::Build, Some(reason)) => BuildFailure::new(reason, failure_message(reason, 1)),
+        (FailReason::Build, Some(reason)) => {
+            BuildFailure::new(reason, format!("{} {}", explain(reason), failure.message))
+        }
         _ => failure,
     }
 }
@@ -372,12 +374,13 @@ impl Builder for KubeBuilder {
         stop: &Stop,
     ) -> Result<(), BuildFailure> {
         let name = objects::name(job.build_id);
-        match self.api::<Job>().get_opt(&name).await {
-            Ok(Some(_)) => {
+        let by_label = kube::api::ListParams::default().labels(&objects::selector(job.build_id));
+        match self.api::<Job>().list(&by_label).await {
+            Ok(found) if !found.items.is_empty() => {
                 log.note("a new leader follows this build").await;
                 self.follow(job, log, stop).await
             }
-            Ok(None) => Err(BuildFailure::new(
+            Ok(_) => Err(BuildFailure::new(
                 FailReason::Interrupted,
                 format!("The build's Job {name} was gone when a new leader took the build over."),
             )),
