@@ -332,13 +332,18 @@ fn builder_command(
             // variable is a positional argument, never part of the script.
             let script = r#"set -eu
 buildah build --layers=false --tls-verify="$1" -f /kiln/context/Containerfile -t "$3" $4 /kiln/context
-buildah push --tls-verify="$2" "$3" "docker://$3"
+buildah push --tls-verify="$2" $5 "$3" "docker://$3"
 echo "[kiln] pushed""#;
             let verify_base = !build.is_insecure(host_of(&job.base));
-            let ca_mount = if with_ca {
-                format!("--volume={CONFIG_DIR}/ca.crt:{CA_PATH}:ro")
+            // The CA bundle: trusted for registries (--cert-dir reads its *.crt) and
+            // mounted into the build steps.
+            let (build_extra, push_extra) = if with_ca {
+                (
+                    format!("--cert-dir={CONFIG_DIR} --volume={CONFIG_DIR}/ca.crt:{CA_PATH}:ro"),
+                    format!("--cert-dir={CONFIG_DIR}"),
+                )
             } else {
-                String::new()
+                (String::new(), String::new())
             };
             (
                 vec!["sh".into(), "-c".into(), script.into(), "kiln-build".into()],
@@ -346,7 +351,8 @@ echo "[kiln] pushed""#;
                     verify_base.to_string(),
                     (!insecure_target).to_string(),
                     job.target.clone(),
-                    ca_mount,
+                    build_extra,
+                    push_extra,
                 ],
                 vec![
                     env("STORAGE_DRIVER", "vfs"),
