@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch bench-takeover
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -125,6 +125,12 @@ test-k8s:
 ## The JupyterHub integration (pytest, the real jupyterhub-kubespawner), against the release build
 test-jupyterhub:
 	KILN_BIN=$(KILN) integrations/jupyterhub/run-tests.sh -q
+
+## How long another replica takes to drive the build queue when the leader is killed
+bench-takeover: pg-up
+	test -x $(KILN) || $(MAKE) build
+	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_takeover' -c 'CREATE DATABASE kiln_bench_takeover OWNER $(PG_ROLE)'" 2>/dev/null
+	scripts/bench-takeover.sh $(KILN) $(PG_URL)/kiln_bench_takeover
 
 ## Requests/s and p99 of the launchable-images API against nginx serving the same JSON (wrk)
 bench-launch: pg-up

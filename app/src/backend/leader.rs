@@ -2,13 +2,13 @@
 //!
 //! On PostgreSQL the leader holds a session-level advisory lock on a connection of its own.
 //! The lock lives exactly as long as that session: when the leader's process stops or dies,
-//! PostgreSQL ends the session and frees the lock, and a follower, trying every second,
+//! PostgreSQL ends the session and frees the lock, and a follower, asking four times a second,
 //! takes it over. We chose this over a Kubernetes Lease because the database is already the
 //! one thing every replica must reach to do anything, so the lock cannot disagree with it:
-//! a replica that cut off from PostgreSQL can't write build states either, and one that
+//! a replica cut off from PostgreSQL can't write build states either, and one that
 //! holds the lock reaches the database by definition. It needs no clock agreement, no
 //! renewal deadline and no extra API permission, and it works the same off Kubernetes.
-//! The leader checks its session every second and steps down as soon as it fails.
+//! The leader checks its session every second and steps down as soon as that fails.
 //!
 //! SQLite is a single file on a single host: one process, which always leads.
 
@@ -23,8 +23,10 @@ use super::{Db, Result};
 /// The advisory lock key of the build queue ("kiln" "queue"). Advisory locks are scoped to
 /// the database, so Kiln installations sharing a PostgreSQL server don't meet.
 const QUEUE_LOCK: i64 = 0x6b69_6c6e_7175_6575;
-/// How often a follower asks for the lock and the leader checks its session.
-const TICK: Duration = Duration::from_secs(1);
+/// How often a follower asks for the lock (a cheap call: this bounds the hand-over time).
+const ASK_EVERY: Duration = Duration::from_millis(250);
+/// How often the leader checks that its session, and so its lock, still stands.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// A check of the leader's session that takes longer than this counts as lost.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -65,7 +67,7 @@ pub async fn acquire(db: &Db, shutdown: &CancellationToken) -> Result<Option<Ter
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(None),
-            _ = tokio::time::sleep(TICK) => {}
+            _ = tokio::time::sleep(ASK_EVERY) => {}
         }
     }
 }
@@ -78,7 +80,7 @@ async fn try_lock(conn: &mut AnyConnection) -> Result<bool> {
     Ok(locked == 1)
 }
 
-/// Holds the lock's session: checks it every tick, fires `lost` when it fails, and unlocks
+/// Holds the lock's session: checks it every second, fires `lost` when it fails, and unlocks
 /// and closes it when the term is given up, so that a follower takes over at once.
 async fn keep(mut conn: AnyConnection, lost: CancellationToken, release: CancellationToken) {
     loop {
@@ -91,7 +93,7 @@ async fn keep(mut conn: AnyConnection, lost: CancellationToken, release: Cancell
                 let _ = conn.close().await;
                 return;
             }
-            _ = tokio::time::sleep(TICK) => {}
+            _ = tokio::time::sleep(CHECK_EVERY) => {}
         }
         let alive = tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&mut conn))
             .await
