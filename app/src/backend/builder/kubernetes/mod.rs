@@ -253,6 +253,7 @@ impl KubeBuilder {
             .boxed();
         let (mut current, mut pod): (Option<Job>, Option<Pod>) = (None, None);
         let mut lines = LogFollower::new(self.api(), &job.log_cursor);
+        let mut pods_open = true;
         loop {
             match current.as_ref().map(|j| status::phase(j, pod.as_ref())) {
                 Some(Phase::Running { pod }) => lines.follow(&pod),
@@ -293,10 +294,10 @@ impl KubeBuilder {
                     Some(Err(e)) => tracing::warn!(build = job.build_id, error = %e, "watching the build's Job"),
                     None => return Err(BuildFailure::new(FailReason::Build, "The watch on the build's Job ended.")),
                 },
-                event = pods.next() => match event {
+                event = pods.next(), if pods_open => match event {
                     Some(Ok(p)) => pod = Some(p),
                     Some(Err(e)) => tracing::warn!(build = job.build_id, error = %e, "watching the build's Pod"),
-                    None => {}
+                    None => pods_open = false,
                 },
                 Some(line) = lines.next() => lines.write(&line, log).await,
                 // Looks again now and then: a log stream that broke is opened again.
@@ -375,7 +376,17 @@ impl Builder for KubeBuilder {
     ) -> Result<(), BuildFailure> {
         let name = objects::name(job.build_id);
         let by_label = kube::api::ListParams::default().labels(&objects::selector(job.build_id));
-        match self.api::<Job>().list(&by_label).await {
+        // A hand-over often meets a busy or restarting API server: ask a few times before
+        // calling a build lost.
+        let mut found = self.api::<Job>().list(&by_label).await;
+        for _ in 0..4 {
+            if found.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            found = self.api::<Job>().list(&by_label).await;
+        }
+        match found {
             Ok(found) if !found.items.is_empty() => {
                 log.note("a new leader follows this build").await;
                 self.follow(job, log, stop).await
