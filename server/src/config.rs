@@ -504,6 +504,44 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_build_settings_are_checked_and_a_bad_one_is_named() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["kiln"];
+            all.extend_from_slice(args);
+            Cli::parse_from(all).config.kube_settings("kiln")
+        };
+        let good = parse(&[
+            "--k8s-memory-limit",
+            "8Gi",
+            "--k8s-cpu-request",
+            "0.5",
+            "--k8s-node-selector",
+            "kiln.dev/builds=yes, zone=a",
+            "--k8s-tolerations",
+            r#"[{"key": "builds", "operator": "Exists"}]"#,
+        ])
+        .unwrap();
+        assert_eq!(good.namespace, "kiln", "Kiln's own namespace by default");
+        assert_eq!(good.image, "moby/buildkit:v0.32.2-rootless");
+        assert_eq!(good.node_selector.len(), 2);
+        assert_eq!(good.tolerations[0].key.as_deref(), Some("builds"));
+        for (flag, value, named) in [
+            ("--k8s-memory-limit", "4GB", "KILN_K8S_MEMORY_LIMIT"),
+            ("--k8s-cpu-request", "half", "KILN_K8S_CPU_REQUEST"),
+            ("--k8s-node-selector", "zone", "KILN_K8S_NODE_SELECTOR"),
+            ("--k8s-tolerations", "{not json", "KILN_K8S_TOLERATIONS"),
+            ("--k8s-ttl=-5", "", "KILN_K8S_TTL"),
+        ] {
+            let args: Vec<&str> = [flag, value]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect();
+            let err = parse(&args).unwrap_err();
+            assert!(err.starts_with(named), "{flag} {value}: {err}");
+        }
+    }
+
+    #[test]
     fn a_bad_trusted_proxy_is_refused_by_name() {
         let err = Cli::try_parse_from(["kiln", "--trusted-proxies", "not-an-ip"])
             .unwrap_err()
