@@ -126,11 +126,13 @@ test-k8s:
 test-jupyterhub:
 	KILN_BIN=$(KILN) integrations/jupyterhub/run-tests.sh -q
 
-## How long another replica takes to drive the build queue when the leader is killed
+## How long another replica takes to drive the build queue when the leader is killed,
+## then when it is stopped gracefully
 bench-takeover: pg-up
-	test -x $(KILN) || $(MAKE) build
+	cargo build --release -q -p server --bin kiln
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_takeover' -c 'CREATE DATABASE kiln_bench_takeover OWNER $(PG_ROLE)'" 2>/dev/null
 	scripts/bench-takeover.sh $(KILN) $(PG_URL)/kiln_bench_takeover
+	SIGNAL=TERM scripts/bench-takeover.sh $(KILN) $(PG_URL)/kiln_bench_takeover
 
 ## Requests/s and p99 of the launchable-images API against nginx serving the same JSON (wrk)
 bench-launch: pg-up

@@ -2,11 +2,13 @@
 # Hand-over time of the build queue: two `kiln serve` processes on one PostgreSQL
 # database; the leader is killed (SIGKILL) RUNS times, and each time we measure how long
 # until the other process drives the build queue. Prints p50 and max in milliseconds.
+# SIGNAL=TERM stops the leader gracefully instead (a rolling update).
 # Usage: scripts/bench-takeover.sh path/to/kiln postgres://USER:PASSWORD@HOST:PORT/DB
 set -euo pipefail
 kiln=$(realpath "${1:?usage: $0 path/to/kiln database-url}")
 export KILN_DATABASE_URL=${2:?usage: $0 path/to/kiln database-url}
 runs=${RUNS:-10}
+signal=${SIGNAL:-KILL}
 dir=$(mktemp -d)
 pids=()
 trap 'kill -9 "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -34,7 +36,7 @@ times=()
 for _ in $(seq "$runs"); do
   before=$(terms $follower)
   t0=$(date +%s%N)
-  kill -9 "${pid[$leader]}"
+  kill -s "$signal" "${pid[$leader]}"
   until [ "$(terms $follower)" -gt "$before" ]; do sleep 0.01; done
   t1=$(date +%s%N)
   times+=($(((t1 - t0) / 1000000)))
@@ -43,4 +45,4 @@ for _ in $(seq "$runs"); do
   read -r leader follower <<<"$follower $leader"
 done
 sorted=($(printf '%s\n' "${times[@]}" | sort -n))
-echo "takeover after the leader is killed, $runs runs: p50 ${sorted[$((runs / 2))]} ms, max ${sorted[$((runs - 1))]} ms"
+echo "takeover after the leader got SIG$signal, $runs runs: p50 ${sorted[$((runs / 2))]} ms, max ${sorted[$((runs - 1))]} ms"

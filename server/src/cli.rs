@@ -163,7 +163,15 @@ async fn serve(config: Config) -> Result<(), CliError> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        // The lead is given up at once, so that another replica drives builds while this
+        // one lets its requests (and live log streams) finish.
+        let stop_builds = stop_builds.clone();
+        async move {
+            shutdown_signal().await;
+            stop_builds.cancel();
+        }
+    })
     .await?;
     stop_builds.cancel();
     match queue.await {
