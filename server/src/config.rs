@@ -181,7 +181,7 @@ pub struct KubeConfig {
     pub k8s_builder: KubeBuilderArg,
 
     /// The builder's image; default: moby/buildkit:v0.32.2-rootless (buildkit) or
-    /// quay.io/buildah/stable:v1.41 (buildah).
+    /// quay.io/buildah/stable:v1.41.5 (buildah).
     #[arg(long, env = "KILN_K8S_BUILDER_IMAGE", global = true)]
     pub k8s_builder_image: Option<String>,
 

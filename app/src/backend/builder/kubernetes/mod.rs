@@ -59,7 +59,7 @@ impl BuilderKind {
     pub fn default_image(self) -> &'static str {
         match self {
             BuilderKind::BuildKit => "moby/buildkit:v0.32.2-rootless",
-            BuilderKind::Buildah => "quay.io/buildah/stable:v1.41",
+            BuilderKind::Buildah => "quay.io/buildah/stable:v1.41.5",
         }
     }
 }
