@@ -1,6 +1,6 @@
 //! The single-machine backend: `skopeo` reads registries (base image digests, whether a
-//! target exists; see [`super::registry`]) and `buildah` builds and pushes, as child processes in their own process
-//! group so that cancel and timeout stop the whole tree.
+//! target exists; see [`super::registry`]) and `buildah` builds and pushes, as child
+//! processes in their own process group so that cancel and timeout stop the whole tree.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
