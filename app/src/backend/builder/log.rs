@@ -107,13 +107,28 @@ impl LogWriter {
         }
         self.seq += 1;
         let text = std::mem::take(&mut self.buffer);
-        if let Err(e) = builds::append_log(&self.db, self.build_id, self.seq, &text).await {
-            tracing::error!(build = self.build_id, error = %e, "could not store build log");
+        let mut stored = builds::append_log(&self.db, self.build_id, self.seq, &text).await;
+        if stored.is_err() {
+            // The chunk number may have been taken meanwhile (a replica that was still
+            // leading a moment ago wrote to this log): append after the last chunk.
+            if let Ok(last) = builds::last_log_seq(&self.db, self.build_id).await {
+                self.seq = last + 1;
+                stored = builds::append_log(&self.db, self.build_id, self.seq, &text).await;
+            }
         }
-        if let Some(cursor) = self.cursor.take()
-            && let Err(e) = builds::set_log_cursor(&self.db, self.build_id, &cursor).await
-        {
-            tracing::warn!(build = self.build_id, error = %e, "could not store the log's cursor");
+        match stored {
+            Err(e) => {
+                tracing::error!(build = self.build_id, error = %e, "could not store build log");
+                // Not stored: a new leader must read these lines again.
+                self.cursor = None;
+            }
+            Ok(()) => {
+                if let Some(cursor) = self.cursor.take()
+                    && let Err(e) = builds::set_log_cursor(&self.db, self.build_id, &cursor).await
+                {
+                    tracing::warn!(build = self.build_id, error = %e, "could not store the log's cursor");
+                }
+            }
         }
     }
 
@@ -221,6 +236,30 @@ mod tests {
             ),
             None,
             "the step header echoes the script"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chunk_number_taken_meanwhile_is_skipped_and_nothing_is_lost() {
+        use crate::backend::builds::testing;
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        let build = testing::queue(&db, scope, &image).await;
+        let mut log = LogWriter::continuing(db.clone(), build.id).await.unwrap();
+        // Another writer (the previous leader, a moment before it stepped down) takes 1.
+        builds::append_log(&db, build.id, 1, "from the previous leader\n")
+            .await
+            .unwrap();
+        log.line_at("from the new leader", "2026-11-27T12:00:01Z")
+            .await;
+        log.close().await;
+        assert_eq!(
+            builds::full_log(&db, build.id).await.unwrap(),
+            "from the previous leader\nfrom the new leader\n"
+        );
+        assert_eq!(
+            builds::get(&db, build.id).await.unwrap().log_cursor,
+            "2026-11-27T12:00:01Z"
         );
     }
 
