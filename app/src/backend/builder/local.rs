@@ -22,7 +22,7 @@ pub struct LocalBuildah {
 
 impl LocalBuildah {
     pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
-        let registry = Registry::new(settings.insecure_registries.clone(), work_dir);
+        let registry = Registry::new(settings.clone(), work_dir);
         LocalBuildah { settings, registry }
     }
 
@@ -98,8 +98,7 @@ impl LocalBuildah {
         log.note(&format!("building {}", job.target)).await;
         let code = run_logged(build, log, stop).await?;
         if code != 0 {
-            let reason = log.reason().unwrap_or(FailReason::Build);
-            return Err(BuildFailure::new(reason, failure_message(reason, code)));
+            return Err(log.exit_failure(code));
         }
 
         log.note(&format!("pushing {}", job.target)).await;
@@ -120,29 +119,8 @@ impl LocalBuildah {
                 log.note("pushed").await;
                 Ok(())
             }
-            code => Err(BuildFailure::new(
-                FailReason::Push,
-                failure_message(FailReason::Push, code),
-            )),
+            code => Err(BuildFailure::exited(FailReason::Push, code)),
         }
-    }
-}
-
-pub(super) fn failure_message(reason: FailReason, code: i32) -> String {
-    format!("{} (exit status {code})", explain(reason))
-}
-
-/// What a failure reason means for the user, in a sentence.
-pub(super) fn explain(reason: FailReason) -> &'static str {
-    match reason {
-        FailReason::PackageNotFound => "A package was not found; the log names it.",
-        FailReason::NoApt => "The base image has no apt-get, which the APT packages need.",
-        FailReason::NoConda => {
-            "The base image has no conda, mamba or micromamba, which the Conda packages need."
-        }
-        FailReason::NoPython => "The base image has no python3, which the Pip packages need.",
-        FailReason::Push => "The image could not be pushed to the registry.",
-        _ => "A build step failed; the log says why.",
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::BuildFailure;
 use crate::backend::Db;
 use crate::backend::builds::{self, FailReason};
 
@@ -132,9 +133,10 @@ impl LogWriter {
         }
     }
 
-    /// The failure reason the output named, if any.
-    pub fn reason(&self) -> Option<FailReason> {
-        self.reason
+    /// How a builder that exited with `code` failed: for the reason its output named, if
+    /// it named one.
+    pub fn exit_failure(&self, code: i32) -> BuildFailure {
+        BuildFailure::exited(self.reason.unwrap_or(FailReason::Build), code)
     }
 
     /// The record of installed packages the build printed, one per line.

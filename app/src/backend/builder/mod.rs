@@ -86,6 +86,21 @@ impl BuildFailure {
             message: message.into(),
         }
     }
+
+    /// A builder process that exited with `code`, for `reason`: in words, for the user.
+    pub fn exited(reason: FailReason, code: i32) -> Self {
+        let what = match reason {
+            FailReason::PackageNotFound => "A package was not found; the log names it.",
+            FailReason::NoApt => "The base image has no apt-get, which the APT packages need.",
+            FailReason::NoConda => {
+                "The base image has no conda, mamba or micromamba, which the Conda packages need."
+            }
+            FailReason::NoPython => "The base image has no python3, which the Pip packages need.",
+            FailReason::Push => "The image could not be pushed to the registry.",
+            _ => "A build step failed; the log says why.",
+        };
+        BuildFailure::new(reason, format!("{what} (exit status {code})"))
+    }
 }
 
 /// How a running build is asked to stop: cancelled (by a user or its time limit), or
@@ -180,11 +195,6 @@ pub struct BuildSettings {
 }
 
 impl BuildSettings {
-    /// The host part of the push registry.
-    pub fn registry_host(&self) -> &str {
-        self.registry.split('/').next().unwrap_or_default()
-    }
-
     /// Where an image's builds are pushed: `registry/prefix/<group|global>/<name>:<tag>`.
     pub fn target(&self, owner: Option<&str>, image_name: &str, tag: &str) -> String {
         format!(
@@ -197,14 +207,26 @@ impl BuildSettings {
     pub fn push_auth(&self) -> RegistryAuth {
         let mut auth = RegistryAuth::default();
         if let (Some(user), Some(password)) = (&self.registry_username, &self.registry_password) {
-            auth.add(self.registry_host(), user, password);
+            auth.add(&registry_of(&self.registry), user, password);
         }
         auth
     }
 
-    pub fn is_insecure(&self, host: &str) -> bool {
-        self.insecure_registries.iter().any(|h| h == host)
+    /// Whether the registry of `reference` (an image, or the push registry) is spoken to
+    /// over plain HTTP or unverified TLS.
+    pub fn is_insecure(&self, reference: &str) -> bool {
+        let host = registry_of(reference);
+        self.insecure_registries.contains(&host)
     }
+}
+
+/// The registry host of an image reference by the reference grammar: `docker.io` when it
+/// names none (`debian:12`).
+pub fn registry_of(reference: &str) -> String {
+    ImageRef::parse("image", reference)
+        .ok()
+        .and_then(|r| r.registry().map(str::to_owned))
+        .unwrap_or_else(|| "docker.io".to_owned())
 }
 
 /// The build service: a builder and its settings, or why builds are off.
@@ -570,4 +592,44 @@ pub async fn build_auth(
         auth.add(&registry, &username, &password);
     }
     Ok(auth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_names_its_registry_by_the_grammar_and_only_listed_ones_are_insecure() {
+        assert_eq!(registry_of("debian:12"), "docker.io");
+        assert_eq!(registry_of("library/debian"), "docker.io");
+        assert_eq!(
+            registry_of("127.0.0.1:5055/base/debian:bookworm"),
+            "127.0.0.1:5055"
+        );
+        assert_eq!(
+            registry_of(&format!("localhost/tools@sha256:{}", "0".repeat(64))),
+            "localhost"
+        );
+        assert_eq!(
+            registry_of("registry.example.org/kiln"),
+            "registry.example.org"
+        );
+        let settings = BuildSettings {
+            registry: "127.0.0.1:5055/kiln".into(),
+            registry_username: Some("pusher".into()),
+            registry_password: Some("secret".into()),
+            insecure_registries: vec!["127.0.0.1:5055".into()],
+            timeout: Duration::from_secs(60),
+            total_limit: 1,
+            per_group_limit: 1,
+            ca_bundle: None,
+        };
+        assert!(settings.is_insecure("127.0.0.1:5055/kiln/ml/tools:0123"));
+        assert!(!settings.is_insecure("127.0.0.1:5056/kiln/ml/tools:0123"));
+        assert!(
+            !settings.is_insecure("debian:12"),
+            "docker.io is not listed"
+        );
+        assert_eq!(settings.push_auth().entries[0].0, "127.0.0.1:5055");
+    }
 }

@@ -7,29 +7,24 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use super::{BaseImage, BuildFailure, RegistryAuth};
+use super::{BaseImage, BuildFailure, BuildSettings, RegistryAuth};
 use crate::backend::builds::FailReason;
 use crate::domain::ImageRef;
 
 pub struct Registry {
-    /// Registry hosts spoken to over plain HTTP or with unverified TLS.
-    insecure: Vec<String>,
+    /// Which registries are spoken to over plain HTTP or with unverified TLS.
+    settings: BuildSettings,
     /// Auth files are written under here, one folder per call, removed afterwards.
     work_dir: PathBuf,
 }
 
 impl Registry {
-    pub fn new(insecure: Vec<String>, work_dir: PathBuf) -> Self {
-        Registry { insecure, work_dir }
-    }
-
-    pub fn is_insecure(&self, reference: &str) -> bool {
-        let host = reference.split('/').next().unwrap_or_default();
-        self.insecure.iter().any(|h| h == host)
+    pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
+        Registry { settings, work_dir }
     }
 
     pub fn tls_verify(&self, reference: &str) -> String {
-        format!("--tls-verify={}", !self.is_insecure(reference))
+        format!("--tls-verify={}", !self.settings.is_insecure(reference))
     }
 
     /// A folder for one build's files, the auth file in it readable by the owner only.

@@ -21,7 +21,6 @@ use kube::runtime::{WatchStreamExt, watcher as watch};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::local::explain;
 use super::registry::Registry;
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
@@ -162,7 +161,7 @@ impl KubeBuilder {
             ),
             None => None,
         };
-        let registry = Registry::new(build.insecure_registries.clone(), work_dir);
+        let registry = Registry::new(build.clone(), work_dir);
         Ok(KubeBuilder {
             client,
             kube,
@@ -262,20 +261,23 @@ impl KubeBuilder {
                     log.note("pushed").await;
                     return Ok(());
                 }
-                Some(Phase::Failed(failure)) => {
+                Some(ended @ (Phase::Failed(_) | Phase::Exited(_))) => {
                     // The Job and Pod watches are separate streams: the Job may report its
                     // failure before the Pod event saying why has arrived. Ask for the Pod.
-                    let failure = match self.fresh_pod(job.build_id).await {
-                        Some(fresh) => {
-                            match current.as_ref().map(|j| status::phase(j, Some(&fresh))) {
-                                Some(Phase::Failed(precise)) => precise,
-                                _ => failure,
-                            }
-                        }
-                        None => failure,
-                    };
+                    let fresh = self.fresh_pod(job.build_id).await;
+                    let precise = current
+                        .as_ref()
+                        .zip(fresh.as_ref())
+                        .map(|(j, p)| status::phase(j, Some(p)));
+                    // The whole log first: the reason of a failed step is in it.
                     lines.finish(pod.as_ref(), log).await;
-                    return Err(refine(failure, log));
+                    let failure = precise
+                        .and_then(|p| failure_of(p, log))
+                        .or_else(|| failure_of(ended, log))
+                        .unwrap_or_else(|| {
+                            BuildFailure::new(FailReason::Build, "The build failed.")
+                        });
+                    return Err(failure);
                 }
                 Some(Phase::Waiting) | None => {}
             }
@@ -342,13 +344,12 @@ impl KubeBuilder {
     }
 }
 
-/// A failed builder's reason, made precise by what its log said (a missing package, no apt).
-fn refine(failure: BuildFailure, log: &LogWriter) -> BuildFailure {
-    match (failure.reason, log.reason()) {
-        (FailReason::Build, Some(reason)) => {
-            BuildFailure::new(reason, format!("{} {}", explain(reason), failure.message))
-        }
-        _ => failure,
+/// The failure a phase that ended badly means; `None` for any other phase.
+fn failure_of(phase: Phase, log: &LogWriter) -> Option<BuildFailure> {
+    match phase {
+        Phase::Failed(failure) => Some(failure),
+        Phase::Exited(code) => Some(log.exit_failure(code)),
+        _ => None,
     }
 }
 

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::{BuilderKind, KubeSettings};
-use crate::backend::builder::{BuildJob, BuildSettings};
+use crate::backend::builder::{BuildJob, BuildSettings, registry_of};
 use crate::domain::build::CA_PATH;
 
 /// The labels every build object carries; the build id finds them again after a restart.
@@ -297,7 +297,7 @@ fn builder_command(
         value: Some(value.into()),
         ..Default::default()
     };
-    let insecure_target = build.is_insecure(host_of(&job.target));
+    let insecure_target = build.is_insecure(&job.target);
     match kube.builder {
         BuilderKind::BuildKit => {
             let mut output = format!("type=image,name={},push=true", job.target);
@@ -334,7 +334,7 @@ fn builder_command(
 buildah build --layers=false --tls-verify="$1" -f /kiln/context/Containerfile -t "$3" $4 /kiln/context
 buildah push --tls-verify="$2" $5 "$3" "docker://$3"
 echo "[kiln] pushed""#;
-            let verify_base = !build.is_insecure(host_of(&job.base));
+            let verify_base = !build.is_insecure(&job.base);
             // The CA bundle: trusted for registries (--cert-dir reads its *.crt) and
             // mounted into the build steps.
             let (build_extra, push_extra) = if with_ca {
@@ -401,16 +401,17 @@ fn resources(kube: &KubeSettings) -> ResourceRequirements {
 /// The BuildKit daemon's registry settings: plain HTTP for insecure registries, the CA
 /// bundle for the registries this build talks to.
 fn buildkitd_toml(job: &BuildJob, build: &BuildSettings, with_ca: bool) -> String {
-    let mut hosts = vec![host_of(&job.base), host_of(&job.target)];
-    hosts.dedup();
+    let mut seen = Vec::new();
     let mut out = String::new();
-    for host in hosts {
-        let insecure = build.is_insecure(host);
-        if !insecure && !with_ca {
+    for reference in [&job.base, &job.target] {
+        let host = registry_of(reference);
+        let insecure = build.is_insecure(reference);
+        if seen.contains(&host) || (!insecure && !with_ca) {
             continue;
         }
         // Hosts are registry names that passed the image reference grammar.
         out.push_str(&format!("[registry.\"{host}\"]\n"));
+        seen.push(host);
         if insecure {
             // As Kiln's insecure registries mean: TLS without verification, else plain HTTP.
             out.push_str("  http = true\n  insecure = true\n");
@@ -437,12 +438,4 @@ fn with_ca_mounts(containerfile: &str, builder: BuilderKind) -> String {
             None => format!("{line}\n"),
         })
         .collect()
-}
-
-/// The registry host of an image reference (`docker.io` when it names none).
-fn host_of(reference: &str) -> &str {
-    match reference.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
-        _ => "docker.io",
-    }
 }

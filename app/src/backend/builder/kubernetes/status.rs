@@ -19,6 +19,8 @@ pub enum Phase {
     },
     /// The builder exited 0 and the Job completed.
     Succeeded,
+    /// The builder exited with this non-zero status: its log says why.
+    Exited(i32),
     Failed(BuildFailure),
 }
 
@@ -50,7 +52,7 @@ pub fn phase(job: &Job, pod: Option<&Pod>) -> Phase {
     }
     let from_pod = pod.and_then(pod_phase);
     match (condition("Failed"), from_pod) {
-        (_, Some(Phase::Failed(f))) => Phase::Failed(f),
+        (_, Some(ended @ (Phase::Failed(_) | Phase::Exited(_)))) => ended,
         (Some(failed), _) => Phase::Failed(BuildFailure::new(
             FailReason::Build,
             format!(
@@ -108,10 +110,7 @@ fn pod_phase(pod: &Pod) -> Option<Phase> {
         ContainerState {
             terminated: Some(done),
             ..
-        } if done.exit_code != 0 => Some(Phase::Failed(BuildFailure::new(
-            FailReason::Build,
-            format!("The builder exited with status {}.", done.exit_code),
-        ))),
+        } if done.exit_code != 0 => Some(Phase::Exited(done.exit_code)),
         // Exited 0: the Job controller marks the Job complete next.
         ContainerState {
             terminated: Some(_),
@@ -229,9 +228,7 @@ mod tests {
         let exit = pod(container(
             json!({"terminated": {"exitCode": 1, "reason": "Error"}}),
         ));
-        let (reason, message) = failed(phase(&backoff_limit, Some(&exit)));
-        assert_eq!(reason, FailReason::Build);
-        assert!(message.contains("status 1"), "{message}");
+        assert_eq!(phase(&backoff_limit, Some(&exit)), Phase::Exited(1));
         // The Pod already gone (TTL, eviction cleanup): the Job's word stands.
         let (reason, message) = failed(phase(&backoff_limit, None));
         assert_eq!(reason, FailReason::Build);
