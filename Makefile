@@ -66,9 +66,12 @@ test-rust:
 # may create databases. Prints nothing; `PG_URL` below points at it.
 PG_PORT = $$(pg_lsclusters --no-header | awk 'NR==1 {print $$3}')
 PG_URL = postgres://$(PG_ROLE):$(PG_ROLE)@127.0.0.1:$(PG_PORT)
+# A cluster that won't start (a full disk, say) fails here with its log's tail.
 pg-up:
 	@read -r ver name port _ <<<"$$(pg_lsclusters --no-header | head -n1)"; \
-	pg_ctlcluster --skip-systemctl-redirect $$ver $$name start >/dev/null 2>&1 || true; \
+	pg_lsclusters --no-header | head -n1 | grep -q online \
+	  || pg_ctlcluster --skip-systemctl-redirect $$ver $$name start \
+	  || { df -h /var/lib/postgresql; tail -n 20 /var/log/postgresql/postgresql-$$ver-$$name.log; exit 1; }; \
 	su postgres -c "psql -q -p $$port -v ON_ERROR_STOP=1" <<<"DO \$$\$$ BEGIN \
 	  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$(PG_ROLE)') THEN \
 	    CREATE ROLE $(PG_ROLE) LOGIN CREATEDB PASSWORD '$(PG_ROLE)'; END IF; END \$$\$$;"

@@ -164,11 +164,14 @@ impl Env {
     }
 }
 
-/// Runs `script` in a container of `image` pulled from the registry; its output.
+/// Runs `script` in a container of `image` pulled from the registry; its output. The
+/// container and the pulled image are removed after (each test's image is new: kept, they
+/// would fill the disk run by run).
 async fn run_in(image: &str, script: &str) -> String {
     let sh = format!(
         "set -e; c=$(buildah from --quiet --tls-verify=false docker://{image}); \
-         trap 'buildah rm $c >/dev/null' EXIT; buildah run $c -- sh -c '{script}'"
+         trap 'buildah rm $c >/dev/null; buildah rmi -f {image} >/dev/null' EXIT; \
+         buildah run $c -- sh -c '{script}'"
     );
     let out = Command::new("sh")
         .arg("-c")
