@@ -3,12 +3,15 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use app::backend::{AppState, BackendError, Db, SecretKey, accounts, demo, tokens};
+use app::backend::{
+    AppState, BackendError, Db, SecretKey, accounts, audit, credentials, demo, groups, tokens,
+};
 use app::domain::Role;
 use leptos::config::{LeptosOptions, get_configuration};
 
 use crate::config::{
-    Command, Config, GroupCommand, KubeCommand, MemberCommand, TokenCommand, UserCommand,
+    Command, Config, CredentialCommand, GroupCommand, KubeCommand, MemberCommand, TokenCommand,
+    UserCommand,
 };
 use crate::origin::AllowedOrigin;
 
@@ -70,6 +73,7 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             );
         }
         Command::Token(command) => token(&db, command).await?,
+        Command::Credential(command) => credential(&db, &config, command).await?,
     }
     Ok(())
 }
@@ -98,6 +102,61 @@ async fn token(db: &Db, command: TokenCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+async fn credential(db: &Db, config: &Config, command: CredentialCommand) -> Result<(), CliError> {
+    match command {
+        CredentialCommand::Add {
+            name,
+            registry,
+            username,
+            groups: group_names,
+        } => {
+            let mut group_ids = Vec::new();
+            for group in &group_names {
+                group_ids.push(groups::require(db, group).await?.id);
+            }
+            let password = read_password()?;
+            let new = credentials::NewCredential {
+                name: &name,
+                registry: &registry,
+                username: &username,
+                password: &password,
+            };
+            credentials::create(db, &secret_key(config)?, &new, &group_ids).await?;
+            let target = format!("credential:{name}");
+            audit::record(
+                db,
+                CLI_ACTOR,
+                "credential.create",
+                &target,
+                &group_names.join(","),
+            )
+            .await?;
+            match group_names.as_slice() {
+                [] => println!("Created credential {name} (for global images only)."),
+                names => println!("Created credential {name} for {}.", names.join(", ")),
+            }
+        }
+        CredentialCommand::List => {
+            for c in credentials::list(db).await? {
+                let groups = credentials::group_names(db, c.id).await?.join(",");
+                println!(
+                    "{:<24} {:<32} {:<16} {groups}",
+                    c.name, c.registry, c.username
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key that seals registry passwords: the configured one, else the data folder's.
+fn secret_key(config: &Config) -> Result<SecretKey, CliError> {
+    Ok(match &config.secret_key {
+        Some(hex) => SecretKey::from_hex(hex)?,
+        None => SecretKey::load_or_create(&config.data_dir.join("secret.key"))?,
+    })
 }
 
 /// Connects and migrates: every command works on an up-to-date schema.
@@ -139,10 +198,7 @@ async fn print_demo(db: &Db, config: &Config) -> Result<(), CliError> {
 
 async fn serve(config: Config) -> Result<(), CliError> {
     let db = open_db(&config).await?;
-    let secret = match &config.secret_key {
-        Some(hex) => SecretKey::from_hex(hex)?,
-        None => SecretKey::load_or_create(&config.data_dir.join("secret.key"))?,
-    };
+    let secret = secret_key(&config)?;
     let builds = config.builds().await.map_err(CliError::Config)?;
     if !builds.enabled() {
         tracing::info!(reason = %builds.disabled_reason, "builds are disabled");

@@ -288,6 +288,9 @@ pub enum Command {
     /// Manage service tokens for scripts and launch pages.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage registry credentials (the pull secrets images and builds use).
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Kubernetes build Jobs.
     #[command(subcommand)]
     Kube(KubeCommand),
@@ -322,6 +325,27 @@ pub enum TokenCommand {
     /// Revoke a token: it stops working at once.
     Revoke { name: String },
     /// List tokens (never their secrets).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Store a registry credential. Its password is read from the first line of standard
+    /// input (never an argument: others could read it) and sealed with Kiln's secret key.
+    Add {
+        /// The name images choose it by: lowercase letters, digits, '-', '_' and '.'.
+        name: String,
+        /// The registry host, e.g. ghcr.io or registry.example.org:5000.
+        #[arg(long)]
+        registry: String,
+        #[arg(long)]
+        username: String,
+        /// A group whose images may use it; repeat for several. Global images may use
+        /// every credential.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    /// List credentials and the groups that may use them (never their passwords).
     List,
 }
 

@@ -42,7 +42,7 @@ fn registry() -> String {
 
 /// A build service pushing to the test registry under a fresh prefix.
 fn service(timeout: Duration) -> Arc<Builds> {
-    let host = registry().split('/').next().unwrap().to_owned();
+    let host = registry_host();
     let settings = BuildSettings {
         registry: format!("{host}/kiln-test-{}", random_hex(4)),
         registry_username: None,
@@ -162,6 +162,21 @@ impl Env {
             .unwrap()
             .url
     }
+}
+
+/// Kiln over HTTP with builds on (see `service`) and the people of `TestApp::add_roles`.
+async fn web_app() -> common::TestApp {
+    let app = common::TestApp::spawn_with(
+        app::backend::AuthSettings::local(),
+        service(Duration::from_secs(900)),
+        fresh_db().await,
+    )
+    .await;
+    common::TestApp::add_roles(app).await
+}
+
+fn registry_host() -> String {
+    registry().split('/').next().unwrap().to_owned()
 }
 
 /// Runs `script` in a container of `image` pulled from the registry; its output. The
@@ -376,17 +391,8 @@ async fn a_build_over_its_time_limit_is_stopped_and_fails_with_timeout() {
 #[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
 async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_are_refused() {
     use reqwest::StatusCode;
-    let app = common::TestApp::spawn_with(
-        app::backend::AuthSettings::local(),
-        service(Duration::from_secs(900)),
-        fresh_db().await,
-    )
-    .await;
-    let app = common::TestApp::add_roles(app).await;
-    let base = format!(
-        "{}/base/debian:bookworm",
-        registry().split('/').next().unwrap()
-    );
+    let app = web_app().await;
+    let base = format!("{}/base/debian:bookworm", registry_host());
     let admin = app.signed_in("g-admin").await;
     let form = [
         ("group", "ml"),
@@ -490,4 +496,108 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
         .await
         .unwrap();
     assert!(download.text().await.unwrap().contains("STEP 8/8"));
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_script_with_a_write_token_builds_and_rebuilds_through_the_rest_api() {
+    use serde_json::{Value, json};
+    let app = web_app().await;
+    let write = app::backend::tokens::create(&app.db, "test", "ci", "write", Some("g-admin"))
+        .await
+        .unwrap();
+    let read = app::backend::tokens::create(&app.db, "test", "hub", "read", Some("g-admin"))
+        .await
+        .unwrap();
+    let (script, reader) = (app.bearer(&write), app.bearer(&read));
+    let base = format!("{}/base/debian:bookworm", registry_host());
+    let send =
+        |client: &reqwest::Client, method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut request = client.request(method, app.url(path));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+    let finished = |id: i64| {
+        let script = script.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(600);
+            loop {
+                let (_, build) = send(
+                    &script,
+                    reqwest::Method::GET,
+                    &format!("/api/v1/builds/{id}"),
+                    None,
+                )
+                .await;
+                if !matches!(build["state"].as_str(), Some("queued" | "running")) {
+                    return build;
+                }
+                assert!(Instant::now() < deadline, "build {id} still {build}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    let builds = "/api/v1/groups/ml/images/rest-tools/builds";
+
+    let (status, image) = send(
+        &script,
+        reqwest::Method::POST,
+        "/api/v1/groups/ml/images",
+        Some(json!({"display_name": "rest.tools", "type": "cpu",
+                    "build": {"base_image": base, "apt": ["hello"]}})),
+    )
+    .await;
+    assert_eq!(status, 202, "{image}");
+    let (_, history) = send(&script, reqwest::Method::GET, builds, None).await;
+    let first = finished(history["builds"][0]["id"].as_i64().unwrap()).await;
+    assert_eq!(first["state"], "succeeded", "{first}");
+    let (_, history) = send(&script, reqwest::Method::GET, builds, None).await;
+    assert_eq!(history["url"], first["target"]);
+
+    // A read token may not rebuild, and a bad spec is refused: neither queues anything.
+    let spec = json!({"base_image": base, "apt": ["hello"], "pip": ["six==1.16.0"]});
+    let (status, _) = send(&reader, reqwest::Method::POST, builds, Some(spec.clone())).await;
+    assert_eq!(status, 403);
+    let (status, body) = send(
+        &script,
+        reqwest::Method::POST,
+        builds,
+        Some(json!({"base_image": base, "pip": ["six==1.16.0\nRUN evil"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("pip[0]")),
+        "{body}"
+    );
+
+    // The rebuild: 202 with the queued build; the image keeps its URL until it succeeds.
+    let (status, queued) = send(&script, reqwest::Method::POST, builds, Some(spec)).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(
+        (queued["revision"].as_i64(), queued["created_by"].as_str()),
+        (Some(2), Some("g-admin"))
+    );
+    let (_, history) = send(&script, reqwest::Method::GET, builds, None).await;
+    assert_eq!(history["builds"].as_array().unwrap().len(), 2);
+    let second = finished(queued["id"].as_i64().unwrap()).await;
+    assert_eq!(second["state"], "succeeded", "{second}");
+    let (_, history) = send(&script, reqwest::Method::GET, builds, None).await;
+    assert_eq!(history["url"], second["target"]);
+    assert_ne!(second["target"], first["target"], "a new spec, a new tag");
+    let out = run_in(
+        second["target"].as_str().unwrap(),
+        "python3 -c \"import six; print(six.__version__)\"",
+    )
+    .await;
+    assert_eq!(out.trim(), "1.16.0");
 }

@@ -210,7 +210,7 @@ async fn a_pull_secret_must_be_granted_to_the_group() {
         username: "bot",
         password: "s3cret",
     };
-    let id = credentials::create(&app.db, &key, &new).await.unwrap();
+    let id = credentials::create(&app.db, &key, &new, &[]).await.unwrap();
     let admin = app.signed_in("g-admin").await;
     let mut form = image_form(Some("ml"), "private", "ghcr.io/acme/private:1");
     form.extend([

@@ -4,21 +4,23 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 struct Kiln {
-    db_url: String,
+    dir: std::path::PathBuf,
 }
 
 impl Kiln {
     fn new() -> Kiln {
         let dir = std::env::temp_dir().join(format!("kiln-cli-{}", app::backend::random_hex(6)));
-        Kiln {
-            db_url: format!("sqlite://{}/kiln.db", dir.display()),
-        }
+        Kiln { dir }
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(args)
-            .env("KILN_DATABASE_URL", &self.db_url)
+            .env(
+                "KILN_DATABASE_URL",
+                format!("sqlite://{}/kiln.db", self.dir.display()),
+            )
+            .env("KILN_DATA_DIR", &self.dir)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -98,6 +100,197 @@ fn accounts_groups_and_memberships_are_made_and_bad_input_is_named() {
     assert_eq!(
         kiln.fails(&["user", "add", "bo", "--password-stdin"], Some("short\n")),
         "error: password: must be at least 8 characters\n"
+    );
+}
+
+#[test]
+fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
+    let kiln = Kiln::new();
+    kiln.ok(&["user", "add", "ann"], None);
+    let out = kiln.run(
+        &["token", "create", "--name", "hub", "--scope", "read"],
+        None,
+    );
+    assert!(out.status.success());
+    let secret = String::from_utf8(out.stdout).unwrap();
+    let secret = secret.strip_suffix('\n').unwrap();
+    assert!(
+        secret.len() == 69
+            && secret.starts_with("kiln_")
+            && secret[5..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "only the secret on stdout: {secret:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown only now"));
+    let again = kiln.ok(
+        &[
+            "token", "create", "--name", "script", "--scope", "write", "--user", "ann",
+        ],
+        None,
+    );
+    assert_ne!(again.trim(), secret);
+
+    let list = kiln.ok(&["token", "list"], None);
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0][..4], ["script", "write", "live", "ann"], "{list}");
+    assert_eq!(rows[1][..3], ["hub", "read", "live"], "{list}");
+    assert!(
+        !list.contains(secret) && !list.contains(again.trim()),
+        "{list}"
+    );
+
+    assert_eq!(
+        kiln.fails(
+            &["token", "create", "--name", "hub", "--scope", "read"],
+            None
+        ),
+        "error: token \"hub\" already exists\n"
+    );
+    assert_eq!(
+        kiln.fails(
+            &["token", "create", "--name", "w", "--scope", "write"],
+            None
+        ),
+        "error: user: is required for a write token: it acts as that user\n"
+    );
+    assert_eq!(
+        kiln.fails(
+            &["token", "create", "--name", "x", "--scope", "admin"],
+            None
+        ),
+        "error: scope: must be read or write\n"
+    );
+    assert_eq!(
+        kiln.fails(
+            &[
+                "token", "create", "--name", "x", "--scope", "read", "--user", "bob"
+            ],
+            None
+        ),
+        "error: user \"bob\" does not exist\n"
+    );
+
+    assert_eq!(
+        kiln.ok(&["token", "revoke", "hub"], None),
+        "Revoked token hub.\n"
+    );
+    assert_eq!(
+        kiln.fails(&["token", "revoke", "hub"], None),
+        "error: token \"hub\" does not exist\n"
+    );
+    let list = kiln.ok(&["token", "list"], None);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("hub") && l.contains("revoked")),
+        "{list}"
+    );
+    // The name of a revoked token may be given to a new one.
+    kiln.ok(
+        &["token", "create", "--name", "hub", "--scope", "read"],
+        None,
+    );
+}
+
+#[test]
+fn a_registry_credential_is_stored_sealed_for_its_groups_and_bad_input_is_named() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    kiln.ok(&["group", "add", "cv"], None);
+    fn add<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [&["credential", "add"], args].concat()
+    }
+    assert_eq!(
+        kiln.ok(
+            &add(&[
+                "ghcr",
+                "--registry",
+                "ghcr.io",
+                "--username",
+                "bot",
+                "--group",
+                "ml",
+                "--group",
+                "cv"
+            ]),
+            Some("p4ss word\n")
+        ),
+        "Created credential ghcr for ml, cv.\n"
+    );
+    assert_eq!(
+        kiln.ok(
+            &add(&[
+                "mirror",
+                "--registry",
+                "registry.example.org:5000",
+                "--username",
+                "kiln"
+            ]),
+            Some("x\n")
+        ),
+        "Created credential mirror (for global images only).\n"
+    );
+    let list = kiln.ok(&["credential", "list"], None);
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["ghcr", "ghcr.io", "bot", "cv,ml"],
+            vec!["mirror", "registry.example.org:5000", "kiln"],
+        ]
+    );
+    // The password is sealed with the data folder's key, never stored as given.
+    for file in ["kiln.db", "kiln.db-wal"] {
+        let bytes = std::fs::read(kiln.dir.join(file)).unwrap_or_default();
+        assert!(!bytes.windows(9).any(|w| w == b"p4ss word"), "{file}");
+    }
+    assert!(kiln.dir.join("secret.key").exists());
+
+    for (args, stdin, error) in [
+        (
+            add(&["ghcr", "--registry", "ghcr.io", "--username", "bot"]),
+            "x\n",
+            "error: credential \"ghcr\" already exists\n",
+        ),
+        (
+            add(&["q", "--registry", "https://quay.io", "--username", "bot"]),
+            "x\n",
+            "error: registry: must be a registry host, e.g. ghcr.io or registry.example.org:5000\n",
+        ),
+        (
+            add(&["q", "--registry", "quay.io", "--username", "bot"]),
+            "\n",
+            "error: password: is required\n",
+        ),
+        (
+            add(&[
+                "q",
+                "--registry",
+                "quay.io",
+                "--username",
+                "bot",
+                "--group",
+                "nlp",
+            ]),
+            "x\n",
+            "error: group \"nlp\" does not exist\n",
+        ),
+        (
+            add(&["Q Q", "--registry", "quay.io", "--username", "bot"]),
+            "x\n",
+            "error: name: may contain only lowercase letters, digits, '-', '_' and '.'\n",
+        ),
+    ] {
+        assert_eq!(kiln.fails(&args, Some(stdin)), error, "{args:?}");
+    }
+    assert_eq!(
+        kiln.ok(&["credential", "list"], None).lines().count(),
+        2,
+        "nothing half-written"
     );
 }
 

@@ -90,10 +90,7 @@ pub async fn create_credential(
         username: username.trim(),
         password: &password,
     };
-    let id = credentials::create(&state.db, &state.secret, &new)
-        .await
-        .map_err(fail)?;
-    credentials::set_groups(&state.db, id, &group_ids)
+    credentials::create(&state.db, &state.secret, &new, &group_ids)
         .await
         .map_err(fail)?;
     audit::record(

@@ -58,10 +58,17 @@ impl NewCredential<'_> {
     }
 }
 
-pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result<i64> {
+/// Stores a credential, its password sealed, granted to `group_ids`: all of it or nothing.
+pub async fn create(
+    db: &Db,
+    key: &SecretKey,
+    new: &NewCredential<'_>,
+    group_ids: &[i64],
+) -> Result<i64> {
     new.check()?;
     let sealed = key.seal(new.password, new.name)?;
-    sqlx::query_scalar(
+    let mut tx = db.pool.begin().await?;
+    let id = sqlx::query_scalar(
         "INSERT INTO registry_credentials (name, registry, username, sealed, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -70,12 +77,14 @@ pub async fn create(db: &Db, key: &SecretKey, new: &NewCredential<'_>) -> Result
     .bind(new.username)
     .bind(sealed)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(BackendError::on_unique("credential", new.name))
+    .map_err(BackendError::on_unique("credential", new.name))?;
+    grant(&mut tx, id, group_ids).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
-/// Lets exactly these groups use the credential.
 /// A credential's registry, username and password, unsealed for a build.
 pub async fn open_by_name(
     db: &Db,
@@ -106,20 +115,30 @@ pub async fn name_of(db: &Db, id: i64) -> Result<Option<String>> {
     )
 }
 
+/// Lets exactly these groups use the credential.
 pub async fn set_groups(db: &Db, credential_id: i64, group_ids: &[i64]) -> Result<()> {
     let mut tx = db.pool.begin().await?;
+    grant(&mut tx, credential_id, group_ids).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn grant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    credential_id: i64,
+    group_ids: &[i64],
+) -> Result<()> {
     sqlx::query("DELETE FROM credential_groups WHERE credential_id = $1")
         .bind(credential_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for group_id in group_ids {
         sqlx::query("INSERT INTO credential_groups (credential_id, group_id) VALUES ($1, $2)")
             .bind(credential_id)
             .bind(group_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -188,8 +188,11 @@ pub fn decide(actor: &Actor, action: Action, target: Target) -> Result<(), Denie
     if user.token == Some(TokenScope::Read) && action.changes() {
         return Err(Denied::ReadOnlyToken);
     }
-    // Any service token may read launchable images, for any user.
-    if user.system_admin || (user.token.is_some() && action == Action::ViewAnyUsersLaunchable) {
+    // A read-scope token may read launchable images, for any user (a launch page's backend
+    // asks for whoever launches). A write token acts as its user, no further.
+    let reads_for_launch_pages =
+        user.token == Some(TokenScope::Read) && action == Action::ViewAnyUsersLaunchable;
+    if user.system_admin || reads_for_launch_pages {
         return Ok(());
     }
     match (action.needs(), target) {
@@ -243,7 +246,6 @@ mod tests {
     fn expected(who: &str, action: Action, target: Target) -> Result<(), Denied> {
         use Denied::*;
         let system = target == Target::System;
-        let any_token = who.contains("token");
         match who {
             "anonymous" => Err(NotSignedIn),
             "unbound read token" => match action {
@@ -251,7 +253,7 @@ mod tests {
                 _ => Err(ServiceTokenOnlyLaunchable),
             },
             _ if who.contains("read token") && action.changes() => Err(ReadOnlyToken),
-            _ if any_token && action == Action::ViewAnyUsersLaunchable => Ok(()),
+            _ if who.contains("read token") && action == Action::ViewAnyUsersLaunchable => Ok(()),
             "system admin" => Ok(()),
             _ if system => Err(NeedsSystemAdmin),
             _ => match action {

@@ -43,6 +43,8 @@ IMAGES: dict[str, tuple[str | None, dict[str, Any]]] = {
             "type": "universal",
             "url": "registry.example/ml/torch:2.1",
             "gpu_url": "registry.example/ml/torch-gpu:2.1",
+            # Stored with `kiln credential add` in the fixture, granted to ml.
+            "pull_secret": "ml-registry",
         },
     ),
     "cuda-tools": ("ml", {"type": "gpu", "url": "registry.example/ml/cuda-tools:12"}),
@@ -158,6 +160,10 @@ def kiln(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKiln]:
     kiln.cli("member", "add", "ml", "carol+ml@example.org")
     kiln.read_token = kiln.token("--name", "jupyterhub", "--scope", "read")
     kiln.admin_token = kiln.token("--name", "admin-script", "--scope", "write", "--user", "root")
+    kiln.cli(
+        "credential", "add", "ml-registry", "--registry", "registry.example",
+        "--username", "puller", "--group", "ml", stdin="registry-password\n",
+    )
 
     log = tmp / "kiln.log"
     with log.open("wb") as out:
@@ -168,12 +174,7 @@ def kiln(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKiln]:
         wait_ready(kiln.url, server, log)
         for display_name, (owner, body) in IMAGES.items():
             path = f"/api/v1/groups/{owner}/images" if owner else "/api/v1/images"
-            full = {
-                "display_name": display_name,
-                "description": f"{display_name} image",
-                "pull_secret": None,
-                **body,
-            }
+            full = {"display_name": display_name, "description": f"{display_name} image", **body}
             status, image = kiln.api("POST", path, full)
             assert status == 201, f"POST {path} {full}: {status} {image}"
             kiln.names[display_name] = image["name"]
@@ -211,11 +212,14 @@ def test_cpu_profiles_are_alices_groups_and_the_global_images(kiln: RunningKiln)
     ]
     assert [p.get("default", False) for p in got] == [True, False, False]
     images = {p["display_name"]: p["kubespawner_override"] for p in got}
-    # pull_secret null: no image_pull_secrets, so KubeSpawner's own setting stays.
+    # No pull secret: no image_pull_secrets, so KubeSpawner's own setting stays.
     assert images == {
         "base-notebook (System)": {"image": "registry.example/system/base:1"},
         "opencv (Group cv)": {"image": "registry.example/cv/opencv:4"},
-        "torch-2.1 (Group ml)": {"image": "registry.example/ml/torch:2.1"},
+        "torch-2.1 (Group ml)": {
+            "image": "registry.example/ml/torch:2.1",
+            "image_pull_secrets": ["ml-registry"],
+        },
     }
     assert by_display_name(got)["opencv (Group cv)"]["description"] == "opencv image"
 
@@ -234,7 +238,8 @@ def test_gpu_profiles_add_the_gpu_image_and_resolve_universal_to_its_gpu_url(
         "image": "registry.example/ml/cuda-tools:12"
     }
     assert got["torch-2.1 (Group ml)"]["kubespawner_override"] == {
-        "image": "registry.example/ml/torch-gpu:2.1"
+        "image": "registry.example/ml/torch-gpu:2.1",
+        "image_pull_secrets": ["ml-registry"],
     }
     assert got["torch-2.1 (Group ml)"]["slug"] == kiln.slug("torch-2.1", "gpu")
     # A CPU-only image on a GPU launch is offered with Kiln's warning.
@@ -251,7 +256,12 @@ def test_the_raw_answer_keeps_what_is_left_out_with_a_reason(kiln: RunningKiln) 
     assert cuda["reason"]
     assert entries["torch-2.1"]["owner"] == {"group": "ml"}
     assert entries["base-notebook"]["owner"] == "system"
-    assert all(e["pull_secret"] is None for e in entries.values())
+    assert {n: e["pull_secret"] for n, e in entries.items()} == {
+        "base-notebook": None,
+        "cuda-tools": None,
+        "opencv": None,
+        "torch-2.1": "ml-registry",
+    }
 
 
 def test_a_user_name_that_needs_encoding(kiln: RunningKiln) -> None:
@@ -309,4 +319,5 @@ def test_kubespawner_starts_the_image_kiln_resolved(
     spawner, pod = asyncio.run(test())
     assert spawner.image == "registry.example/ml/torch-gpu:2.1"
     assert pod.spec.containers[0].image == "registry.example/ml/torch-gpu:2.1"
-    assert spawner.image_pull_secrets == [] and not pod.spec.image_pull_secrets
+    assert spawner.image_pull_secrets == ["ml-registry"]
+    assert [s.name for s in pod.spec.image_pull_secrets] == ["ml-registry"]

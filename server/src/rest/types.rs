@@ -223,7 +223,13 @@ impl NewImage {
                 Some("pull_secret".into()),
             ));
         }
-        let mut form = spec.into_form()?;
+        // The spec's properties are under `build` here.
+        let mut form = spec.into_form().map_err(|failure| match failure.0 {
+            ApiError::BadRequest { message, field } => {
+                bad_request(&message, field.map(|f| format!("build.{f}")))
+            }
+            other => Failure(other),
+        })?;
         form.display_name = self.display_name;
         form.description = self.description;
         form.image_type = self.image_type;
@@ -251,7 +257,7 @@ fn lines(field: &str, entries: Vec<String>) -> Result<String, Failure> {
     if let Some(i) = entries.iter().position(|e| e.contains(['\n', '\r'])) {
         return Err(bad_request(
             "An entry may not contain a line break: give one package per entry.",
-            Some(format!("build.{field}[{i}]")),
+            Some(format!("{field}[{i}]")),
         ));
     }
     Ok(entries.join("\n"))

@@ -115,6 +115,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A client that sends a service token, as a script or a launch page's backend does.
+    pub fn bearer(&self, token: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
     /// A client signed in as `user`.
     pub async fn signed_in(&self, user: &str) -> reqwest::Client {
         let client = self.client();

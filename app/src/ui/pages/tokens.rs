@@ -38,7 +38,7 @@ fn Tokens(page: TokensPage, revoke: ServerAction<RevokeToken>) -> impl IntoView 
             <h1>"Service tokens"</h1>
             <p class="form__hint">
                 "For scripts and launch pages: send "<code>"Authorization: Bearer <token>"</code>
-                ". A read token bound to no user may read any user's launchable images; a token bound to a user acts as that user."
+                ". A token bound to a user acts as that user; a read token may also read any user's launchable images, and bound to no user that is all it may do."
             </p>
             {error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             {if page.tokens.is_empty() {
