@@ -443,6 +443,31 @@ async fn bad_bodies_get_a_clear_4xx_naming_the_field_and_store_nothing() {
         "{body}"
     );
 
+    // A broken rule inside `build` is named as the body has it.
+    for (build, field) in [
+        (
+            json!({"base_image": "r/b:1", "apt": ["curl", "not a package!"]}),
+            "build.apt",
+        ),
+        (
+            json!({"base_image": "r/b:1 x", "pip": ["six"]}),
+            "build.base_image",
+        ),
+        (json!({"base_image": "r/b:1"}), "build.packages"),
+        (
+            json!({"base_image": "r/b:1", "pip": ["six"], "pull_secret": "nope"}),
+            "build.pull_secret",
+        ),
+    ] {
+        let (status, body) =
+            post(json!({"display_name": "x", "type": "cpu", "build": build})).await;
+        assert_eq!(
+            (status.as_u16(), body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{build}: {body}"
+        );
+    }
+
     let raw = api
         .client(admin)
         .post(api.app.url("/api/v1/groups/ml/images"))

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::types::{ErrorBody, Image, ImageItem, ImagePage, ImagePatch, NewImage};
+use super::types::{ErrorBody, Image, ImageItem, ImagePage, ImagePatch, NewImage, under_build};
 use super::{Body, Caller, Params, Reply, bad_request};
 
 /// Sorting, searching and paging of a catalog page.
@@ -88,7 +88,9 @@ async fn create(
         }
         Some(spec) => {
             let form = new.into_build_form(spec)?;
-            let (record, _) = ops::builds::create_custom(call, group, form).await?;
+            let (record, _) = ops::builds::create_custom(call, group, form)
+                .await
+                .map_err(|e| under_build(e.into()))?;
             Ok((
                 StatusCode::ACCEPTED,
                 Json(Image::from_record(record, group)),

@@ -19,8 +19,9 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable for scripts: `unauthenticated`, `bad_token`, `bad_request`, `forbidden`,
-    /// `not_found`, `invalid`, `conflict`, `too_many_attempts`, `internal`.
+    /// Stable for scripts: `unauthenticated`, `bad_credentials`, `bad_token`,
+    /// `bad_request`, `forbidden`, `cross_site`, `not_found`, `invalid`, `conflict`,
+    /// `too_many_attempts`, `internal`, `transport`.
     pub code: String,
     /// The same words the pages show.
     pub message: String,
@@ -223,17 +224,41 @@ impl NewImage {
                 Some("pull_secret".into()),
             ));
         }
-        // The spec's properties are under `build` here.
-        let mut form = spec.into_form().map_err(|failure| match failure.0 {
-            ApiError::BadRequest { message, field } => {
-                bad_request(&message, field.map(|f| format!("build.{f}")))
-            }
-            other => Failure(other),
-        })?;
+        let mut form = spec.into_form().map_err(under_build)?;
         form.display_name = self.display_name;
         form.description = self.description;
         form.image_type = self.image_type;
         Ok(form)
+    }
+}
+
+/// An error about a spec's property, named as a create's body has it: under `build`.
+pub fn under_build(failure: Failure) -> Failure {
+    const SPEC: [&str; 6] = [
+        "base_image",
+        "pull_secret",
+        "apt",
+        "conda",
+        "pip",
+        "packages",
+    ];
+    let in_spec = |field: &str| {
+        SPEC.iter().any(|p| {
+            field
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('['))
+        })
+    };
+    match failure.0 {
+        ApiError::BadRequest {
+            message,
+            field: Some(field),
+        } if in_spec(&field) => bad_request(&message, Some(format!("build.{field}"))),
+        ApiError::Invalid(mut e) if in_spec(&e.field) => {
+            e.field = format!("build.{}", e.field);
+            Failure(ApiError::Invalid(e))
+        }
+        other => Failure(other),
     }
 }
 
