@@ -4,6 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The fields of a build spec, as its errors name them (a rebuild may change only these).
+pub const SPEC_FIELDS: [&str; 6] = [
+    "base_image",
+    "pull_secret",
+    "apt",
+    "conda",
+    "pip",
+    "packages",
+];
+
 /// What the build form sends, as typed. Rebuild sends the same form, its name fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildForm {

@@ -234,16 +234,8 @@ impl NewImage {
 
 /// An error about a spec's property, named as a create's body has it: under `build`.
 pub fn under_build(failure: Failure) -> Failure {
-    const SPEC: [&str; 6] = [
-        "base_image",
-        "pull_secret",
-        "apt",
-        "conda",
-        "pip",
-        "packages",
-    ];
     let in_spec = |field: &str| {
-        SPEC.iter().any(|p| {
+        app::domain::build::SPEC_FIELDS.iter().any(|p| {
             field
                 .strip_prefix(p)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('['))

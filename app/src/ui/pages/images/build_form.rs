@@ -32,18 +32,10 @@ pub fn BuildFields(
     };
     let form_error = match &error {
         Some(ApiError::Invalid(f))
-            if ![
-                "display_name",
-                "description",
-                "type",
-                "base_image",
-                "pull_secret",
-                "apt",
-                "conda",
-                "pip",
-                "packages",
-            ]
-            .contains(&f.field.as_str()) =>
+            if !["display_name", "description", "type"]
+                .into_iter()
+                .chain(crate::domain::build::SPEC_FIELDS)
+                .any(|field| field == f.field) =>
         {
             Some(f.message.clone())
         }
