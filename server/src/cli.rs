@@ -139,8 +139,8 @@ async fn credential(db: &Db, config: &Config, command: CredentialCommand) -> Res
             }
         }
         CredentialCommand::List => {
-            for c in credentials::list(db).await? {
-                let groups = credentials::group_names(db, c.id).await?.join(",");
+            for (c, groups) in credentials::list_with_groups(db).await? {
+                let groups = groups.join(",");
                 println!(
                     "{:<24} {:<32} {:<16} {groups}",
                     c.name, c.registry, c.username

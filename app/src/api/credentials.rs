@@ -46,18 +46,17 @@ pub async fn credentials_overview() -> Result<CredentialsPage, ApiError> {
     use crate::backend::{credentials, groups};
 
     let (state, _) = system_admin().await?;
-    let mut views = Vec::new();
-    for c in credentials::list(&state.db).await.map_err(fail)? {
-        let groups = credentials::group_names(&state.db, c.id)
-            .await
-            .map_err(fail)?;
-        views.push(CredentialView {
+    let views = credentials::list_with_groups(&state.db)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|(c, groups)| CredentialView {
             name: c.name,
             registry: c.registry,
             username: c.username,
             groups,
-        });
-    }
+        })
+        .collect();
     let all_groups = groups::list(&state.db)
         .await
         .map_err(fail)?

@@ -181,13 +181,29 @@ pub async fn resolve_usable(db: &Db, scope: Scope, name: Option<&str>) -> Result
         })
 }
 
-/// The groups a credential is granted to, by name.
-pub async fn group_names(db: &Db, credential_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT g.name FROM credential_groups cg JOIN user_groups g ON g.id = cg.group_id
-         WHERE cg.credential_id = $1 ORDER BY g.name",
+/// Every credential with the names of the groups it is granted to, in one query.
+pub async fn list_with_groups(db: &Db) -> Result<Vec<(CredentialRow, Vec<String>)>> {
+    let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.id, c.name, c.registry, c.username, g.name FROM registry_credentials c
+         LEFT JOIN credential_groups cg ON cg.credential_id = c.id
+         LEFT JOIN user_groups g ON g.id = cg.group_id
+         ORDER BY c.name, g.name",
     )
-    .bind(credential_id)
     .fetch_all(&db.pool)
-    .await?)
+    .await?;
+    let mut out: Vec<(CredentialRow, Vec<String>)> = Vec::new();
+    for (id, name, registry, username, group) in rows {
+        if out.last().is_none_or(|(c, _)| c.id != id) {
+            let row = CredentialRow {
+                id,
+                name,
+                registry,
+                username,
+            };
+            out.push((row, Vec::new()));
+        }
+        let groups = &mut out.last_mut().expect("pushed above").1;
+        groups.extend(group);
+    }
+    Ok(out)
 }
