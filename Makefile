@@ -84,9 +84,9 @@ test-postgres: pg-up
 
 ## Catalog list queries with 60,000 images: SQLite, then PostgreSQL
 bench-catalog: pg-up
-	cargo run --release -q -p server --bin bench-catalog
+	cargo run --release -q -p bench --bin bench-catalog
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench' -c 'CREATE DATABASE kiln_bench OWNER $(PG_ROLE)'"
-	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench cargo run --release -q -p server --bin bench-catalog
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench cargo run --release -q -p bench --bin bench-catalog
 
 # The loopback registry and base images the build tests use (scripts/build-env.sh).
 TEST_REGISTRY := 127.0.0.1:5055
@@ -107,13 +107,13 @@ test-replicas: build-env pg-up
 
 ## The Build Details page of a build with a 100,000-line log: SQLite, then PostgreSQL
 bench-log: pg-up
-	cargo run --release -q -p server --bin bench-log
+	cargo run --release -q -p bench --bin bench-log
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_log' -c 'CREATE DATABASE kiln_bench_log OWNER $(PG_ROLE)'" 2>/dev/null
-	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_log cargo run --release -q -p server --bin bench-log
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_log cargo run --release -q -p bench --bin bench-log
 
 ## Kiln's local build against plain buildah on the same files, and an unchanged-spec rebuild
 bench-builds: build-env
-	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p server --bin bench-builds
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-builds
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:
@@ -141,9 +141,9 @@ bench-takeover: pg-up
 bench-launch: pg-up
 	command -v wrk >/dev/null && command -v nginx >/dev/null \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light; }
-	cargo run --release -q -p server --bin bench-launch
+	cargo run --release -q -p bench --bin bench-launch
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_launch' -c 'CREATE DATABASE kiln_bench_launch OWNER $(PG_ROLE)'" 2>/dev/null
-	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_launch cargo run --release -q -p server --bin bench-launch
+	KILN_BENCH_DATABASE_URL=$(PG_URL)/kiln_bench_launch cargo run --release -q -p bench --bin bench-launch
 
 ## The release hydrate bundle's size, raw and gzipped (budget: 400 KB gzipped)
 wasm-size:

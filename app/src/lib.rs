@@ -1,12 +1,16 @@
-//! Kiln's application crate: the domain rules, the Leptos UI, the server functions and,
-//! behind the `ssr` feature, the backend that talks to the database.
+//! Kiln's application crate: the domain rules, the wire shapes, the Leptos UI and its
+//! server functions and, behind the `ssr` feature, the operations (`ops`) and the backend
+//! that talks to the database and the builders.
 
 pub mod api;
 pub mod domain;
 pub mod ui;
+pub mod wire;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+#[cfg(feature = "ssr")]
+pub mod ops;
 
 pub use ui::{App, shell};
 

@@ -1,12 +1,15 @@
-//! What each `kiln` subcommand does.
+//! What each `kiln` subcommand does. Every change goes through the same operations as
+//! the pages and the API (`app::ops`), as the operator: checked, and audited as
+//! `operator:cli`.
 
 use std::io::BufRead;
-use std::sync::Arc;
 
-use app::backend::{
-    AppState, BackendError, Db, SecretKey, accounts, audit, credentials, demo, groups, tokens,
-};
+use app::backend::builder::BuildQueue;
+use app::backend::credentials::NewCredential;
+use app::backend::{AppState, BackendError, Db, SecretKey};
 use app::domain::Role;
+use app::ops::{self, Call};
+use app::wire::ApiError;
 use leptos::config::{LeptosOptions, get_configuration};
 
 use crate::config::{
@@ -15,13 +18,12 @@ use crate::config::{
 };
 use crate::origin::AllowedOrigin;
 
-/// The audit log's actor for changes made on the command line.
-const CLI_ACTOR: &str = "cli";
-
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
     Backend(#[from] BackendError),
+    #[error("{0}")]
+    Op(#[from] ApiError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -36,11 +38,16 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         }
         _ => {}
     }
-    let db = open_db(&config).await?;
+    let state = AppState::new(
+        open_db(&config).await?,
+        secret_key(&config)?,
+        BuildQueue::disabled("The command line builds nothing."),
+    );
+    let call = Call::operator(state);
     match command {
         Command::Serve | Command::Kube(_) => unreachable!("handled above"),
         Command::Migrate => println!("Database is up to date."),
-        Command::Demo => print_demo(&db, &config).await?,
+        Command::Demo => print_demo(&call, &config).await?,
         Command::User(UserCommand::Add {
             name,
             system_admin,
@@ -51,7 +58,7 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             } else {
                 (app::backend::passwords::generate(), true)
             };
-            accounts::add_user(&db, CLI_ACTOR, &name, &password, system_admin).await?;
+            ops::accounts::add_user(&call, &name, &password, system_admin).await?;
             println!(
                 "Created user {name}{}.",
                 if system_admin { " (system admin)" } else { "" }
@@ -61,36 +68,44 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             }
         }
         Command::Group(GroupCommand::Add { name }) => {
-            accounts::add_group(&db, CLI_ACTOR, &name).await?;
+            ops::accounts::add_group(&call, &name).await?;
             println!("Created group {name}.");
         }
         Command::Member(MemberCommand::Add { group, user, admin }) => {
             let role = if admin { Role::Admin } else { Role::Member };
-            accounts::add_member(&db, CLI_ACTOR, &group, &user, role).await?;
+            ops::accounts::add_member(&call, &group, &user, role).await?;
             println!(
                 "{user} is now {} of {group}.",
                 if admin { "an admin" } else { "a member" }
             );
         }
-        Command::Token(command) => token(&db, command).await?,
-        Command::Credential(command) => credential(&db, &config, command).await?,
+        Command::Token(command) => token(&call, command).await?,
+        Command::Credential(command) => credential(&call, command).await?,
+        Command::Audit { limit } => {
+            for e in ops::audit::recent(&call, limit).await? {
+                println!(
+                    "{} {:<16} {:<20} {:<32} {}",
+                    e.at, e.actor, e.action, e.target, e.detail
+                );
+            }
+        }
     }
     Ok(())
 }
 
-async fn token(db: &Db, command: TokenCommand) -> Result<(), CliError> {
+async fn token(call: &Call, command: TokenCommand) -> Result<(), CliError> {
     match command {
         TokenCommand::Create { name, scope, user } => {
-            let secret = tokens::create(db, CLI_ACTOR, &name, &scope, user.as_deref()).await?;
+            let secret = ops::tokens::create(call, &name, &scope, user.as_deref()).await?;
             eprintln!("Created token {name}. It is shown only now; store it safely:");
             println!("{secret}");
         }
         TokenCommand::Revoke { name } => {
-            tokens::revoke(db, CLI_ACTOR, &name).await?;
+            ops::tokens::revoke(call, &name).await?;
             println!("Revoked token {name}.");
         }
         TokenCommand::List => {
-            for t in tokens::list(db).await? {
+            for t in ops::tokens::list(call).await? {
                 let user = t.user_name.as_deref().unwrap_or("(any user's launch list)");
                 let status = if t.revoked_at.is_some() {
                     "revoked"
@@ -104,43 +119,30 @@ async fn token(db: &Db, command: TokenCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn credential(db: &Db, config: &Config, command: CredentialCommand) -> Result<(), CliError> {
+async fn credential(call: &Call, command: CredentialCommand) -> Result<(), CliError> {
     match command {
         CredentialCommand::Add {
             name,
             registry,
             username,
-            groups: group_names,
+            groups,
         } => {
-            let mut group_ids = Vec::new();
-            for group in &group_names {
-                group_ids.push(groups::require(db, group).await?.id);
-            }
             let password = read_password()?;
-            let new = credentials::NewCredential {
+            let new = NewCredential {
                 name: &name,
                 registry: &registry,
                 username: &username,
                 password: &password,
             };
-            credentials::create(db, &secret_key(config)?, &new, &group_ids).await?;
-            let target = format!("credential:{name}");
-            audit::record(
-                db,
-                CLI_ACTOR,
-                "credential.create",
-                &target,
-                &group_names.join(","),
-            )
-            .await?;
-            match group_names.as_slice() {
+            ops::credentials::create(call, &new, &groups).await?;
+            match groups.as_slice() {
                 [] => println!("Created credential {name} (for global images only)."),
                 names => println!("Created credential {name} for {}.", names.join(", ")),
             }
         }
         CredentialCommand::List => {
-            for (c, groups) in credentials::list_with_groups(db).await? {
-                let groups = groups.join(",");
+            for c in ops::credentials::list(call).await? {
+                let groups = c.groups.join(",");
                 println!(
                     "{:<24} {:<32} {:<16} {groups}",
                     c.name, c.registry, c.username
@@ -172,8 +174,9 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn print_demo(db: &Db, config: &Config) -> Result<(), CliError> {
-    let created = demo::seed(db).await?;
+async fn print_demo(call: &Call, config: &Config) -> Result<(), CliError> {
+    use ops::demo;
+    let created = demo::seed(call).await?;
     if created.is_empty() {
         println!(
             "The demo accounts exist already; their passwords were shown when they were created."
@@ -203,13 +206,9 @@ async fn serve(config: Config) -> Result<(), CliError> {
     if !builds.enabled() {
         tracing::info!(reason = %builds.disabled_reason, "builds are disabled");
     }
-    let state = AppState {
-        db: db.clone(),
-        auth: Arc::new(config.auth()),
-        secret: secret.clone(),
-        builds: builds.clone(),
-        leptos_options: leptos_options(&config)?,
-    };
+    let state = AppState::new(db.clone(), secret.clone(), builds.clone())
+        .with_auth(config.auth())
+        .with_leptos_options(leptos_options(&config)?);
     let stop_builds = tokio_util::sync::CancellationToken::new();
     let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));
     let app = crate::router(state, AllowedOrigin(config.public_origin()));

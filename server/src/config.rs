@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::backend::builder::kubernetes::{self, BuilderKind, KubeBuilder, KubeSettings};
 use app::backend::builder::local::LocalBuildah;
-use app::backend::builder::{BuildSettings, Builds};
+use app::backend::builder::{BuildQueue, BuildSettings};
 
 use app::backend::identity::{AuthMode, AuthSettings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -294,6 +294,12 @@ pub enum Command {
     /// Kubernetes build Jobs.
     #[command(subcommand)]
     Kube(KubeCommand),
+    /// Print the audit log, newest first.
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,9 +407,9 @@ impl Config {
     }
 
     /// The build service this configuration asks for, or builds off with the reason.
-    pub async fn builds(&self) -> Result<Arc<Builds>, String> {
+    pub async fn builds(&self) -> Result<Arc<BuildQueue>, String> {
         let b = &self.builds;
-        let off = |why: &str| Ok(Builds::disabled(why));
+        let off = |why: &str| Ok(BuildQueue::disabled(why));
         if b.builder == BuilderArg::None {
             return off("Builds are turned off (KILN_BUILDER=none).");
         }
@@ -428,7 +434,7 @@ impl Config {
             let client = kubernetes::connect().await?;
             let kube = self.kube_settings(client.default_namespace())?;
             let builder = KubeBuilder::new(client, kube, settings.clone(), work_dir)?;
-            return Ok(Builds::new(Arc::new(builder), settings));
+            return Ok(BuildQueue::new(Arc::new(builder), settings));
         }
         if let Some(missing) = LocalBuildah::missing_tools() {
             return match b.builder {
@@ -437,7 +443,7 @@ impl Config {
             };
         }
         let local = LocalBuildah::new(settings.clone(), work_dir);
-        Ok(Builds::new(Arc::new(local), settings))
+        Ok(BuildQueue::new(Arc::new(local), settings))
     }
 
     pub fn build_settings(&self, registry: String) -> BuildSettings {

@@ -1,19 +1,27 @@
 //! The HTTP router: health probes, the Leptos pages and server functions, static files.
 
+use std::sync::LazyLock;
+
 use app::backend::AppState;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::origin::{AllowedOrigin, reject_cross_site};
 
+/// The pages' routes, walked once per process. Leptos walks them by rendering the app with
+/// a process-wide switch that holds resources back (`IS_SUPPRESSING_RESOURCE_LOAD`): two
+/// walks at once (two routers in one process, as the tests make) switch it off under each
+/// other, and a page's resource then runs a server function outside any request.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -4,9 +4,11 @@
 mod common;
 
 use app::backend::builds::{self, NewBuild};
+use app::backend::db::testing::conn;
 use app::backend::images::{self, Scope};
-use app::backend::{groups, tokens, users};
+use app::backend::{groups, users};
 use app::domain::{BuildForm, ImageForm, Role};
+use app::ops::tokens;
 use common::TestApp;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,13 +35,12 @@ impl Api {
     /// per caller.
     async fn start() -> Api {
         let app = TestApp::with_roles().await;
-        let read = tokens::create(&app.db, "test", "hub", "read", None)
+        let op = app.operator();
+        let read = tokens::create(&op, "hub", "read", None).await.unwrap();
+        let write = tokens::create(&op, "script", "write", Some("g-admin"))
             .await
             .unwrap();
-        let write = tokens::create(&app.db, "test", "script", "write", Some("g-admin"))
-            .await
-            .unwrap();
-        let read_bound = tokens::create(&app.db, "test", "report", "read", Some("g-admin"))
+        let read_bound = tokens::create(&op, "report", "read", Some("g-admin"))
             .await
             .unwrap();
         let mut clients = Vec::new();
@@ -92,9 +93,14 @@ impl Api {
             url: format!("registry.example/{name}:1"),
             ..ImageForm::default()
         };
-        images::create(&self.app.db, scope, &form.validate().unwrap(), None)
-            .await
-            .unwrap();
+        images::create(
+            &mut *conn(&self.app.db).await,
+            scope,
+            &form.validate().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
         name
     }
 
@@ -109,7 +115,7 @@ impl Api {
             ..BuildForm::default()
         };
         let valid = form.validate().unwrap();
-        let image = images::create_built(&self.app.db, scope, &valid, None)
+        let image = images::create_built(&mut *conn(&self.app.db).await, scope, &valid, None)
             .await
             .unwrap();
         let new = NewBuild {
@@ -122,7 +128,9 @@ impl Api {
             target: "registry.example/out:1",
             created_by: "g-admin",
         };
-        let build = builds::enqueue(&self.app.db, &new, false).await.unwrap();
+        let build = builds::enqueue(&mut *conn(&self.app.db).await, &new, false)
+            .await
+            .unwrap();
         (name, build.id)
     }
 
@@ -670,7 +678,7 @@ async fn a_revoked_token_is_refused_at_once() {
         )
         .await;
     assert_eq!(status, 200);
-    tokens::revoke(&api.app.db, "test", "hub").await.unwrap();
+    tokens::revoke(&api.app.operator(), "hub").await.unwrap();
     let (status, body) = api
         .send(
             "read token",
@@ -774,7 +782,7 @@ async fn an_edit_or_a_membership_change_shows_in_the_launch_list_at_once() {
 
     // The member joins ml-team: its image is in the next answer.
     let member = users::find(&api.app.db, "member").await.unwrap().unwrap();
-    groups::set_member(&api.app.db, team, member.id, Role::Member)
+    groups::set_member(&mut *conn(&api.app.db).await, team, member.id, Role::Member)
         .await
         .unwrap();
     assert!(names(&list("").await).contains(&other));
@@ -826,7 +834,7 @@ async fn the_openapi_document_describes_every_route() {
 async fn a_token_is_created_only_where_its_secret_can_be_shown() {
     let api = Api::start().await;
     let root = api.app.signed_in("root").await;
-    let before = tokens::list(&api.app.db).await.unwrap().len();
+    let before = tokens::list(&api.app.operator()).await.unwrap().len();
     // A plain HTML form post (JavaScript off) is answered with a redirect, which would
     // lose the secret: refused, nothing created.
     let plain = root
@@ -838,7 +846,10 @@ async fn a_token_is_created_only_where_its_secret_can_be_shown() {
         .await
         .unwrap();
     assert!(!plain.status().is_success() || plain.status().is_redirection());
-    assert_eq!(tokens::list(&api.app.db).await.unwrap().len(), before);
+    assert_eq!(
+        tokens::list(&api.app.operator()).await.unwrap().len(),
+        before
+    );
     // The page's script gets the secret in the answer.
     let answer = api
         .app
@@ -851,5 +862,8 @@ async fn a_token_is_created_only_where_its_secret_can_be_shown() {
     assert_eq!(answer.status(), 200);
     let secret: String = answer.json().await.unwrap();
     assert!(secret.starts_with("kiln_"));
-    assert_eq!(tokens::list(&api.app.db).await.unwrap().len(), before + 1);
+    assert_eq!(
+        tokens::list(&api.app.operator()).await.unwrap().len(),
+        before + 1
+    );
 }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::backend::builder::local::LocalBuildah;
-use app::backend::builder::{BuildRequest, BuildSettings, Builds};
+use app::backend::builder::{BuildQueue, BuildSettings};
 use app::backend::builds::{self, BuildRow};
 use app::backend::images::{self, ImageRow, Scope};
-use app::backend::{BackendError, Db, SecretKey, accounts, db::testing::fresh_db, random_hex};
-use app::domain::build::BuildSpec;
+use app::backend::{AppState, Db, SecretKey, db::testing::fresh_db, random_hex};
 use app::domain::{BuildForm, BuildState};
+use app::ops::{self, Call};
+use app::wire::ApiError;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
@@ -21,8 +22,8 @@ const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 struct Env {
     db: Db,
-    key: SecretKey,
-    builds: Arc<Builds>,
+    /// The group admin of `ml`, as the New Image page and Rebuild call the operations.
+    call: Call,
     registry: String,
     group: Scope,
     stop: CancellationToken,
@@ -41,7 +42,7 @@ fn registry() -> String {
 }
 
 /// A build service pushing to the test registry under a fresh prefix.
-fn service(timeout: Duration) -> Arc<Builds> {
+fn service(timeout: Duration) -> Arc<BuildQueue> {
     let host = registry_host();
     let settings = BuildSettings {
         registry: format!("{host}/kiln-test-{}", random_hex(4)),
@@ -56,7 +57,7 @@ fn service(timeout: Duration) -> Arc<Builds> {
             .then(|| CA_BUNDLE.into()),
     };
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
-    Builds::new(
+    BuildQueue::new(
         Arc::new(LocalBuildah::new(settings.clone(), work)),
         settings,
     )
@@ -68,13 +69,15 @@ async fn env(timeout: Duration) -> Env {
     let builds = service(timeout);
     let db = fresh_db().await;
     let key = SecretKey::from_hex(&"05".repeat(32)).unwrap();
-    let group_id = accounts::add_group(&db, "test", "ml").await.unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(builds.clone().run(db.clone(), key.clone(), stop.clone()));
+    let state = AppState::new(db.clone(), key, builds);
+    let group_id = ops::accounts::add_group(&Call::operator(state.clone()), "ml")
+        .await
+        .unwrap();
     Env {
         db,
-        key,
-        builds,
+        call: Call::operator(state),
         registry,
         group: Scope::Group(group_id),
         stop,
@@ -98,43 +101,15 @@ impl Env {
     }
 
     /// Creates the custom image of `form` and starts its first build, as the New Image page does.
-    async fn create(&self, form: &BuildForm) -> Result<(ImageRow, BuildRow), BackendError> {
-        let valid = form
-            .validate()
-            .map_err(|e| BackendError::Invalid(e[0].clone()))?;
-        let resolved = self
-            .builds
-            .resolve(&self.db, &self.key, &valid.spec)
-            .await?;
-        let image = images::create_built(&self.db, self.group, &valid, None).await?;
-        let build = self
-            .builds
-            .queue(&self.db, &self.request(&image, &valid.spec), &resolved)
-            .await?;
-        Ok((image, build))
+    async fn create(&self, form: &BuildForm) -> Result<(ImageRow, BuildRow), ApiError> {
+        let (record, build) =
+            ops::builds::create_custom(&self.call, Some("ml"), form.clone()).await?;
+        Ok((record.row, build))
     }
 
     /// Starts a new build of `image` from `form`, as Rebuild does.
-    async fn rebuild(&self, image: &ImageRow, form: &BuildForm) -> Result<BuildRow, BackendError> {
-        let spec = form
-            .validate_spec()
-            .map_err(|e| BackendError::Invalid(e[0].clone()))?;
-        self.builds
-            .submit(&self.db, &self.key, &self.request(image, &spec))
-            .await
-    }
-
-    /// A build of `image` by the group's admin.
-    fn request<'a>(&self, image: &'a ImageRow, spec: &'a BuildSpec) -> BuildRequest<'a> {
-        BuildRequest {
-            image_id: image.id,
-            scope: self.group,
-            owner: Some("ml"),
-            image_name: &image.name,
-            image_type: &image.image_type,
-            spec,
-            user: "g-admin",
-        }
+    async fn rebuild(&self, image: &ImageRow, form: &BuildForm) -> Result<BuildRow, ApiError> {
+        ops::builds::rebuild(&self.call, Some("ml"), &image.name, form.clone()).await
     }
 
     async fn wait_for(&self, id: i64, done: impl Fn(&BuildRow) -> bool) -> BuildRow {
@@ -311,7 +286,7 @@ async fn bad_base_images_fail_before_anything_is_queued_and_a_base_without_apt_f
         .create(&form(&env.base("debian:no-such-tag"), "hello", ""))
         .await;
     match missing {
-        Err(BackendError::Invalid(e)) => {
+        Err(ApiError::Invalid(e)) => {
             assert_eq!(e.field, "base_image");
             assert!(e.message.contains("could not be read"), "{}", e.message);
         }
@@ -356,7 +331,7 @@ async fn cancel_stops_the_build_process_and_keeps_its_log() {
     env.wait_for(build.id, |b| b.step >= 4).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let running = builds::get(&env.db, build.id).await.unwrap();
-    assert!(env.builds.cancel(&env.db, &running).await.unwrap());
+    ops::builds::cancel(&env.call, running.id).await.unwrap();
     let cancelled = env.finished(build.id).await;
     assert_eq!(cancelled.state(), BuildState::Cancelled);
     let log = builds::full_log(&env.db, build.id).await.unwrap();
@@ -503,10 +478,10 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
 async fn a_script_with_a_write_token_builds_and_rebuilds_through_the_rest_api() {
     use serde_json::{Value, json};
     let app = web_app().await;
-    let write = app::backend::tokens::create(&app.db, "test", "ci", "write", Some("g-admin"))
+    let write = ops::tokens::create(&app.operator(), "ci", "write", Some("g-admin"))
         .await
         .unwrap();
-    let read = app::backend::tokens::create(&app.db, "test", "hub", "read", Some("g-admin"))
+    let read = ops::tokens::create(&app.operator(), "hub", "read", Some("g-admin"))
         .await
         .unwrap();
     let (script, reader) = (app.bearer(&write), app.bearer(&read));

@@ -203,14 +203,15 @@ async fn bad_input_names_the_field_and_stores_nothing() {
 #[tokio::test]
 async fn a_pull_secret_must_be_granted_to_the_group() {
     let app = TestApp::with_roles().await;
-    let key = app::backend::SecretKey::from_hex(&"07".repeat(32)).unwrap();
     let new = credentials::NewCredential {
         name: "ghcr",
         registry: "ghcr.io",
         username: "bot",
         password: "s3cret",
     };
-    let id = credentials::create(&app.db, &key, &new, &[]).await.unwrap();
+    app::ops::credentials::create(&app.operator(), &new, &[])
+        .await
+        .unwrap();
     let admin = app.signed_in("g-admin").await;
     let mut form = image_form(Some("ml"), "private", "ghcr.io/acme/private:1");
     form.extend([
@@ -222,14 +223,15 @@ async fn a_pull_secret_must_be_granted_to_the_group() {
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.unwrap().contains("pull_secret"));
 
-    let ml_id = groups::require(&app.db, "ml").await.unwrap().id;
-    credentials::set_groups(&app.db, id, &[ml_id])
+    app::ops::credentials::set_groups(&app.operator(), "ghcr", &["ml".to_owned()])
         .await
         .unwrap();
     assert_eq!(
         app.call(&admin, "create_image", &form).await.status(),
         StatusCode::OK
     );
+    let ml_id = groups::require(&app.db, "ml").await.unwrap().id;
+    let id = credentials::require(&app.db, "ghcr").await.unwrap().id;
     let stored = images::require(&app.db, Scope::Group(ml_id), "private")
         .await
         .unwrap();

@@ -79,19 +79,19 @@ fn accounts_groups_and_memberships_are_made_and_bad_input_is_named() {
 
     assert_eq!(
         kiln.fails(&["user", "add", "ann"], None),
-        "error: user \"ann\" already exists\n"
+        "error: User \"ann\" already exists\n"
     );
     assert_eq!(
         kiln.fails(&["group", "add", "ml"], None),
-        "error: group \"ml\" already exists\n"
+        "error: Group \"ml\" already exists\n"
     );
     assert_eq!(
         kiln.fails(&["member", "add", "cv", "ann"], None),
-        "error: group \"cv\" does not exist\n"
+        "error: Group \"cv\" does not exist\n"
     );
     assert_eq!(
         kiln.fails(&["member", "add", "ml", "bob"], None),
-        "error: user \"bob\" does not exist\n"
+        "error: User \"bob\" does not exist\n"
     );
     assert!(
         kiln.fails(&["group", "add", "Bad Name"], None)
@@ -146,7 +146,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
             &["token", "create", "--name", "hub", "--scope", "read"],
             None
         ),
-        "error: token \"hub\" already exists\n"
+        "error: Token \"hub\" already exists\n"
     );
     assert_eq!(
         kiln.fails(
@@ -169,7 +169,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
             ],
             None
         ),
-        "error: user \"bob\" does not exist\n"
+        "error: User \"bob\" does not exist\n"
     );
 
     assert_eq!(
@@ -178,7 +178,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
     );
     assert_eq!(
         kiln.fails(&["token", "revoke", "hub"], None),
-        "error: token \"hub\" does not exist\n"
+        "error: Token \"hub\" does not exist\n"
     );
     let list = kiln.ok(&["token", "list"], None);
     assert!(
@@ -254,7 +254,7 @@ fn a_registry_credential_is_stored_sealed_for_its_groups_and_bad_input_is_named(
         (
             add(&["ghcr", "--registry", "ghcr.io", "--username", "bot"]),
             "x\n",
-            "error: credential \"ghcr\" already exists\n",
+            "error: Credential \"ghcr\" already exists\n",
         ),
         (
             add(&["q", "--registry", "https://quay.io", "--username", "bot"]),
@@ -277,7 +277,7 @@ fn a_registry_credential_is_stored_sealed_for_its_groups_and_bad_input_is_named(
                 "nlp",
             ]),
             "x\n",
-            "error: group \"nlp\" does not exist\n",
+            "error: groups: there is no group nlp\n",
         ),
         (
             add(&["Q Q", "--registry", "quay.io", "--username", "bot"]),
@@ -336,5 +336,36 @@ fn a_bad_database_url_is_named() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: database_url: must start with sqlite:// (a file) or postgres:// (a server)\n"
+    );
+}
+
+#[test]
+fn the_command_lines_changes_are_audited_as_the_operator() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    kiln.ok(
+        &["user", "add", "ann", "--password-stdin"],
+        Some("a long password\n"),
+    );
+    kiln.ok(&["member", "add", "ml", "ann", "--admin"], None);
+    kiln.ok(
+        &["token", "create", "--name", "hub", "--scope", "read"],
+        None,
+    );
+    let audit = kiln.ok(&["audit"], None);
+    let rows: Vec<Vec<&str>> = audit
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let actions: Vec<(&str, &str)> = rows.iter().map(|r| (r[1], r[2])).collect();
+    assert_eq!(
+        actions,
+        [
+            ("operator:cli", "token.create"),
+            ("operator:cli", "membership.set"),
+            ("operator:cli", "user.create"),
+            ("operator:cli", "group.create"),
+        ],
+        "{audit}"
     );
 }

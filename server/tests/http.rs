@@ -231,7 +231,7 @@ async fn proxy_mode_believes_only_trusted_addresses() {
         ..AuthSettings::local()
     })
     .await;
-    app::backend::accounts::add_group(&trusting.db, "test", "ml")
+    app::ops::accounts::add_group(&trusting.operator(), "ml")
         .await
         .unwrap();
     let me = |app: &TestApp| {

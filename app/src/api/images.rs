@@ -4,38 +4,11 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::edge::run;
 use crate::domain::{ImageForm, ListQuery};
-
-/// One row of the Images table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageSummary {
-    pub name: String,
-    pub display_name: String,
-    pub description: String,
-    pub image_type: String,
-    /// Built by Kiln (it has Build Details).
-    pub built: bool,
-    /// Has a URL to launch: always for registered images, after a success for built ones.
-    pub ready: bool,
-    /// The newest build's state, for built images.
-    pub build_state: Option<crate::domain::BuildState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageList {
-    pub items: Vec<ImageSummary>,
-    pub total: i64,
-    pub query: ListQuery,
-}
-
-/// An image as its edit form needs it: the fields, and the version being edited.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageDetail {
-    pub name: String,
-    pub version: i64,
-    pub form: ImageForm,
-}
+use crate::wire::ApiError;
+use crate::wire::images::{ImageDetail, ImageList};
 
 /// The form as a page posts it: checkboxes arrive as `Some("on")` or not at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,42 +53,32 @@ pub fn list_path(group: Option<&str>) -> String {
 
 #[server(endpoint = "list_images")]
 pub async fn list_images(group: Option<String>, query: ListQuery) -> Result<ImageList, ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
-    super::ops::images::list(call, group.as_deref(), &query)
-        .await
-        .map_err(super::error::respond)
+    use crate::ops::images::list;
+    run(|call| async move { list(&call, group.as_deref(), &query).await }).await
 }
 
 /// The pull secrets this scope may choose from, by name.
 #[server(endpoint = "pull_secret_choices")]
 pub async fn pull_secret_choices(group: Option<String>) -> Result<Vec<String>, ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
-    super::ops::images::pull_secret_choices(call, group.as_deref())
-        .await
-        .map_err(super::error::respond)
+    use crate::ops::images::pull_secret_choices;
+    run(|call| async move { pull_secret_choices(&call, group.as_deref()).await }).await
 }
 
 #[server(endpoint = "create_image")]
 pub async fn create_image(group: Option<String>, image: PostedImage) -> Result<(), ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
-    super::ops::images::create(call, group.as_deref(), image.into())
-        .await
-        .map_err(super::error::respond)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
+    use crate::ops::images::create;
+    let path = list_path(group.as_deref());
+    run(|call| async move { create(&call, group.as_deref(), image.into()).await }).await?;
+    leptos_axum::redirect(&path);
     Ok(())
 }
 
 #[server(endpoint = "get_image")]
 pub async fn get_image(group: Option<String>, name: String) -> Result<ImageDetail, ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
+    use crate::ops::images::get;
     let action = crate::domain::Action::ManageGroupImages;
-    let record = super::ops::images::get(call, group.as_deref(), &name, action)
-        .await
-        .map_err(super::error::respond)?;
+    let record =
+        run(|call| async move { get(&call, group.as_deref(), &name, action).await }).await?;
     Ok(ImageDetail {
         form: record.form(),
         name: record.row.name,
@@ -131,23 +94,20 @@ pub async fn update_image(
     version: i64,
     image: PostedImage,
 ) -> Result<(), ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
+    use crate::ops::images::update;
+    let path = list_path(group.as_deref());
     let form = ImageForm::from(image);
-    super::ops::images::update(call, group.as_deref(), &name, version, |_| form)
-        .await
-        .map_err(super::error::respond)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
+    run(|call| async move { update(&call, group.as_deref(), &name, version, |_| form).await })
+        .await?;
+    leptos_axum::redirect(&path);
     Ok(())
 }
 
 #[server(endpoint = "delete_image")]
 pub async fn delete_image(group: Option<String>, name: String) -> Result<(), ApiError> {
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
-    super::ops::images::delete(call, group.as_deref(), &name)
-        .await
-        .map_err(super::error::respond)?;
-    leptos_axum::redirect(&list_path(group.as_deref()));
+    use crate::ops::images::delete;
+    let path = list_path(group.as_deref());
+    run(|call| async move { delete(&call, group.as_deref(), &name).await }).await?;
+    leptos_axum::redirect(&path);
     Ok(())
 }

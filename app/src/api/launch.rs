@@ -2,19 +2,18 @@
 
 use leptos::prelude::*;
 
-use super::ApiError;
 use crate::domain::{Accelerator, LaunchableImage};
+use crate::wire::ApiError;
 
 #[server(endpoint = "my_launchable_images")]
 pub async fn my_launchable_images(
     accelerator: Accelerator,
     include_not_ready: bool,
 ) -> Result<Vec<LaunchableImage>, ApiError> {
-    use super::ops::launch::{Whose, launchable};
-    let (state, actor) = super::context::caller().await?;
-    let call = super::ops::Call::new(&state, &actor);
-    let answer = launchable(call, Whose::Me, accelerator, include_not_ready, None)
-        .await
-        .map_err(super::error::respond)?;
+    use crate::ops::launch::{Whose, launchable};
+    let answer = super::edge::run(|call| async move {
+        launchable(&call, Whose::Me, accelerator, include_not_ready, None).await
+    })
+    .await?;
     Ok(answer.list.images.clone())
 }

@@ -1,16 +1,14 @@
-//! Server functions: who is asking, may they (the policy), call the backend, map the error.
+//! Server functions: the pages' adapters around `ops`. Each is a few lines: [`edge::run`]
+//! resolves the caller, the operation does the work, and the result (or a redirect) goes
+//! back to the page.
 
 pub mod builds;
 pub mod credentials;
-pub mod error;
+#[cfg(feature = "ssr")]
+pub(crate) mod edge;
 pub mod images;
 pub mod launch;
 pub mod session;
 pub mod tokens;
 
-#[cfg(feature = "ssr")]
-pub(crate) mod context;
-#[cfg(feature = "ssr")]
-pub mod ops;
-
-pub use error::ApiError;
+pub use crate::wire::ApiError;

@@ -2,51 +2,16 @@
 //! answered once, to the page that asked), revoke.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use super::ApiError;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenView {
-    pub name: String,
-    pub scope: String,
-    /// The user it acts as; none for a read token that only reads launch lists.
-    pub user: Option<String>,
-    pub created_by: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokensPage {
-    pub tokens: Vec<TokenView>,
-}
-
-/// The signed-in system admin's name.
 #[cfg(feature = "ssr")]
-async fn system_admin() -> Result<(crate::backend::AppState, String), ApiError> {
-    use super::context::{authorize, caller};
-    use crate::domain::{Action, Actor, Target};
-    let (state, actor) = caller().await?;
-    authorize(
-        &actor,
-        Action::ManageAccounts,
-        Target::System,
-        "service tokens",
-    )?;
-    let Actor::User(user) = actor else {
-        return Err(ApiError::Unauthenticated);
-    };
-    Ok((state, user.name))
-}
+use super::edge::run;
+use crate::wire::ApiError;
+use crate::wire::accounts::{TokenView, TokensPage};
 
 #[server(endpoint = "tokens_overview")]
 pub async fn tokens_overview() -> Result<TokensPage, ApiError> {
-    use super::context::fail;
-    let (state, _) = system_admin().await?;
-    let tokens = crate::backend::tokens::list(&state.db)
-        .await
-        .map_err(fail)?
+    let rows = run(|call| async move { crate::ops::tokens::list(&call).await }).await?;
+    let tokens = rows
         .into_iter()
         .map(|t| TokenView {
             name: t.name,
@@ -67,30 +32,27 @@ pub async fn create_token(
     scope: String,
     #[server(default)] user: String,
 ) -> Result<String, ApiError> {
-    use super::context::fail;
-    let (state, admin) = system_admin().await?;
-    // A plain form post is answered with a redirect, which would lose the secret: the token
-    // would exist with nobody knowing it. (The page's button waits for JavaScript too.)
-    if super::error::is_plain_form_post() {
-        return Err(super::error::respond(ApiError::Conflict(
-            "Creating a token needs JavaScript, so that its secret can be shown once; \
-             or use `kiln token create`."
-                .into(),
-        )));
-    }
-    let user = Some(user.trim()).filter(|u| !u.is_empty());
-    crate::backend::tokens::create(&state.db, &admin, name.trim(), &scope, user)
-        .await
-        .map_err(fail)
+    use super::edge::is_plain_form_post;
+    run(|call| async move {
+        crate::ops::tokens::may_manage(&call)?;
+        // A plain form post is answered with a redirect, which would lose the secret: the
+        // token would exist with nobody knowing it. (The page's button waits for JavaScript.)
+        if is_plain_form_post() {
+            return Err(ApiError::Conflict(
+                "Creating a token needs JavaScript, so that its secret can be shown once; \
+                 or use `kiln token create`."
+                    .into(),
+            ));
+        }
+        let user = Some(user.trim()).filter(|u| !u.is_empty());
+        crate::ops::tokens::create(&call, name.trim(), &scope, user).await
+    })
+    .await
 }
 
 #[server(endpoint = "revoke_token")]
 pub async fn revoke_token(name: String) -> Result<(), ApiError> {
-    use super::context::fail;
-    let (state, admin) = system_admin().await?;
-    crate::backend::tokens::revoke(&state.db, &admin, &name)
-        .await
-        .map_err(fail)?;
+    run(|call| async move { crate::ops::tokens::revoke(&call, &name).await }).await?;
     leptos_axum::redirect("/admin/tokens");
     Ok(())
 }

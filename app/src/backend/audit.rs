@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Conn;
 use super::{Db, Result, now_ms};
 
 #[derive(Debug, Clone, FromRow)]
@@ -13,8 +14,15 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// Appends one entry. `actor` is a user name, or `cli` for the command line.
-pub async fn record(db: &Db, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+/// Appends one entry, on the connection (the transaction) of the change it records.
+/// `actor` is a user name, or the operator's name for the command line.
+pub async fn record(
+    conn: &mut Conn,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -23,7 +31,7 @@ pub async fn record(db: &Db, actor: &str, action: &str, target: &str, detail: &s
     .bind(action)
     .bind(target)
     .bind(detail)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -46,10 +54,11 @@ mod tests {
     #[tokio::test]
     async fn entries_can_be_added_but_never_changed_or_removed() {
         let db = fresh_db().await;
-        record(&db, "cli", "group.create", "group:ml", "")
+        let mut conn = db.pool.acquire().await.unwrap();
+        record(&mut conn, "cli", "group.create", "group:ml", "")
             .await
             .unwrap();
-        record(&db, "ann", "session.login", "user:ann", "")
+        record(&mut conn, "ann", "session.login", "user:ann", "")
             .await
             .unwrap();
         let entries = recent(&db, 10).await.unwrap();

@@ -3,10 +3,12 @@
 
 use sqlx::FromRow;
 
+use super::builder::context::BUILD_STEPS;
+use super::db::Conn;
 use super::images::Scope;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::BuildState;
-use crate::domain::build::{BUILD_STEPS, BuildSpec};
+use crate::domain::build::BuildSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct BuildRow {
@@ -103,7 +105,7 @@ pub struct NewBuild<'a> {
 
 /// Queues a build as the image's next revision. When `reused` (the target already exists
 /// in the registry) the build is recorded as succeeded at once and the image points at it.
-pub async fn enqueue(db: &Db, new: &NewBuild<'_>, reused: bool) -> Result<BuildRow> {
+pub async fn enqueue(conn: &mut Conn, new: &NewBuild<'_>, reused: bool) -> Result<BuildRow> {
     let spec = serde_json::to_string(new.spec)
         .map_err(|e| BackendError::Internal(format!("spec: {e}")))?;
     let now = now_ms();
@@ -111,7 +113,6 @@ pub async fn enqueue(db: &Db, new: &NewBuild<'_>, reused: bool) -> Result<BuildR
         Scope::Group(id) => Some(id),
         Scope::Global => None,
     };
-    let mut tx = db.pool.begin().await?;
     let build: BuildRow = sqlx::query_as(&format!(
         "INSERT INTO builds (image_id, group_id, revision, spec, image_type, state, steps,
                              base_digest, base_user, target, reused, created_by, queued_at,
@@ -133,17 +134,16 @@ pub async fn enqueue(db: &Db, new: &NewBuild<'_>, reused: bool) -> Result<BuildR
     .bind(new.created_by)
     .bind(now)
     .bind(if reused { Some(now) } else { None })
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     if reused {
-        point_image_at(&mut tx, &build).await?;
+        point_image_at(conn, &build).await?;
     }
-    tx.commit().await?;
     Ok(build)
 }
 
 /// A succeeded build's image becomes the image's URL (for CPU and GPU alike).
-async fn point_image_at(tx: &mut sqlx::Transaction<'_, sqlx::Any>, build: &BuildRow) -> Result<()> {
+async fn point_image_at(conn: &mut Conn, build: &BuildRow) -> Result<()> {
     sqlx::query(
         "UPDATE images SET url = $1, gpu_url = $1, image_type = $2, version = version + 1,
                            updated_at = $3
@@ -153,7 +153,7 @@ async fn point_image_at(tx: &mut sqlx::Transaction<'_, sqlx::Any>, build: &Build
     .bind(&build.image_type)
     .bind(now_ms())
     .bind(build.image_id)
-    .execute(&mut **tx)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -199,7 +199,7 @@ pub async fn latest_states(db: &Db, image_ids: &[i64]) -> Result<Vec<(i64, i64, 
 
 /// The queue, first to start first: the ids of every queued build. A build's position
 /// is its index (0: it starts next).
-pub async fn queue(db: &Db) -> Result<Vec<i64>> {
+pub async fn queued_ids(db: &Db) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM builds WHERE state = 'queued' ORDER BY id")
             .fetch_all(&db.pool)
@@ -267,12 +267,19 @@ pub enum Outcome<'a> {
 /// Records the end of a running (or queued) build; a success moves the image to it.
 /// Returns false when the build had already ended.
 pub async fn finish(db: &Db, id: i64, outcome: Outcome<'_>) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let ended = finish_in(&mut tx, id, outcome).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// [`finish`], on the connection of a change in progress.
+pub async fn finish_in(conn: &mut Conn, id: i64, outcome: Outcome<'_>) -> Result<bool> {
     let (state, reason, message, installed) = match outcome {
         Outcome::Succeeded { installed } => ("succeeded", "", "", installed),
         Outcome::Failed { reason, message } => ("failed", reason.as_str(), message, ""),
         Outcome::Cancelled => ("cancelled", "", "Cancelled.", ""),
     };
-    let mut tx = db.pool.begin().await?;
     let ended = sqlx::query(
         "UPDATE builds SET state = $1, reason = $2, message = $3, installed = $4, finished_at = $5,
                            step = CASE WHEN $1 = 'succeeded' THEN steps ELSE step END
@@ -284,7 +291,7 @@ pub async fn finish(db: &Db, id: i64, outcome: Outcome<'_>) -> Result<bool> {
     .bind(installed)
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected()
         == 1;
@@ -292,11 +299,10 @@ pub async fn finish(db: &Db, id: i64, outcome: Outcome<'_>) -> Result<bool> {
         let build: BuildRow =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM builds WHERE id = $1"))
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
-        point_image_at(&mut tx, &build).await?;
+        point_image_at(conn, &build).await?;
     }
-    tx.commit().await?;
     Ok(ended)
 }
 
@@ -323,11 +329,11 @@ pub async fn interrupt_running(db: &Db, message: &str) -> Result<u64> {
 }
 
 /// Marks a running build to be stopped by its driver. False when it is not running.
-pub async fn request_cancel(db: &Db, id: i64) -> Result<bool> {
+pub async fn request_cancel(conn: &mut Conn, id: i64) -> Result<bool> {
     Ok(
         sqlx::query("UPDATE builds SET cancel_requested = 1 WHERE id = $1 AND state = 'running'")
             .bind(id)
-            .execute(&db.pool)
+            .execute(conn)
             .await?
             .rows_affected()
             == 1,
@@ -430,14 +436,14 @@ pub async fn full_log(db: &Db, build_id: i64) -> Result<String> {
 #[cfg(test)]
 pub mod testing {
     use super::*;
-    use crate::backend::accounts;
+    use crate::backend::db::testing::{add_group, conn};
     use crate::backend::images::{self, ImageRow};
     use crate::domain::BuildForm;
 
     pub const DIGEST: &str =
         "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     pub async fn image(db: &Db, group: &str) -> (Scope, ImageRow) {
-        let id = accounts::add_group(db, "test", group).await.unwrap();
+        let id = add_group(db, group).await;
         let form = BuildForm {
             display_name: "tools".into(),
             image_type: "cpu".into(),
@@ -449,11 +455,14 @@ pub mod testing {
         let scope = Scope::Group(id);
         (
             scope,
-            images::create_built(db, scope, &build, None).await.unwrap(),
+            images::create_built(&mut *conn(db).await, scope, &build, None)
+                .await
+                .unwrap(),
         )
     }
 
-    pub async fn queue(db: &Db, scope: Scope, image: &ImageRow) -> BuildRow {
+    /// Queues a build of `image` (as a rebuild would, with no registry asked).
+    pub async fn enqueued(db: &Db, scope: Scope, image: &ImageRow) -> BuildRow {
         let spec = BuildForm {
             base_image: "debian:12".into(),
             apt: "curl".into(),
@@ -471,15 +480,15 @@ pub mod testing {
             target: "registry.test/kiln/tools:1",
             created_by: "admin",
         };
-        enqueue(db, &new, false).await.unwrap()
+        enqueue(&mut *conn(db).await, &new, false).await.unwrap()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{image, queue};
+    use super::testing::{enqueued, image};
     use super::*;
-    use crate::backend::db::testing::fresh_db;
+    use crate::backend::db::testing::{conn, fresh_db};
     use crate::backend::images;
 
     #[tokio::test]
@@ -487,12 +496,12 @@ mod tests {
         let db = fresh_db().await;
         let (ml, tools) = image(&db, "ml").await;
         let (cv, other) = image(&db, "cv").await;
-        let first = queue(&db, ml, &tools).await;
-        let second = queue(&db, ml, &tools).await;
-        let third = queue(&db, cv, &other).await;
+        let first = enqueued(&db, ml, &tools).await;
+        let second = enqueued(&db, ml, &tools).await;
+        let third = enqueued(&db, cv, &other).await;
         assert_eq!((first.revision, second.revision, third.revision), (1, 2, 1));
         assert_eq!(
-            super::queue(&db).await.unwrap(),
+            queued_ids(&db).await.unwrap(),
             [first.id, second.id, third.id]
         );
 
@@ -530,8 +539,8 @@ mod tests {
     async fn interrupted_builds_fail_keep_their_logs_and_leave_the_queue_alone() {
         let db = fresh_db().await;
         let (ml, tools) = image(&db, "ml").await;
-        let running = queue(&db, ml, &tools).await;
-        let waiting = queue(&db, ml, &tools).await;
+        let running = enqueued(&db, ml, &tools).await;
+        let waiting = enqueued(&db, ml, &tools).await;
         claim_next(&db, 1, 1).await.unwrap().unwrap();
         append_log(&db, running.id, 1, "STEP 1/8: FROM debian\n")
             .await
@@ -561,17 +570,23 @@ mod tests {
     async fn a_cancel_request_marks_only_a_running_build_and_its_driver_finds_it() {
         let db = fresh_db().await;
         let (ml, tools) = image(&db, "ml").await;
-        let first = queue(&db, ml, &tools).await;
-        let second = queue(&db, ml, &tools).await;
+        let first = enqueued(&db, ml, &tools).await;
+        let second = enqueued(&db, ml, &tools).await;
         assert!(
-            !request_cancel(&db, first.id).await.unwrap(),
+            !request_cancel(&mut *conn(&db).await, first.id)
+                .await
+                .unwrap(),
             "a queued build is not marked"
         );
         claim_next(&db, 5, 5).await.unwrap().unwrap();
         claim_next(&db, 5, 5).await.unwrap().unwrap();
         let both = [first.id, second.id];
         assert_eq!(to_stop(&db, &both).await.unwrap(), Vec::<i64>::new());
-        assert!(request_cancel(&db, first.id).await.unwrap());
+        assert!(
+            request_cancel(&mut *conn(&db).await, first.id)
+                .await
+                .unwrap()
+        );
         assert_eq!(to_stop(&db, &both).await.unwrap(), [first.id]);
         // A build ended by someone else while driven is stopped too.
         finish(&db, second.id, Outcome::Cancelled).await.unwrap();
@@ -582,7 +597,7 @@ mod tests {
     async fn the_tail_of_a_long_log_comes_back_without_reading_all_of_it() {
         let db = fresh_db().await;
         let (ml, tools) = image(&db, "ml").await;
-        let build = queue(&db, ml, &tools).await;
+        let build = enqueued(&db, ml, &tools).await;
         for seq in 1..=100 {
             let chunk: String = (0..100)
                 .map(|i| format!("chunk {seq} line {i}\n"))

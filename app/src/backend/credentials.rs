@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Conn;
 use super::images::Scope;
 use super::{BackendError, Db, Result, SecretKey, now_ms};
 use crate::domain::FieldError;
@@ -60,14 +61,13 @@ impl NewCredential<'_> {
 
 /// Stores a credential, its password sealed, granted to `group_ids`: all of it or nothing.
 pub async fn create(
-    db: &Db,
+    conn: &mut Conn,
     key: &SecretKey,
     new: &NewCredential<'_>,
     group_ids: &[i64],
 ) -> Result<i64> {
     new.check()?;
     let sealed = key.seal(new.password, new.name)?;
-    let mut tx = db.pool.begin().await?;
     let id = sqlx::query_scalar(
         "INSERT INTO registry_credentials (name, registry, username, sealed, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -77,11 +77,10 @@ pub async fn create(
     .bind(new.username)
     .bind(sealed)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(BackendError::on_unique("credential", new.name))?;
-    grant(&mut tx, id, group_ids).await?;
-    tx.commit().await?;
+    grant(conn, id, group_ids).await?;
     Ok(id)
 }
 
@@ -116,27 +115,20 @@ pub async fn name_of(db: &Db, id: i64) -> Result<Option<String>> {
 }
 
 /// Lets exactly these groups use the credential.
-pub async fn set_groups(db: &Db, credential_id: i64, group_ids: &[i64]) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
-    grant(&mut tx, credential_id, group_ids).await?;
-    tx.commit().await?;
-    Ok(())
+pub async fn set_groups(conn: &mut Conn, credential_id: i64, group_ids: &[i64]) -> Result<()> {
+    grant(conn, credential_id, group_ids).await
 }
 
-async fn grant(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    credential_id: i64,
-    group_ids: &[i64],
-) -> Result<()> {
+async fn grant(conn: &mut Conn, credential_id: i64, group_ids: &[i64]) -> Result<()> {
     sqlx::query("DELETE FROM credential_groups WHERE credential_id = $1")
         .bind(credential_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     for group_id in group_ids {
         sqlx::query("INSERT INTO credential_groups (credential_id, group_id) VALUES ($1, $2)")
             .bind(credential_id)
             .bind(group_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())
@@ -148,6 +140,18 @@ pub async fn list(db: &Db) -> Result<Vec<CredentialRow>> {
     )
     .fetch_all(&db.pool)
     .await?)
+}
+
+/// The credential with this name.
+pub async fn require(db: &Db, name: &str) -> Result<CredentialRow> {
+    sqlx::query_as("SELECT id, name, registry, username FROM registry_credentials WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| BackendError::NotFound {
+            what: "credential",
+            name: name.to_owned(),
+        })
 }
 
 /// The credentials a scope may use: those granted to the group, or all for global images.

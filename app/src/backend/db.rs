@@ -17,6 +17,11 @@ use super::versioned_cache::VersionedCache;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A connection a change is written on: a transaction's (`&mut *tx`) or a pool's.
+pub type Conn = sqlx::AnyConnection;
+/// A transaction of the pool.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
@@ -90,6 +95,17 @@ impl Db {
         Ok(())
     }
 
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a transaction that reads before it writes would otherwise fail at its first write
+    /// whenever another connection wrote since its read. Keep transactions short: no network
+    /// and no password hashing inside.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.kind {
+            Kind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Kind::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// SQL that is true when the text `haystack` contains the text `needle` literally; the
     /// one function the two databases name differently.
     pub fn contains(&self, haystack: &str, needle: &str) -> String {
@@ -147,6 +163,37 @@ fn sqlite_url(url: &str) -> Result<String> {
 /// `KILN_TEST_DATABASE_URL` names a PostgreSQL server, a new database on it.
 pub mod testing {
     use super::*;
+
+    /// A group, straight into the database (no audit entry): for the backend's own tests.
+    pub async fn add_group(db: &Db, name: &str) -> i64 {
+        let name = crate::domain::GroupName::parse("group", name).expect("a group name");
+        crate::backend::groups::create(&mut *conn(db).await, &name)
+            .await
+            .expect("a new group")
+    }
+
+    /// A local account with this password, straight into the database.
+    pub async fn add_user(db: &Db, name: &str, password: &str, system_admin: bool) -> i64 {
+        let name = crate::domain::UserName::parse("user", name).expect("a user name");
+        let hash = crate::backend::passwords::hash(password.to_owned())
+            .await
+            .expect("a hash");
+        crate::backend::users::create(&mut *conn(db).await, &name, &hash, system_admin)
+            .await
+            .expect("a new user")
+    }
+
+    /// `user` gets `role` in `group`, straight into the database.
+    pub async fn add_member(db: &Db, group: i64, user: i64, role: crate::domain::Role) {
+        crate::backend::groups::set_member(&mut *conn(db).await, group, user, role)
+            .await
+            .expect("a membership");
+    }
+
+    /// A connection of the pool, for a test's writes outside any transaction.
+    pub async fn conn(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Any> {
+        db.pool.acquire().await.expect("a connection")
+    }
 
     pub async fn fresh_db() -> Db {
         let name = format!("kiln_test_{}", super::super::random_hex(6));

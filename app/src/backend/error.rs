@@ -1,6 +1,5 @@
-//! Backend failures, and how each reaches the browser without leaking internals.
+//! Backend failures, in the backend's own terms; `ops` says them to people.
 
-use crate::api::ApiError;
 use crate::domain::FieldError;
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -36,31 +35,4 @@ impl BackendError {
             _ => BackendError::Database(e),
         }
     }
-}
-
-impl From<BackendError> for ApiError {
-    fn from(e: BackendError) -> Self {
-        match e {
-            BackendError::Invalid(f) => ApiError::Invalid(f),
-            BackendError::BadToken => ApiError::BadToken,
-            BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
-            BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
-            BackendError::Stale => ApiError::Conflict(
-                "This was changed by someone else since you opened it. Nothing was overwritten; \
-                 reload to see the current version."
-                    .into(),
-            ),
-            BackendError::Database(_) | BackendError::Migration(_) | BackendError::Internal(_) => {
-                tracing::error!(error = %e, "request failed");
-                ApiError::Internal
-            }
-        }
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }

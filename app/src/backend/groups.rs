@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Conn;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::{GroupName, Membership, Role};
 
@@ -11,13 +12,13 @@ pub struct GroupRow {
     pub name: String,
 }
 
-pub async fn create(db: &Db, name: &GroupName) -> Result<i64> {
+pub async fn create(conn: &mut Conn, name: &GroupName) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO user_groups (name, created_at) VALUES ($1, $2) RETURNING id",
     )
     .bind(name.as_str())
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await
     .map_err(BackendError::on_unique("group", name.as_str()))?;
     Ok(id)
@@ -61,7 +62,7 @@ pub async fn list(db: &Db) -> Result<Vec<GroupRow>> {
 }
 
 /// Gives `user_id` this role in the group, replacing any role they had.
-pub async fn set_member(db: &Db, group_id: i64, user_id: i64, role: Role) -> Result<()> {
+pub async fn set_member(conn: &mut Conn, group_id: i64, user_id: i64, role: Role) -> Result<()> {
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id, role, source) VALUES ($1, $2, $3, 'local')
          ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role, source = 'local'",
@@ -69,7 +70,7 @@ pub async fn set_member(db: &Db, group_id: i64, user_id: i64, role: Role) -> Res
     .bind(group_id)
     .bind(user_id)
     .bind(role.as_str())
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -156,7 +157,8 @@ pub async fn sync_proxy_memberships(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{db::testing::fresh_db, users};
+    use crate::backend::db::testing::{conn, fresh_db};
+    use crate::backend::users;
     use crate::domain::UserName;
 
     fn g(s: &str) -> GroupName {
@@ -166,25 +168,34 @@ mod tests {
     #[tokio::test]
     async fn group_lookup_is_exact() {
         let db = fresh_db().await;
-        create(&db, &g("ml-team")).await.unwrap();
+        create(&mut *conn(&db).await, &g("ml-team")).await.unwrap();
         assert!(find(&db, "ml").await.unwrap().is_none());
         assert!(find(&db, "ML-TEAM").await.unwrap().is_none());
         assert_eq!(
             require(&db, "ml").await.unwrap_err().to_string(),
             "group \"ml\" does not exist"
         );
-        assert!(create(&db, &g("ml-team")).await.is_err());
+        assert!(create(&mut *conn(&db).await, &g("ml-team")).await.is_err());
     }
 
     #[tokio::test]
     async fn setting_a_member_twice_changes_the_role() {
         let db = fresh_db().await;
-        let gid = create(&db, &g("ml")).await.unwrap();
-        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false)
+        let gid = create(&mut *conn(&db).await, &g("ml")).await.unwrap();
+        let uid = users::create(
+            &mut *conn(&db).await,
+            &UserName::parse("user", "ann").unwrap(),
+            "h",
+            false,
+        )
+        .await
+        .unwrap();
+        set_member(&mut *conn(&db).await, gid, uid, Role::Member)
             .await
             .unwrap();
-        set_member(&db, gid, uid, Role::Member).await.unwrap();
-        set_member(&db, gid, uid, Role::Admin).await.unwrap();
+        set_member(&mut *conn(&db).await, gid, uid, Role::Admin)
+            .await
+            .unwrap();
         let m = memberships_of(&db, uid).await.unwrap();
         assert_eq!(
             m,
@@ -199,13 +210,15 @@ mod tests {
     #[tokio::test]
     async fn proxy_memberships_follow_the_header_but_keep_kiln_roles() {
         let db = fresh_db().await;
-        let ml = create(&db, &g("ml")).await.unwrap();
-        let cv = create(&db, &g("cv")).await.unwrap();
+        let ml = create(&mut *conn(&db).await, &g("ml")).await.unwrap();
+        let cv = create(&mut *conn(&db).await, &g("cv")).await.unwrap();
         let uid = users::ensure_proxy_user(&db, &UserName::parse("user", "pat").unwrap())
             .await
             .unwrap()
             .id;
-        set_member(&db, cv, uid, Role::Admin).await.unwrap();
+        set_member(&mut *conn(&db).await, cv, uid, Role::Admin)
+            .await
+            .unwrap();
 
         let m = sync_proxy_memberships(&db, uid, &[g("ml"), g("unknown")])
             .await

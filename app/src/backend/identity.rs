@@ -207,7 +207,7 @@ async fn from_proxy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::fresh_db;
+    use crate::backend::db::testing::{conn, fresh_db};
     use crate::domain::Role;
 
     fn proxy_settings() -> AuthSettings {
@@ -230,9 +230,12 @@ mod tests {
     #[tokio::test]
     async fn proxy_headers_count_only_from_trusted_addresses() {
         let db = fresh_db().await;
-        groups::create(&db, &GroupName::parse("group", "ml").unwrap())
-            .await
-            .unwrap();
+        groups::create(
+            &mut *conn(&db).await,
+            &GroupName::parse("group", "ml").unwrap(),
+        )
+        .await
+        .unwrap();
         let auth = proxy_settings();
         let h = headers(&[
             ("x-forwarded-user", "ann@example.org"),
@@ -277,10 +280,15 @@ mod tests {
             Actor::Anonymous
         );
 
-        let uid = users::create(&db, &UserName::parse("user", "bo").unwrap(), "h", true)
-            .await
-            .unwrap();
-        let token = sessions::create(&db, uid, Duration::from_secs(60))
+        let uid = users::create(
+            &mut *conn(&db).await,
+            &UserName::parse("user", "bo").unwrap(),
+            "h",
+            true,
+        )
+        .await
+        .unwrap();
+        let token = sessions::create(&mut *conn(&db).await, uid, Duration::from_secs(60))
             .await
             .unwrap();
         let h = headers(&[("cookie", &format!("theme=dark; kiln_session={token}"))]);

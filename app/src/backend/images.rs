@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Conn;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::build::ValidBuild;
 use crate::domain::{ListQuery, SortColumn, ValidImage};
@@ -155,13 +156,13 @@ async fn count_matches(db: &Db, scope: Scope, filter: &str, pattern: String) -> 
 
 /// Stores a new image; its name must be free in the scope.
 pub async fn create(
-    db: &Db,
+    conn: &mut Conn,
     scope: Scope,
     image: &ValidImage,
     credential_id: Option<i64>,
 ) -> Result<ImageRow> {
     insert(
-        db,
+        conn,
         scope,
         &NewRow {
             name: image.name.as_str(),
@@ -179,13 +180,13 @@ pub async fn create(
 
 /// Stores a new custom image, not ready until its first build succeeds.
 pub async fn create_built(
-    db: &Db,
+    conn: &mut Conn,
     scope: Scope,
     build: &ValidBuild,
     credential_id: Option<i64>,
 ) -> Result<ImageRow> {
     insert(
-        db,
+        conn,
         scope,
         &NewRow {
             name: build.name.as_str(),
@@ -212,7 +213,7 @@ struct NewRow<'a> {
     source: &'static str,
 }
 
-async fn insert(db: &Db, scope: Scope, row: &NewRow<'_>) -> Result<ImageRow> {
+async fn insert(conn: &mut Conn, scope: Scope, row: &NewRow<'_>) -> Result<ImageRow> {
     let now = now_ms();
     let group_id = match scope {
         Scope::Group(id) => Some(id),
@@ -234,7 +235,7 @@ async fn insert(db: &Db, scope: Scope, row: &NewRow<'_>) -> Result<ImageRow> {
     .bind(search_text(row.name, row.display_name, row.description, row.image_type))
     .bind(now)
     .bind(row.source)
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => BackendError::Invalid(crate::domain::FieldError::new(
@@ -248,7 +249,7 @@ async fn insert(db: &Db, scope: Scope, row: &NewRow<'_>) -> Result<ImageRow> {
 /// Changes an image if nobody changed it since the editor read `version`. The image name
 /// stays: it is the image's key in URLs and the API.
 pub async fn update(
-    db: &Db,
+    conn: &mut Conn,
     stored: &ImageRow,
     version: i64,
     image: &ValidImage,
@@ -274,15 +275,15 @@ pub async fn update(
     .bind(now_ms())
     .bind(stored.id)
     .bind(version)
-    .fetch_optional(&db.pool)
+    .fetch_optional(conn)
     .await?;
     updated.ok_or(BackendError::Stale)
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM images WHERE id = $1")
         .bind(id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -290,7 +291,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{accounts, db::testing::fresh_db, groups};
+    use crate::backend::db::testing::{add_group, conn, fresh_db};
     use crate::domain::ImageForm;
 
     fn image(display: &str, description: &str, image_type: &str) -> ValidImage {
@@ -306,8 +307,7 @@ mod tests {
     }
 
     async fn group(db: &Db, name: &str) -> Scope {
-        accounts::add_group(db, "test", name).await.unwrap();
-        Scope::Group(groups::require(db, name).await.unwrap().id)
+        Scope::Group(add_group(db, name).await)
     }
 
     fn names(page: &Page<ImageRow>) -> Vec<&str> {
@@ -323,7 +323,9 @@ mod tests {
             ("a", "same", "gpu"),
             ("c", "alpha", "cpu"),
         ] {
-            create(&db, ml, &image(d, desc, t), None).await.unwrap();
+            create(&mut *conn(&db).await, ml, &image(d, desc, t), None)
+                .await
+                .unwrap();
         }
         let q = |sort, descending| ListQuery {
             sort,
@@ -373,24 +375,39 @@ mod tests {
             let (db, q) = (db.clone(), tensor.clone());
             async move { list(&db, scope, &q).await.unwrap().total }
         };
-        let first = create(&db, ml, &image("tf", "TensorFlow", "cpu"), None)
-            .await
-            .unwrap();
+        let first = create(
+            &mut *conn(&db).await,
+            ml,
+            &image("tf", "TensorFlow", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(total(ml).await, 1);
         assert_eq!(total(ml).await, 1, "asked again, unchanged");
 
-        create(&db, ml, &image("tf2", "tensorflow 2", "gpu"), None)
-            .await
-            .unwrap();
+        create(
+            &mut *conn(&db).await,
+            ml,
+            &image("tf2", "tensorflow 2", "gpu"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(total(ml).await, 2, "after an insert");
-        create(&db, other, &image("tf", "tensor", "cpu"), None)
-            .await
-            .unwrap();
+        create(
+            &mut *conn(&db).await,
+            other,
+            &image("tf", "tensor", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(total(ml).await, 2, "another group's image is not counted");
         assert_eq!(total(other).await, 1);
 
         update(
-            &db,
+            &mut *conn(&db).await,
             &first,
             first.version,
             &image("tf", "plain", "cpu"),
@@ -399,14 +416,22 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(total(ml).await, 1, "after an edit that stops matching");
-        delete(&db, find(&db, ml, "tf2").await.unwrap().unwrap().id)
-            .await
-            .unwrap();
+        delete(
+            &mut *conn(&db).await,
+            find(&db, ml, "tf2").await.unwrap().unwrap().id,
+        )
+        .await
+        .unwrap();
         assert_eq!(total(ml).await, 0, "after a delete");
         assert_eq!(total(Scope::Global).await, 0);
-        create(&db, Scope::Global, &image("tf", "tensor", "cpu"), None)
-            .await
-            .unwrap();
+        create(
+            &mut *conn(&db).await,
+            Scope::Global,
+            &image("tf", "tensor", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             total(Scope::Global).await,
             1,
@@ -419,19 +444,29 @@ mod tests {
         let db = fresh_db().await;
         let ml = group(&db, "ml").await;
         create(
-            &db,
+            &mut *conn(&db).await,
             ml,
             &image("tf-2.3", "TensorFlow 100% GPU", "universal"),
             None,
         )
         .await
         .unwrap();
-        create(&db, ml, &image("torch", "PyTorch nightly", "gpu"), None)
-            .await
-            .unwrap();
-        create(&db, ml, &image("base", "plain", "cpu"), None)
-            .await
-            .unwrap();
+        create(
+            &mut *conn(&db).await,
+            ml,
+            &image("torch", "PyTorch nightly", "gpu"),
+            None,
+        )
+        .await
+        .unwrap();
+        create(
+            &mut *conn(&db).await,
+            ml,
+            &image("base", "plain", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         let search = |s: &str| ListQuery {
             search: s.into(),
             ..Default::default()
@@ -471,9 +506,14 @@ mod tests {
         let db = fresh_db().await;
         let ml = group(&db, "ml").await;
         for i in 0..45 {
-            create(&db, ml, &image(&format!("img{i:02}"), "", "cpu"), None)
-                .await
-                .unwrap();
+            create(
+                &mut *conn(&db).await,
+                ml,
+                &image(&format!("img{i:02}"), "", "cpu"),
+                None,
+            )
+            .await
+            .unwrap();
         }
         let page3 = list(
             &db,
@@ -496,26 +536,36 @@ mod tests {
         let db = fresh_db().await;
         let ml = group(&db, "ml").await;
         let cv = group(&db, "cv").await;
-        create(&db, ml, &image("tf", "", "cpu"), None)
+        create(&mut *conn(&db).await, ml, &image("tf", "", "cpu"), None)
             .await
             .unwrap();
-        let err = create(&db, ml, &image("tf", "", "gpu"), None)
+        let err = create(&mut *conn(&db).await, ml, &image("tf", "", "gpu"), None)
             .await
             .unwrap_err();
         assert!(
             matches!(&err, BackendError::Invalid(f) if f.field == "display_name"),
             "{err}"
         );
-        create(&db, cv, &image("tf", "", "cpu"), None)
+        create(&mut *conn(&db).await, cv, &image("tf", "", "cpu"), None)
             .await
             .unwrap();
-        create(&db, Scope::Global, &image("tf", "", "cpu"), None)
-            .await
-            .unwrap();
+        create(
+            &mut *conn(&db).await,
+            Scope::Global,
+            &image("tf", "", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         assert!(
-            create(&db, Scope::Global, &image("tf", "", "cpu"), None)
-                .await
-                .is_err()
+            create(
+                &mut *conn(&db).await,
+                Scope::Global,
+                &image("tf", "", "cpu"),
+                None
+            )
+            .await
+            .is_err()
         );
         assert_eq!(list(&db, ml, &ListQuery::default()).await.unwrap().total, 1);
         assert_eq!(
@@ -547,11 +597,16 @@ mod tests {
     async fn an_edit_on_a_stale_copy_changes_nothing() {
         let db = fresh_db().await;
         let ml = group(&db, "ml").await;
-        let stored = create(&db, ml, &image("tf", "first", "cpu"), None)
-            .await
-            .unwrap();
+        let stored = create(
+            &mut *conn(&db).await,
+            ml,
+            &image("tf", "first", "cpu"),
+            None,
+        )
+        .await
+        .unwrap();
         let first = update(
-            &db,
+            &mut *conn(&db).await,
             &stored,
             stored.version,
             &image("tf.new", "second", "gpu"),
@@ -568,7 +623,7 @@ mod tests {
             ("tf", "tf.new", 2)
         );
         let stale = update(
-            &db,
+            &mut *conn(&db).await,
             &stored,
             stored.version,
             &image("tf", "third", "cpu"),
@@ -578,7 +633,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(stale, BackendError::Stale));
         assert_eq!(require(&db, ml, "tf").await.unwrap().description, "second");
-        delete(&db, first.id).await.unwrap();
+        delete(&mut *conn(&db).await, first.id).await.unwrap();
         assert!(find(&db, ml, "tf").await.unwrap().is_none());
     }
 }

@@ -168,9 +168,8 @@ fn candidate(row: Row) -> Result<Candidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::fresh_db;
+    use crate::backend::db::testing::{add_group, add_member, add_user, conn, fresh_db};
     use crate::backend::images::{self, Scope};
-    use crate::backend::{accounts, groups, users};
     use crate::domain::{ImageForm, Role};
 
     async fn image(db: &Db, scope: Scope, display_name: &str, image_type: &str) -> i64 {
@@ -180,7 +179,7 @@ mod tests {
             url: format!("registry.example/{display_name}:1"),
             ..ImageForm::default()
         };
-        images::create(db, scope, &form.validate().unwrap(), None)
+        images::create(&mut *conn(db).await, scope, &form.validate().unwrap(), None)
             .await
             .unwrap()
             .id
@@ -203,14 +202,10 @@ mod tests {
     #[tokio::test]
     async fn a_user_launches_global_images_and_those_of_their_groups_and_sees_changes_at_once() {
         let db = fresh_db().await;
-        let ml = accounts::add_group(&db, "cli", "ml").await.unwrap();
-        let cv = accounts::add_group(&db, "cli", "cv").await.unwrap();
-        accounts::add_user(&db, "cli", "alice", "alice-password", false)
-            .await
-            .unwrap();
-        accounts::add_member(&db, "cli", "ml", "alice", Role::Member)
-            .await
-            .unwrap();
+        let ml = add_group(&db, "ml").await;
+        let cv = add_group(&db, "cv").await;
+        let alice = add_user(&db, "alice", "alice-password", false).await;
+        add_member(&db, ml, alice, Role::Member).await;
         image(&db, Scope::Group(ml), "torch", "universal").await;
         image(&db, Scope::Group(cv), "opencv", "cpu").await;
         image(&db, Scope::Global, "base", "cpu").await;
@@ -228,10 +223,7 @@ mod tests {
         assert!(Arc::ptr_eq(&first.list, &again.list));
 
         // A membership change shows at once.
-        let alice = users::find(&db, "alice").await.unwrap().unwrap();
-        groups::set_member(&db, cv, alice.id, Role::Member)
-            .await
-            .unwrap();
+        add_member(&db, cv, alice, Role::Member).await;
         let joined = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert_eq!(joined.list.images.len(), 3);
 
@@ -239,7 +231,9 @@ mod tests {
         let torch = images::require(&db, Scope::Group(ml), "torch")
             .await
             .unwrap();
-        images::delete(&db, torch.id).await.unwrap();
+        images::delete(&mut *conn(&db).await, torch.id)
+            .await
+            .unwrap();
         let after = ask(&db, "alice", Accelerator::Cpu, false).await.unwrap();
         assert_eq!(
             names(&after),
@@ -261,13 +255,9 @@ mod tests {
     #[tokio::test]
     async fn not_ready_images_are_listed_only_when_asked_for() {
         let db = fresh_db().await;
-        let ml = accounts::add_group(&db, "cli", "ml").await.unwrap();
-        accounts::add_user(&db, "cli", "alice", "alice-password", false)
-            .await
-            .unwrap();
-        accounts::add_member(&db, "cli", "ml", "alice", Role::Member)
-            .await
-            .unwrap();
+        let ml = add_group(&db, "ml").await;
+        let alice = add_user(&db, "alice", "alice-password", false).await;
+        add_member(&db, ml, alice, Role::Member).await;
         let id = image(&db, Scope::Group(ml), "torch", "cpu").await;
         // A built image before its first successful build has no URL.
         sqlx::query("UPDATE images SET url = '', gpu_url = '', source = 'build' WHERE id = $1")

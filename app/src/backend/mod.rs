@@ -1,13 +1,12 @@
-//! Server-only I/O: the database, accounts, sessions, identity and the audit log.
+//! Server-only I/O: the database, accounts, sessions, identity, the audit log and the
+//! builders. Nothing here checks permissions or speaks to people: that is `ops`.
 
-pub mod accounts;
 pub mod audit;
 pub mod builder;
 pub mod builds;
 pub mod counter;
 pub mod credentials;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod groups;
 pub mod identity;
@@ -27,18 +26,52 @@ pub use error::{BackendError, Result};
 pub use identity::AuthSettings;
 pub use secret::SecretKey;
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
+use builder::BuildQueue;
 use leptos::config::LeptosOptions;
 
-/// Everything a request handler or server function needs, given to the router once.
+/// Everything an operation needs, given to the router (or the command line) once.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub db: Db,
-    pub auth: std::sync::Arc<AuthSettings>,
+    pub auth: Arc<AuthSettings>,
     pub secret: SecretKey,
     /// The build queue and its backend, or why builds are off.
-    pub builds: std::sync::Arc<builder::Builds>,
+    pub builds: Arc<BuildQueue>,
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// The one constructor, for `kiln serve`, the command line, the tests and the
+    /// benchmarks: local accounts and the pages of `target/site` unless told otherwise.
+    pub fn new(db: Db, secret: SecretKey, builds: Arc<BuildQueue>) -> AppState {
+        AppState {
+            db,
+            auth: Arc::new(AuthSettings::local()),
+            secret,
+            builds,
+            leptos_options: LeptosOptions::builder()
+                .output_name("kiln")
+                .site_root("target/site")
+                .build(),
+        }
+    }
+
+    pub fn with_auth(self, auth: AuthSettings) -> AppState {
+        AppState {
+            auth: Arc::new(auth),
+            ..self
+        }
+    }
+
+    pub fn with_leptos_options(self, leptos_options: LeptosOptions) -> AppState {
+        AppState {
+            leptos_options,
+            ..self
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch: the one time format in the database.

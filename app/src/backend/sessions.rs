@@ -1,11 +1,12 @@
 //! Sign-in sessions: a random token in the browser's cookie, only its hash in the database.
 
+use super::db::Conn;
 use super::{Db, Result, now_ms, random_hex, secret_hash};
 
 pub const COOKIE: &str = "kiln_session";
 
 /// Starts a session and returns the token for the cookie.
-pub async fn create(db: &Db, user_id: i64, ttl: std::time::Duration) -> Result<String> {
+pub async fn create(conn: &mut Conn, user_id: i64, ttl: std::time::Duration) -> Result<String> {
     let token = random_hex(32);
     let now = now_ms();
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -13,12 +14,12 @@ pub async fn create(db: &Db, user_id: i64, ttl: std::time::Duration) -> Result<S
         .bind(user_id)
         .bind(now)
         .bind(now + ttl.as_millis() as i64)
-        .execute(&db.pool)
+        .execute(&mut *conn)
         .await?;
     // Expired sessions are swept on sign-in, which is rare enough to be cheap.
     sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(token)
 }
@@ -78,23 +79,33 @@ pub fn token_from_cookies(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{db::testing::fresh_db, users};
+    use crate::backend::db::testing::{conn, fresh_db};
+    use crate::backend::users;
     use crate::domain::UserName;
     use std::time::Duration;
 
     #[tokio::test]
     async fn a_session_lives_until_deleted_or_expired() {
         let db = fresh_db().await;
-        let uid = users::create(&db, &UserName::parse("user", "ann").unwrap(), "h", false)
+        let uid = users::create(
+            &mut *conn(&db).await,
+            &UserName::parse("user", "ann").unwrap(),
+            "h",
+            false,
+        )
+        .await
+        .unwrap();
+        let token = create(&mut *conn(&db).await, uid, Duration::from_secs(60))
             .await
             .unwrap();
-        let token = create(&db, uid, Duration::from_secs(60)).await.unwrap();
         assert_eq!(user_of(&db, &token).await.unwrap(), Some(uid));
         assert_eq!(user_of(&db, "forged").await.unwrap(), None);
         delete(&db, &token).await.unwrap();
         assert_eq!(user_of(&db, &token).await.unwrap(), None);
 
-        let expired = create(&db, uid, Duration::ZERO).await.unwrap();
+        let expired = create(&mut *conn(&db).await, uid, Duration::ZERO)
+            .await
+            .unwrap();
         assert_eq!(user_of(&db, &expired).await.unwrap(), None);
     }
 

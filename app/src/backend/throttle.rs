@@ -3,6 +3,7 @@
 //! The first few failures cost nothing extra; after that the name is locked for a time
 //! that doubles with each further failure, up to five minutes. A success clears it.
 
+use super::db::Conn;
 use super::{Db, Result, now_ms};
 
 const FREE_FAILURES: i64 = 5;
@@ -19,29 +20,29 @@ pub async fn locked_for(db: &Db, user_name: &str) -> Result<Option<i64>> {
     Ok(until.filter(|u| *u > now).map(|u| u - now))
 }
 
-pub async fn record_failure(db: &Db, user_name: &str) -> Result<()> {
+pub async fn record_failure(conn: &mut Conn, user_name: &str) -> Result<()> {
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO login_throttle (user_name, failures, locked_until) VALUES ($1, 1, 0)
          ON CONFLICT (user_name) DO UPDATE SET failures = login_throttle.failures + 1
          RETURNING failures",
     )
     .bind(user_name)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?;
     if let Some(lock) = lock_ms(failures) {
         sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE user_name = $2")
             .bind(now_ms() + lock)
             .bind(user_name)
-            .execute(&db.pool)
+            .execute(conn)
             .await?;
     }
     Ok(())
 }
 
-pub async fn clear(db: &Db, user_name: &str) -> Result<()> {
+pub async fn clear(conn: &mut Conn, user_name: &str) -> Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE user_name = $1")
         .bind(user_name)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -54,7 +55,7 @@ fn lock_ms(failures: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::fresh_db;
+    use crate::backend::db::testing::{conn, fresh_db};
 
     #[test]
     fn locks_double_and_are_capped() {
@@ -68,11 +69,11 @@ mod tests {
     async fn the_sixth_failure_locks_the_name_and_success_clears_it() {
         let db = fresh_db().await;
         for _ in 0..4 {
-            record_failure(&db, "ann").await.unwrap();
+            record_failure(&mut *conn(&db).await, "ann").await.unwrap();
         }
         assert_eq!(locked_for(&db, "ann").await.unwrap(), None);
-        record_failure(&db, "ann").await.unwrap();
-        record_failure(&db, "ann").await.unwrap();
+        record_failure(&mut *conn(&db).await, "ann").await.unwrap();
+        record_failure(&mut *conn(&db).await, "ann").await.unwrap();
         let wait = locked_for(&db, "ann").await.unwrap().expect("locked");
         assert!(wait > 1000 && wait <= 2000, "{wait}");
         assert_eq!(
@@ -80,7 +81,7 @@ mod tests {
             None,
             "other names are not affected"
         );
-        clear(&db, "ann").await.unwrap();
+        clear(&mut *conn(&db).await, "ann").await.unwrap();
         assert_eq!(locked_for(&db, "ann").await.unwrap(), None);
     }
 }

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Conn;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::UserName;
 
@@ -21,7 +22,7 @@ impl UserRow {
 
 /// Creates a local account; the name must be free.
 pub async fn create(
-    db: &Db,
+    conn: &mut Conn,
     name: &UserName,
     password_hash: &str,
     system_admin: bool,
@@ -34,7 +35,7 @@ pub async fn create(
     .bind(password_hash)
     .bind(system_admin as i64)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await
     .map_err(BackendError::on_unique("user", name.as_str()))?;
     Ok(id)
@@ -79,14 +80,18 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::fresh_db;
+    use crate::backend::db::testing::{conn, fresh_db};
 
     #[tokio::test]
     async fn a_duplicate_name_is_refused_by_name() {
         let db = fresh_db().await;
         let alice = UserName::parse("user", "alice").unwrap();
-        let id = create(&db, &alice, "hash", false).await.unwrap();
-        let err = create(&db, &alice, "other", true).await.unwrap_err();
+        let id = create(&mut *conn(&db).await, &alice, "hash", false)
+            .await
+            .unwrap();
+        let err = create(&mut *conn(&db).await, &alice, "other", true)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "user \"alice\" already exists");
         let row = find(&db, "alice").await.unwrap().unwrap();
         assert_eq!(

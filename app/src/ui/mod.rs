@@ -9,7 +9,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::api::ApiError;
-use crate::api::session::{Logout, Me, current_user};
+use crate::api::session::{Logout, current_user};
+use crate::wire::accounts::Me;
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
 use pages::images::{

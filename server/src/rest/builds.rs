@@ -1,8 +1,8 @@
 //! Builds: an image's history and rebuild, one build, cancel. The log is
 //! [`crate::build_log`].
 
-use app::api::ops;
 use app::domain::Action;
+use app::ops;
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use super::types::{Build, BuildHistory, BuildSpec, ErrorBody};
 use super::{Body, Caller, Reply, build_id};
 
 async fn history(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<BuildHistory>> {
-    let (image, _, views) = ops::builds::history(caller.call(), group, name).await?;
+    let (image, _, views) = ops::builds::history(&caller.call, group, name).await?;
     Ok(Json(BuildHistory {
         builds: views
             .into_iter()
@@ -28,7 +28,7 @@ async fn rebuild(
     name: &str,
     spec: BuildSpec,
 ) -> Reply<(StatusCode, Json<Build>)> {
-    let row = ops::builds::rebuild(caller.call(), group, name, spec.into_form()?).await?;
+    let row = ops::builds::rebuild(&caller.call, group, name, spec.into_form()?).await?;
     let view = ops::builds::view(&row, None);
     Ok((StatusCode::ACCEPTED, Json(Build::new(view, name, group))))
 }
@@ -80,9 +80,9 @@ pub async fn rebuild_global(
     responses((status = 200, body = Build), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn get(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
-    let owned = ops::builds::build(caller.call(), build_id(&id)?, Action::ViewGroupImages).await?;
+    let owned = ops::builds::build(&caller.call, build_id(&id)?, Action::ViewGroupImages).await?;
     // The view with the build's place in the queue, while it waits.
-    let view = ops::builds::views(&caller.state, std::slice::from_ref(&owned.build))
+    let view = ops::builds::views(&caller.call.state, std::slice::from_ref(&owned.build))
         .await?
         .remove(0);
     Ok(Json(Build::new(view, &owned.image, owned.group.as_deref())))
@@ -94,6 +94,6 @@ pub async fn get(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
     responses((status = 200, body = Build), (status = 403, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 pub async fn cancel(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
-    let owned = ops::builds::cancel(caller.call(), build_id(&id)?).await?;
+    let owned = ops::builds::cancel(&caller.call, build_id(&id)?).await?;
     Ok(Json(Build::from_owned(owned)))
 }

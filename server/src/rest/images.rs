@@ -1,7 +1,7 @@
 //! `/api/v1/groups/{group}/images[/{name}]` and `/api/v1/images[/{name}]` (global images).
 
-use app::api::ops;
 use app::domain::{Action, ListQuery, SortColumn};
+use app::ops;
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -65,7 +65,7 @@ impl ListParams {
 
 async fn list(caller: Caller, group: Option<&str>, params: ListParams) -> Reply<Json<ImagePage>> {
     let query = params.query()?;
-    let list = ops::images::list(caller.call(), group, &query).await?;
+    let list = ops::images::list(&caller.call, group, &query).await?;
     Ok(Json(ImagePage {
         images: list.items.into_iter().map(ImageItem::from).collect(),
         total: list.total,
@@ -79,7 +79,7 @@ async fn create(
     group: Option<&str>,
     new: NewImage,
 ) -> Reply<(StatusCode, Json<Image>)> {
-    let call = caller.call();
+    let call = &caller.call;
     let mut new = new;
     match new.build.take() {
         None => {
@@ -100,7 +100,7 @@ async fn create(
 }
 
 async fn get(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<Image>> {
-    let record = ops::images::get(caller.call(), group, name, Action::ViewGroupImages).await?;
+    let record = ops::images::get(&caller.call, group, name, Action::ViewGroupImages).await?;
     Ok(Json(Image::from_record(record, group)))
 }
 
@@ -111,7 +111,7 @@ async fn patch(
     patch: ImagePatch,
 ) -> Reply<Json<Image>> {
     let version = patch.version;
-    let record = ops::images::update(caller.call(), group, name, version, |stored| {
+    let record = ops::images::update(&caller.call, group, name, version, |stored| {
         patch.apply(stored)
     })
     .await?;
@@ -119,7 +119,7 @@ async fn patch(
 }
 
 async fn delete(caller: Caller, group: Option<&str>, name: &str) -> Reply<StatusCode> {
-    ops::images::delete(caller.call(), group, name).await?;
+    ops::images::delete(&caller.call, group, name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,10 @@
 //! The selection API for launch pages: the images a user may launch. Launch pages ask on
 //! every launch, so the answer is sent as remembered JSON bytes while nothing changed.
 
-use app::api::ops;
-use app::api::ops::launch::Whose;
 use app::backend::launchable::LaunchList;
 use app::domain::Accelerator;
+use app::ops;
+use app::ops::launch::Whose;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -41,7 +41,7 @@ async fn answer(caller: Caller, whose: Whose<'_>, params: LaunchParams) -> Reply
     let accelerator = params.accelerator()?;
     let include = params.include_not_ready.unwrap_or(false);
     let answer = ops::launch::launchable(
-        caller.call(),
+        &caller.call,
         whose,
         accelerator,
         include,

@@ -1,4 +1,4 @@
-//! The public REST API v1: JSON over the same operations as the pages (`app::api::ops`),
+//! The public REST API v1: JSON over the same operations as the pages (`app::ops`),
 //! so both check the same policy and give the same messages. A caller is a service token
 //! (`Authorization: Bearer`) or the browser's session. Errors are
 //! `{"error": {"code", "message", "field"?}}` with the status the error means.
@@ -6,13 +6,13 @@
 pub mod builds;
 pub mod images;
 pub mod launch;
+pub mod log;
 pub mod openapi;
 pub mod types;
 
-use app::api::ApiError;
-use app::api::ops::Call;
 use app::backend::{AppState, identity};
-use app::domain::Actor;
+use app::ops::Call;
+use app::wire::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -57,7 +57,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
-        .route("/api/v1/builds/{id}/log", get(crate::build_log::build_log))
+        .route("/api/v1/builds/{id}/log", get(log::build_log))
         .route("/api/v1/me/launchable-images", get(launch::mine))
         .route(
             "/api/v1/users/{user}/launchable-images",
@@ -70,16 +70,9 @@ pub fn routes() -> Router<AppState> {
 
 /// The caller of a request: its actor, resolved from a token or the session.
 pub struct Caller {
-    pub state: AppState,
-    pub actor: Actor,
+    pub call: Call,
     /// The `launch_version` counter, when finding the actor read it (token requests).
     pub launch_version: Option<i64>,
-}
-
-impl Caller {
-    pub fn call(&self) -> Call<'_> {
-        Call::new(&self.state, &self.actor)
-    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -90,8 +83,7 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(|e| Failure(e.into()))?;
         Ok(Caller {
-            state: state.clone(),
-            actor,
+            call: Call::new(state.clone(), actor),
             launch_version,
         })
     }

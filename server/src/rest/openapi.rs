@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{builds, images, launch};
+use super::{builds, images, launch, log};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +15,7 @@ use super::{builds, images, launch};
         images::delete_group, images::list_global, images::create_global, images::get_global,
         images::patch_global, images::delete_global,
         builds::history_group, builds::rebuild_group, builds::history_global,
-        builds::rebuild_global, builds::get, builds::cancel, crate::build_log::build_log,
+        builds::rebuild_global, builds::get, builds::cancel, log::build_log,
         launch::mine, launch::of_user,
     ),
     modifiers(&BearerToken),

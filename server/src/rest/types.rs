@@ -1,12 +1,12 @@
 //! The JSON the API reads and writes. Bodies are read strictly (`deny_unknown_fields`), so a
 //! misspelt property is an error rather than silently ignored.
 
-use app::api::ApiError;
-use app::api::builds::BuildView;
-use app::api::images::ImageSummary;
-use app::api::ops::builds::OwnedBuild;
-use app::api::ops::images::ImageRecord;
 use app::domain::{BuildForm, BuildState, ImageForm, Owner};
+use app::ops::builds::OwnedBuild;
+use app::ops::images::ImageRecord;
+use app::wire::ApiError;
+use app::wire::builds::BuildView;
+use app::wire::images::ImageSummary;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -328,7 +328,7 @@ impl Build {
 
     /// A build that has left the queue (no position to show).
     pub fn from_owned(owned: OwnedBuild) -> Build {
-        let view = app::api::ops::builds::view(&owned.build, None);
+        let view = app::ops::builds::view(&owned.build, None);
         Build::new(view, &owned.image, owned.group.as_deref())
     }
 }

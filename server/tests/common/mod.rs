@@ -6,14 +6,16 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::backend::{AppState, AuthSettings, Db, SecretKey, accounts, db::testing::fresh_db};
+use app::backend::builder::BuildQueue;
+use app::backend::{AppState, AuthSettings, Db, SecretKey, db::testing::fresh_db};
 use app::domain::Role;
-use leptos::config::LeptosOptions;
+use app::ops::{Call, accounts};
 use server::origin::AllowedOrigin;
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
+    pub state: AppState,
 }
 
 /// Password of every account made by [`TestApp::with_roles`].
@@ -23,7 +25,7 @@ impl TestApp {
     pub async fn spawn(auth: AuthSettings) -> TestApp {
         Self::spawn_with(
             auth,
-            app::backend::builder::Builds::disabled("No builder in these tests."),
+            BuildQueue::disabled("No builder in these tests."),
             fresh_db().await,
         )
         .await
@@ -31,11 +33,7 @@ impl TestApp {
 
     /// A Kiln with the given build service and database; the build queue runs when the
     /// service has a backend.
-    pub async fn spawn_with(
-        auth: AuthSettings,
-        builds: std::sync::Arc<app::backend::builder::Builds>,
-        db: Db,
-    ) -> TestApp {
+    pub async fn spawn_with(auth: AuthSettings, builds: Arc<BuildQueue>, db: Db) -> TestApp {
         let secret = SecretKey::from_hex(&"07".repeat(32)).unwrap();
         if builds.enabled() {
             tokio::spawn(builds.clone().run(
@@ -44,19 +42,10 @@ impl TestApp {
                 tokio_util::sync::CancellationToken::new(),
             ));
         }
-        let state = AppState {
-            db: db.clone(),
-            auth: Arc::new(auth),
-            secret,
-            builds,
-            leptos_options: LeptosOptions::builder()
-                .output_name("kiln")
-                .site_root("target/site")
-                .build(),
-        };
+        let state = AppState::new(db.clone(), secret, builds).with_auth(auth);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = server::router(state, AllowedOrigin::default());
+        let app = server::router(state.clone(), AllowedOrigin::default());
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -65,7 +54,12 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { addr, db }
+        TestApp { addr, db, state }
+    }
+
+    /// The operator's call on this Kiln: what `kiln …` on its command line does.
+    pub fn operator(&self) -> Call {
+        Call::operator(self.state.clone())
     }
 
     /// Groups G (`ml`) and H (`ml-team`, a name sharing G's prefix) and one account per role:
@@ -76,9 +70,9 @@ impl TestApp {
 
     /// The accounts and groups of [`TestApp::with_roles`], added to `app`.
     pub async fn add_roles(app: TestApp) -> TestApp {
-        let db = &app.db;
-        accounts::add_group(db, "test", "ml").await.unwrap();
-        accounts::add_group(db, "test", "ml-team").await.unwrap();
+        let op = &app.operator();
+        accounts::add_group(op, "ml").await.unwrap();
+        accounts::add_group(op, "ml-team").await.unwrap();
         for (user, system_admin) in [
             ("loner", false),
             ("member", false),
@@ -86,17 +80,17 @@ impl TestApp {
             ("g-admin", false),
             ("root", true),
         ] {
-            accounts::add_user(db, "test", user, PASSWORD, system_admin)
+            accounts::add_user(op, user, PASSWORD, system_admin)
                 .await
                 .unwrap();
         }
-        accounts::add_member(db, "test", "ml", "member", Role::Member)
+        accounts::add_member(op, "ml", "member", Role::Member)
             .await
             .unwrap();
-        accounts::add_member(db, "test", "ml-team", "h-admin", Role::Admin)
+        accounts::add_member(op, "ml-team", "h-admin", Role::Admin)
             .await
             .unwrap();
-        accounts::add_member(db, "test", "ml", "g-admin", Role::Admin)
+        accounts::add_member(op, "ml", "g-admin", Role::Admin)
             .await
             .unwrap();
         app

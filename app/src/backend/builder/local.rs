@@ -9,10 +9,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+use super::context::CA_PATH;
 use super::registry::{Registry, on_path, output};
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
-use crate::domain::build::CA_PATH;
 
 pub struct LocalBuildah {
     settings: BuildSettings,

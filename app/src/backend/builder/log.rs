@@ -246,7 +246,7 @@ mod tests {
         use crate::backend::builds::testing;
         let db = crate::backend::db::testing::fresh_db().await;
         let (scope, image) = testing::image(&db, "ml").await;
-        let build = testing::queue(&db, scope, &image).await;
+        let build = testing::enqueued(&db, scope, &image).await;
         let mut log = LogWriter::continuing(db.clone(), build.id).await.unwrap();
         // Another writer (the previous leader, a moment before it stepped down) takes 1.
         builds::append_log(&db, build.id, 1, "from the previous leader\n")

@@ -1,27 +1,28 @@
-//! Running builds: the backend interface (buildah on this host, or Kubernetes Jobs), the
-//! queue driver with its limits and timeout (on the one replica that leads), cancel from
-//! any replica, and the log writer that persists a build's output as it arrives.
+//! Running builds. This file is the contract: what a builder (buildah on this host, or
+//! Kubernetes Jobs) is given and must do, and the settings every builder shares. Beside
+//! it: the build context and its Containerfile (`context.rs`), the queue driver on the
+//! replica that leads (`queue.rs`), the log writer (`log.rs`) and registry reads
+//! (`registry.rs`).
 
+pub mod context;
 pub mod kubernetes;
 pub mod local;
 pub mod log;
+pub mod queue;
 pub mod registry;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::builds::{self, BuildRow, FailReason, Outcome};
-use super::images::Scope;
-use super::{BackendError, Db, Result, SecretKey, leader};
-use crate::domain::build::{BuildContext, BuildSpec, build_context};
-use crate::domain::{FieldError, ImageRef};
+use super::builds::FailReason;
+use super::{Db, Result, SecretKey};
+use crate::domain::ImageRef;
+use crate::domain::build::BuildSpec;
+use context::BuildContext;
 pub use log::LogWriter;
+pub use queue::BuildQueue;
 
 /// Login data for registries, by host: written into the auth file a build uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,336 +230,6 @@ pub fn registry_of(reference: &str) -> String {
         .unwrap_or_else(|| "docker.io".to_owned())
 }
 
-/// The build service: a builder and its settings, or why builds are off.
-pub struct Builds {
-    pub backend: Option<(Arc<dyn Builder>, BuildSettings)>,
-    /// Shown when builds are off: what to configure.
-    pub disabled_reason: String,
-    wake: Notify,
-    /// The builds this replica drives while it leads, and how to stop each.
-    driving: Mutex<HashMap<i64, Stop>>,
-}
-
-/// How a driver takes up a build: it starts it, or follows one a previous leader started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Start {
-    New,
-    Reattach,
-}
-
-/// The leader looks at the queue and at cancel requests at least this often.
-const QUEUE_TICK: Duration = Duration::from_secs(1);
-
-impl Builds {
-    pub fn new(builder: Arc<dyn Builder>, settings: BuildSettings) -> Arc<Builds> {
-        Self::with(Some((builder, settings)), String::new())
-    }
-
-    pub fn disabled(reason: impl Into<String>) -> Arc<Builds> {
-        Self::with(None, reason.into())
-    }
-
-    fn with(backend: Option<(Arc<dyn Builder>, BuildSettings)>, reason: String) -> Arc<Builds> {
-        Arc::new(Builds {
-            backend,
-            disabled_reason: reason,
-            wake: Notify::new(),
-            driving: Mutex::new(HashMap::new()),
-        })
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.backend.is_some()
-    }
-
-    /// The backend and its settings, or the reason builds are off (naming `builder`).
-    fn backend(&self) -> Result<(&Arc<dyn Builder>, &BuildSettings)> {
-        self.backend
-            .as_ref()
-            .map(|(builder, settings)| (builder, settings))
-            .ok_or_else(|| {
-                BackendError::Invalid(FieldError::new("builder", self.disabled_reason.clone()))
-            })
-    }
-
-    /// Resolves a spec's base image with its credentials: a bad reference or refused
-    /// credentials fail here, naming `base_image`, before anything is written.
-    pub async fn resolve(&self, db: &Db, key: &SecretKey, spec: &BuildSpec) -> Result<Resolved> {
-        let (builder, settings) = self.backend()?;
-        let auth = build_auth(db, key, settings, spec).await?;
-        let base = builder
-            .inspect_base(&spec.base_image, &auth)
-            .await
-            .map_err(|f| FieldError::new("base_image", f.message))?;
-        Ok(Resolved { base, auth })
-    }
-
-    /// Queues a build of a resolved spec, or records it as done at once when the registry
-    /// already holds the image this spec makes.
-    pub async fn queue(
-        &self,
-        db: &Db,
-        request: &BuildRequest<'_>,
-        resolved: &Resolved,
-    ) -> Result<BuildRow> {
-        let (builder, settings) = self.backend()?;
-        let tag = request.spec.content_tag(&resolved.base.digest);
-        let target = settings.target(request.owner, request.image_name, &tag);
-        let reused = builder.exists(&target, &resolved.auth).await;
-        let build = builds::enqueue(
-            db,
-            &builds::NewBuild {
-                image_id: request.image_id,
-                scope: request.scope,
-                spec: request.spec,
-                image_type: request.image_type,
-                base_digest: &resolved.base.digest,
-                base_user: &resolved.base.user,
-                target: &target,
-                created_by: request.user,
-            },
-            reused,
-        )
-        .await?;
-        self.wake();
-        Ok(build)
-    }
-
-    /// [`Builds::resolve`], then [`Builds::queue`].
-    pub async fn submit(
-        &self,
-        db: &Db,
-        key: &SecretKey,
-        request: &BuildRequest<'_>,
-    ) -> Result<BuildRow> {
-        let resolved = self.resolve(db, key, request.spec).await?;
-        self.queue(db, request, &resolved).await
-    }
-
-    /// A new build was queued, one ended or a cancel was asked for: look at the queue now
-    /// (when this replica leads; the leader elsewhere looks within a second).
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Asks a build to stop, from any replica. A queued one is cancelled at once; a running
-    /// one is marked, and its driver on the leading replica stops it, keeping the log so far.
-    /// Returns false when it had already ended.
-    pub async fn cancel(&self, db: &Db, build: &BuildRow) -> Result<bool> {
-        if builds::request_cancel(db, build.id).await? {
-            self.wake();
-            return Ok(true);
-        }
-        builds::finish(db, build.id, Outcome::Cancelled).await
-    }
-
-    /// Drives the queue until `shutdown`, whenever this replica leads: follows builds a
-    /// previous leader left running, then starts queued builds as the limits allow.
-    pub async fn run(
-        self: Arc<Self>,
-        db: Db,
-        key: SecretKey,
-        shutdown: CancellationToken,
-    ) -> Result<()> {
-        if self.backend.is_none() {
-            // A replica that can't build doesn't compete for the lead. A single process
-            // (SQLite) records the builds it left running as interrupted.
-            if db.kind == super::db::Kind::Sqlite {
-                builds::interrupt_running(&db, "Builds are turned off on this Kiln.").await?;
-            }
-            return Ok(());
-        }
-        while let Some(term) = leader::acquire(&db, &shutdown).await? {
-            tracing::info!("this replica drives the build queue");
-            self.clone().lead(&db, &key, term.lost()).await;
-            if !shutdown.is_cancelled() {
-                tracing::warn!("this replica stopped driving the build queue");
-            }
-        }
-        Ok(())
-    }
-
-    /// One term as leader: until `lost`, then the builds it drives are detached and left to
-    /// the next leader.
-    async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, lost: &CancellationToken) {
-        let Some((_, settings)) = &self.backend else {
-            return;
-        };
-        let mut drivers = JoinSet::new();
-        match builds::running(db).await {
-            Ok(left) => {
-                for build in left {
-                    drivers.spawn(self.clone().drive(
-                        db.clone(),
-                        key.clone(),
-                        build,
-                        Start::Reattach,
-                    ));
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "could not read the running builds"),
-        }
-        loop {
-            if let Err(e) = self.stop_cancelled(db).await {
-                tracing::warn!(error = %e, "could not read cancel requests");
-            }
-            loop {
-                match builds::claim_next(db, settings.total_limit, settings.per_group_limit).await {
-                    Ok(Some(build)) => {
-                        drivers.spawn(self.clone().drive(
-                            db.clone(),
-                            key.clone(),
-                            build,
-                            Start::New,
-                        ));
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read the build queue");
-                        break;
-                    }
-                }
-            }
-            while drivers.try_join_next().is_some() {}
-            tokio::select! {
-                _ = lost.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(QUEUE_TICK) => {}
-            }
-        }
-        for stop in self
-            .driving
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            stop.detach();
-        }
-        // The next leader must not find a driver of ours still writing.
-        let _ = tokio::time::timeout(Duration::from_secs(10), drivers.join_all()).await;
-    }
-
-    /// Stops the builds this replica drives that were asked to stop from any replica, or
-    /// that were ended meanwhile by a cancel that met them just as they were claimed.
-    async fn stop_cancelled(&self, db: &Db) -> Result<()> {
-        let ids: Vec<i64> = self
-            .driving
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let to_stop = builds::to_stop(db, &ids).await?;
-        let driving = self.driving.lock().unwrap_or_else(|e| e.into_inner());
-        for id in to_stop {
-            if let Some(stop) = driving.get(&id) {
-                stop.cancel();
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs one build to its end and records how it ended; a build left to the next leader
-    /// is not recorded.
-    async fn drive(self: Arc<Self>, db: Db, key: SecretKey, build: BuildRow, start: Start) {
-        let stop = Stop::default();
-        self.driving
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(build.id, stop.clone());
-        let outcome = self.run_build(&db, &key, &build, start, &stop).await;
-        self.driving
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&build.id);
-        let recorded = match &outcome {
-            Err(_) if stop.is_detached() && !stop.is_cancelled() => {
-                tracing::info!(build = build.id, "build left to the next leader");
-                return;
-            }
-            Ok(installed) => builds::finish(&db, build.id, Outcome::Succeeded { installed }).await,
-            Err(failure) if stop.is_cancelled() && failure.reason != FailReason::Timeout => {
-                builds::finish(&db, build.id, Outcome::Cancelled).await
-            }
-            Err(failure) => {
-                builds::finish(
-                    &db,
-                    build.id,
-                    Outcome::Failed {
-                        reason: failure.reason,
-                        message: &failure.message,
-                    },
-                )
-                .await
-            }
-        };
-        if let Err(e) = recorded {
-            tracing::error!(build = build.id, error = %e, "could not record the end of a build");
-        }
-        self.wake();
-    }
-
-    async fn run_build(
-        &self,
-        db: &Db,
-        key: &SecretKey,
-        build: &BuildRow,
-        start: Start,
-        stop: &Stop,
-    ) -> Result<String, BuildFailure> {
-        let internal = |e: super::BackendError| BuildFailure::new(FailReason::Build, e.to_string());
-        let (builder, settings) = self.backend().map_err(internal)?;
-        let spec: BuildSpec = build.spec().map_err(internal)?;
-        let context = build_context(&spec, &build.base_digest, &build.base_user)
-            .map_err(|e| BuildFailure::new(FailReason::BaseImage, e.message))?;
-        let auth = build_auth(db, key, settings, &spec)
-            .await
-            .map_err(internal)?;
-        let job = BuildJob {
-            build_id: build.id,
-            image_id: build.image_id,
-            base: spec.base_image.as_str().to_owned(),
-            context,
-            target: build.target.clone(),
-            auth,
-            log_cursor: build.log_cursor.clone(),
-        };
-        let mut log = LogWriter::continuing(db.clone(), build.id)
-            .await
-            .map_err(internal)?;
-        // The time limit counts from the build's start, also across a hand-over.
-        let ran_for = build
-            .started_at
-            .map(|at| Duration::from_millis((super::now_ms() - at).max(0) as u64))
-            .unwrap_or_default();
-        let timeout = settings.timeout;
-        let result = {
-            let running = async {
-                match start {
-                    Start::New => builder.build(&job, &mut log, stop).await,
-                    Start::Reattach => builder.reattach(&job, &mut log, stop).await,
-                }
-            };
-            tokio::pin!(running);
-            tokio::select! {
-                result = &mut running => result,
-                _ = tokio::time::sleep(timeout.saturating_sub(ran_for)) => {
-                    // Stop the build and wait for it to be gone before recording.
-                    stop.cancel();
-                    let _ = running.await;
-                    Err(BuildFailure::new(FailReason::Timeout, format!("The build took longer than {} s.", timeout.as_secs())))
-                }
-            }
-        };
-        let installed = log.installed();
-        log.close().await;
-        result.map(|()| installed)
-    }
-}
-
 /// A spec whose base image resolved: its digest and user, and the registry logins the build
 /// uses; read once per build.
 pub struct Resolved {
@@ -566,16 +237,11 @@ pub struct Resolved {
     pub auth: RegistryAuth,
 }
 
-/// A build to start, for an image that exists.
-pub struct BuildRequest<'a> {
-    pub image_id: i64,
-    pub scope: Scope,
-    /// The owning group's name, or `None` for a global image: part of the pushed name.
-    pub owner: Option<&'a str>,
-    pub image_name: &'a str,
-    pub image_type: &'a str,
-    pub spec: &'a BuildSpec,
-    pub user: &'a str,
+/// Where a build's image goes, and whether the registry holds it already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub target: String,
+    pub reused: bool,
 }
 
 /// The credentials a build needs: the base image's pull secret and the push registry's.

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-use crate::api::session::Me;
 use crate::ui::Session;
+use crate::wire::accounts::Me;
 
 #[component]
 pub fn Header() -> impl IntoView {

@@ -4,10 +4,9 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::credentials::{
-    CreateCredential, CredentialView, CredentialsPage, SetCredentialGroups, credentials_overview,
-};
+use crate::api::credentials::{CreateCredential, SetCredentialGroups, credentials_overview};
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::accounts::{CredentialView, CredentialsPage};
 
 #[component]
 pub fn CredentialsAdminPage() -> impl IntoView {

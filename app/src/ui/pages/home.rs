@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::api::session::Me;
 use crate::domain::Role;
 use crate::ui::Session;
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::accounts::Me;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

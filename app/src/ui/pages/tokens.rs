@@ -6,8 +6,9 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::tokens::{CreateToken, RevokeToken, TokenView, TokensPage, tokens_overview};
+use crate::api::tokens::{CreateToken, RevokeToken, tokens_overview};
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::accounts::{TokenView, TokensPage};
 
 #[component]
 pub fn TokensAdminPage() -> impl IntoView {

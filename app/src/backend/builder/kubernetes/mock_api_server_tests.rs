@@ -18,11 +18,12 @@ use tokio::sync::mpsc;
 use tokio_stream_shim::ReceiverStream;
 
 use super::*;
+use crate::backend::builder::context::build_context;
 use crate::backend::builder::{BuildJob, BuildSettings, LogWriter, RegistryAuth, Stop};
 use crate::backend::builds::{self, BuildRow};
 use crate::backend::db::testing::fresh_db;
 use crate::backend::{Db, builds::testing};
-use crate::domain::build::{BuildSpec, build_context};
+use crate::domain::build::BuildSpec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type MockBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -372,7 +373,7 @@ impl Fixture {
     async fn new() -> Fixture {
         let db = fresh_db().await;
         let (scope, image) = testing::image(&db, "ml").await;
-        testing::queue(&db, scope, &image).await;
+        testing::enqueued(&db, scope, &image).await;
         // Claimed by the leader, as its driver would have it.
         let row = builds::claim_next(&db, 5, 5).await.unwrap().unwrap();
         let (client, server) = ApiServer::start(db.clone(), row.id);

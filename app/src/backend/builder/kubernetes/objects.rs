@@ -16,8 +16,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use super::{BuilderKind, KubeSettings};
+use crate::backend::builder::context::CA_PATH;
 use crate::backend::builder::{BuildJob, BuildSettings, registry_of};
-use crate::domain::build::CA_PATH;
 
 /// The labels every build object carries; the build id finds them again after a restart.
 pub const BUILD_ID: &str = "kiln.dev/build-id";
@@ -103,8 +103,8 @@ pub fn render(
 /// The objects of an example build (APT, Conda and Pip packages, a pull secret), as these
 /// settings would render them: for review (`kiln kube render`) and schema validation.
 pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str>) -> BuildObjects {
+    use crate::backend::builder::context::build_context;
     use crate::domain::BuildForm;
-    use crate::domain::build::build_context;
     let form = BuildForm {
         display_name: "example-tools".into(),
         image_type: "cpu".into(),

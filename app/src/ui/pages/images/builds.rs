@@ -7,12 +7,13 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::{group_param, name_param, scope_title};
-use crate::api::builds::{BuildView, BuildsPage, CancelBuild, RebuildImage, build_details};
+use crate::api::builds::{CancelBuild, RebuildImage, build_details};
 use crate::api::images::list_path;
 use crate::domain::BuildState;
 use crate::ui::components::log_view::LogView;
 use crate::ui::components::status::ApiErrorView;
 use crate::ui::pages::images::build_form::BuildFields;
+use crate::wire::builds::{BuildView, BuildsPage};
 
 #[component]
 pub fn BuildDetailsPage() -> impl IntoView {

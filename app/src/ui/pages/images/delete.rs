@@ -7,8 +7,9 @@ use leptos_router::components::A;
 
 use super::fields::form_level_error;
 use super::{group_param, name_param, scope_title};
-use crate::api::images::{DeleteImage, ImageDetail, get_image, list_path};
+use crate::api::images::{DeleteImage, get_image, list_path};
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::images::ImageDetail;
 
 #[component]
 pub fn DeleteImagePage() -> impl IntoView {

@@ -7,8 +7,9 @@ use leptos_router::components::A;
 
 use super::fields::{ImageFields, form_level_error};
 use super::{group_param, name_param};
-use crate::api::images::{ImageDetail, UpdateImage, get_image, list_path, pull_secret_choices};
+use crate::api::images::{UpdateImage, get_image, list_path, pull_secret_choices};
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::images::ImageDetail;
 
 #[component]
 pub fn EditImagePage() -> impl IntoView {

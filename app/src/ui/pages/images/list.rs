@@ -7,9 +7,10 @@ use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 use super::{group_param, scope_title};
-use crate::api::images::{ImageList, ImageSummary, list_images, list_path};
+use crate::api::images::{list_images, list_path};
 use crate::domain::{BuildState, ListQuery, SortColumn};
 use crate::ui::components::status::ApiErrorView;
+use crate::wire::images::{ImageList, ImageSummary};
 
 #[component]
 pub fn ImagesPage() -> impl IntoView {

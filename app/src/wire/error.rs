@@ -108,34 +108,3 @@ impl FromServerFnError for ApiError {
         ApiError::Transport(value.to_string())
     }
 }
-
-/// On the server: set the response status for this error, on a page render and on a
-/// server-function call alike, and hand the error back.
-///
-/// A plain HTML form post (JavaScript off) is the exception: it is answered with a
-/// redirect back to the form, which carries the error in its URL, so its status stays.
-#[cfg(feature = "ssr")]
-pub fn respond(error: ApiError) -> ApiError {
-    use leptos::prelude::use_context;
-    if let Some(options) = use_context::<leptos_axum::ResponseOptions>()
-        && !is_plain_form_post()
-    {
-        options.set_status(http::StatusCode::from_u16(error.status()).unwrap_or_default());
-    }
-    error
-}
-
-/// Whether the current server-function call is a plain HTML form post (JavaScript off),
-/// which Leptos answers with a redirect back to the page rather than with the result.
-#[cfg(feature = "ssr")]
-pub fn is_plain_form_post() -> bool {
-    use leptos::prelude::use_context;
-    use_context::<http::request::Parts>().is_some_and(|parts| {
-        let accepts_html = parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        parts.method == http::Method::POST && accepts_html
-    })
-}

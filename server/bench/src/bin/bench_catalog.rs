@@ -7,9 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+use app::backend::Db;
 use app::backend::images::{self, Scope};
-use app::backend::{Db, accounts};
 use app::domain::{ListQuery, Role, SortColumn};
+use app::ops;
 
 const IN_GROUP: usize = 10_000;
 const ELSEWHERE: usize = 50_000;
@@ -96,7 +97,9 @@ async fn seed(db: &Db) -> Scope {
         let name = format!("bench{g}");
         let id = match app::backend::groups::find(db, &name).await.unwrap() {
             Some(existing) => existing.id,
-            None => accounts::add_group(db, "bench", &name).await.unwrap(),
+            None => ops::accounts::add_group(&bench::operator(db.clone()), &name)
+                .await
+                .unwrap(),
         };
         let count = if g == 0 { IN_GROUP } else { ELSEWHERE / 5 };
         let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images WHERE group_id = $1")
@@ -151,15 +154,20 @@ async fn http_p50(db: Db) -> f64 {
         .unwrap()
         .is_none()
     {
-        accounts::add_user(&db, "bench", "bench-admin", password, false)
+        ops::accounts::add_user(&bench::operator(db.clone()), "bench-admin", password, false)
             .await
             .unwrap();
-        accounts::add_member(&db, "bench", "bench0", "bench-admin", Role::Admin)
-            .await
-            .unwrap();
+        ops::accounts::add_member(
+            &bench::operator(db.clone()),
+            "bench0",
+            "bench-admin",
+            Role::Admin,
+        )
+        .await
+        .unwrap();
     }
-    let addr = server::loopback::serve(db).await;
-    let client = server::loopback::signed_in(addr, "bench-admin", password).await;
+    let addr = bench::serve(db).await;
+    let client = bench::signed_in(addr, "bench-admin", password).await;
     let url =
         format!("http://{addr}/groups/bench0/images?q=tensor&sort=description&dir=desc&page=3");
     let mut times = Vec::new();

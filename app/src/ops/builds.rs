@@ -1,51 +1,59 @@
 //! Custom images: create one (its first build), its builds, cancel, rebuild. Permissions are
 //! checked against the image's (or the build's) stored group.
 
-use super::images::{ImageRecord, audited};
-use super::{Call, first};
-use crate::api::ApiError;
-use crate::api::builds::{BuildView, BuildsPage, TAIL_LINES, last_lines};
-use crate::api::context::{check, scope_of};
-use crate::backend::builder::{BuildRequest, Resolved};
-use crate::backend::builds::{self, BuildRow};
+use super::images::{ImageRecord, audit_target};
+use super::{Call, OpResult, first};
+use crate::backend::builder::{Planned, Resolved};
+use crate::backend::builds::{self, BuildRow, NewBuild};
+use crate::backend::db::Conn;
 use crate::backend::images::{self, ImageRow, Scope};
 use crate::backend::{AppState, credentials, groups};
 use crate::domain::build::BuildSpec;
 use crate::domain::{Action, BuildForm, BuildState, FieldError, LaunchableImage, Target};
+use crate::wire::ApiError;
+use crate::wire::builds::{BuildView, BuildsPage, TAIL_LINES, last_lines};
 
 /// Checks a build spec as the user types: the base image's grammar, the pull secret and
 /// every package line, by the same parsers as Create and Rebuild (no registry is asked).
 pub async fn check_spec(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     form: BuildForm,
-) -> Result<Vec<FieldError>, ApiError> {
-    scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
+) -> OpResult<Vec<FieldError>> {
+    call.scope(group, Action::BuildGroupImages).await?;
     Ok(form.validate_spec().err().unwrap_or_default())
 }
 
 /// Ready images this scope can build on: the base image suggestions.
-pub async fn base_choices(
-    call: Call<'_>,
-    group: Option<&str>,
-) -> Result<Vec<LaunchableImage>, ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
-    bases(call.state, scope).await
+pub async fn base_choices(call: &Call, group: Option<&str>) -> OpResult<Vec<LaunchableImage>> {
+    let scope = call.scope(group, Action::BuildGroupImages).await?;
+    bases(&call.state, scope).await
 }
 
-async fn bases(state: &AppState, scope: Scope) -> Result<Vec<LaunchableImage>, ApiError> {
+async fn bases(state: &AppState, scope: Scope) -> OpResult<Vec<LaunchableImage>> {
     Ok(crate::backend::launchable::bases_for(&state.db, scope).await?)
 }
 
-/// Creates a custom image and queues its first build. The base image must resolve before
-/// anything is written.
+/// Whether builds can start here, and if not, why: for people signed in only (the reason
+/// names the server's configuration).
+pub fn status(call: &Call) -> OpResult<Option<String>> {
+    if !matches!(call.actor, crate::domain::Actor::User(_)) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let builds = &call.state.builds;
+    Ok((!builds.enabled()).then(|| builds.disabled_reason.clone()))
+}
+
+/// Creates a custom image and queues its first build, in one change. The base image must
+/// resolve, and the registry is asked whether it holds the image already, before anything
+/// is written.
 pub async fn create_custom(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     form: BuildForm,
-) -> Result<(ImageRecord, BuildRow), ApiError> {
-    let state = call.state;
-    let (scope, actor) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+) -> OpResult<(ImageRecord, BuildRow)> {
+    let state = &call.state;
+    let scope = call.scope(group, Action::BuildGroupImages).await?;
     let valid = form.validate().map_err(first)?;
     let credential =
         credentials::resolve_usable(&state.db, scope, valid.spec.pull_secret.as_deref()).await?;
@@ -53,16 +61,30 @@ pub async fn create_custom(
         .builds
         .resolve(&state.db, &state.secret, &valid.spec)
         .await?;
-    let image = images::create_built(&state.db, scope, &valid, credential).await?;
-    let build = start(
-        state,
-        group,
+    let planned = state
+        .builds
+        .plan(group, valid.name.as_str(), &valid.spec, &resolved)
+        .await?;
+    let mut change = call.change().await?;
+    let image = images::create_built(change.conn(), scope, &valid, credential).await?;
+    let build = enqueue(
+        change.conn(),
+        call,
         &image,
-        (&valid.spec, &resolved),
-        &actor,
-        "image.create",
+        &valid.spec,
+        &resolved,
+        &planned,
     )
     .await?;
+    let detail = format!(
+        "build {} of {}",
+        build.revision,
+        valid.spec.base_image.as_str()
+    );
+    change
+        .commit("image.create", &audit_target(group, &image.name), &detail)
+        .await?;
+    state.builds.wake();
     let record = ImageRecord {
         pull_secret: valid.spec.pull_secret.clone(),
         build_state: Some(build.state()),
@@ -74,13 +96,13 @@ pub async fn create_custom(
 /// Queues a new build of an image from an edited spec (Rebuild); the image keeps its URL
 /// until this build succeeds.
 pub async fn rebuild(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
     form: BuildForm,
-) -> Result<BuildRow, ApiError> {
-    let state = call.state;
-    let (scope, actor) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+) -> OpResult<BuildRow> {
+    let state = &call.state;
+    let scope = call.scope(group, Action::BuildGroupImages).await?;
     let image = images::require(&state.db, scope, name).await?;
     if image.source != "build" {
         return Err(ApiError::Conflict(format!(
@@ -93,44 +115,45 @@ pub async fn rebuild(
         .builds
         .resolve(&state.db, &state.secret, &spec)
         .await?;
-    start(
-        state,
-        group,
-        &image,
-        (&spec, &resolved),
-        &actor,
-        "build.rebuild",
-    )
-    .await
+    let planned = state
+        .builds
+        .plan(group, &image.name, &spec, &resolved)
+        .await?;
+    let mut change = call.change().await?;
+    let build = enqueue(change.conn(), call, &image, &spec, &resolved, &planned).await?;
+    let detail = format!("build {} of {}", build.revision, spec.base_image.as_str());
+    change
+        .commit("build.rebuild", &audit_target(group, &image.name), &detail)
+        .await?;
+    state.builds.wake();
+    Ok(build)
 }
 
-/// Queues the build of a resolved spec and writes the audit entry.
-async fn start(
-    state: &AppState,
-    group: Option<&str>,
+/// Writes the queued build of a resolved and planned spec.
+async fn enqueue(
+    conn: &mut Conn,
+    call: &Call,
     image: &ImageRow,
-    (spec, resolved): (&BuildSpec, &Resolved),
-    actor: &str,
-    action: &str,
-) -> Result<BuildRow, ApiError> {
-    let request = BuildRequest {
+    spec: &BuildSpec,
+    resolved: &Resolved,
+    planned: &Planned,
+) -> OpResult<BuildRow> {
+    let new = NewBuild {
         image_id: image.id,
         scope: image.group_id.map_or(Scope::Global, Scope::Group),
-        owner: group,
-        image_name: &image.name,
-        image_type: &image.image_type,
         spec,
-        user: actor,
+        image_type: &image.image_type,
+        base_digest: &resolved.base.digest,
+        base_user: &resolved.base.user,
+        target: &planned.target,
+        created_by: &call.audit_name()?,
     };
-    let build = state.builds.queue(&state.db, &request, resolved).await?;
-    let detail = format!("build {} of {}", build.revision, spec.base_image.as_str());
-    audited(state, actor, action, group, &image.name, &detail).await?;
-    Ok(build)
+    Ok(builds::enqueue(conn, &new, planned.reused).await?)
 }
 
 /// A build, if the caller may do `action` to it: checked against the build's stored
 /// group. Its id alone grants nothing.
-pub async fn authorized(call: Call<'_>, id: i64, action: Action) -> Result<BuildRow, ApiError> {
+pub async fn authorized(call: &Call, id: i64, action: Action) -> OpResult<BuildRow> {
     let build = builds::get(&call.state.db, id).await?;
     let target = match build.group_id {
         Some(group) => Target::Group(group),
@@ -141,12 +164,12 @@ pub async fn authorized(call: Call<'_>, id: i64, action: Action) -> Result<Build
         (None, true) => Action::ManageGlobalImages,
         (None, false) => Action::ViewGlobalImages,
     };
-    check(call.actor, action, target, "this build's group")?;
+    call.check(action, target, "this build's group")?;
     Ok(build)
 }
 
 /// [`authorized`], with the names of the build's image and group.
-pub async fn build(call: Call<'_>, id: i64, action: Action) -> Result<OwnedBuild, ApiError> {
+pub async fn build(call: &Call, id: i64, action: Action) -> OpResult<OwnedBuild> {
     let build = authorized(call, id, action).await?;
     let image = images::by_id(&call.state.db, build.image_id).await?;
     let group = match build.group_id {
@@ -170,29 +193,21 @@ pub struct OwnedBuild {
 }
 
 /// Cancels a build; its log so far is kept. Refused once it has ended.
-pub async fn cancel(call: Call<'_>, id: i64) -> Result<OwnedBuild, ApiError> {
+pub async fn cancel(call: &Call, id: i64) -> OpResult<OwnedBuild> {
     let owned = build(call, id, Action::BuildGroupImages).await?;
-    let actor = match call.actor {
-        crate::domain::Actor::User(user) => user.name.clone(),
-        _ => return Err(ApiError::Unauthenticated),
-    };
-    let state = call.state;
-    if !state.builds.cancel(&state.db, &owned.build).await? {
+    let state = &call.state;
+    let mut change = call.change().await?;
+    if !state.builds.cancel(change.conn(), &owned.build).await? {
         return Err(ApiError::Conflict(format!(
             "Build {} of {} has already ended.",
             owned.build.revision, owned.image
         )));
     }
-    let detail = format!("build {id}");
-    audited(
-        state,
-        &actor,
-        "build.cancel",
-        owned.group.as_deref(),
-        &owned.image,
-        &detail,
-    )
-    .await?;
+    let target = audit_target(owned.group.as_deref(), &owned.image);
+    change
+        .commit("build.cancel", &target, &format!("build {id}"))
+        .await?;
+    state.builds.wake();
     Ok(OwnedBuild {
         build: builds::get(&state.db, id).await?,
         ..owned
@@ -201,12 +216,12 @@ pub async fn cancel(call: Call<'_>, id: i64) -> Result<OwnedBuild, ApiError> {
 
 /// Cancels build `id` of the named image: the form on the image's Build Details.
 pub async fn cancel_of_image(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
     id: i64,
-) -> Result<(), ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::BuildGroupImages).await?;
+) -> OpResult<()> {
+    let scope = call.scope(group, Action::BuildGroupImages).await?;
     let image = images::require(&call.state.db, scope, name).await?;
     let stored = builds::get(&call.state.db, id).await?;
     if stored.image_id != image.id {
@@ -219,11 +234,11 @@ pub async fn cancel_of_image(
 
 /// The newest build's state of an image, and whether the image is ready.
 pub async fn image_build_state(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
-) -> Result<(Option<BuildState>, bool), ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
+) -> OpResult<(Option<BuildState>, bool)> {
+    let scope = call.scope(group, Action::ViewGroupImages).await?;
     let image = images::require(&call.state.db, scope, name).await?;
     let latest = builds::latest_states(&call.state.db, &[image.id]).await?;
     let state = latest.first().and_then(|(_, _, s)| BuildState::parse(s));
@@ -232,19 +247,19 @@ pub async fn image_build_state(
 
 /// An image's builds, newest first, with the queue positions of those waiting.
 pub async fn history(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
-) -> Result<(ImageRow, Vec<BuildRow>, Vec<BuildView>), ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
-    history_in(call.state, scope, name).await
+) -> OpResult<(ImageRow, Vec<BuildRow>, Vec<BuildView>)> {
+    let scope = call.scope(group, Action::ViewGroupImages).await?;
+    history_in(&call.state, scope, name).await
 }
 
 async fn history_in(
     state: &AppState,
     scope: Scope,
     name: &str,
-) -> Result<(ImageRow, Vec<BuildRow>, Vec<BuildView>), ApiError> {
+) -> OpResult<(ImageRow, Vec<BuildRow>, Vec<BuildView>)> {
     let image = images::require(&state.db, scope, name).await?;
     let rows = builds::history(&state.db, image.id).await?;
     let views = views(state, &rows).await?;
@@ -252,9 +267,9 @@ async fn history_in(
 }
 
 /// Views of builds; one read of the queue gives every queued build's position.
-pub async fn views(state: &AppState, rows: &[BuildRow]) -> Result<Vec<BuildView>, ApiError> {
+pub async fn views(state: &AppState, rows: &[BuildRow]) -> OpResult<Vec<BuildView>> {
     let queue = match rows.iter().any(|r| r.state() == BuildState::Queued) {
-        true => builds::queue(&state.db).await?,
+        true => builds::queued_ids(&state.db).await?,
         false => Vec::new(),
     };
     Ok(rows
@@ -269,13 +284,9 @@ pub async fn views(state: &AppState, rows: &[BuildRow]) -> Result<Vec<BuildView>
 }
 
 /// An image's Build Details page: history, the end of the newest log, the rebuild form.
-pub async fn details(
-    call: Call<'_>,
-    group: Option<&str>,
-    name: &str,
-) -> Result<BuildsPage, ApiError> {
-    let state = call.state;
-    let (scope, _) = scope_of(state, call.actor, group, Action::BuildGroupImages).await?;
+pub async fn details(call: &Call, group: Option<&str>, name: &str) -> OpResult<BuildsPage> {
+    let state = &call.state;
+    let scope = call.scope(group, Action::BuildGroupImages).await?;
     let (image, rows, views) = history_in(state, scope, name).await?;
     let (log_tail, log_seq) = match rows.first() {
         Some(newest) => {

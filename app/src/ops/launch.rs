@@ -1,11 +1,10 @@
 //! The images a user may launch: for themselves, or (system admins and service tokens) for
 //! any user, as a launch page's backend asks.
 
-use super::Call;
-use crate::api::ApiError;
-use crate::api::context::check;
+use super::{Call, OpResult};
 use crate::backend::launchable::{self, Answer};
 use crate::domain::{Accelerator, Action, Actor, Target};
+use crate::wire::ApiError;
 
 /// Whose list: the caller's own, or a named user's.
 #[derive(Debug, Clone, Copy)]
@@ -16,15 +15,20 @@ pub enum Whose<'a> {
 
 /// `version` is the `launch_version` counter if the request has read it already.
 pub async fn launchable(
-    call: Call<'_>,
+    call: &Call,
     whose: Whose<'_>,
     accelerator: Accelerator,
     include_not_ready: bool,
     version: Option<i64>,
-) -> Result<Answer, ApiError> {
-    let user = match (whose, call.actor) {
+) -> OpResult<Answer> {
+    let user = match (whose, &call.actor) {
         (_, Actor::Anonymous) => return Err(ApiError::Unauthenticated),
         (Whose::Me, Actor::User(me)) => me.name.as_str(),
+        (Whose::Me, Actor::Operator) => {
+            return Err(ApiError::Forbidden(
+                "The command line launches nothing; ask for a user's list.".into(),
+            ));
+        }
         (Whose::Me, Actor::Service(_)) => {
             return Err(ApiError::Forbidden(
                 "This token acts for no user; ask for a user's list: \
@@ -34,19 +38,14 @@ pub async fn launchable(
         }
         (Whose::User(user), Actor::User(me)) if me.name == user => user,
         (Whose::User(user), _) => {
-            check(
-                call.actor,
-                Action::ViewAnyUsersLaunchable,
-                Target::System,
-                "",
-            )
-            .map_err(|_| {
-                ApiError::Forbidden(
-                    "Only system admins and service tokens may read another user's \
+            call.check(Action::ViewAnyUsersLaunchable, Target::System, "")
+                .map_err(|_| {
+                    ApiError::Forbidden(
+                        "Only system admins and service tokens may read another user's \
                          launchable images."
-                        .into(),
-                )
-            })?;
+                            .into(),
+                    )
+                })?;
             user
         }
     };

@@ -1,28 +1,33 @@
-//! A Kiln on a random loopback port and a signed-in client, for the benchmarks.
+//! What the benchmarks share: a Kiln on a random loopback port, a signed-in client, and
+//! the operator's call to seed data through the same operations as the command line.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use app::backend::{AppState, AuthSettings, Db, SecretKey};
-use leptos::config::LeptosOptions;
+use app::backend::builder::BuildQueue;
+use app::backend::{AppState, Db, SecretKey};
+use app::ops::Call;
+
+/// Kiln's state for a benchmark: builds off unless `builds` says otherwise.
+pub fn state(db: Db) -> AppState {
+    AppState::new(
+        db,
+        SecretKey::from_hex(&"00".repeat(32)).expect("key"),
+        BuildQueue::disabled("benchmark"),
+    )
+}
+
+/// The operator's call on `db`, to seed a benchmark's data.
+pub fn operator(db: Db) -> Call {
+    Call::operator(state(db))
+}
 
 /// Serves Kiln with builds off on 127.0.0.1 and returns its address.
 pub async fn serve(db: Db) -> SocketAddr {
-    let state = AppState {
-        db,
-        auth: Arc::new(AuthSettings::local()),
-        secret: SecretKey::from_hex(&"00".repeat(32)).expect("key"),
-        builds: app::backend::builder::Builds::disabled("benchmark"),
-        leptos_options: LeptosOptions::builder()
-            .output_name("kiln")
-            .site_root("target/site")
-            .build(),
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    let router = crate::router(state, crate::origin::AllowedOrigin::default());
+    let router = server::router(state(db), server::origin::AllowedOrigin::default());
     tokio::spawn(async move {
         axum::serve(
             listener,

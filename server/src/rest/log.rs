@@ -8,10 +8,10 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::api::ops;
 use app::backend::AppState;
 use app::backend::builds;
 use app::domain::Action;
+use app::ops;
 use axum::extract::Path;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
-use crate::rest::{Caller, Failure, Params, Reply, build_id};
+use super::{Caller, ErrorBody, Failure, Params, Reply, build_id};
 
 /// How often a live stream looks for new chunks.
 const POLL: Duration = Duration::from_millis(400);
@@ -39,7 +39,7 @@ pub struct LogQuery {
 #[utoipa::path(get, path = "/api/v1/builds/{id}/log", tag = "builds",
     params(("id" = i64, Path), ("after" = Option<i64>, Query, description = "Start after this chunk")),
     responses((status = 200, content_type = "text/plain", body = String),
-              (status = 403, body = crate::rest::ErrorBody), (status = 404, body = crate::rest::ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn build_log(
     caller: Caller,
     Path(id): Path<String>,
@@ -47,8 +47,8 @@ pub async fn build_log(
     headers: HeaderMap,
 ) -> Reply<Response> {
     let build =
-        ops::builds::authorized(caller.call(), build_id(&id)?, Action::ViewGroupImages).await?;
-    let state = caller.state;
+        ops::builds::authorized(&caller.call, build_id(&id)?, Action::ViewGroupImages).await?;
+    let state = caller.call.state;
     let wants_events = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -5,10 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use app::backend::Db;
 use app::backend::builds::{self, NewBuild, Outcome};
+use app::backend::db::testing::conn;
 use app::backend::images::{self, Scope};
-use app::backend::{Db, accounts};
 use app::domain::{BuildForm, Role};
+use app::ops;
 
 const LINES: usize = 100_000;
 const PER_CHUNK: usize = 100;
@@ -33,7 +35,7 @@ async fn main() {
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let tail = builds::log_tail(&db, build_id, app::api::builds::TAIL_LINES)
+        let tail = builds::log_tail(&db, build_id, app::wire::builds::TAIL_LINES)
             .await
             .unwrap();
         times.push(started.elapsed());
@@ -46,12 +48,12 @@ async fn main() {
     }
     println!(
         "log tail query (last {} lines): p50 {:.2} ms",
-        app::api::builds::TAIL_LINES,
+        app::wire::builds::TAIL_LINES,
         p50(&mut times)
     );
 
-    let addr = server::loopback::serve(db.clone()).await;
-    let client = server::loopback::signed_in(addr, "bench-admin", "bench-password").await;
+    let addr = bench::serve(db.clone()).await;
+    let client = bench::signed_in(addr, "bench-admin", "bench-password").await;
     let page = format!("http://{addr}/groups/logbench/images/tools/builds");
     let mut times = Vec::new();
     for _ in 0..RUNS {
@@ -78,13 +80,27 @@ async fn main() {
 
 /// A group, its admin, a built image and a failed build with a long log; the build's id.
 async fn seed(db: &Db) -> i64 {
-    let group = Scope::Group(accounts::add_group(db, "bench", "logbench").await.unwrap());
-    accounts::add_user(db, "bench", "bench-admin", "bench-password", false)
-        .await
-        .unwrap();
-    accounts::add_member(db, "bench", "logbench", "bench-admin", Role::Admin)
-        .await
-        .unwrap();
+    let group = Scope::Group(
+        ops::accounts::add_group(&bench::operator(db.clone()), "logbench")
+            .await
+            .unwrap(),
+    );
+    ops::accounts::add_user(
+        &bench::operator(db.clone()),
+        "bench-admin",
+        "bench-password",
+        false,
+    )
+    .await
+    .unwrap();
+    ops::accounts::add_member(
+        &bench::operator(db.clone()),
+        "logbench",
+        "bench-admin",
+        Role::Admin,
+    )
+    .await
+    .unwrap();
     let form = BuildForm {
         display_name: "tools".into(),
         image_type: "cpu".into(),
@@ -93,7 +109,9 @@ async fn seed(db: &Db) -> i64 {
         ..Default::default()
     };
     let valid = form.validate().unwrap();
-    let image = images::create_built(db, group, &valid, None).await.unwrap();
+    let image = images::create_built(&mut *conn(db).await, group, &valid, None)
+        .await
+        .unwrap();
     let new = NewBuild {
         image_id: image.id,
         scope: group,
@@ -104,7 +122,9 @@ async fn seed(db: &Db) -> i64 {
         target: "registry.test/kiln/logbench/tools:1",
         created_by: "bench-admin",
     };
-    let build = builds::enqueue(db, &new, false).await.unwrap();
+    let build = builds::enqueue(&mut *conn(db).await, &new, false)
+        .await
+        .unwrap();
     for chunk in 0..LINES / PER_CHUNK {
         let text: String = (0..PER_CHUNK)
             .map(|i| {

@@ -1,12 +1,11 @@
 //! The image catalog of a group (`group` = its name) or, with no group, the global images.
 
-use super::{Call, first};
-use crate::api::ApiError;
-use crate::api::context::{image_audit_target, scope_of};
-use crate::api::images::{ImageList, ImageSummary};
+use super::{Call, OpResult, first};
 use crate::backend::images::{ImageRow, Scope};
-use crate::backend::{AppState, audit, builds, credentials, images};
+use crate::backend::{AppState, builds, credentials, images};
 use crate::domain::{Action, BuildState, ImageForm, ListQuery, ValidImage};
+use crate::wire::ApiError;
+use crate::wire::images::{ImageList, ImageSummary};
 
 /// An image with what its row only refers to: its pull secret's name, its newest build.
 #[derive(Debug, Clone)]
@@ -38,12 +37,8 @@ impl ImageRecord {
 }
 
 /// A sorted, searched page of a catalog, each image with its newest build's state.
-pub async fn list(
-    call: Call<'_>,
-    group: Option<&str>,
-    query: &ListQuery,
-) -> Result<ImageList, ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::ViewGroupImages).await?;
+pub async fn list(call: &Call, group: Option<&str>, query: &ListQuery) -> OpResult<ImageList> {
+    let scope = call.scope(group, Action::ViewGroupImages).await?;
     let page = images::list(&call.state.db, scope, query).await?;
     let built: Vec<i64> = page
         .items
@@ -79,17 +74,17 @@ pub async fn list(
 
 /// One image; `action` is what the caller means to do with it (view, or edit).
 pub async fn get(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
     action: Action,
-) -> Result<ImageRecord, ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, action).await?;
+) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, action).await?;
     let row = images::require(&call.state.db, scope, name).await?;
-    record(call.state, row).await
+    record(&call.state, row).await
 }
 
-async fn record(state: &AppState, row: ImageRow) -> Result<ImageRecord, ApiError> {
+async fn record(state: &AppState, row: ImageRow) -> OpResult<ImageRecord> {
     let pull_secret = match row.credential_id {
         Some(id) => credentials::name_of(&state.db, id).await?,
         None => None,
@@ -109,24 +104,16 @@ async fn record(state: &AppState, row: ImageRow) -> Result<ImageRecord, ApiError
 }
 
 /// Registers an image by its URL.
-pub async fn create(
-    call: Call<'_>,
-    group: Option<&str>,
-    form: ImageForm,
-) -> Result<ImageRecord, ApiError> {
-    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
-    let (valid, credential) = checked(call.state, scope, form).await?;
-    let created = images::create(&call.state.db, scope, &valid, credential).await?;
-    audited(
-        call.state,
-        &actor,
-        "image.create",
-        group,
-        &created.name,
-        valid.url.as_str(),
-    )
-    .await?;
-    record(call.state, created).await
+pub async fn create(call: &Call, group: Option<&str>, form: ImageForm) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
+    let (valid, credential) = checked(&call.state, scope, form).await?;
+    let mut change = call.change().await?;
+    let created = images::create(change.conn(), scope, &valid, credential).await?;
+    let target = audit_target(group, &created.name);
+    change
+        .commit("image.create", &target, valid.url.as_str())
+        .await?;
+    record(&call.state, created).await
 }
 
 /// Saves an edit made on the copy read at `version`; refused if the image changed since.
@@ -134,15 +121,15 @@ pub async fn create(
 /// the properties that change). A built image's URL is its last successful build's: only
 /// a rebuild changes it.
 pub async fn update(
-    call: Call<'_>,
+    call: &Call,
     group: Option<&str>,
     name: &str,
     version: i64,
     edit: impl FnOnce(ImageForm) -> ImageForm,
-) -> Result<ImageRecord, ApiError> {
-    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
     let stored = images::require(&call.state.db, scope, name).await?;
-    let mut form = edit(record(call.state, stored.clone()).await?.form());
+    let mut form = edit(record(&call.state, stored.clone()).await?.form());
     if stored.source == "build" {
         if stored.url.is_empty() {
             return Err(ApiError::Conflict(format!(
@@ -152,41 +139,28 @@ pub async fn update(
         form.url = stored.url.clone();
         form.use_gpu_url = false;
     }
-    let (valid, credential) = checked(call.state, scope, form).await?;
-    let updated = images::update(&call.state.db, &stored, version, &valid, credential).await?;
-    audited(
-        call.state,
-        &actor,
-        "image.update",
-        group,
-        &stored.name,
-        valid.url.as_str(),
-    )
-    .await?;
-    record(call.state, updated).await
+    let (valid, credential) = checked(&call.state, scope, form).await?;
+    let mut change = call.change().await?;
+    let updated = images::update(change.conn(), &stored, version, &valid, credential).await?;
+    let target = audit_target(group, &stored.name);
+    change
+        .commit("image.update", &target, valid.url.as_str())
+        .await?;
+    record(&call.state, updated).await
 }
 
-pub async fn delete(call: Call<'_>, group: Option<&str>, name: &str) -> Result<(), ApiError> {
-    let (scope, actor) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+pub async fn delete(call: &Call, group: Option<&str>, name: &str) -> OpResult<()> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
     let stored = images::require(&call.state.db, scope, name).await?;
-    images::delete(&call.state.db, stored.id).await?;
-    audited(
-        call.state,
-        &actor,
-        "image.delete",
-        group,
-        &stored.name,
-        &stored.url,
-    )
-    .await
+    let mut change = call.change().await?;
+    images::delete(change.conn(), stored.id).await?;
+    let target = audit_target(group, &stored.name);
+    change.commit("image.delete", &target, &stored.url).await
 }
 
 /// The pull secrets a scope may choose from, by name.
-pub async fn pull_secret_choices(
-    call: Call<'_>,
-    group: Option<&str>,
-) -> Result<Vec<String>, ApiError> {
-    let (scope, _) = scope_of(call.state, call.actor, group, Action::ManageGroupImages).await?;
+pub async fn pull_secret_choices(call: &Call, group: Option<&str>) -> OpResult<Vec<String>> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
     Ok(credentials::usable(&call.state.db, scope)
         .await?
         .into_iter()
@@ -200,29 +174,15 @@ async fn checked(
     state: &AppState,
     scope: Scope,
     form: ImageForm,
-) -> Result<(ValidImage, Option<i64>), ApiError> {
+) -> OpResult<(ValidImage, Option<i64>)> {
     let valid = form.validate().map_err(first)?;
     let credential =
         credentials::resolve_usable(&state.db, scope, valid.pull_secret.as_deref()).await?;
     Ok((valid, credential))
 }
 
-/// The audit entry of a change to an image.
-pub(crate) async fn audited(
-    state: &AppState,
-    actor: &str,
-    action: &str,
-    group: Option<&str>,
-    image: &str,
-    detail: &str,
-) -> Result<(), ApiError> {
-    audit::record(
-        &state.db,
-        actor,
-        action,
-        &image_audit_target(group, image),
-        detail,
-    )
-    .await?;
-    Ok(())
+/// How the audit log names an image: `group:ml/image:torch`, or `global/image:torch`.
+pub(crate) fn audit_target(group: Option<&str>, name: &str) -> String {
+    let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
+    format!("{scope}/image:{name}")
 }

@@ -9,9 +9,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use app::backend::Db;
+use app::backend::db::testing::conn;
 use app::backend::images::{self, Scope};
-use app::backend::{Db, accounts, tokens};
 use app::domain::{ImageForm, Role};
+use app::ops;
 
 const CONNECTIONS: u32 = 64;
 const SECONDS: u32 = 10;
@@ -29,7 +31,7 @@ async fn main() {
     let db = Db::connect(&url).await.expect("connect");
     db.migrate().await.expect("migrate");
     let token = seed(&db).await;
-    let addr = server::loopback::serve(db.clone()).await;
+    let addr = bench::serve(db.clone()).await;
     let path = format!("/api/v1/users/{USER}/launchable-images");
     let kiln_url = format!("http://{addr}{path}");
 
@@ -88,17 +90,17 @@ async fn main() {
 /// Groups g1..g5 with 30 images each for the user, 50 global images, and 1,000 images in
 /// 5 groups the user is not in. Returns a read token bound to no user.
 async fn seed(db: &Db) -> String {
-    accounts::add_user(db, "bench", USER, "bench-password", false)
+    ops::accounts::add_user(&bench::operator(db.clone()), USER, "bench-password", false)
         .await
         .expect("user");
     for g in 1..=10 {
         let group = format!("g{g}");
-        let id = accounts::add_group(db, "bench", &group)
+        let id = ops::accounts::add_group(&bench::operator(db.clone()), &group)
             .await
             .expect("group");
         let (images, member) = if g <= 5 { (30, true) } else { (200, false) };
         if member {
-            accounts::add_member(db, "bench", &group, USER, Role::Member)
+            ops::accounts::add_member(&bench::operator(db.clone()), &group, USER, Role::Member)
                 .await
                 .expect("member");
         }
@@ -109,7 +111,7 @@ async fn seed(db: &Db) -> String {
     for i in 0..50 {
         add_image(db, Scope::Global, &format!("system-image-{i}"), i).await;
     }
-    tokens::create(db, "bench", "launch-page", "read", None)
+    ops::tokens::create(&bench::operator(db.clone()), "launch-page", "read", None)
         .await
         .expect("token")
 }
@@ -125,9 +127,14 @@ async fn add_image(db: &Db, scope: Scope, name: &str, i: usize) {
         gpu_url: format!("registry.example/ml/{name}-cuda:2024.{i}"),
         ..ImageForm::default()
     };
-    images::create(db, scope, &form.validate().expect("valid"), None)
-        .await
-        .expect("image");
+    images::create(
+        &mut *conn(db).await,
+        scope,
+        &form.validate().expect("valid"),
+        None,
+    )
+    .await
+    .expect("image");
 }
 
 fn free_port() -> u16 {

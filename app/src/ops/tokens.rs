@@ -1,0 +1,135 @@
+//! Service tokens (system admins and the operator): list, create (the secret is answered
+//! once), revoke. Revoking works at once on every replica.
+
+use super::{Call, OpResult};
+use crate::backend::tokens::{self, NewToken, TokenRow};
+use crate::backend::users;
+use crate::domain::{Action, Target};
+use crate::wire::ApiError;
+
+/// Whether the caller may manage service tokens.
+pub fn may_manage(call: &Call) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "service tokens")
+}
+
+/// Every token, live ones first, newest first; never a secret.
+pub async fn list(call: &Call) -> OpResult<Vec<TokenRow>> {
+    may_manage(call)?;
+    Ok(tokens::list(&call.state.db).await?)
+}
+
+/// Creates a token acting as `user` (or, read only, as nobody) and answers its secret: the
+/// only time anyone sees it.
+pub async fn create(call: &Call, name: &str, scope: &str, user: Option<&str>) -> OpResult<String> {
+    may_manage(call)?;
+    let user_id = match user {
+        Some(user) => Some(
+            users::find(&call.state.db, user)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("User \"{user}\" does not exist")))?
+                .id,
+        ),
+        None => None,
+    };
+    let new = NewToken::check(name, scope, user_id)?;
+    let mut change = call.change().await?;
+    let by = change.actor().to_owned();
+    let secret = tokens::create(change.conn(), &by, &new).await?;
+    let detail = match user {
+        Some(user) => format!("{} as {user}", new.scope.as_str()),
+        None => new.scope.as_str().to_owned(),
+    };
+    change
+        .commit("token.create", &format!("token:{}", new.name), &detail)
+        .await?;
+    Ok(secret)
+}
+
+/// Revokes the live token with this name.
+pub async fn revoke(call: &Call, name: &str) -> OpResult<()> {
+    may_manage(call)?;
+    let mut change = call.change().await?;
+    tokens::revoke(change.conn(), name).await?;
+    change
+        .commit("token.revoke", &format!("token:{name}"), "")
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::secret_hash;
+    use crate::backend::tokens::PREFIX;
+    use crate::domain::TokenScope;
+    use crate::ops::{accounts, testing::operator};
+
+    #[tokio::test]
+    async fn a_token_works_until_it_is_revoked_and_only_its_hash_is_stored() {
+        let call = operator().await;
+        let db = &call.state.db;
+        accounts::add_user(&call, "alice", "alice-password", false)
+            .await
+            .unwrap();
+        let secret = create(&call, "notebooks", "write", Some("alice"))
+            .await
+            .unwrap();
+        assert!(secret.starts_with(PREFIX) && secret.len() == PREFIX.len() + 64);
+        let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM service_tokens")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![secret_hash(&secret)]);
+        assert!(!stored[0].contains(&secret[PREFIX.len()..]));
+
+        let grant = tokens::grant(db, &secret)
+            .await
+            .unwrap()
+            .expect("live token");
+        assert_eq!(grant.scope, TokenScope::Write);
+        assert!(grant.user_id.is_some());
+        assert_eq!(tokens::grant(db, "kiln_wrong").await.unwrap(), None);
+
+        revoke(&call, "notebooks").await.unwrap();
+        assert_eq!(tokens::grant(db, &secret).await.unwrap(), None);
+        // The name is free again once its token is revoked.
+        create(&call, "notebooks", "read", None).await.unwrap();
+        let listed = list(&call).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].revoked_at.is_none() && listed[1].revoked_at.is_some());
+        assert_eq!(listed[0].created_by, crate::domain::Actor::OPERATOR);
+    }
+
+    #[tokio::test]
+    async fn bad_token_requests_name_the_field_and_store_nothing() {
+        let call = operator().await;
+        let err = |e: ApiError| e.to_string();
+        assert_eq!(
+            err(create(&call, "Bad Name", "read", None).await.unwrap_err()),
+            "name: may contain only lowercase letters, digits, '-', '_' and '.'"
+        );
+        assert_eq!(
+            err(create(&call, "hub", "admin", None).await.unwrap_err()),
+            "scope: must be read or write"
+        );
+        assert_eq!(
+            err(create(&call, "hub", "write", None).await.unwrap_err()),
+            "user: is required for a write token: it acts as that user"
+        );
+        assert_eq!(
+            err(create(&call, "hub", "read", Some("nobody"))
+                .await
+                .unwrap_err()),
+            "User \"nobody\" does not exist"
+        );
+        create(&call, "hub", "read", None).await.unwrap();
+        assert_eq!(
+            err(create(&call, "hub", "read", None).await.unwrap_err()),
+            "Token \"hub\" already exists"
+        );
+        assert_eq!(
+            err(revoke(&call, "other").await.unwrap_err()),
+            "Token \"other\" does not exist"
+        );
+        assert_eq!(list(&call).await.unwrap().len(), 1);
+    }
+}
