@@ -45,7 +45,7 @@ test-tools: tools
 	  && python3 -m venv --help >/dev/null 2>&1 \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
 	         buildah skopeo docker-registry debootstrap busybox-static curl procps python3-venv \
-	         kubernetes-client; }
+	         $$(command -v kubectl >/dev/null || echo kubernetes-client); }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
 
@@ -54,13 +54,14 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-# One test at a time: the HTTP tests start a Kiln per test, and with several tokio runtimes
-# in one process a server function now and then finds no Leptos context (under study).
-TEST_ARGS := -- --test-threads=1
+# The Rust tests run in parallel (each has its own database and its own Kiln). The real
+# builds and the replicas run one at a time: they share the machine's buildah storage and
+# its two cores.
+SERIAL := -- --test-threads=1
 
 ## Rust tests against a fresh SQLite file per test
 test-rust:
-	cargo test --workspace $(TEST_ARGS)
+	cargo test --workspace
 
 # A local PostgreSQL for tests and benchmarks: the first cluster, started, with a role that
 # may create databases. Prints nothing; `PG_URL` below points at it.
@@ -80,7 +81,7 @@ pg-up:
 test-postgres: pg-up
 	su postgres -c "psql -qAt -p $(PG_PORT) -c \"SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'kiln_test_%'\"" \
 	  | su postgres -c "psql -q -p $(PG_PORT)" >/dev/null
-	KILN_TEST_DATABASE_URL=$(PG_URL)/postgres cargo test --workspace $(TEST_ARGS)
+	KILN_TEST_DATABASE_URL=$(PG_URL)/postgres cargo test --workspace
 
 ## Catalog list queries with 60,000 images: SQLite, then PostgreSQL
 bench-catalog: pg-up
@@ -95,15 +96,15 @@ build-env:
 
 ## Real builds with buildah into a registry on loopback, on SQLite and on PostgreSQL
 test-builds: build-env pg-up
-	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(TEST_ARGS) --ignored
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(SERIAL) --ignored
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
-	  cargo test -p server --test builds $(TEST_ARGS) --ignored
+	  cargo test -p server --test builds $(SERIAL) --ignored
 
 ## Two Kiln processes on one PostgreSQL: the leader is killed, the other takes the build
 ## queue over (real buildah, loopback registry)
 test-replicas: build-env pg-up
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
-	  cargo test -p server --test replicas $(TEST_ARGS) --ignored --nocapture
+	  cargo test -p server --test replicas $(SERIAL) --ignored --nocapture
 
 ## The Build Details page of a build with a 100,000-line log: SQLite, then PostgreSQL
 bench-log: pg-up

@@ -6,23 +6,11 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::edge::run;
 use crate::wire::ApiError;
-use crate::wire::accounts::{TokenView, TokensPage};
+use crate::wire::accounts::TokensPage;
 
 #[server(endpoint = "tokens_overview")]
 pub async fn tokens_overview() -> Result<TokensPage, ApiError> {
-    let rows = run(|call| async move { crate::ops::tokens::list(&call).await }).await?;
-    let tokens = rows
-        .into_iter()
-        .map(|t| TokenView {
-            name: t.name,
-            scope: t.scope,
-            user: t.user_name,
-            created_by: t.created_by,
-            created_at: t.created_at,
-            revoked: t.revoked_at.is_some(),
-        })
-        .collect();
-    Ok(TokensPage { tokens })
+    run(|call| async move { crate::ops::tokens::overview(&call).await }).await
 }
 
 /// Creates a token and answers its secret: the only time anyone sees it.

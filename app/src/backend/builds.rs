@@ -436,7 +436,8 @@ pub async fn full_log(db: &Db, build_id: i64) -> Result<String> {
 #[cfg(test)]
 pub mod testing {
     use super::*;
-    use crate::backend::db::testing::{add_group, conn};
+    use crate::backend::db::testing::conn;
+    use crate::backend::fixtures::add_group;
     use crate::backend::images::{self, ImageRow};
     use crate::domain::BuildForm;
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
 
-use super::{Db, Result};
+use super::Result;
 
 #[derive(Debug, Default)]
 pub struct SharedCounter {
@@ -40,19 +40,6 @@ impl SharedCounter {
         *last = (number, value);
         Ok(value)
     }
-}
-
-/// `launch_version`, read through the database's [`SharedCounter`].
-pub async fn launch_version(db: &Db) -> Result<i64> {
-    db.launch_counter
-        .current(|| async {
-            Ok(
-                sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
-                    .fetch_one(&db.pool)
-                    .await?,
-            )
-        })
-        .await
 }
 
 #[cfg(test)]

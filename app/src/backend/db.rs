@@ -35,7 +35,7 @@ pub struct Db {
     /// Search match counts by (scope id, pattern), valid while their catalog's counter stands.
     pub counts: VersionedCache<(i64, String), i64>,
     /// Launch lists, valid while `launch_version` stands.
-    pub launches: VersionedCache<super::launchable::ListKey, super::launchable::Answer>,
+    pub launches: VersionedCache<super::launch_list::ListKey, super::launch_list::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
     pub token_actors: VersionedCache<String, crate::domain::Actor>,
     /// Reads of `launch_version`, shared by the requests that wait for one together.
@@ -163,32 +163,6 @@ fn sqlite_url(url: &str) -> Result<String> {
 /// `KILN_TEST_DATABASE_URL` names a PostgreSQL server, a new database on it.
 pub mod testing {
     use super::*;
-
-    /// A group, straight into the database (no audit entry): for the backend's own tests.
-    pub async fn add_group(db: &Db, name: &str) -> i64 {
-        let name = crate::domain::GroupName::parse("group", name).expect("a group name");
-        crate::backend::groups::create(&mut *conn(db).await, &name)
-            .await
-            .expect("a new group")
-    }
-
-    /// A local account with this password, straight into the database.
-    pub async fn add_user(db: &Db, name: &str, password: &str, system_admin: bool) -> i64 {
-        let name = crate::domain::UserName::parse("user", name).expect("a user name");
-        let hash = crate::backend::passwords::hash(password.to_owned())
-            .await
-            .expect("a hash");
-        crate::backend::users::create(&mut *conn(db).await, &name, &hash, system_admin)
-            .await
-            .expect("a new user")
-    }
-
-    /// `user` gets `role` in `group`, straight into the database.
-    pub async fn add_member(db: &Db, group: i64, user: i64, role: crate::domain::Role) {
-        crate::backend::groups::set_member(&mut *conn(db).await, group, user, role)
-            .await
-            .expect("a membership");
-    }
 
     /// A connection of the pool, for a test's writes outside any transaction.
     pub async fn conn(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Any> {

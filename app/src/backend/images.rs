@@ -291,7 +291,8 @@ pub async fn delete(conn: &mut Conn, id: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::{add_group, conn, fresh_db};
+    use crate::backend::db::testing::{conn, fresh_db};
+    use crate::backend::fixtures::add_group;
     use crate::domain::ImageForm;
 
     fn image(display: &str, description: &str, image_type: &str) -> ValidImage {

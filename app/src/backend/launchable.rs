@@ -9,35 +9,26 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use sqlx::FromRow;
 
 use super::{BackendError, Db, Result};
 use crate::domain::launch::{Candidate, launch_order};
 use crate::domain::{Accelerator, BuildState, ImageType, LaunchableImage, Owner};
 
-/// A user's launchable images, as the API sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct LaunchList {
-    pub user: String,
-    pub accelerator: Accelerator,
-    pub images: Vec<LaunchableImage>,
-}
-
-/// One answer: the list, and the same as JSON bytes.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub list: Arc<LaunchList>,
-    pub json: bytes::Bytes,
-}
-
-/// Which list: the user's name, the accelerator, and whether not-ready images are included.
-pub type ListKey = (String, Accelerator, bool);
+pub use super::launch_list::{Answer, LaunchList, ListKey};
 
 /// The counter every launch list and token answer is remembered against, as of a read
 /// that began after this call (shared with the requests waiting alongside).
 pub async fn version(db: &Db) -> Result<i64> {
-    super::counter::launch_version(db).await
+    db.launch_counter
+        .current(|| async {
+            Ok(
+                sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
+                    .fetch_one(&db.pool)
+                    .await?,
+            )
+        })
+        .await
 }
 
 /// The columns a launch entry needs, with its pull secret's name and newest build state.
@@ -168,7 +159,8 @@ fn candidate(row: Row) -> Result<Candidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::db::testing::{add_group, add_member, add_user, conn, fresh_db};
+    use crate::backend::db::testing::{conn, fresh_db};
+    use crate::backend::fixtures::{add_group, add_member, add_user};
     use crate::backend::images::{self, Scope};
     use crate::domain::{ImageForm, Role};
 

@@ -77,10 +77,10 @@ impl BuildState {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::*;
+pub use checked::*;
 
 #[cfg(feature = "ssr")]
-mod server {
+mod checked {
     use serde::{Deserialize, Serialize};
     use sha2::{Digest, Sha256};
 

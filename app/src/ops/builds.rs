@@ -57,14 +57,7 @@ pub async fn create_custom(
     let valid = form.validate().map_err(first)?;
     let credential =
         credentials::resolve_usable(&state.db, scope, valid.spec.pull_secret.as_deref()).await?;
-    let resolved = state
-        .builds
-        .resolve(&state.db, &state.secret, &valid.spec)
-        .await?;
-    let planned = state
-        .builds
-        .plan(group, valid.name.as_str(), &valid.spec, &resolved)
-        .await?;
+    let (resolved, planned) = prepare(state, group, valid.name.as_str(), &valid.spec).await?;
     let mut change = call.change().await?;
     let image = images::create_built(change.conn(), scope, &valid, credential).await?;
     let build = enqueue(
@@ -111,14 +104,7 @@ pub async fn rebuild(
     }
     let spec = form.validate_spec().map_err(first)?;
     credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
-    let resolved = state
-        .builds
-        .resolve(&state.db, &state.secret, &spec)
-        .await?;
-    let planned = state
-        .builds
-        .plan(group, &image.name, &spec, &resolved)
-        .await?;
+    let (resolved, planned) = prepare(state, group, &image.name, &spec).await?;
     let mut change = call.change().await?;
     let build = enqueue(change.conn(), call, &image, &spec, &resolved, &planned).await?;
     let detail = format!("build {} of {}", build.revision, spec.base_image.as_str());
@@ -127,6 +113,22 @@ pub async fn rebuild(
         .await?;
     state.builds.wake();
     Ok(build)
+}
+
+/// Resolves a spec's base image with its credentials and plans its build: the registry
+/// calls, made before a change begins. A bad base image fails here, naming `base_image`.
+async fn prepare(
+    state: &AppState,
+    group: Option<&str>,
+    image_name: &str,
+    spec: &BuildSpec,
+) -> OpResult<(Resolved, Planned)> {
+    let resolved = state.builds.resolve(&state.db, &state.secret, spec).await?;
+    let planned = state
+        .builds
+        .plan(group, image_name, spec, &resolved)
+        .await?;
+    Ok((resolved, planned))
 }
 
 /// Writes the queued build of a resolved and planned spec.

@@ -110,6 +110,7 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("credentials::create", Rule::SystemAdmin),
     ("credentials::set_groups", Rule::SystemAdmin),
     ("tokens::list", Rule::SystemAdmin),
+    ("tokens::overview", Rule::SystemAdmin),
     ("tokens::create", Rule::SystemAdmin),
     ("tokens::revoke", Rule::SystemAdmin),
     ("accounts::add_user", Rule::SystemAdmin),
@@ -324,6 +325,7 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
             credentials::set_groups(call, &name, &["ml".to_owned()]).await
         }
         "tokens::list" => tokens::list(call).await.map(drop),
+        "tokens::overview" => tokens::overview(call).await.map(drop),
         "tokens::create" => tokens::create(call, &format!("t{i}"), "read", None)
             .await
             .map(drop),

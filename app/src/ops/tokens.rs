@@ -6,6 +6,7 @@ use crate::backend::tokens::{self, NewToken, TokenRow};
 use crate::backend::users;
 use crate::domain::{Action, Target};
 use crate::wire::ApiError;
+use crate::wire::accounts::{TokenView, TokensPage};
 
 /// Whether the caller may manage service tokens.
 pub fn may_manage(call: &Call) -> OpResult<()> {
@@ -16,6 +17,23 @@ pub fn may_manage(call: &Call) -> OpResult<()> {
 pub async fn list(call: &Call) -> OpResult<Vec<TokenRow>> {
     may_manage(call)?;
     Ok(tokens::list(&call.state.db).await?)
+}
+
+/// The tokens page: every token as the page lists it.
+pub async fn overview(call: &Call) -> OpResult<TokensPage> {
+    let tokens = list(call)
+        .await?
+        .into_iter()
+        .map(|t| TokenView {
+            name: t.name,
+            scope: t.scope,
+            user: t.user_name,
+            created_by: t.created_by,
+            created_at: t.created_at,
+            revoked: t.revoked_at.is_some(),
+        })
+        .collect();
+    Ok(TokensPage { tokens })
 }
 
 /// Creates a token acting as `user` (or, read only, as nobody) and answers its secret: the

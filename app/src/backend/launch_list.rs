@@ -1,0 +1,27 @@
+//! A launch list and the answer a launch page gets: what the launch cache of [`Db`] holds.
+//!
+//! [`Db`]: super::Db
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::domain::{Accelerator, LaunchableImage};
+
+/// A user's launchable images, as the API sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LaunchList {
+    pub user: String,
+    pub accelerator: Accelerator,
+    pub images: Vec<LaunchableImage>,
+}
+
+/// One answer: the list, and the same as JSON bytes.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub list: Arc<LaunchList>,
+    pub json: bytes::Bytes,
+}
+
+/// Which list: the user's name, the accelerator, and whether not-ready images are included.
+pub type ListKey = (String, Accelerator, bool);
