@@ -306,6 +306,17 @@ pub async fn finish_in(conn: &mut Conn, id: i64, outcome: Outcome<'_>) -> Result
     Ok(ended)
 }
 
+/// The image's build that is queued or running, if any.
+pub async fn active_of(db: &Db, image_id: i64) -> Result<Option<BuildRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM builds WHERE image_id = $1 AND state IN ('queued', 'running')
+         ORDER BY id LIMIT 1"
+    ))
+    .bind(image_id)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
 /// Builds that are running (on whichever replica led), oldest first.
 pub async fn running(db: &Db) -> Result<Vec<BuildRow>> {
     Ok(sqlx::query_as(&format!(

@@ -280,12 +280,19 @@ pub async fn update(
     updated.ok_or(BackendError::Stale)
 }
 
-pub async fn delete(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM images WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Deletes an image with its builds and their logs, unless a build of it is queued or
+/// running (a build's process must stop before its record goes): then nothing is deleted
+/// and the answer is false. One statement, so a build queued meanwhile can't slip past.
+pub async fn delete(conn: &mut Conn, id: i64) -> Result<bool> {
+    let deleted = sqlx::query(
+        "DELETE FROM images WHERE id = $1 AND NOT EXISTS
+           (SELECT 1 FROM builds WHERE image_id = $1 AND state IN ('queued', 'running'))",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(deleted == 1)
 }
 
 #[cfg(test)]

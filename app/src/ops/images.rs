@@ -149,11 +149,22 @@ pub async fn update(
     record(&call.state, updated).await
 }
 
+/// Deletes an image with its builds; refused while one of its builds is queued or running
+/// (its builder must stop first: Cancel Build, then delete).
 pub async fn delete(call: &Call, group: Option<&str>, name: &str) -> OpResult<()> {
     let scope = call.scope(group, Action::ManageGroupImages).await?;
     let stored = images::require(&call.state.db, scope, name).await?;
     let mut change = call.change().await?;
-    images::delete(change.conn(), stored.id).await?;
+    if !images::delete(change.conn(), stored.id).await? {
+        let active = builds::active_of(&call.state.db, stored.id).await?;
+        let build = active.map_or_else(String::new, |b| {
+            format!(" (build {}, {})", b.revision, b.state().as_str())
+        });
+        return Err(ApiError::Conflict(format!(
+            "Image {name} is being built{build}. Cancel the build on its Build Details, \
+             then delete the image."
+        )));
+    }
     let target = audit_target(group, &stored.name);
     change.commit("image.delete", &target, &stored.url).await
 }
@@ -185,4 +196,51 @@ async fn checked(
 pub(crate) fn audit_target(group: Option<&str>, name: &str) -> String {
     let scope = group.map_or_else(|| "global".to_owned(), |g| format!("group:{g}"));
     format!("{scope}/image:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::builds::testing::{enqueued, image};
+    use crate::ops::testing::operator;
+
+    #[tokio::test]
+    async fn an_image_being_built_is_not_deleted_until_its_build_is_cancelled() {
+        let call = operator().await;
+        let db = &call.state.db;
+        let (scope, tools) = image(db, "ml").await;
+        let queued = enqueued(db, scope, &tools).await;
+
+        let refused = delete(&call, Some("ml"), &tools.name).await.unwrap_err();
+        assert_eq!(refused.status(), 409);
+        let message = refused.to_string();
+        assert!(message.contains("build 1, queued"), "{message}");
+        assert!(
+            images::find(db, scope, &tools.name)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(builds::get(db, queued.id).await.unwrap().id, queued.id);
+
+        crate::ops::builds::cancel(&call, queued.id).await.unwrap();
+        delete(&call, Some("ml"), &tools.name).await.unwrap();
+        assert!(
+            images::find(db, scope, &tools.name)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            builds::get(db, queued.id).await.is_err(),
+            "its builds go with it"
+        );
+        let actions: Vec<String> = crate::backend::audit::recent(db, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["image.delete", "build.cancel"]);
+    }
 }

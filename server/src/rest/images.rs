@@ -178,7 +178,8 @@ pub async fn patch_group(
 
 #[utoipa::path(delete, path = "/api/v1/groups/{group}/images/{name}", tag = "images",
     params(("group" = String, Path), ("name" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub async fn delete_group(
     caller: Caller,
     Path((group, name)): Path<(String, String)>,
@@ -227,7 +228,8 @@ pub async fn patch_global(
 }
 
 #[utoipa::path(delete, path = "/api/v1/images/{name}", tag = "images", params(("name" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 pub async fn delete_global(caller: Caller, Path(name): Path<String>) -> Reply<StatusCode> {
     delete(caller, None, &name).await
 }
