@@ -147,6 +147,16 @@ pub struct BuildConfig {
     )]
     pub build_timeout: u64,
 
+    /// Bytes of a build's output that are stored; past them the log ends with a note
+    /// (16 MiB by default).
+    #[arg(
+        long,
+        env = "KILN_BUILD_LOG_LIMIT",
+        default_value_t = 16 * 1024 * 1024,
+        global = true
+    )]
+    pub build_log_limit: u64,
+
     /// Builds running at once, in all.
     #[arg(long, env = "KILN_BUILDS_TOTAL", default_value_t = 4, global = true)]
     pub builds_total: i64,
@@ -457,6 +467,7 @@ impl Config {
             total_limit: b.builds_total.max(1),
             per_group_limit: b.builds_per_group.max(1),
             ca_bundle: b.build_ca_bundle.clone(),
+            log_limit: b.build_log_limit.max(4096),
         }
     }
 

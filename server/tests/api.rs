@@ -867,3 +867,31 @@ async fn a_token_is_created_only_where_its_secret_can_be_shown() {
         before + 1
     );
 }
+
+#[tokio::test]
+async fn a_long_log_downloads_whole_in_order() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (_, id) = api.queued_build(ml).await;
+    // More chunks than one read from the database brings: the download goes on batch by batch.
+    let mut expected = String::new();
+    for seq in 1..=300 {
+        let text = format!("chunk {seq}: {}\n", "x".repeat(seq % 50));
+        builds::append_log(&api.app.db, id, seq as i64, &text)
+            .await
+            .unwrap();
+        expected.push_str(&text);
+    }
+    let response = api
+        .client("group admin")
+        .get(api.app.url(&format!("/api/v1/builds/{id}/log")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"build-{id}.log\"").as_str()
+    );
+    assert_eq!(response.text().await.unwrap(), expected);
+}

@@ -55,6 +55,7 @@ fn service(timeout: Duration) -> Arc<BuildQueue> {
         ca_bundle: std::path::Path::new(CA_BUNDLE)
             .exists()
             .then(|| CA_BUNDLE.into()),
+        log_limit: 16 * 1024 * 1024,
     };
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
     BuildQueue::new(

@@ -383,6 +383,18 @@ pub async fn last_log_seq(db: &Db, build_id: i64) -> Result<i64> {
     )
 }
 
+/// About how many bytes a build's stored log holds (its characters).
+pub async fn log_size(db: &Db, build_id: i64) -> Result<u64> {
+    let size: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(LENGTH(text)), 0) AS BIGINT) FROM build_log_chunks
+         WHERE build_id = $1",
+    )
+    .bind(build_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(size.max(0) as u64)
+}
+
 /// Appends the next chunk of a build's log.
 pub async fn append_log(db: &Db, build_id: i64, seq: i64, text: &str) -> Result<()> {
     let lines = text.matches('\n').count() as i64;

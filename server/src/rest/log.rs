@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
-use super::{Caller, ErrorBody, Failure, Params, Reply, build_id};
+use super::{Caller, ErrorBody, Params, Reply, build_id};
 
 /// How often a live stream looks for new chunks.
 const POLL: Duration = Duration::from_millis(400);
@@ -54,20 +54,7 @@ pub async fn build_log(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     if !wants_events {
-        let text = builds::full_log(&state.db, build.id)
-            .await
-            .map_err(|e| Failure(e.into()))?;
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"build-{}.log\"", build.id),
-                ),
-            ],
-            text,
-        )
-            .into_response());
+        return Ok(download(state, build.id));
     }
     let resume = headers
         .get("last-event-id")
@@ -88,6 +75,43 @@ struct Cursor {
     ended: bool,
     /// The last step announced.
     step: i64,
+}
+
+/// The whole log as a download, streamed from the database a batch of chunks at a time:
+/// however long a log is, it is never held in memory whole.
+fn download(state: AppState, build_id: i64) -> Response {
+    let batches = stream::unfold(Some(0_i64), move |after| {
+        let state = state.clone();
+        async move {
+            let after = after?;
+            match builds::log_after(&state.db, build_id, after, BATCH).await {
+                Ok(batch) if batch.is_empty() => None,
+                Ok(batch) => {
+                    let last = batch.last().map(|(seq, _)| *seq);
+                    let text: String = batch.into_iter().map(|(_, text)| text).collect();
+                    Some((Ok(text), last))
+                }
+                Err(e) => {
+                    tracing::error!(build = build_id, error = %e, "a log download broke off");
+                    Some((
+                        Err(std::io::Error::other("the log could not be read")),
+                        None,
+                    ))
+                }
+            }
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"build-{build_id}.log\""),
+            ),
+        ],
+        axum::body::Body::from_stream(batches),
+    )
+        .into_response()
 }
 
 /// The log's new chunks as they arrive, then `end` once the build has ended and every

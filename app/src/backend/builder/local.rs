@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::Command;
 
 use super::context::CA_PATH;
+use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::{Registry, on_path, output};
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
@@ -152,8 +153,14 @@ async fn run_logged(
         BuildFailure::new(FailReason::Build, format!("cannot start the builder: {e}"))
     })?;
     let group = child.id().map(|id| id as i32);
-    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let mut out = BoundedLines::new(
+        BufReader::new(child.stdout.take().expect("piped")),
+        MAX_LINE,
+    );
+    let mut err = BoundedLines::new(
+        BufReader::new(child.stderr.take().expect("piped")),
+        MAX_LINE,
+    );
     let (mut out_open, mut err_open) = (true, true);
     while out_open || err_open {
         tokio::select! {
@@ -192,4 +199,49 @@ async fn stop_group(group: Option<i32>, child: &mut tokio::process::Child) {
     }
     let _ = child.kill().await;
     let _ = child.wait().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::builds::{self, testing};
+
+    /// The most memory this process has held, in KiB.
+    fn peak_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_builder_printing_a_huge_line_costs_one_line_of_memory() {
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        let build = testing::enqueued(&db, scope, &image).await;
+        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
+            .await
+            .unwrap();
+        let mut flood = Command::new("sh");
+        flood
+            .arg("-c")
+            .arg("head -c 268435456 /dev/zero | tr '\\0' x; echo; echo after the flood");
+        let before = peak_kib();
+        let status = run_logged(flood, &mut log, &Stop::default()).await.unwrap();
+        let grown = peak_kib().saturating_sub(before);
+        log.close().await;
+        assert_eq!(status, 0);
+        // Other tests run alongside (an argon2 hash holds ~19 MiB): the bound leaves room.
+        assert!(
+            grown < 128 * 1024,
+            "a 256 MiB line grew the peak by {grown} KiB"
+        );
+        let stored = builds::full_log(&db, build.id).await.unwrap();
+        let lines: Vec<&str> = stored.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", stored.len());
+        assert_eq!(lines[0].len(), MAX_LINE);
+        assert_eq!(lines[1], "after the flood");
+    }
 }

@@ -8,10 +8,10 @@ use super::BuildFailure;
 use crate::backend::Db;
 use crate::backend::builds::{self, FailReason};
 
+use super::lines::MAX_LINE;
+
 const FLUSH_BYTES: usize = 64 * 1024;
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
-/// One line of a log is cut after this many bytes.
-const MAX_LINE: usize = 16 * 1024;
 
 pub struct LogWriter {
     db: Db,
@@ -26,17 +26,27 @@ pub struct LogWriter {
     /// Where the log stands in its source (a Kubernetes log timestamp), stored with the
     /// chunk that ends there.
     cursor: Option<String>,
+    /// Bytes the stored log may hold, and how many it holds (written and gathered).
+    limit: u64,
+    size: u64,
+    /// The limit was reached: the note saying so is written, nothing more is stored.
+    capped: bool,
 }
 
 impl LogWriter {
-    /// A writer adding to what a build's log holds already (a build taken over by a new leader).
-    pub async fn continuing(db: Db, build_id: i64) -> crate::backend::Result<Self> {
+    /// A writer adding to what a build's log holds already (a build taken over by a new
+    /// leader); the stored log ends with a note once it holds `limit` bytes.
+    pub async fn continuing(db: Db, build_id: i64, limit: u64) -> crate::backend::Result<Self> {
         let seq = builds::last_log_seq(&db, build_id).await?;
-        Ok(Self::after(db, build_id, seq))
+        let size = builds::log_size(&db, build_id).await?;
+        Ok(Self::after(db, build_id, seq, limit, size))
     }
 
-    fn after(db: Db, build_id: i64, seq: i64) -> Self {
+    fn after(db: Db, build_id: i64, seq: i64, limit: u64, size: u64) -> Self {
         LogWriter {
+            limit,
+            size,
+            capped: size >= limit,
             db,
             build_id,
             seq,
@@ -59,6 +69,23 @@ impl LogWriter {
             .unwrap_or_default();
         let line = cut(line);
         self.read(line).await;
+        if self.capped {
+            return;
+        }
+        let length = line.len() as u64 + 1;
+        if self.size + length > self.limit {
+            self.capped = true;
+            let note = format!(
+                "[kiln] The log reached its limit of {} bytes (KILN_BUILD_LOG_LIMIT) here; \
+                 the rest of this build's output is not stored.",
+                self.limit
+            );
+            self.buffer.push_str(&note);
+            self.buffer.push('\n');
+            self.flush().await;
+            return;
+        }
+        self.size += length;
         self.buffer.push_str(line);
         self.buffer.push('\n');
         if self.buffer.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
@@ -247,7 +274,9 @@ mod tests {
         let db = crate::backend::db::testing::fresh_db().await;
         let (scope, image) = testing::image(&db, "ml").await;
         let build = testing::enqueued(&db, scope, &image).await;
-        let mut log = LogWriter::continuing(db.clone(), build.id).await.unwrap();
+        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
+            .await
+            .unwrap();
         // Another writer (the previous leader, a moment before it stepped down) takes 1.
         builds::append_log(&db, build.id, 1, "from the previous leader\n")
             .await
@@ -263,6 +292,38 @@ mod tests {
             builds::get(&db, build.id).await.unwrap().log_cursor,
             "2026-11-27T12:00:01Z"
         );
+    }
+
+    #[tokio::test]
+    async fn a_log_past_its_limit_ends_with_a_note_and_stores_nothing_more() {
+        use crate::backend::builds::testing;
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        let build = testing::enqueued(&db, scope, &image).await;
+        let limit = 10_000;
+        let mut log = LogWriter::continuing(db.clone(), build.id, limit)
+            .await
+            .unwrap();
+        for i in 0..2_000 {
+            log.line(&format!("line {i:04} of a chatty build")).await;
+        }
+        // Lines after the cap are still read: the step and the failure reason follow them.
+        log.line("STEP 5/8: RUN pip").await;
+        assert_eq!(log.step, 5);
+        log.close().await;
+        let stored = builds::full_log(&db, build.id).await.unwrap();
+        let (kept, note) = stored.trim_end().rsplit_once('\n').unwrap();
+        assert!(kept.len() as u64 <= limit, "{}", kept.len());
+        assert!(kept.ends_with("of a chatty build"));
+        assert!(note.contains("limit of 10000 bytes"), "{note}");
+
+        // A new leader continuing the log knows it is full.
+        let mut again = LogWriter::continuing(db.clone(), build.id, limit)
+            .await
+            .unwrap();
+        again.line("more from the new leader").await;
+        again.close().await;
+        assert_eq!(builds::full_log(&db, build.id).await.unwrap(), stored);
     }
 
     #[test]

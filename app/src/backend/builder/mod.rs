@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod kubernetes;
+pub mod lines;
 pub mod local;
 pub mod log;
 pub mod queue;
@@ -193,6 +194,8 @@ pub struct BuildSettings {
     pub per_group_limit: i64,
     /// A CA bundle mounted into build steps, for sites that intercept outbound TLS.
     pub ca_bundle: Option<PathBuf>,
+    /// A build's stored log ends with a note once it reaches this many bytes.
+    pub log_limit: u64,
 }
 
 impl BuildSettings {
@@ -289,6 +292,7 @@ mod tests {
             total_limit: 1,
             per_group_limit: 1,
             ca_bundle: None,
+            log_limit: 16 * 1024 * 1024,
         };
         assert!(settings.is_insecure("127.0.0.1:5055/kiln/ml/tools:0123"));
         assert!(!settings.is_insecure("127.0.0.1:5056/kiln/ml/tools:0123"));

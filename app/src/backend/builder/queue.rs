@@ -294,7 +294,7 @@ impl BuildQueue {
             auth,
             log_cursor: build.log_cursor.clone(),
         };
-        let mut log = LogWriter::continuing(db.clone(), build.id)
+        let mut log = LogWriter::continuing(db.clone(), build.id, settings.log_limit)
             .await
             .map_err(internal)?;
         // The time limit counts from the build's start, also across a hand-over.

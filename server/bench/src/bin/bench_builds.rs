@@ -120,6 +120,7 @@ fn service(registry: &str) -> (Arc<BuildQueue>, BuildSettings) {
         ca_bundle: std::path::Path::new(CA_BUNDLE)
             .exists()
             .then(|| CA_BUNDLE.into()),
+        log_limit: 16 * 1024 * 1024,
     };
     let work = std::env::temp_dir().join(format!("kiln-bench-{}", random_hex(4)));
     (

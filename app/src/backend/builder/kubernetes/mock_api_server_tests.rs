@@ -358,6 +358,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         total_limit: 4,
         per_group_limit: 2,
         ca_bundle: None,
+        log_limit: 16 * 1024 * 1024,
     };
     (kube, build)
 }
@@ -417,7 +418,9 @@ impl Fixture {
         );
         let stopping = stop.clone();
         let task = tokio::spawn(async move {
-            let mut log = LogWriter::continuing(db, job.build_id).await.unwrap();
+            let mut log = LogWriter::continuing(db, job.build_id, u64::MAX)
+                .await
+                .unwrap();
             let result = if reattach {
                 builder.reattach(&job, &mut log, &stopping).await
             } else {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Toleration};
@@ -20,7 +20,9 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 
+use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::Registry;
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
 use crate::backend::builds::FailReason;
@@ -457,8 +459,9 @@ impl LogFollower {
                     return;
                 }
             };
-            let mut lines = stream.lines();
-            while let Ok(Some(line)) = lines.try_next().await {
+            let reader = tokio::io::BufReader::new(Box::pin(stream).compat());
+            let mut lines = BoundedLines::new(reader, MAX_LINE);
+            while let Ok(Some(line)) = lines.next_line().await {
                 if tx.send(line).await.is_err() {
                     break;
                 }
