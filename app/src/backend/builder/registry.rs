@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::process::Command;
 
@@ -11,16 +12,24 @@ use super::{BaseImage, BuildFailure, BuildSettings, RegistryAuth};
 use crate::backend::builds::FailReason;
 use crate::domain::ImageRef;
 
+/// How long a registry may take to answer one question about an image.
+pub const REGISTRY_TIMEOUT: Duration = Duration::from_secs(20);
+
 pub struct Registry {
     /// Which registries are spoken to over plain HTTP or with unverified TLS.
     settings: BuildSettings,
     /// Auth files are written under here, one folder per call, removed afterwards.
     work_dir: PathBuf,
+    timeout: Duration,
 }
 
 impl Registry {
     pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
-        Registry { settings, work_dir }
+        Registry {
+            settings,
+            work_dir,
+            timeout: REGISTRY_TIMEOUT,
+        }
     }
 
     pub fn tls_verify(&self, reference: &str) -> String {
@@ -60,18 +69,35 @@ impl Registry {
                 .arg(&reference);
             cmd
         };
-        let (manifest, config) = tokio::join!(output(inspect(&[])), output(inspect(&["--config"])));
+        let answers = tokio::time::timeout(self.timeout, async {
+            tokio::join!(output(inspect(&[])), output(inspect(&["--config"])))
+        })
+        .await;
         let _ = std::fs::remove_dir_all(&dir);
-        let failed = |e: String| {
+        let failed = |why: String| {
             BuildFailure::new(
                 FailReason::BaseImage,
-                format!("The base image {} could not be read: {e}", base.as_str()),
+                format!("The base image {} could not be read: {why}", base.as_str()),
             )
         };
+        let Ok((manifest, config)) = answers else {
+            return Err(failed(format!(
+                "its registry did not answer within {} s.",
+                self.timeout.as_secs()
+            )));
+        };
+        // The tool's own words name hosts and addresses: they go to Kiln's log, and the
+        // user gets Kiln's.
+        let said = |stderr: String| {
+            tracing::info!(base = base.as_str(), %stderr, "a base image could not be read");
+            failed(reason_in_words(&stderr).to_owned())
+        };
+        let unreadable =
+            || failed("its registry answered with something that is not an image.".into());
         let manifest: serde_json::Value =
-            serde_json::from_str(&manifest.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
+            serde_json::from_str(&manifest.map_err(said)?).map_err(|_| unreadable())?;
         let config: serde_json::Value =
-            serde_json::from_str(&config.map_err(failed)?).map_err(|e| failed(e.to_string()))?;
+            serde_json::from_str(&config.map_err(said)?).map_err(|_| unreadable())?;
         let digest = manifest["Digest"].as_str().unwrap_or_default().to_owned();
         let user = config["config"]["User"]
             .as_str()
@@ -80,7 +106,7 @@ impl Registry {
         Ok(BaseImage { digest, user })
     }
 
-    /// Whether `target` is in its registry.
+    /// Whether `target` is in its registry (no answer in time counts as no).
     pub async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
         let Ok(dir) = self.prepare(&format!("exists-{}", crate::backend::random_hex(6)), auth)
         else {
@@ -93,9 +119,46 @@ impl Registry {
             .arg(dir.join("auth.json"))
             .arg(self.tls_verify(target))
             .arg(format!("docker://{target}"));
-        let found = output(cmd).await.is_ok();
+        let found = tokio::time::timeout(self.timeout, output(cmd))
+            .await
+            .is_ok_and(|answer| answer.is_ok());
         let _ = std::fs::remove_dir_all(&dir);
         found
+    }
+}
+
+/// Why a registry question failed, in Kiln's words, from what the tool said: never the
+/// tool's own text, which may name internal hosts and addresses.
+pub fn reason_in_words(stderr: &str) -> &'static str {
+    let said = stderr.to_ascii_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| said.contains(w));
+    if any(&[
+        "manifest unknown",
+        "not found",
+        "name unknown",
+        "no such image",
+    ]) {
+        "it is not in its registry; check the name and the tag."
+    } else if any(&[
+        "unauthorized",
+        "authentication required",
+        "denied",
+        "forbidden",
+    ]) {
+        "its registry refused access; choose a pull secret that may read it."
+    } else if any(&["x509", "certificate", "tls"]) {
+        "its registry's TLS certificate is not trusted here."
+    } else if any(&[
+        "no such host",
+        "connection refused",
+        "dial tcp",
+        "i/o timeout",
+        "network is unreachable",
+        "lookup ",
+    ]) {
+        "its registry could not be reached."
+    } else {
+        "its registry did not hand it out."
     }
 }
 
@@ -131,4 +194,93 @@ pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 pub fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_failure_is_told_in_kilns_words_never_the_tools() {
+        let cases = [
+            (
+                "time=\"…\" level=fatal msg=\"Error parsing image name: reading manifest no-such-tag in 10.1.2.3:5000/base/debian: manifest unknown\"",
+                "it is not in its registry; check the name and the tag.",
+            ),
+            (
+                "reading manifest 1 in ghcr.io/acme/x: unauthorized: authentication required",
+                "its registry refused access; choose a pull secret that may read it.",
+            ),
+            (
+                "pinging container registry 10.0.0.7:443: Get \"https://10.0.0.7/v2/\": dial tcp 10.0.0.7:443: connect: connection refused",
+                "its registry could not be reached.",
+            ),
+            (
+                "Get \"https://registry.internal/v2/\": x509: certificate signed by unknown authority",
+                "its registry's TLS certificate is not trusted here.",
+            ),
+            (
+                "something else entirely at 192.168.1.9",
+                "its registry did not hand it out.",
+            ),
+        ];
+        for (stderr, words) in cases {
+            let told = reason_in_words(stderr);
+            assert_eq!(told, words, "{stderr}");
+            assert!(!told.contains("10.") && !told.contains("192.168"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_never_answers_fails_within_the_time_limit() {
+        if !on_path("skopeo") {
+            eprintln!("skopeo is not installed here (make test installs it): not checked");
+            return;
+        }
+        // A tarpit: accepts connections and never says a word.
+        let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = tarpit.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = tarpit.accept().await {
+                held.push(socket);
+            }
+        });
+        let settings = BuildSettings {
+            registry: format!("{host}/kiln"),
+            registry_username: None,
+            registry_password: None,
+            insecure_registries: vec![host.clone()],
+            timeout: Duration::from_secs(60),
+            total_limit: 1,
+            per_group_limit: 1,
+            ca_bundle: None,
+            log_limit: 1024,
+        };
+        let work =
+            std::env::temp_dir().join(format!("kiln-tarpit-{}", crate::backend::random_hex(4)));
+        let registry = Registry {
+            timeout: Duration::from_secs(2),
+            ..Registry::new(settings, work)
+        };
+        let base = ImageRef::parse("base_image", &format!("{host}/base/debian:12")).unwrap();
+        let started = std::time::Instant::now();
+        let failure = registry
+            .inspect_base(&base, &RegistryAuth::default())
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(failure.reason, FailReason::BaseImage);
+        assert!(
+            failure
+                .message
+                .ends_with("its registry did not answer within 2 s."),
+            "{}",
+            failure.message
+        );
+    }
 }
