@@ -18,6 +18,21 @@ pub struct UserName(String);
 
 impl GroupName {
     pub const MAX_LEN: usize = 63;
+    /// The path segment global images are pushed under (`PREFIX/global/NAME`): no group
+    /// may take it, or its builds would land among the global images.
+    pub const GLOBAL: &'static str = "global";
+
+    /// The name of a group to create: a group name, and not the one global images use.
+    pub fn for_new_group(field: &str, s: &str) -> Result<Self, FieldError> {
+        let name = Self::parse(field, s)?;
+        if name.0 == Self::GLOBAL {
+            return Err(FieldError::new(
+                field,
+                "is reserved: the global images are pushed under that name",
+            ));
+        }
+        Ok(name)
+    }
 
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
         let fail = |m: &str| Err(FieldError::new(field, m));
@@ -148,6 +163,15 @@ mod tests {
                 "{bad:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn no_new_group_takes_the_global_images_path() {
+        assert!(GroupName::parse("group", GroupName::GLOBAL).is_ok());
+        let err = GroupName::for_new_group("group", "global").unwrap_err();
+        assert_eq!(err.field, "group");
+        assert!(err.message.contains("reserved"), "{}", err.message);
+        assert!(GroupName::for_new_group("group", "global-ml").is_ok());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub async fn add_user(
 
 pub async fn add_group(call: &Call, name: &str) -> OpResult<i64> {
     call.check(Action::ManageAccounts, Target::System, "accounts")?;
-    let name = GroupName::parse("group", name)?;
+    let name = GroupName::for_new_group("group", name)?;
     let mut change = call.change().await?;
     let id = groups::create(change.conn(), &name).await?;
     change
@@ -91,6 +91,11 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "Group \"ml\" does not exist");
+        let err = add_group(&call, "global").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "group: is reserved: the global images are pushed under that name"
+        );
         add_group(&call, "ml").await.unwrap();
         let err = add_member(&call, "ml", "nobody", Role::Admin)
             .await

@@ -204,7 +204,7 @@ impl BuildSettings {
         format!(
             "{}/{}/{image_name}:{tag}",
             self.registry.trim_end_matches('/'),
-            owner.unwrap_or("global")
+            owner.unwrap_or(crate::domain::GroupName::GLOBAL)
         )
     }
 
