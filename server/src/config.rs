@@ -138,6 +138,17 @@ pub struct BuildConfig {
     )]
     pub insecure_registries: Vec<String>,
 
+    /// Registry hosts inside your network that base images may come from, comma-separated
+    /// (`host[:port]`); the build registry's host always may. Any other base image whose host
+    /// resolves to a loopback, private, link-local or cluster-internal address is refused.
+    #[arg(
+        long,
+        env = "KILN_INTERNAL_REGISTRIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub internal_registries: Vec<String>,
+
     /// Seconds a build may take before it is stopped and failed with "timeout".
     #[arg(
         long,
@@ -468,6 +479,7 @@ impl Config {
             per_group_limit: b.builds_per_group.max(1),
             ca_bundle: b.build_ca_bundle.clone(),
             log_limit: b.build_log_limit.max(4096),
+            internal_registries: b.internal_registries.clone(),
         }
     }
 

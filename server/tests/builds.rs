@@ -56,6 +56,7 @@ fn service(timeout: Duration) -> Arc<BuildQueue> {
             .exists()
             .then(|| CA_BUNDLE.into()),
         log_limit: 16 * 1024 * 1024,
+        internal_registries: Vec::new(),
     };
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
     BuildQueue::new(

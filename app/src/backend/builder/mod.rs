@@ -5,6 +5,7 @@
 //! (`registry.rs`).
 
 pub mod context;
+pub mod destination;
 pub mod kubernetes;
 pub mod lines;
 pub mod local;
@@ -196,6 +197,10 @@ pub struct BuildSettings {
     pub ca_bundle: Option<PathBuf>,
     /// A build's stored log ends with a note once it reaches this many bytes.
     pub log_limit: u64,
+    /// Registry hosts inside the network that base images may come from (besides the build
+    /// registry's own host): any other host that resolves to a loopback, private,
+    /// link-local or otherwise internal address is refused.
+    pub internal_registries: Vec<String>,
 }
 
 impl BuildSettings {
@@ -293,6 +298,7 @@ mod tests {
             per_group_limit: 1,
             ca_bundle: None,
             log_limit: 16 * 1024 * 1024,
+            internal_registries: Vec::new(),
         };
         assert!(settings.is_insecure("127.0.0.1:5055/kiln/ml/tools:0123"));
         assert!(!settings.is_insecure("127.0.0.1:5056/kiln/ml/tools:0123"));

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::context::build_context;
+use super::destination;
 use super::{
     BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Planned, Resolved, Stop, build_auth,
 };
@@ -75,8 +76,25 @@ impl BuildQueue {
 
     /// Resolves a spec's base image with its credentials: a bad reference or refused
     /// credentials fail here, naming `base_image`, before anything is written.
+    /// A base image inside the network is refused before anything connects to it, unless
+    /// it is on the build registry or the operator listed its registry.
     pub async fn resolve(&self, db: &Db, key: &SecretKey, spec: &BuildSpec) -> Result<Resolved> {
         let (builder, settings) = self.backend()?;
+        if let Some(registry) = spec.base_image.registry() {
+            let mut allowed = settings.internal_registries.clone();
+            allowed.push(super::registry_of(&settings.registry));
+            destination::check(registry, &allowed)
+                .await
+                .map_err(|why| {
+                    FieldError::new(
+                        "base_image",
+                        format!(
+                            "The base image {} could not be read: {why}",
+                            spec.base_image.as_str()
+                        ),
+                    )
+                })?;
+        }
         let auth = build_auth(db, key, settings, spec).await?;
         let base = builder
             .inspect_base(&spec.base_image, &auth)

@@ -256,6 +256,7 @@ mod tests {
             per_group_limit: 1,
             ca_bundle: None,
             log_limit: 1024,
+            internal_registries: Vec::new(),
         };
         let work =
             std::env::temp_dir().join(format!("kiln-tarpit-{}", crate::backend::random_hex(4)));

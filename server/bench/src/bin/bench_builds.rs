@@ -121,6 +121,7 @@ fn service(registry: &str) -> (Arc<BuildQueue>, BuildSettings) {
             .exists()
             .then(|| CA_BUNDLE.into()),
         log_limit: 16 * 1024 * 1024,
+        internal_registries: Vec::new(),
     };
     let work = std::env::temp_dir().join(format!("kiln-bench-{}", random_hex(4)));
     (

@@ -359,6 +359,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         per_group_limit: 2,
         ca_bundle: None,
         log_limit: 16 * 1024 * 1024,
+        internal_registries: Vec::new(),
     };
     (kube, build)
 }
