@@ -123,7 +123,10 @@ async fn prepare(
     image_name: &str,
     spec: &BuildSpec,
 ) -> OpResult<(Resolved, Planned)> {
-    let resolved = state.builds.resolve(&state.db, &state.secret, spec).await?;
+    let resolved = state
+        .builds
+        .resolve(&state.db, &state.secret, spec, group)
+        .await?;
     let planned = state
         .builds
         .plan(group, image_name, spec, &resolved)
@@ -340,5 +343,80 @@ pub fn view(row: &BuildRow, queue_position: Option<i64>) -> BuildView {
         finished_at: row.finished_at,
         queue_position,
         installed: row.installed.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::builder::local::LocalBuildah;
+    use crate::backend::builder::{BuildQueue, BuildSettings};
+    use crate::ops::{accounts, testing};
+
+    #[tokio::test]
+    async fn another_groups_built_image_is_no_base_image() {
+        let settings = BuildSettings {
+            // Nothing listens on port 9 of loopback: a registry call fails at once, here.
+            registry: "127.0.0.1:9/kiln".into(),
+            registry_username: Some("robot".into()),
+            registry_password: Some("secret".into()),
+            insecure_registries: Vec::new(),
+            timeout: Duration::from_secs(60),
+            total_limit: 1,
+            per_group_limit: 1,
+            ca_bundle: None,
+            log_limit: 1024,
+            internal_registries: Vec::new(),
+        };
+        let work = std::env::temp_dir().join(format!("kiln-{}", crate::backend::random_hex(4)));
+        let builds = BuildQueue::new(
+            Arc::new(LocalBuildah::new(settings.clone(), work)),
+            settings,
+        );
+        let state = testing::state().await;
+        let call = Call::operator(AppState { builds, ..state });
+        accounts::add_group(&call, "ml").await.unwrap();
+        accounts::add_group(&call, "cv").await.unwrap();
+        let form = |base: &str| BuildForm {
+            display_name: "tools".into(),
+            image_type: "cpu".into(),
+            base_image: base.into(),
+            apt: "curl".into(),
+            ..Default::default()
+        };
+        let theirs = create_custom(&call, Some("ml"), form("127.0.0.1:9/kiln/cv/tools:1"))
+            .await
+            .unwrap_err();
+        let ApiError::Invalid(e) = theirs else {
+            panic!("{theirs:?}")
+        };
+        assert_eq!(e.field, "base_image");
+        assert!(
+            e.message.contains("another group's images"),
+            "{}",
+            e.message
+        );
+        // Its own group's and the global images pass this rule (and go on to the registry,
+        // which this machine cannot reach).
+        for base in [
+            "127.0.0.1:9/kiln/ml/tools:1",
+            "127.0.0.1:9/kiln/global/base:1",
+        ] {
+            let err = create_custom(&call, Some("ml"), form(base))
+                .await
+                .unwrap_err();
+            assert!(
+                !err.to_string().contains("another group's"),
+                "{base}: {err}"
+            );
+        }
+        // A global image may not build on a group's.
+        let err = create_custom(&call, None, form("127.0.0.1:9/kiln/ml/tools:1"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("another group's"), "{err}");
     }
 }

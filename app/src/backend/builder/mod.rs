@@ -213,6 +213,14 @@ impl BuildSettings {
         )
     }
 
+    /// Whose build path `reference` is under: `Some(group)` (or `Some("global")`) when it
+    /// is an image Kiln builds, `None` for anything else.
+    pub fn path_owner<'a>(&self, reference: &'a str) -> Option<&'a str> {
+        let prefix = format!("{}/", self.registry.trim_end_matches('/'));
+        let rest = reference.strip_prefix(&prefix)?;
+        rest.split_once('/').map(|(owner, _)| owner)
+    }
+
     pub fn push_auth(&self) -> RegistryAuth {
         let mut auth = RegistryAuth::default();
         if let (Some(user), Some(password)) = (&self.registry_username, &self.registry_password) {
@@ -307,5 +315,15 @@ mod tests {
             "docker.io is not listed"
         );
         assert_eq!(settings.push_auth().entries[0].0, "127.0.0.1:5055");
+        assert_eq!(
+            settings.path_owner("127.0.0.1:5055/kiln/ml/tools:0123"),
+            Some("ml")
+        );
+        assert_eq!(
+            settings.path_owner("127.0.0.1:5055/kiln/global/base:1"),
+            Some("global")
+        );
+        assert_eq!(settings.path_owner("127.0.0.1:5055/kilnx/ml/tools:1"), None);
+        assert_eq!(settings.path_owner("127.0.0.1:5055/base/debian:12"), None);
     }
 }

@@ -77,9 +77,32 @@ impl BuildQueue {
     /// Resolves a spec's base image with its credentials: a bad reference or refused
     /// credentials fail here, naming `base_image`, before anything is written.
     /// A base image inside the network is refused before anything connects to it, unless
-    /// it is on the build registry or the operator listed its registry.
-    pub async fn resolve(&self, db: &Db, key: &SecretKey, spec: &BuildSpec) -> Result<Resolved> {
+    /// it is on the build registry or the operator listed its registry; and one that
+    /// another group's builds made is refused too (Kiln's push credential reads the build
+    /// registry: it must not read one group's images for another). `owner` is the group
+    /// the build is for, `None` for a global image.
+    pub async fn resolve(
+        &self,
+        db: &Db,
+        key: &SecretKey,
+        spec: &BuildSpec,
+        owner: Option<&str>,
+    ) -> Result<Resolved> {
         let (builder, settings) = self.backend()?;
+        let base = spec.base_image.as_str();
+        if let Some(path_owner) = settings.path_owner(base)
+            && Some(path_owner) != owner
+            && path_owner != crate::domain::GroupName::GLOBAL
+        {
+            return Err(FieldError::new(
+                "base_image",
+                format!(
+                    "The base image {base} could not be read: it is among another group's \
+                     images; choose one of this group's images or a global one."
+                ),
+            )
+            .into());
+        }
         if let Some(registry) = spec.base_image.registry() {
             let mut allowed = settings.internal_registries.clone();
             allowed.push(super::registry_of(&settings.registry));
