@@ -12,7 +12,10 @@ pub const MAX_LINE: usize = 16 * 1024;
 pub struct BoundedLines<R> {
     reader: R,
     max: usize,
+    /// The line read so far: kept here, not in the future, so that a call dropped midway
+    /// (a `select!` that took another branch) loses nothing.
     line: Vec<u8>,
+    started: bool,
 }
 
 impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
@@ -21,19 +24,21 @@ impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
             reader,
             max,
             line: Vec::new(),
+            started: false,
         }
     }
 
-    /// The next line without its newline, or `None` at the end.
+    /// The next line without its newline, or `None` at the end. Cancel safe: it may be
+    /// dropped before it is ready and called again, as `tokio::select!` does.
     pub async fn next_line(&mut self) -> std::io::Result<Option<String>> {
-        self.line.clear();
-        let mut read_any = false;
         loop {
             let available = self.reader.fill_buf().await?;
             if available.is_empty() {
-                return Ok(read_any.then(|| self.take()));
+                return Ok(self.started.then(|| self.take()));
             }
-            read_any = true;
+            // From here to `consume` nothing awaits: the bytes taken and the line grown
+            // are one step.
+            self.started = true;
             let newline = available.iter().position(|&b| b == b'\n');
             let text = &available[..newline.unwrap_or(available.len())];
             let room = self.max.saturating_sub(self.line.len());
@@ -47,7 +52,10 @@ impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
     }
 
     fn take(&mut self) -> String {
-        String::from_utf8_lossy(&self.line).into_owned()
+        self.started = false;
+        let line = String::from_utf8_lossy(&self.line).into_owned();
+        self.line.clear();
+        line
     }
 }
 
@@ -110,6 +118,63 @@ mod tests {
         assert_eq!(lines.next_line().await.unwrap(), None);
         let flood = lines.reader.into_inner();
         assert!(flood.biggest_read <= 8 * 1024, "{}", flood.biggest_read);
+    }
+
+    /// Hands out `data` a few bytes at a time, saying "not yet" before each piece.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        ready: bool,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            if !self.ready {
+                self.ready = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.ready = false;
+            let n = 1000.min(self.data.len() - self.at).min(buf.remaining());
+            let at = self.at;
+            buf.put_slice(&self.data[at..at + n]);
+            self.at += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_dropped_midway_loses_nothing() {
+        let mut data = vec![b'x'; 40_000];
+        data.extend_from_slice(b"\nok\n");
+        let trickle = Trickle {
+            data,
+            at: 0,
+            ready: false,
+        };
+        let mut lines = BoundedLines::new(BufReader::with_capacity(1000, trickle), MAX_LINE);
+        let mut got = Vec::new();
+        let mut dropped = 0;
+        loop {
+            // As the builder's loop does with stdout and stderr: another branch wins often.
+            tokio::select! {
+                biased;
+                line = lines.next_line() => match line.unwrap() {
+                    Some(line) => got.push(line),
+                    None => break,
+                },
+                () = tokio::task::yield_now() => dropped += 1,
+            }
+        }
+        assert!(dropped > 10, "the read was dropped midway {dropped} times");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), MAX_LINE);
+        assert!(got[0].bytes().all(|b| b == b'x'));
+        assert_eq!(got[1], "ok");
     }
 
     #[tokio::test]
