@@ -445,7 +445,8 @@ pub async fn log_tail(db: &Db, build_id: i64, lines: i64) -> Result<Vec<(i64, St
     }
 }
 
-/// The whole log, for download.
+/// The whole log in memory at once: for tests. A download streams it a batch at a time
+/// (`server/src/rest/log.rs`), so that no log is held whole.
 pub async fn full_log(db: &Db, build_id: i64) -> Result<String> {
     let chunks: Vec<String> =
         sqlx::query_scalar("SELECT text FROM build_log_chunks WHERE build_id = $1 ORDER BY seq")

@@ -223,6 +223,44 @@ mod tests {
         assert!(err.contains("database_url"), "{err}");
     }
 
+    /// Two changes at once, the first reading before it writes: with a deferred SQLite
+    /// transaction the first one's write fails ("database is locked": its snapshot went
+    /// stale when the second committed); `begin` makes the second wait instead.
+    #[tokio::test]
+    async fn a_change_that_reads_before_it_writes_is_not_failed_by_another() {
+        let db = testing::fresh_db().await;
+        let mut first = db.begin().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_groups")
+            .fetch_one(&mut *first)
+            .await
+            .unwrap();
+        let other = db.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = other.begin().await.map_err(|e| e.to_string())?;
+            sqlx::query("INSERT INTO user_groups (name, created_at) VALUES ('b', 0)")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sqlx::query("INSERT INTO user_groups (name, created_at) VALUES ('a', $1)")
+            .bind(count)
+            .execute(&mut *first)
+            .await
+            .expect("the first change's write");
+        first.commit().await.unwrap();
+        second
+            .await
+            .unwrap()
+            .expect("the second change, after the first");
+        let groups: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_groups")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(groups, 2);
+    }
+
     #[tokio::test]
     async fn migrations_apply_and_the_database_answers() {
         let db = testing::fresh_db().await;

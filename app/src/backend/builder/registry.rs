@@ -283,5 +283,14 @@ mod tests {
             "{}",
             failure.message
         );
+        // "Is the image there already?" gives up in time too (as "no").
+        let started = std::time::Instant::now();
+        let target = format!("{host}/kiln/ml/tools:1");
+        assert!(!registry.exists(&target, &RegistryAuth::default()).await);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
