@@ -39,12 +39,12 @@ tools:
 
 test-tools: tools
 	command -v chromium >/dev/null && command -v pg_ctlcluster >/dev/null && command -v buildah >/dev/null \
-	  && command -v skopeo >/dev/null && command -v docker-registry >/dev/null && command -v debootstrap >/dev/null \
+	  && command -v skopeo >/dev/null && command -v slirp4netns >/dev/null && command -v docker-registry >/dev/null && command -v debootstrap >/dev/null \
 	  && command -v busybox >/dev/null && command -v curl >/dev/null && command -v pgrep >/dev/null \
 	  && command -v kubectl >/dev/null \
 	  && python3 -m venv --help >/dev/null 2>&1 \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
-	         buildah skopeo docker-registry debootstrap busybox-static curl procps python3-venv \
+	         buildah skopeo slirp4netns docker-registry debootstrap busybox-static curl procps python3-venv \
 	         $$(command -v kubectl >/dev/null || echo kubernetes-client); }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit

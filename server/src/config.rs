@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use app::backend::builder::kubernetes::{self, BuilderKind, KubeBuilder, KubeSettings};
 use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::sandbox::Sandbox;
 use app::backend::builder::{BuildQueue, BuildSettings};
 
 use app::backend::identity::{AuthMode, AuthSettings};
@@ -463,8 +464,18 @@ impl Config {
                 _ => off(&format!("This host cannot build images: {missing}.")),
             };
         }
-        let local = LocalBuildah::new(settings.clone(), work_dir);
+        let local = LocalBuildah::new(settings.clone(), work_dir, self.sandbox());
         Ok(BuildQueue::new(Arc::new(local), settings))
+    }
+
+    /// What local builds must not see: Kiln's data folder (secret key, auth files) and the
+    /// SQLite database, wherever it is.
+    fn sandbox(&self) -> Sandbox {
+        let mut hidden = vec![self.data_dir.clone()];
+        if let Some(file) = sqlite_file(&self.database_url) {
+            hidden.push(file);
+        }
+        Sandbox::hiding(hidden)
     }
 
     pub fn build_settings(&self, registry: String) -> BuildSettings {
@@ -523,10 +534,33 @@ impl Config {
     }
 }
 
+/// The file of a `sqlite://FILE[?options]` database URL.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or_default();
+    (!file.is_empty() && file != ":memory:").then(|| PathBuf::from(file))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn the_sqlite_file_is_found_in_its_url_and_hidden_from_builds() {
+        assert_eq!(
+            sqlite_file("sqlite://data/kiln.db"),
+            Some("data/kiln.db".into())
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/k.db?mode=rwc"),
+            Some("/var/lib/k.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u:p@db/kiln"), None);
+    }
 
     #[test]
     fn the_cli_definition_is_consistent() {

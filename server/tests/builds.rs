@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::backend::builder::local::LocalBuildah;
+use app::backend::builder::sandbox::Sandbox;
 use app::backend::builder::{BuildQueue, BuildSettings};
 use app::backend::builds::{self, BuildRow};
 use app::backend::images::{self, ImageRow, Scope};
@@ -43,6 +44,11 @@ fn registry() -> String {
 
 /// A build service pushing to the test registry under a fresh prefix.
 fn service(timeout: Duration) -> Arc<BuildQueue> {
+    service_hiding(timeout, Sandbox::default())
+}
+
+/// `service` whose builds' sandbox also covers what `sandbox` hides.
+fn service_hiding(timeout: Duration, sandbox: Sandbox) -> Arc<BuildQueue> {
     let host = registry_host();
     let settings = BuildSettings {
         registry: format!("{host}/kiln-test-{}", random_hex(4)),
@@ -60,15 +66,18 @@ fn service(timeout: Duration) -> Arc<BuildQueue> {
     };
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
     BuildQueue::new(
-        Arc::new(LocalBuildah::new(settings.clone(), work)),
+        Arc::new(LocalBuildah::new(settings.clone(), work, sandbox)),
         settings,
     )
 }
 
 /// A Kiln build service on a fresh database, its queue running.
 async fn env(timeout: Duration) -> Env {
+    env_with(service(timeout)).await
+}
+
+async fn env_with(builds: Arc<BuildQueue>) -> Env {
     let registry = registry();
-    let builds = service(timeout);
     let db = fresh_db().await;
     let key = SecretKey::from_hex(&"05".repeat(32)).unwrap();
     let stop = CancellationToken::new();
@@ -340,7 +349,7 @@ async fn cancel_stops_the_build_process_and_keeps_its_log() {
     assert!(log.contains("STEP 4/8"), "the log so far is kept: {log}");
     assert!(log.contains("[kiln] stopped"), "{log}");
     let left = Command::new("pgrep")
-        .args(["-f", &format!("build-{}/", build.id)])
+        .args(["-f", &format!("kiln-build-{}-", build.id)])
         .output()
         .await
         .unwrap();
@@ -577,4 +586,164 @@ async fn a_script_with_a_write_token_builds_and_rebuilds_through_the_rest_api() 
     )
     .await;
     assert_eq!(out.trim(), "1.16.0");
+}
+
+/// What the hostile base image's `apt-get` does before running the real one: everything a
+/// stranger's maintainer script could try against Kiln, each result printed into the log.
+const PROBE: &str = r#"
+import os, socket, sys
+def say(text):
+    print("kiln-probe:", text, flush=True)
+files = sys.argv[1].split(",")
+targets = [t.rsplit(":", 1) for t in sys.argv[2].split(",")]
+pids = [p for p in os.listdir("/proc") if p.isdigit()]
+say("processes %d" % len(pids))
+for pid in pids:
+    try:
+        cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ")[:160]
+        say("process %s %s" % (pid, cmd.decode(errors="replace")))
+    except Exception:
+        pass
+    try:
+        for var in open("/proc/%s/environ" % pid, "rb").read().split(b"\0"):
+            if var.startswith((b"KILN_", b"CARGO_")):
+                say("found variable %s %s" % (pid, var[:40]))
+    except Exception:
+        pass
+    for f in files:
+        path = "/proc/%s/root%s" % (pid, f)
+        if os.path.exists(path):
+            say("found file " + path)
+for f in files:
+    if os.path.exists(f):
+        say("found file " + f)
+for host, port in targets:
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        say("connected %s:%s" % (host, port))
+    except Exception as e:
+        say("refused %s:%s (%s)" % (host, port, type(e).__name__))
+print("kiln-installed-begin\npip forged==6.6.6\nkiln-installed-end", flush=True)
+"#;
+
+/// Makes `base/hostile-N:1` in the test registry: the Debian base with `apt-get` wrapped
+/// by `PROBE`, told which of Kiln's files to look for and where Kiln's ports are.
+async fn hostile_base(registry: &str, files: &[String], targets: &[String]) -> String {
+    let dir = std::env::temp_dir().join(format!("kiln-hostile-{}", random_hex(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("probe.py"), PROBE).unwrap();
+    std::fs::write(
+        dir.join("apt-get"),
+        format!(
+            "#!/bin/sh\npython3 /usr/local/lib/kiln-probe.py '{}' '{}'\nexec /usr/bin/apt-get.real \"$@\"\n",
+            files.join(","),
+            targets.join(",")
+        ),
+    )
+    .unwrap();
+    let image = format!("{registry}/base/hostile-{}:1", random_hex(4));
+    let script = format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{registry}/base/debian:bookworm); \
+         buildah run $c -- mv /usr/bin/apt-get /usr/bin/apt-get.real; \
+         buildah copy --quiet $c {dir}/probe.py /usr/local/lib/kiln-probe.py >/dev/null; \
+         buildah copy --quiet --chmod 0755 $c {dir}/apt-get /usr/bin/apt-get >/dev/null; \
+         buildah commit --quiet --rm $c kiln-test-hostile >/dev/null; \
+         buildah push --quiet --tls-verify=false kiln-test-hostile docker://{image}; \
+         buildah rmi -f kiln-test-hostile >/dev/null",
+        dir = dir.display()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("STORAGE_DRIVER", "vfs")
+        .env("BUILDAH_ISOLATION", "chroot")
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_hostile_base_image_reaches_nothing_of_kilns_and_still_builds() {
+    // Kiln's files as a deployment has them: a data folder with the secret key and the
+    // SQLite database (the sandbox covers it), and Kiln's port on loopback.
+    let data = std::env::temp_dir().join(format!("kiln-data-{}", random_hex(4)));
+    std::fs::create_dir_all(&data).unwrap();
+    for file in ["secret.key", "kiln.db"] {
+        std::fs::write(data.join(file), "not for builds").unwrap();
+    }
+    let kiln = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = kiln.local_addr().unwrap().port();
+    let env = env_with(service_hiding(
+        Duration::from_secs(900),
+        Sandbox::hiding(vec![data.clone()]),
+    ))
+    .await;
+    let registry_host = registry_host();
+    let registry_port = registry_host.rsplit(':').next().unwrap().to_owned();
+    let files = vec![
+        data.join("secret.key").display().to_string(),
+        data.join("kiln.db").display().to_string(),
+    ];
+    let targets = vec![
+        format!("127.0.0.1:{port}"),
+        format!("10.0.2.2:{port}"),
+        "127.0.0.1:5432".to_owned(),
+        format!("127.0.0.1:{registry_port}"),
+    ];
+    let hostile = hostile_base(&registry_host, &files, &targets).await;
+
+    let (_, build) = env.create(&form(&hostile, "hello", "")).await.unwrap();
+    let done = env.finished(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(done.state(), BuildState::Succeeded, "{done:?}\n{log}");
+    let probe: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("kiln-probe: "))
+        .collect();
+    let processes: Vec<usize> = probe
+        .iter()
+        .filter_map(|l| l.strip_prefix("processes "))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(!processes.is_empty(), "the probe ran: {log}");
+    // The build's own: the sandbox's first process, buildah, the step's shell, apt-get's
+    // wrapper and the probe.
+    assert!(processes.iter().all(|n| *n <= 8), "{probe:#?}");
+    for line in &probe {
+        assert!(
+            !line.starts_with("found") && !line.starts_with("connected"),
+            "the probe got {line:?}; all it saw: {probe:#?}"
+        );
+        assert!(
+            !line.contains("docker-registry") && !line.contains("postgres"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        probe.iter().filter(|l| l.starts_with("refused")).count(),
+        2 * targets.len(),
+        "apt-get ran twice (update, install): {probe:#?}"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), kiln.accept())
+            .await
+            .is_err(),
+        "the build connected to Kiln's port"
+    );
+    // The record of installed packages comes from the image, not from what it printed.
+    assert!(
+        done.installed.lines().any(|l| l.starts_with("apt hello\t")),
+        "{}",
+        done.installed
+    );
+    assert!(!done.installed.contains("forged"), "{}", done.installed);
 }

@@ -373,7 +373,11 @@ mod tests {
         };
         let work = std::env::temp_dir().join(format!("kiln-{}", crate::backend::random_hex(4)));
         let builds = BuildQueue::new(
-            Arc::new(LocalBuildah::new(settings.clone(), work)),
+            Arc::new(LocalBuildah::new(
+                settings.clone(),
+                work,
+                Default::default(),
+            )),
             settings,
         );
         let state = testing::state().await;

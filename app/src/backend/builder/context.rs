@@ -8,6 +8,8 @@ use crate::domain::{FieldError, ImageRef};
 /// The files of a build context, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildContext {
+    /// The base image pinned by digest, as `FROM` names it (pulled before the build).
+    pub base: String,
     pub files: Vec<(&'static str, String)>,
 }
 
@@ -16,6 +18,14 @@ pub const BUILD_STEPS: u32 = 8;
 
 /// Where build steps find the optional CA bundle (mounted read-only when configured).
 pub const CA_PATH: &str = "/run/kiln/ca.crt";
+
+/// Where the last build step writes the record of installed packages, one per line
+/// (`apt NAME\tVERSION`, `conda …`, `pip NAME==VERSION`). Kiln reads it from the built
+/// image, never from the log, which any package can print into.
+pub const RECORD_PATH: &str = "/opt/kiln/installed.txt";
+
+/// The most of the record Kiln keeps.
+pub const RECORD_LIMIT: u64 = 1024 * 1024;
 
 /// The build context for `spec` on the base image pinned by digest. `base_user` is the
 /// base image's configured user, restored at the end; it comes from the image's config,
@@ -43,8 +53,10 @@ pub fn build_context(
     let containerfile = CONTAINERFILE
         .replace("{base}", &pinned)
         .replace("{user}", user)
-        .replace("{ca}", CA_PATH);
+        .replace("{ca}", CA_PATH)
+        .replace("{record}", RECORD_PATH);
     Ok(BuildContext {
+        base: pinned,
         files: vec![
             ("Containerfile", containerfile),
             ("apt.txt", lines(&spec.packages.apt)),
@@ -92,7 +104,8 @@ fn environment_yml(packages: &Packages) -> String {
 }
 
 /// The Containerfile. Nothing a user typed is in it: `{base}` is a digest-pinned
-/// reference that passed the grammar, `{user}` a checked user name, `{ca}` a constant.
+/// reference that passed the grammar, `{user}` a checked user name, `{ca}` and `{record}`
+/// constants.
 /// Each step prints `kiln-error: REASON:` before failing for a reason Kiln names.
 const CONTAINERFILE: &str = r#"FROM {base}
 USER root
@@ -126,9 +139,7 @@ RUN set -u; mkdir -p /opt/kiln; \
 ( (command -v micromamba >/dev/null 2>&1 && micromamba list -n base) || (command -v conda >/dev/null 2>&1 && conda list -n base) || true) > /opt/kiln/conda-installed.txt 2>/dev/null; \
 py=$(command -v python3 || command -v python || true); \
 ( [ -n "$py" ] && "$py" -m pip freeze 2>/dev/null || true) > /opt/kiln/pip-installed.txt; \
-echo "kiln-installed-begin"; \
-sed 's/^/apt /' /opt/kiln/apt-installed.txt; sed 's/^/conda /' /opt/kiln/conda-installed.txt; sed 's/^/pip /' /opt/kiln/pip-installed.txt; \
-echo "kiln-installed-end"; \
+{ sed 's/^/apt /' /opt/kiln/apt-installed.txt; sed 's/^/conda /' /opt/kiln/conda-installed.txt; sed 's/^/pip /' /opt/kiln/pip-installed.txt; } > {record}; \
 rm -rf /tmp/kiln
 USER {user}
 "#;

@@ -1,7 +1,16 @@
 //! The single-machine backend: `skopeo` reads registries (base image digests, whether a
 //! target exists; see [`super::registry`]) and `buildah` builds and pushes, as child
 //! processes in their own process group so that cancel and timeout stop the whole tree.
+//!
+//! One build is four commands: `buildah pull` of the pinned base image (with the registry
+//! auth file), `buildah build` in the [`Sandbox`] (no auth file, no Kiln environment, no
+//! host loopback, its own `/proc`), the record of installed packages read from the built
+//! image, and `buildah push` (with the auth file again). The auth file exists only while
+//! pull and push run, in Kiln's work folder, which the sandbox covers.
 
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -9,36 +18,48 @@ use std::time::Duration;
 use tokio::io::BufReader;
 use tokio::process::Command;
 
-use super::context::CA_PATH;
+use super::context::{CA_PATH, RECORD_LIMIT, RECORD_PATH};
 use super::lines::{BoundedLines, MAX_LINE};
-use super::registry::{Registry, on_path, output};
-use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
+use super::registry::{Registry, on_path, output, write_private};
+use super::sandbox::{self, Running, Sandbox};
+use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, RegistryAuth, Stop};
 use crate::backend::builds::FailReason;
 
 pub struct LocalBuildah {
     settings: BuildSettings,
-    /// Reads registries, and holds the folder build contexts are written under.
+    /// Reads registries, and holds the folder auth files are written under.
     registry: Registry,
+    work_dir: PathBuf,
+    sandbox: Sandbox,
 }
 
 impl LocalBuildah {
-    pub fn new(settings: BuildSettings, work_dir: PathBuf) -> Self {
-        let registry = Registry::new(settings.clone(), work_dir);
-        LocalBuildah { settings, registry }
+    /// A builder keeping its auth files under `work_dir`; builds run in `sandbox`, which
+    /// also covers `work_dir`.
+    pub fn new(settings: BuildSettings, work_dir: PathBuf, sandbox: Sandbox) -> Self {
+        let registry = Registry::new(settings.clone(), work_dir.clone());
+        let sandbox = sandbox.and_hiding(&work_dir);
+        LocalBuildah {
+            settings,
+            registry,
+            work_dir,
+            sandbox,
+        }
     }
 
-    /// Why this machine cannot build locally, if it cannot: both tools must be on PATH.
+    /// Why this machine cannot build locally, if it cannot: the tools must be on PATH.
     pub fn missing_tools() -> Option<String> {
         let missing: Vec<&str> = ["buildah", "skopeo"]
             .into_iter()
             .filter(|tool| !on_path(tool))
             .collect();
-        (!missing.is_empty()).then(|| {
-            format!(
+        if !missing.is_empty() {
+            return Some(format!(
                 "{} not installed (Debian: apt-get install buildah skopeo)",
                 missing.join(" and ")
-            )
-        })
+            ));
+        }
+        Sandbox::missing_tools().map(|tools| format!("builds need {tools}"))
     }
 }
 
@@ -53,12 +74,30 @@ impl Builder for LocalBuildah {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure> {
-        let dir = self
-            .registry
-            .prepare(&format!("build-{}", job.build_id), &job.auth)?;
-        let result = self.build_in(&dir, job, log, stop).await;
-        let _ = std::fs::remove_dir_all(&dir);
+    ) -> Result<Built, BuildFailure> {
+        let fail = |e: std::io::Error| {
+            BuildFailure::new(
+                FailReason::Build,
+                format!("cannot write the build folder: {e}"),
+            )
+        };
+        let name = format!("build-{}-{}", job.build_id, crate::backend::random_hex(4));
+        // The context holds nothing secret; it lives outside Kiln's folders, which the
+        // sandbox covers. The auth file's folder is inside them.
+        let context_root = std::env::temp_dir().join(format!("kiln-{name}"));
+        let auth_dir = self.work_dir.join(&name);
+        let result = match (
+            std::fs::create_dir_all(&context_root).map_err(fail),
+            std::fs::create_dir_all(&auth_dir).map_err(fail),
+        ) {
+            (Ok(()), Ok(())) => {
+                self.build_in(&context_root, &auth_dir, job, log, stop)
+                    .await
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        let _ = std::fs::remove_dir_all(&context_root);
+        let _ = std::fs::remove_dir_all(&auth_dir);
         result
     }
 }
@@ -66,42 +105,67 @@ impl Builder for LocalBuildah {
 impl LocalBuildah {
     async fn build_in(
         &self,
-        dir: &Path,
+        context_root: &Path,
+        auth_dir: &Path,
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure> {
-        let context = dir.join("context");
-        std::fs::create_dir_all(&context)
-            .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
+    ) -> Result<Built, BuildFailure> {
+        let fail = |e: std::io::Error| BuildFailure::new(FailReason::Build, e.to_string());
+        let context = context_root.join("context");
+        std::fs::create_dir_all(&context).map_err(fail)?;
         for (name, content) in &job.context.files {
-            std::fs::write(context.join(name), content)
-                .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
+            std::fs::write(context.join(name), content).map_err(fail)?;
         }
-        let authfile = dir.join("auth.json");
+        let authfile = auth_dir.join("auth.json");
 
-        let mut build = buildah();
-        build
-            .args(["build", "--layers=false", "--pull=missing"])
+        log.note(&format!("pulling {}", job.context.base)).await;
+        let mut pull = buildah();
+        pull.args(["pull", "--quiet"])
             .arg("--authfile")
             .arg(&authfile)
             .arg(self.registry.tls_verify(&job.base))
+            .arg(&job.context.base);
+        let code = with_auth(&authfile, &job.auth, run_logged(pull, false, log, stop)).await?;
+        if code != 0 {
+            return Err(BuildFailure::exited(FailReason::BaseImage, code));
+        }
+
+        let mut build = self.sandbox.command("buildah");
+        storage_defaults(&mut build);
+        build
+            .args(["build", "--layers=false", "--pull=never"])
+            .arg(format!("--dns={}", sandbox::DNS))
             .arg("-f")
             .arg(context.join("Containerfile"))
             .arg("-t")
             .arg(&job.target);
         if let Some(ca) = &self.settings.ca_bundle {
+            // A copy beside the context: the configured file may be in a covered folder.
+            let copy = context_root.join("ca.crt");
+            std::fs::copy(ca, &copy).map_err(fail)?;
             build
                 .arg("-v")
-                .arg(format!("{}:{CA_PATH}:ro", ca.display()));
+                .arg(format!("{}:{CA_PATH}:ro", copy.display()));
         }
         build.arg(&context);
         log.note(&format!("building {}", job.target)).await;
-        let code = run_logged(build, log, stop).await?;
+        let code = run_logged(build, true, log, stop).await?;
         if code != 0 {
+            remove_image(&job.target).await;
             return Err(log.exit_failure(code));
         }
 
+        let installed = match read_record(&job.target).await {
+            Ok(record) => record,
+            Err(e) => {
+                log.note(&format!(
+                    "the record of installed packages could not be read: {e}"
+                ))
+                .await;
+                String::new()
+            }
+        };
         log.note(&format!("pushing {}", job.target)).await;
         let mut push = buildah();
         push.arg("push")
@@ -110,37 +174,131 @@ impl LocalBuildah {
             .arg(self.registry.tls_verify(&job.target))
             .arg(&job.target)
             .arg(format!("docker://{}", job.target));
-        let pushed = run_logged(push, log, stop).await;
+        let pushed = with_auth(&authfile, &job.auth, run_logged(push, false, log, stop)).await;
         // The image is in the registry (or not); the local copy only takes space.
-        let mut remove = buildah();
-        remove.args(["rmi", "-f"]).arg(&job.target);
-        let _ = output(remove).await;
+        remove_image(&job.target).await;
         match pushed? {
             0 => {
                 log.note("pushed").await;
-                Ok(())
+                Ok(Built { installed })
             }
             code => Err(BuildFailure::exited(FailReason::Push, code)),
         }
     }
 }
 
+/// Runs `step` with the auth file written (owner-only) for its duration only.
+async fn with_auth<T>(
+    authfile: &Path,
+    auth: &RegistryAuth,
+    step: impl std::future::Future<Output = Result<T, BuildFailure>>,
+) -> Result<T, BuildFailure> {
+    write_private(authfile, &auth.to_json()).map_err(|e| {
+        BuildFailure::new(
+            FailReason::Build,
+            format!("cannot write the auth file: {e}"),
+        )
+    })?;
+    let result = step.await;
+    let _ = std::fs::remove_file(authfile);
+    result
+}
+
+async fn remove_image(target: &str) {
+    let mut remove = buildah();
+    remove.args(["rmi", "-f"]).arg(target);
+    let _ = output(remove).await;
+}
+
+/// The record of installed packages in the image `target` (local storage): its file read
+/// through a mount of the image, resolved inside the image's root so that no link in
+/// it can point Kiln at a file of the host.
+async fn read_record(target: &str) -> Result<String, String> {
+    let mut from = buildah();
+    from.args(["from", "--pull=never", "--quiet"]).arg(target);
+    let container = output(from).await?.trim().to_owned();
+    let mut mount = buildah();
+    mount.arg("mount").arg(&container);
+    let record = match output(mount).await {
+        Ok(root) => read_in_root(Path::new(root.trim()), RECORD_PATH, RECORD_LIMIT)
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let mut remove = buildah();
+    remove.arg("rm").arg(&container);
+    let _ = output(remove).await;
+    record
+}
+
+/// Reads at most `limit` bytes of the regular file `path`, resolved as if `root` were `/`
+/// (`openat2` with `RESOLVE_IN_ROOT`: `..` and absolute links stay inside `root`).
+pub fn read_in_root(root: &Path, path: &str, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let c = |p: &[u8]| CString::new(p).map_err(std::io::Error::other);
+    let root_path = c(root.as_os_str().as_bytes())?;
+    // SAFETY: open(2) of a NUL-terminated path; the descriptor is owned at once.
+    let root_fd = unsafe {
+        libc::open(
+            root_path.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if root_fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let root_fd = unsafe { OwnedFd::from_raw_fd(root_fd) };
+    let relative = c(path.trim_start_matches('/').as_bytes())?;
+    // SAFETY: `open_how` is plain integers; all zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2(2) with a valid directory descriptor, path and `open_how` of the
+    // size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root_fd.as_raw_fd(),
+            relative.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd as i32) });
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!("{path} is not a plain file")));
+    }
+    let mut text = String::new();
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    text.push_str(&String::from_utf8_lossy(&bytes));
+    Ok(text.trim_end().to_owned())
+}
+
 /// buildah with the storage and isolation this host can use unless configured otherwise.
 pub fn buildah() -> Command {
     let mut cmd = Command::new("buildah");
+    storage_defaults(&mut cmd);
+    cmd
+}
+
+/// vfs storage and chroot isolation unless Kiln's environment says otherwise.
+fn storage_defaults(cmd: &mut Command) {
     for (name, default) in [("STORAGE_DRIVER", "vfs"), ("BUILDAH_ISOLATION", "chroot")] {
         if std::env::var_os(name).is_none() {
             cmd.env(name, default);
         }
     }
-    cmd
 }
 
-/// Runs `cmd` in its own process group, every output line into the log; on stop the group
+/// Runs `cmd` (made by [`Sandbox::command`] when `sandboxed`) in its own process group, every output line into the log; on stop the group
 /// gets SIGTERM, then SIGKILL after 5 s (a build on this host can't outlive its replica's
 /// lead: the next leader reports it interrupted). Returns the exit status.
 async fn run_logged(
     mut cmd: Command,
+    sandboxed: bool,
     log: &mut LogWriter,
     stop: &Stop,
 ) -> Result<i32, BuildFailure> {
@@ -149,16 +307,21 @@ async fn run_logged(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| {
+    let started = if sandboxed {
+        sandbox::start(&mut cmd).await
+    } else {
+        cmd.spawn().map(Running::plain)
+    };
+    let mut running = started.map_err(|e| {
         BuildFailure::new(FailReason::Build, format!("cannot start the builder: {e}"))
     })?;
-    let group = child.id().map(|id| id as i32);
+    let group = running.child.id().map(|id| id as i32);
     let mut out = BoundedLines::new(
-        BufReader::new(child.stdout.take().expect("piped")),
+        BufReader::new(running.child.stdout.take().expect("piped")),
         MAX_LINE,
     );
     let mut err = BoundedLines::new(
-        BufReader::new(child.stderr.take().expect("piped")),
+        BufReader::new(running.child.stderr.take().expect("piped")),
         MAX_LINE,
     );
     let (mut out_open, mut err_open) = (true, true);
@@ -173,13 +336,14 @@ async fn run_logged(
                 _ => err_open = false,
             },
             _ = stop.stopped() => {
-                stop_group(group, &mut child).await;
+                stop_group(group, &mut running.child).await;
+                running.wait().await.ok();
                 log.note("stopped").await;
                 return Err(BuildFailure::new(FailReason::Killed, "The build was stopped."));
             }
         }
     }
-    let status = child
+    let status = running
         .wait()
         .await
         .map_err(|e| BuildFailure::new(FailReason::Build, e.to_string()))?;
@@ -216,6 +380,39 @@ mod tests {
             .unwrap()
     }
 
+    #[test]
+    fn the_record_is_read_inside_the_image_and_no_link_leads_out_of_it() {
+        let base =
+            std::env::temp_dir().join(format!("kiln-root-{}", crate::backend::random_hex(4)));
+        let root = base.join("root");
+        std::fs::create_dir_all(root.join("opt/kiln")).unwrap();
+        std::fs::write(base.join("host-secret"), "the host's file").unwrap();
+        let record = root.join("opt/kiln/installed.txt");
+        std::fs::write(&record, "pip six==1.16.0\n").unwrap();
+        assert_eq!(
+            read_in_root(&root, RECORD_PATH, 1024).unwrap(),
+            "pip six==1.16.0"
+        );
+        assert_eq!(
+            read_in_root(&root, RECORD_PATH, 5).unwrap(),
+            "pip s",
+            "cut at the limit"
+        );
+
+        // An absolute link and a climbing one both stay inside the image's root.
+        for target in [base.join("host-secret"), "../../../host-secret".into()] {
+            std::fs::remove_file(&record).unwrap();
+            std::os::unix::fs::symlink(&target, &record).unwrap();
+            let read = read_in_root(&root, RECORD_PATH, 1024);
+            assert!(read.is_err(), "{target:?} read {read:?}");
+        }
+        // A folder where the file should be is not read.
+        std::fs::remove_file(&record).unwrap();
+        std::fs::create_dir(&record).unwrap();
+        assert!(read_in_root(&root, RECORD_PATH, 1024).is_err());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     #[tokio::test]
     async fn a_builder_printing_a_huge_line_costs_one_line_of_memory() {
         let db = crate::backend::db::testing::fresh_db().await;
@@ -229,7 +426,9 @@ mod tests {
             .arg("-c")
             .arg("head -c 268435456 /dev/zero | tr '\\0' x; echo; echo after the flood");
         let before = peak_kib();
-        let status = run_logged(flood, &mut log, &Stop::default()).await.unwrap();
+        let status = run_logged(flood, false, &mut log, &Stop::default())
+            .await
+            .unwrap();
         let grown = peak_kib().saturating_sub(before);
         log.close().await;
         assert_eq!(status, 0);

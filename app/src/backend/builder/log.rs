@@ -1,6 +1,6 @@
 //! A build's output on its way to the database: lines are gathered into chunks, written
-//! every quarter second or 64 KB, read for progress (`STEP n/m`) and for the record of
-//! installed packages, and the failure reasons Kiln can name.
+//! every quarter second or 64 KB, read for progress (`STEP n/m`) and for the failure
+//! reasons Kiln can name. Nothing else is taken from the log: any package can print into it.
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,6 @@ pub struct LogWriter {
     buffer: String,
     last_flush: Instant,
     step: i64,
-    recording: Option<Vec<String>>,
-    installed: Vec<String>,
     reason: Option<FailReason>,
     /// Where the log stands in its source (a Kubernetes log timestamp), stored with the
     /// chunk that ends there.
@@ -53,8 +51,6 @@ impl LogWriter {
             buffer: String::new(),
             last_flush: Instant::now(),
             step: 0,
-            recording: None,
-            installed: Vec::new(),
             reason: None,
             cursor: None,
         }
@@ -112,18 +108,8 @@ impl LogWriter {
                 tracing::warn!(build = self.build_id, error = %e, "could not record a build step");
             }
         }
-        match (line.trim(), &mut self.recording) {
-            ("kiln-installed-begin", _) => self.recording = Some(Vec::new()),
-            ("kiln-installed-end", Some(lines)) => {
-                self.installed = std::mem::take(lines);
-                self.recording = None;
-            }
-            (l, Some(lines)) => lines.push(l.to_owned()),
-            (l, None) => {
-                if self.reason.is_none() {
-                    self.reason = reason_of(l);
-                }
-            }
+        if self.reason.is_none() {
+            self.reason = reason_of(line.trim());
         }
     }
 
@@ -166,11 +152,6 @@ impl LogWriter {
         BuildFailure::exited(self.reason.unwrap_or(FailReason::Build), code)
     }
 
-    /// The record of installed packages the build printed, one per line.
-    pub fn installed(&self) -> String {
-        self.installed.join("\n")
-    }
-
     pub async fn close(mut self) {
         self.flush().await;
     }
@@ -203,11 +184,11 @@ pub fn step_of(line: &str) -> Option<i64> {
 pub fn reason_of(line: &str) -> Option<FailReason> {
     if step_of(line).is_some() {
         None
-    } else if line.contains("kiln-error: no-apt:") {
+    } else if line.starts_with("kiln-error: no-apt:") {
         Some(FailReason::NoApt)
-    } else if line.contains("kiln-error: no-conda:") {
+    } else if line.starts_with("kiln-error: no-conda:") {
         Some(FailReason::NoConda)
-    } else if line.contains("kiln-error: no-python:") {
+    } else if line.starts_with("kiln-error: no-python:") {
         Some(FailReason::NoPython)
     } else if [
         "Unable to locate package",

@@ -12,6 +12,7 @@ pub mod local;
 pub mod log;
 pub mod queue;
 pub mod registry;
+pub mod sandbox;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,6 +74,13 @@ pub struct BuildJob {
     pub auth: RegistryAuth,
     /// Where a re-attached build's log goes on from (backend-specific; empty at first).
     pub log_cursor: String,
+}
+
+/// What a build that pushed its image reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Built {
+    /// The record of installed packages, read from the image (`context::RECORD_PATH`).
+    pub installed: String,
 }
 
 /// Why a build stopped without an image.
@@ -165,7 +173,7 @@ pub trait Builder: Send + Sync {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure>;
+    ) -> Result<Built, BuildFailure>;
     /// Follows a build a previous leader started, to its end. A backend whose builds die
     /// with the process that ran them can't, and reports the build interrupted.
     async fn reattach(
@@ -173,7 +181,7 @@ pub trait Builder: Send + Sync {
         _job: &BuildJob,
         _log: &mut LogWriter,
         _stop: &Stop,
-    ) -> Result<(), BuildFailure> {
+    ) -> Result<Built, BuildFailure> {
         Err(BuildFailure::new(
             FailReason::Interrupted,
             "Kiln stopped while this build was running.",

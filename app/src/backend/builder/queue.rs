@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use super::context::build_context;
 use super::destination;
 use super::{
-    BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Planned, Resolved, Stop, build_auth,
+    BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Planned, Resolved, Stop,
+    build_auth,
 };
 use crate::backend::builds::{self, BuildRow, FailReason, Outcome};
 use crate::backend::db::Conn;
@@ -288,7 +289,10 @@ impl BuildQueue {
                 tracing::info!(build = build.id, "build left to the next leader");
                 return;
             }
-            Ok(installed) => builds::finish(&db, build.id, Outcome::Succeeded { installed }).await,
+            Ok(built) => {
+                let installed = &built.installed;
+                builds::finish(&db, build.id, Outcome::Succeeded { installed }).await
+            }
             Err(failure) if stop.is_cancelled() && failure.reason != FailReason::Timeout => {
                 builds::finish(&db, build.id, Outcome::Cancelled).await
             }
@@ -317,7 +321,7 @@ impl BuildQueue {
         build: &BuildRow,
         start: Start,
         stop: &Stop,
-    ) -> Result<String, BuildFailure> {
+    ) -> Result<Built, BuildFailure> {
         let internal = |e: BackendError| BuildFailure::new(FailReason::Build, e.to_string());
         let (builder, settings) = self.backend().map_err(internal)?;
         let spec: BuildSpec = build.spec().map_err(internal)?;
@@ -362,8 +366,7 @@ impl BuildQueue {
                 }
             }
         };
-        let installed = log.installed();
         log.close().await;
-        result.map(|()| installed)
+        result
     }
 }

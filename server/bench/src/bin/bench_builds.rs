@@ -126,7 +126,11 @@ fn service(registry: &str) -> (Arc<BuildQueue>, BuildSettings) {
     let work = std::env::temp_dir().join(format!("kiln-bench-{}", random_hex(4)));
     (
         BuildQueue::new(
-            Arc::new(LocalBuildah::new(settings.clone(), work)),
+            Arc::new(LocalBuildah::new(
+                settings.clone(),
+                work,
+                Default::default(),
+            )),
             settings.clone(),
         ),
         settings,

@@ -410,7 +410,7 @@ impl Fixture {
         &self,
         reattach: bool,
         log_cursor: &str,
-    ) -> (Stop, tokio::task::JoinHandle<Result<(), BuildFailure>>) {
+    ) -> (Stop, tokio::task::JoinHandle<Result<Built, BuildFailure>>) {
         let (builder, job, db, stop) = (
             self.builder.clone(),
             self.job(log_cursor),
@@ -439,8 +439,8 @@ impl Fixture {
 }
 
 async fn ended(
-    task: tokio::task::JoinHandle<Result<(), BuildFailure>>,
-) -> Result<(), BuildFailure> {
+    task: tokio::task::JoinHandle<Result<Built, BuildFailure>>,
+) -> Result<Built, BuildFailure> {
     tokio::time::timeout(Duration::from_secs(20), task)
         .await
         .expect("the build ends")

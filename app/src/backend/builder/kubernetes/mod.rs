@@ -24,7 +24,7 @@ use tokio_util::compat::FuturesAsyncReadCompatExt;
 
 use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::Registry;
-use super::{BuildFailure, BuildJob, BuildSettings, Builder, LogWriter, Stop};
+use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Stop};
 use crate::backend::builds::FailReason;
 use objects::{BuildObjects, owned_by};
 use status::Phase;
@@ -242,7 +242,7 @@ impl KubeBuilder {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure> {
+    ) -> Result<Built, BuildFailure> {
         let name = objects::name(job.build_id);
         let config = watcher::Config::default().labels(&objects::selector(job.build_id));
         let mut jobs = watch(self.api::<Job>(), config.clone())
@@ -261,7 +261,7 @@ impl KubeBuilder {
                 Some(Phase::Succeeded) => {
                     lines.finish(pod.as_ref(), log).await;
                     log.note("pushed").await;
-                    return Ok(());
+                    return Ok(Built::default());
                 }
                 Some(ended @ (Phase::Failed(_) | Phase::Exited(_))) => {
                     // The Job and Pod watches are separate streams: the Job may report its
@@ -366,7 +366,7 @@ impl Builder for KubeBuilder {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure> {
+    ) -> Result<Built, BuildFailure> {
         self.create(self.render(job), log).await?;
         self.follow(job, log, stop).await
     }
@@ -376,7 +376,7 @@ impl Builder for KubeBuilder {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<(), BuildFailure> {
+    ) -> Result<Built, BuildFailure> {
         let name = objects::name(job.build_id);
         let by_label = kube::api::ListParams::default().labels(&objects::selector(job.build_id));
         // A hand-over often meets a busy or restarting API server: ask a few times before
