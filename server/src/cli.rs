@@ -238,7 +238,8 @@ async fn serve(config: Config) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `kiln kube render`: an example build's objects, one YAML document each (JSON is YAML).
+/// `kiln kube render`: an example build's objects and the build Pods' NetworkPolicy, one
+/// YAML document each (JSON is YAML).
 fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
     let registry = config
         .builds
@@ -251,12 +252,13 @@ fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
         Some(path) => Some(std::fs::read_to_string(path)?),
         None => None,
     };
-    let objects =
-        app::backend::builder::kubernetes::objects::sample(&kube, &settings, ca.as_deref());
+    use app::backend::builder::kubernetes::objects;
+    let build = objects::sample(&kube, &settings, ca.as_deref());
     let docs = [
-        serde_json::to_string_pretty(&objects.job),
-        serde_json::to_string_pretty(&objects.config_map),
-        serde_json::to_string_pretty(&objects.secret),
+        serde_json::to_string_pretty(&build.job),
+        serde_json::to_string_pretty(&build.config_map),
+        serde_json::to_string_pretty(&build.secret),
+        serde_json::to_string_pretty(&objects::network_policy(&kube)),
     ];
     for doc in docs {
         println!("---\n{}", doc.map_err(|e| CliError::Config(e.to_string()))?);

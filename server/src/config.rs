@@ -207,6 +207,35 @@ pub struct KubeConfig {
     #[arg(long, env = "KILN_K8S_BUILDER_IMAGE", global = true)]
     pub k8s_builder_image: Option<String>,
 
+    /// The push step's image (sh, tar, gzip and skopeo; runs no build code and alone holds
+    /// the push credential).
+    #[arg(
+        long,
+        env = "KILN_K8S_PUSH_IMAGE",
+        default_value = kubernetes::DEFAULT_PUSH_IMAGE,
+        global = true
+    )]
+    pub k8s_push_image: String,
+
+    /// Addresses build Pods may not reach (their NetworkPolicy, `kiln kube render`): the
+    /// cluster's Pod and Service ranges, private ranges and the metadata service.
+    #[arg(
+        long,
+        env = "KILN_K8S_BUILD_EGRESS_EXCEPT",
+        default_value = kubernetes::DEFAULT_EGRESS_EXCEPT,
+        global = true
+    )]
+    pub k8s_build_egress_except: String,
+
+    /// Addresses build Pods may reach despite the above (e.g. an in-cluster registry).
+    #[arg(
+        long,
+        env = "KILN_K8S_BUILD_EGRESS_ALLOW",
+        default_value = "",
+        global = true
+    )]
+    pub k8s_build_egress_allow: String,
+
     /// CPU the build Pod requests.
     #[arg(
         long,
@@ -511,6 +540,15 @@ impl Config {
                 .k8s_builder_image
                 .clone()
                 .unwrap_or_else(|| builder.default_image().to_owned()),
+            push_image: k.k8s_push_image.clone(),
+            egress_except: kubernetes::parse_cidrs(
+                "KILN_K8S_BUILD_EGRESS_EXCEPT",
+                &k.k8s_build_egress_except,
+            )?,
+            egress_allow: kubernetes::parse_cidrs(
+                "KILN_K8S_BUILD_EGRESS_ALLOW",
+                &k.k8s_build_egress_allow,
+            )?,
             cpu_request: k.k8s_cpu_request.clone(),
             cpu_limit: k.k8s_cpu_limit.clone(),
             memory_request: k.k8s_memory_request.clone(),

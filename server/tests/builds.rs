@@ -328,7 +328,8 @@ async fn bad_base_images_fail_before_anything_is_queued_and_a_base_without_apt_f
     assert_eq!(build.base_user, "1000");
     let failed = env.finished(build.id).await;
     assert_eq!(failed.state(), BuildState::Failed);
-    assert_eq!(failed.reason, "no-apt", "{failed:?}");
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert_eq!(failed.reason, "no-apt", "{failed:?}\n{log}");
     assert!(failed.message.contains("no apt-get"), "{}", failed.message);
 }
 
@@ -746,4 +747,76 @@ async fn a_hostile_base_image_reaches_nothing_of_kilns_and_still_builds() {
         done.installed
     );
     assert!(!done.installed.contains("forged"), "{}", done.installed);
+}
+
+/// The Kubernetes push step's script, run here as its container would run it: on an OCI
+/// archive of a real image (as the builder leaves it), pushing to the loopback registry
+/// with an auth file of its own, and printing the record read from the image's layers.
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn the_kubernetes_push_step_pushes_the_archive_and_reads_the_record_from_its_layers() {
+    use app::backend::builder::kubernetes::objects::{PUSH_SCRIPT, RECORD_BEGIN, RECORD_END};
+    let registry = registry_host();
+    let dir = std::env::temp_dir().join(format!("kiln-push-{}", random_hex(4)));
+    std::fs::create_dir_all(dir.join("push")).unwrap();
+    std::fs::write(dir.join("push/config.json"), r#"{"auths":{}}"#).unwrap();
+    let archive = dir.join("image.tar");
+    let script = format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{registry}/base/busybox:1); \
+         buildah run --user 0 $c -- sh -c 'mkdir -p /opt/kiln; printf \"apt curl\\t7.88\\npip six==1.16.0\\n\" > /opt/kiln/installed.txt'; \
+         buildah run --user 0 $c -- sh -c 'echo later > /opt/later.txt'; \
+         buildah commit --quiet --rm $c kiln-test-push >/dev/null; \
+         buildah push --quiet kiln-test-push oci-archive:{archive}; \
+         buildah rmi -f kiln-test-push >/dev/null",
+        archive = archive.display()
+    );
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("STORAGE_DRIVER", "vfs")
+        .env("BUILDAH_ISOLATION", "chroot")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let target = format!("{registry}/kiln-test-{}/ml/pushed:1", random_hex(4));
+    let out = Command::new("sh")
+        .args(["-c", PUSH_SCRIPT, "kiln-push"])
+        .arg(&archive)
+        .arg(&target)
+        .arg("false")
+        .arg("/opt/kiln/installed.txt")
+        .env("PUSH_AUTH", dir.join("push"))
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("[kiln] pushed\n"), "{stdout}");
+    let record = stdout
+        .split_once(&format!("{RECORD_BEGIN}\n"))
+        .and_then(|(_, rest)| rest.split_once(RECORD_END))
+        .map(|(record, _)| record.trim_end().to_owned());
+    assert_eq!(
+        record.as_deref(),
+        Some("apt curl\t7.88\npip six==1.16.0"),
+        "the record is found below a later layer: {stdout}"
+    );
+    let pushed = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{target}"))
+        .output()
+        .await
+        .unwrap();
+    assert!(pushed.status.success(), "the image is in the registry");
 }

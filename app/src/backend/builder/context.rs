@@ -105,10 +105,11 @@ fn environment_yml(packages: &Packages) -> String {
 
 /// The Containerfile. Nothing a user typed is in it: `{base}` is a digest-pinned
 /// reference that passed the grammar, `{user}` a checked user name, `{ca}` and `{record}`
-/// constants.
+/// constants. The steps run as uid 0 by number: an image without `/etc/passwd` has no
+/// user named root to look up.
 /// Each step prints `kiln-error: REASON:` before failing for a reason Kiln names.
 const CONTAINERFILE: &str = r#"FROM {base}
-USER root
+USER 0
 COPY apt.txt environment.yml requirements.txt /tmp/kiln/
 RUN set -eu; \
 if [ -s /tmp/kiln/apt.txt ]; then \
@@ -184,7 +185,7 @@ mod tests {
                 .unwrap()
         };
         assert!(file("Containerfile").starts_with(&format!(
-            "FROM 127.0.0.1:5000/base/debian@{DIGEST}\nUSER root\n"
+            "FROM 127.0.0.1:5000/base/debian@{DIGEST}\nUSER 0\n"
         )));
         assert!(file("Containerfile").ends_with("USER jovyan\n"));
         assert_eq!(

@@ -71,7 +71,11 @@ pub struct BuildJob {
     pub base: String,
     pub context: BuildContext,
     pub target: String,
+    /// Every login the build uses (push and base), for steps that run no build code.
     pub auth: RegistryAuth,
+    /// The base image's pull secret alone: all that a container running build steps may
+    /// hold (the Kubernetes builder's).
+    pub base_auth: RegistryAuth,
     /// Where a re-attached build's log goes on from (backend-specific; empty at first).
     pub log_cursor: String,
 }
@@ -268,7 +272,7 @@ pub struct Planned {
     pub reused: bool,
 }
 
-/// The credentials a build needs: the base image's pull secret and the push registry's.
+/// The credentials a build needs: the push registry's, then the base image's pull secret.
 pub async fn build_auth(
     db: &Db,
     key: &SecretKey,
@@ -276,6 +280,13 @@ pub async fn build_auth(
     spec: &BuildSpec,
 ) -> Result<RegistryAuth> {
     let mut auth = settings.push_auth();
+    auth.entries.extend(base_auth(db, key, spec).await?.entries);
+    Ok(auth)
+}
+
+/// The base image's pull secret alone (empty without one).
+pub async fn base_auth(db: &Db, key: &SecretKey, spec: &BuildSpec) -> Result<RegistryAuth> {
+    let mut auth = RegistryAuth::default();
     if let Some(name) = &spec.pull_secret {
         let (registry, username, password) =
             super::credentials::open_by_name(db, key, name).await?;

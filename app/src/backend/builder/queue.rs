@@ -15,7 +15,7 @@ use super::context::build_context;
 use super::destination;
 use super::{
     BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Planned, Resolved, Stop,
-    build_auth,
+    base_auth, build_auth,
 };
 use crate::backend::builds::{self, BuildRow, FailReason, Outcome};
 use crate::backend::db::Conn;
@@ -330,6 +330,7 @@ impl BuildQueue {
         let auth = build_auth(db, key, settings, &spec)
             .await
             .map_err(internal)?;
+        let base_auth = base_auth(db, key, &spec).await.map_err(internal)?;
         let job = BuildJob {
             build_id: build.id,
             image_id: build.image_id,
@@ -337,6 +338,7 @@ impl BuildQueue {
             context,
             target: build.target.clone(),
             auth,
+            base_auth,
             log_cursor: build.log_cursor.clone(),
         };
         let mut log = LogWriter::continuing(db.clone(), build.id, settings.log_limit)

@@ -56,6 +56,8 @@ struct State {
     refuse: Option<&'static str>,
     /// The builder's container is gone: its log can be read, but no longer followed.
     container_done: bool,
+    /// What the push step's container printed (read once it has ended).
+    push_log: String,
 }
 
 #[derive(Clone)]
@@ -201,6 +203,11 @@ impl ApiServer {
                         "metadata": {"resourceVersion": state.version.to_string()},
                         "items": state.pod.iter().collect::<Vec<_>>()}),
             ),
+            (&Method::GET, p)
+                if p == format!("{core}/pods/{POD}/log") && query.contains("container=push") =>
+            {
+                Response::new(full(state.push_log.clone()))
+            }
             (&Method::GET, p) if p == format!("{core}/pods/{POD}/log") => {
                 if state.container_done {
                     return Response::new(full(Bytes::new()));
@@ -264,7 +271,7 @@ impl ApiServer {
                          "labels": {objects::BUILD_ID: self.build_id.to_string()}},
             "status": status});
         state.pod = Some(pod.clone());
-        if pod["status"]["containerStatuses"][0]["state"]
+        if pod["status"]["initContainerStatuses"][0]["state"]
             .get("running")
             .is_none()
         {
@@ -283,6 +290,11 @@ impl ApiServer {
         for stream in &state.logs {
             let _ = stream.send(Bytes::from(text.clone()));
         }
+    }
+
+    /// As the kubelet: what the push step's container printed.
+    fn push_log(&self, text: &str) {
+        self.state.lock().unwrap().push_log = text.to_owned();
     }
 
     /// The builder's container exited: its log streams end.
@@ -338,6 +350,9 @@ fn settings() -> (KubeSettings, BuildSettings) {
         namespace: NAMESPACE.into(),
         builder: BuilderKind::BuildKit,
         image: BuilderKind::BuildKit.default_image().into(),
+        push_image: DEFAULT_PUSH_IMAGE.into(),
+        egress_except: parse_cidrs("except", DEFAULT_EGRESS_EXCEPT).unwrap(),
+        egress_allow: Vec::new(),
         cpu_request: "500m".into(),
         cpu_limit: "2".into(),
         memory_request: "1Gi".into(),
@@ -394,6 +409,8 @@ impl Fixture {
         let mut auth = RegistryAuth::default();
         auth.add("registry.internal:5000", "pusher", "push-secret");
         auth.add("docker.io", "puller", "pull-secret");
+        let mut base_auth = RegistryAuth::default();
+        base_auth.add("docker.io", "puller", "pull-secret");
         BuildJob {
             build_id: self.row.id,
             image_id: self.row.image_id,
@@ -401,6 +418,7 @@ impl Fixture {
             context: build_context(&spec, testing::DIGEST, "").unwrap(),
             target: "registry.internal:5000/kiln/ml/tools:0123456789abcdef".into(),
             auth,
+            base_auth,
             log_cursor: log_cursor.into(),
         }
     }
@@ -448,16 +466,31 @@ async fn ended(
 }
 
 fn running() -> Value {
-    json!({"phase": "Running", "containerStatuses": [{"name": "build",
+    json!({"phase": "Pending", "initContainerStatuses": [{"name": "build",
         "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": true,
         "restartCount": 0, "state": {"running": {"startedAt": "2026-11-27T12:00:00Z"}}}]})
 }
 
 fn terminated(exit_code: i32, reason: &str) -> Value {
-    json!({"phase": if exit_code == 0 { "Succeeded" } else { "Failed" },
-        "containerStatuses": [{"name": "build",
+    json!({"phase": if exit_code == 0 { "Running" } else { "Failed" },
+        "initContainerStatuses": [{"name": "build",
         "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": false,
         "restartCount": 0, "state": {"terminated": {"exitCode": exit_code, "reason": reason}}}]})
+}
+
+/// The builder is done; the push step ended with `exit_code`.
+fn pushed(exit_code: i32) -> Value {
+    let mut status = terminated(0, "Completed");
+    status["phase"] = json!(if exit_code == 0 {
+        "Succeeded"
+    } else {
+        "Failed"
+    });
+    status["containerStatuses"] = json!([{"name": "push",
+        "image": DEFAULT_PUSH_IMAGE, "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": exit_code,
+            "reason": if exit_code == 0 { "Completed" } else { "Error" }}}}]);
+    status
 }
 
 #[tokio::test]
@@ -488,7 +521,8 @@ async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_th
     assert_eq!(pod["restartPolicy"], json!("Never"));
     assert_eq!(pod["nodeSelector"]["kiln.dev/builds"], json!("yes"));
     assert_eq!(pod["tolerations"][0]["key"], json!("builds"));
-    let container = &pod["containers"][0];
+    let container = &pod["initContainers"][0];
+    assert_eq!(container["name"], json!("build"));
     assert_eq!(container["command"], json!(["buildctl-daemonless.sh"]));
     assert_eq!(
         container["resources"],
@@ -499,11 +533,53 @@ async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_th
     assert_eq!(security["appArmorProfile"]["type"], json!("Unconfined"));
     assert_eq!(security["runAsUser"], json!(1000));
     assert!(
-        container["args"].to_string().contains(
-            "--output=type=image,name=registry.internal:5000/kiln/ml/tools:0123456789abcdef,push=true,registry.insecure=true"
-        ),
-        "{}",
         container["args"]
+            .to_string()
+            .contains("--output=type=oci,dest=/kiln/out/image.tar"),
+        "the builder writes an archive and pushes nothing: {}",
+        container["args"]
+    );
+    // The push step: skopeo, alone with the push credential.
+    let push = &pod["containers"][0];
+    assert_eq!(push["name"], json!("push"));
+    assert_eq!(push["image"], json!(DEFAULT_PUSH_IMAGE));
+    assert_eq!(
+        push["args"],
+        json!([
+            "/kiln/out/image.tar",
+            "registry.internal:5000/kiln/ml/tools:0123456789abcdef",
+            "false",
+            "/opt/kiln/installed.txt"
+        ])
+    );
+    let mounts = |c: &Value| -> Vec<String> {
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(mounts(container).contains(&"pull-auth".to_owned()));
+    assert!(!mounts(container).contains(&"push-auth".to_owned()));
+    assert!(mounts(push).contains(&"push-auth".to_owned()));
+    assert!(!mounts(push).contains(&"pull-auth".to_owned()));
+    let volume = |name: &str| {
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == json!(name))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        volume("pull-auth")["secret"]["items"],
+        json!([{"key": "pull.json", "path": "config.json"}])
+    );
+    assert_eq!(
+        volume("push-auth")["secret"]["items"],
+        json!([{"key": "push.json", "path": "config.json"}])
     );
 
     // Then the ConfigMap and Secret, owned by the Job, then the Job is let go.
@@ -529,17 +605,26 @@ async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_th
             .unwrap()
             .contains("[registry.\"registry.internal:5000\"]\n  http = true")
     );
-    assert_eq!(secret["type"], json!("kubernetes.io/dockerconfigjson"));
+    assert_eq!(secret["type"], json!("Opaque"));
     use base64::Engine;
-    let docker_config = base64::engine::general_purpose::STANDARD
-        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
-        .unwrap();
-    let docker_config: Value = serde_json::from_slice(&docker_config).unwrap();
-    let auths = docker_config["auths"].as_object().unwrap();
-    assert!(
-        auths.contains_key("registry.internal:5000") && auths.contains_key("docker.io"),
-        "push and pull credentials merged: {docker_config}"
+    let hosts = |key: &str| -> Vec<String> {
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(secret["data"][key].as_str().unwrap())
+            .unwrap();
+        let config: Value = serde_json::from_slice(&json).unwrap();
+        config["auths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        hosts("pull.json"),
+        ["docker.io"],
+        "the base image's login only"
     );
+    assert_eq!(hosts("push.json"), ["registry.internal:5000"]);
     let started = f.server.wait_for(Method::PATCH, &name).await;
     assert_eq!(started.body, json!({"spec": {"suspend": false}}));
 
@@ -564,23 +649,39 @@ async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_th
     assert_eq!(live.step, 4, "the step is read from BuildKit's progress");
 
     // The builder exits 0 and the Job completes.
-    f.server
-        .log(&["2026-11-27T12:00:04.400000000Z #9 pushing manifest done"]);
+    // A builder printing a record of its own is not believed: the push step's counts.
+    f.server.log(&[
+        "2026-11-27T12:00:04.400000000Z #9 exporting to oci image format done",
+        "2026-11-27T12:00:04.500000000Z kiln-record-begin",
+        "2026-11-27T12:00:04.500000000Z pip forged==6.6.6",
+        "2026-11-27T12:00:04.500000000Z kiln-record-end",
+    ]);
     f.server.end_log();
     f.server.pod_status(terminated(0, "Completed"));
+    f.server.push_log(
+        "[kiln] pushing registry.internal:5000/kiln/ml/tools:0123456789abcdef\n[kiln] pushed\n\
+         kiln-record-begin\napt curl\t7.88.1-10\npip six==1.16.0\nkiln-record-end\n",
+    );
+    f.server.pod_status(pushed(0));
     f.server
         .job_status(json!({"conditions": [{"type": "Complete", "status": "True"}]}));
-    ended(task).await.expect("succeeded");
+    let built = ended(task).await.expect("succeeded");
+    assert_eq!(built.installed, "apt curl\t7.88.1-10\npip six==1.16.0");
     let log = f.log().await;
+    assert!(log.contains("[kiln] pushed\n"), "{log}");
+    assert!(
+        !log.contains("six==1.16.0"),
+        "the record is not in the log: {log}"
+    );
     assert!(
         log.contains("#6 1.234 Setting up curl (7.88.1-10)\n"),
         "timestamps are cut off: {log}"
     );
-    assert!(log.contains("pushing manifest done"), "{log}");
+    assert!(log.contains("exporting to oci image format done"), "{log}");
     assert!(!log.contains("2026-11-27T12:00"), "{log}");
     assert_eq!(
         builds::get(&f.db, f.row.id).await.unwrap().log_cursor,
-        "2026-11-27T12:00:04.4Z",
+        "2026-11-27T12:00:04.5Z",
         "where a new leader would go on from"
     );
 }
@@ -591,7 +692,7 @@ async fn mock_api_server_each_way_a_job_or_pod_fails_ends_the_build_with_its_rea
         "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}]});
     let backoff = json!({"conditions": [{"type": "Failed", "status": "True",
         "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]});
-    let pull_back_off = json!({"phase": "Pending", "containerStatuses": [{"name": "build",
+    let pull_back_off = json!({"phase": "Pending", "initContainerStatuses": [{"name": "build",
         "image": "moby/buildkit:v0.32.2-rootless", "imageID": "", "ready": false, "restartCount": 0,
         "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]});
     let evicted = json!({"phase": "Failed", "reason": "Evicted",
@@ -655,6 +756,32 @@ async fn mock_api_server_each_way_a_job_or_pod_fails_ends_the_build_with_its_rea
             assert!(f.log().await.contains("Unable to locate package nosuchpkg"));
         }
     }
+}
+
+#[tokio::test]
+async fn mock_api_server_a_failing_push_step_fails_the_build_with_push_and_says_why() {
+    let f = Fixture::new().await;
+    let (_stop, task) = f.run(false, "");
+    f.server.wait_for(Method::PATCH, "/jobs/kiln-build-1").await;
+    f.server.pod_status(running());
+    f.server.wait_for_log_stream(0).await;
+    f.server.end_log();
+    f.server.pod_status(terminated(0, "Completed"));
+    f.server.push_log(
+        "[kiln] pushing registry.internal:5000/kiln/ml/tools:0123456789abcdef\n\
+         time=\"2026-11-27T12:00:05Z\" level=fatal msg=\"writing blob: unauthorized\"\n",
+    );
+    f.server.pod_status(pushed(1));
+    f.server.job_status(json!({"conditions": [{"type": "Failed", "status": "True",
+        "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}));
+    let failure = ended(task).await.expect_err("the push failed");
+    assert_eq!(failure.reason, FailReason::Push, "{failure:?}");
+    assert!(
+        failure.message.contains("could not be pushed"),
+        "{failure:?}"
+    );
+    let log = f.log().await;
+    assert!(log.contains("writing blob: unauthorized"), "{log}");
 }
 
 #[tokio::test]

@@ -45,6 +45,11 @@ pub struct KubeSettings {
     pub builder: BuilderKind,
     /// The builder's image, e.g. `moby/buildkit:v0.23.2-rootless`.
     pub image: String,
+    /// The push step's image: `sh`, coreutils, `tar` with gzip, and `skopeo`.
+    pub push_image: String,
+    /// What build Pods may not reach (CIDRs), and what they may despite that.
+    pub egress_except: Vec<String>,
+    pub egress_allow: Vec<String>,
     pub cpu_request: String,
     pub cpu_limit: String,
     pub memory_request: String,
@@ -54,6 +59,9 @@ pub struct KubeSettings {
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
 }
+
+/// The push step's image unless one is configured.
+pub const DEFAULT_PUSH_IMAGE: &str = "quay.io/skopeo/stable:v1.20.0";
 
 impl BuilderKind {
     /// The builder image used unless one is configured.
@@ -89,6 +97,25 @@ impl KubeSettings {
         }
         Ok(())
     }
+}
+
+/// The ranges build Pods may not reach unless configured otherwise: private ranges (where
+/// clusters put their Pod and Service ranges, and where Kiln and PostgreSQL are), shared
+/// address space, and link-local (the cloud metadata service at 169.254.169.254).
+pub const DEFAULT_EGRESS_EXCEPT: &str =
+    "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16";
+
+/// A comma-separated list of CIDRs, each checked.
+pub fn parse_cidrs(setting: &str, text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>()
+                .map(|net| net.to_string())
+                .map_err(|_| format!("{setting}: {c:?} is not a CIDR (e.g. 10.0.0.0/8)"))
+        })
+        .collect()
 }
 
 /// `key=value,key=value` into a node selector.
@@ -260,8 +287,8 @@ impl KubeBuilder {
                 Some(Phase::Running { pod }) => lines.follow(&pod),
                 Some(Phase::Succeeded) => {
                     lines.finish(pod.as_ref(), log).await;
-                    log.note("pushed").await;
-                    return Ok(Built::default());
+                    let installed = self.push_step(pod.as_ref(), job.build_id, log).await;
+                    return Ok(Built { installed });
                 }
                 Some(ended @ (Phase::Failed(_) | Phase::Exited(_))) => {
                     // The Job and Pod watches are separate streams: the Job may report its
@@ -279,6 +306,11 @@ impl KubeBuilder {
                         .unwrap_or_else(|| {
                             BuildFailure::new(FailReason::Build, "The build failed.")
                         });
+                    if failure.reason == FailReason::Push {
+                        // What the push step said is why; it goes into the build's log.
+                        self.push_step(fresh.as_ref().or(pod.as_ref()), job.build_id, log)
+                            .await;
+                    }
                     return Err(failure);
                 }
                 Some(Phase::Waiting) | None => {}
@@ -306,6 +338,43 @@ impl KubeBuilder {
                 Some(line) = lines.next() => lines.write(&line, log).await,
                 // Looks again now and then: a log stream that broke is opened again.
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+
+    /// The push step's log, read once it has ended: its lines go into the build's log, the
+    /// record of installed packages between its markers is returned (empty if it has none).
+    async fn push_step(&self, pod: Option<&Pod>, build_id: i64, log: &mut LogWriter) -> String {
+        let fresh;
+        let pod = match pod {
+            Some(pod) => Some(pod),
+            None => {
+                fresh = self.fresh_pod(build_id).await;
+                fresh.as_ref()
+            }
+        };
+        let Some(name) = pod.and_then(|p| p.metadata.name.as_deref()) else {
+            log.note("the push step's log could not be read: its Pod is gone")
+                .await;
+            return String::new();
+        };
+        let params = LogParams {
+            container: Some(objects::PUSH_CONTAINER.into()),
+            limit_bytes: Some(PUSH_LOG_LIMIT),
+            ..Default::default()
+        };
+        match self.api::<Pod>().logs(name, &params).await {
+            Ok(text) => {
+                let (lines, record) = split_record(&text);
+                for line in lines {
+                    log.line(line).await;
+                }
+                record
+            }
+            Err(e) => {
+                log.note(&format!("the push step's log could not be read: {e}"))
+                    .await;
+                String::new()
             }
         }
     }
@@ -344,6 +413,26 @@ impl KubeBuilder {
         }
         BuildFailure::new(FailReason::Killed, "The build was stopped.")
     }
+}
+
+/// The most of the push step's log Kiln reads: its own lines and the record.
+const PUSH_LOG_LIMIT: i64 = super::context::RECORD_LIMIT as i64 + 64 * 1024;
+
+/// The push step's log split into its lines for the build's log and the record of installed
+/// packages between the markers.
+fn split_record(text: &str) -> (Vec<&str>, String) {
+    let mut lines = Vec::new();
+    let mut record = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        match line {
+            objects::RECORD_BEGIN => inside = true,
+            objects::RECORD_END => inside = false,
+            l if inside => record.push(l),
+            l => lines.push(l),
+        }
+    }
+    (lines, record.join("\n").trim_end().to_owned())
 }
 
 /// The failure a phase that ended badly means; `None` for any other phase.

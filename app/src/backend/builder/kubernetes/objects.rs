@@ -1,29 +1,51 @@
 //! The objects one build is made of in the cluster: a ConfigMap with the build context, a
-//! `kubernetes.io/dockerconfigjson` Secret with the registry logins, and the Job that runs
-//! the builder. Pure functions of the build and the settings: what Kiln sends is what the
-//! tests (and `kiln kube render`) see.
+//! Secret with the registry logins, and the Job. Its Pod has two steps: the builder (an init
+//! container, which runs the build's RUN steps) writes the image as an OCI archive to an
+//! emptyDir, holding only the base image's pull secret; then the push container (skopeo,
+//! no build code) pushes that archive with the push credential, which the builder's
+//! container never mounts, and prints the record of installed packages from the archive.
+//! Also the NetworkPolicy build Pods run under. Pure functions of the build and the
+//! settings: what Kiln sends is what the tests (and `kiln kube render`) see.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    AppArmorProfile, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar,
-    KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
-    Secret, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    AppArmorProfile, Capabilities, ConfigMap, ConfigMapVolumeSource, Container,
+    EmptyDirVolumeSource, EnvVar, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Volume,
+    VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{BuilderKind, KubeSettings};
-use crate::backend::builder::context::CA_PATH;
-use crate::backend::builder::{BuildJob, BuildSettings, registry_of};
+use crate::backend::builder::context::{CA_PATH, RECORD_PATH};
+use crate::backend::builder::{BuildJob, BuildSettings, RegistryAuth, registry_of};
 
 /// The labels every build object carries; the build id finds them again after a restart.
 pub const BUILD_ID: &str = "kiln.dev/build-id";
 pub const IMAGE_ID: &str = "kiln.dev/image-id";
-/// The builder's container, whose log is the build log.
+/// The builder's container (the Pod's init container), whose log is the build log.
 pub const CONTAINER: &str = "build";
+/// The container that pushes the built archive; its log ends with the record.
+pub const PUSH_CONTAINER: &str = "push";
+/// The Secret's keys: the base image's logins (for the builder) and the push credential.
+const PULL_KEY: &str = "pull.json";
+const PUSH_KEY: &str = "push.json";
+/// Where the builder leaves the image for the push step.
+const OUT_DIR: &str = "/kiln/out";
+const ARCHIVE: &str = "/kiln/out/image.tar";
+const PUSH_AUTH_DIR: &str = "/kiln/push";
+/// The lines framing the record in the push container's log.
+pub const RECORD_BEGIN: &str = "kiln-record-begin";
+pub const RECORD_END: &str = "kiln-record-end";
 /// Where the builder finds the context, its registry logins and its configuration.
 const CONTEXT_DIR: &str = "/kiln/context";
 const DOCKER_DIR: &str = "/kiln/docker";
@@ -86,11 +108,17 @@ pub fn render(
     };
     let secret = Secret {
         metadata: meta.clone(),
-        type_: Some("kubernetes.io/dockerconfigjson".into()),
-        data: Some(BTreeMap::from([(
-            ".dockerconfigjson".to_owned(),
-            ByteString(job.auth.to_json().into_bytes()),
-        )])),
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([
+            (
+                PULL_KEY.to_owned(),
+                ByteString(job.base_auth.to_json().into_bytes()),
+            ),
+            (
+                PUSH_KEY.to_owned(),
+                ByteString(build.push_auth().to_json().into_bytes()),
+            ),
+        ])),
         ..Default::default()
     };
     BuildObjects {
@@ -119,8 +147,10 @@ pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str
     let spec = form.validate().expect("the example spec is valid").spec;
     let digest = format!("sha256:{}", "0".repeat(64));
     let context = build_context(&spec, &digest, "1000").expect("the example context");
+    let mut base_auth = RegistryAuth::default();
+    base_auth.add("registry.example.org", "puller", "example-password");
     let mut auth = build.push_auth();
-    auth.add("registry.example.org", "puller", "example-password");
+    auth.entries.extend(base_auth.entries.iter().cloned());
     let job = BuildJob {
         build_id: 42,
         image_id: 7,
@@ -128,9 +158,105 @@ pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str
         target: build.target(Some("ml"), "example-tools", &spec.content_tag(&digest)),
         context,
         auth,
+        base_auth,
         log_cursor: String::new(),
     };
     render(&job, kube, build, ca_bundle)
+}
+
+/// The NetworkPolicy of build Pods (in the builds' namespace): nothing may connect to
+/// them; they may ask the cluster's DNS and reach the outside, but not the ranges of
+/// `KILN_K8S_BUILD_EGRESS_EXCEPT` (the cluster's own, Kiln, PostgreSQL, the metadata
+/// service) unless listed in `KILN_K8S_BUILD_EGRESS_ALLOW` (e.g. an in-cluster registry).
+/// Shipped in `deploy/` for the defaults; `kiln kube render` prints it for other settings.
+pub fn network_policy(kube: &KubeSettings) -> NetworkPolicy {
+    let port = |protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(53)),
+        protocol: Some(protocol.into()),
+        ..Default::default()
+    };
+    let dns = NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "kubernetes.io/metadata.name".to_owned(),
+                    "kube-system".to_owned(),
+                )])),
+                ..Default::default()
+            }),
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "k8s-app".to_owned(),
+                    "kube-dns".to_owned(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![port("UDP"), port("TCP")]),
+    };
+    let block = |cidr: &str, except: Option<Vec<String>>| NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: cidr.into(),
+            except,
+        }),
+        ..Default::default()
+    };
+    let v4_except: Vec<String> = kube
+        .egress_except
+        .iter()
+        .filter(|c| !c.contains(':'))
+        .cloned()
+        .collect();
+    let v6_except: Vec<String> = kube
+        .egress_except
+        .iter()
+        .filter(|c| c.contains(':'))
+        .cloned()
+        .collect();
+    let mut outside = vec![
+        block("0.0.0.0/0", (!v4_except.is_empty()).then_some(v4_except)),
+        // IPv6: the outside, but not unique-local (fc00::/7) or link-local (fe80::/10).
+        block(
+            "::/0",
+            Some(
+                ["fc00::/7".to_owned(), "fe80::/10".to_owned()]
+                    .into_iter()
+                    .chain(v6_except)
+                    .collect(),
+            ),
+        ),
+    ];
+    outside.extend(kube.egress_allow.iter().map(|cidr| block(cidr, None)));
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some("kiln-builds".into()),
+            namespace: Some(kube.namespace.clone()),
+            labels: Some(BTreeMap::from([(
+                "app.kubernetes.io/managed-by".to_owned(),
+                "kiln".to_owned(),
+            )])),
+            ..Default::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "app.kubernetes.io/name".to_owned(),
+                    "kiln-build".to_owned(),
+                )])),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(Vec::new()),
+            egress: Some(vec![
+                dns,
+                NetworkPolicyEgressRule {
+                    to: Some(outside),
+                    ports: None,
+                },
+            ]),
+        }),
+    }
 }
 
 /// Makes `owner` (the created Job) the owner of `meta`'s object: it goes when the Job goes.
@@ -180,19 +306,11 @@ fn build_job(
             }),
             ..Default::default()
         },
-        Volume {
-            name: "docker".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(name.clone()),
-                items: Some(vec![KeyToPath {
-                    key: ".dockerconfigjson".into(),
-                    path: "config.json".into(),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        // One key of the Secret each: a volume projects only the items it lists.
+        secret_volume("pull-auth", &name, PULL_KEY),
+        secret_volume("push-auth", &name, PUSH_KEY),
+        empty_dir("out"),
+        empty_dir("push-tmp"),
     ];
     let mut mounts: Vec<VolumeMount> = CONTEXT_FILES
         .iter()
@@ -204,12 +322,8 @@ fn build_job(
             ..Default::default()
         })
         .collect();
-    mounts.push(VolumeMount {
-        name: "docker".into(),
-        mount_path: DOCKER_DIR.into(),
-        read_only: Some(true),
-        ..Default::default()
-    });
+    mounts.push(mount("pull-auth", DOCKER_DIR, true));
+    mounts.push(mount("out", OUT_DIR, false));
     let config_files = ["buildkitd.toml"]
         .into_iter()
         .chain(with_ca.then_some("ca.crt"));
@@ -226,19 +340,11 @@ fn build_job(
         BuilderKind::BuildKit => "/home/user/.local/share/buildkit",
         BuilderKind::Buildah => "/home/build/.local/share/containers",
     };
-    volumes.push(Volume {
-        name: "state".into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Default::default()
-    });
-    mounts.push(VolumeMount {
-        name: "state".into(),
-        mount_path: state_dir.into(),
-        ..Default::default()
-    });
+    volumes.push(empty_dir("state"));
+    mounts.push(mount("state", state_dir, false));
 
     let (command, args, env) = builder_command(job, kube, build, with_ca);
-    let container = Container {
+    let builder = Container {
         name: CONTAINER.into(),
         image: Some(kube.image.clone()),
         command: Some(command),
@@ -260,7 +366,8 @@ fn build_job(
         }),
         node_selector: (!kube.node_selector.is_empty()).then(|| kube.node_selector.clone()),
         tolerations: (!kube.tolerations.is_empty()).then(|| kube.tolerations.clone()),
-        containers: vec![container],
+        init_containers: Some(vec![builder]),
+        containers: vec![push_container(job, kube, build, with_ca)],
         volumes: Some(volumes),
         ..Default::default()
     };
@@ -297,13 +404,9 @@ fn builder_command(
         value: Some(value.into()),
         ..Default::default()
     };
-    let insecure_target = build.is_insecure(&job.target);
     match kube.builder {
         BuilderKind::BuildKit => {
-            let mut output = format!("type=image,name={},push=true", job.target);
-            if insecure_target {
-                output.push_str(",registry.insecure=true");
-            }
+            let output = format!("type=oci,dest={ARCHIVE}");
             let mut args = vec![
                 "build".to_owned(),
                 "--progress=plain".into(),
@@ -328,32 +431,22 @@ fn builder_command(
             )
         }
         BuilderKind::Buildah => {
-            // buildah builds, then pushes: two commands, so a shell runs them; everything
-            // variable is a positional argument, never part of the script.
+            // buildah builds, then writes the archive: two commands, so a shell runs them;
+            // everything variable is a positional argument, never part of the script.
             let script = r#"set -eu
-buildah build --layers=false --tls-verify="$1" -f /kiln/context/Containerfile -t "$3" $4 /kiln/context
-buildah push --tls-verify="$2" $5 "$3" "docker://$3"
-echo "[kiln] pushed""#;
+buildah build --layers=false --tls-verify="$1" -f /kiln/context/Containerfile -t kiln-build $2 /kiln/context
+buildah push kiln-build "oci-archive:$3""#;
             let verify_base = !build.is_insecure(&job.base);
             // The CA bundle: trusted for registries (--cert-dir reads its *.crt) and
             // mounted into the build steps.
-            let (build_extra, push_extra) = if with_ca {
-                (
-                    format!("--cert-dir={CONFIG_DIR} --volume={CONFIG_DIR}/ca.crt:{CA_PATH}:ro"),
-                    format!("--cert-dir={CONFIG_DIR}"),
-                )
+            let build_extra = if with_ca {
+                format!("--cert-dir={CONFIG_DIR} --volume={CONFIG_DIR}/ca.crt:{CA_PATH}:ro")
             } else {
-                (String::new(), String::new())
+                String::new()
             };
             (
                 vec!["sh".into(), "-c".into(), script.into(), "kiln-build".into()],
-                vec![
-                    verify_base.to_string(),
-                    (!insecure_target).to_string(),
-                    job.target.clone(),
-                    build_extra,
-                    push_extra,
-                ],
+                vec![verify_base.to_string(), build_extra, ARCHIVE.into()],
                 vec![
                     env("STORAGE_DRIVER", "vfs"),
                     env("BUILDAH_ISOLATION", "chroot"),
@@ -361,6 +454,146 @@ echo "[kiln] pushed""#;
                 ],
             )
         }
+    }
+}
+
+/// The push step. Runs no build code: skopeo copies the archive the builder left to the
+/// target with the push credential, then the record of installed packages is read from
+/// the archive's layers (the newest layer holding it) and printed between markers.
+/// Everything variable is a positional argument.
+pub const PUSH_SCRIPT: &str = r#"set -eu
+archive=$1 target=$2 verify=$3 record=${4#/}
+echo "[kiln] pushing $target"
+skopeo copy --quiet --retry-times 3 --authfile "$PUSH_AUTH/config.json" --dest-tls-verify="$verify" \
+  "oci-archive:$archive" "docker://$target"
+echo "[kiln] pushed"
+# From here on nothing fails the step: the image is pushed; a missing record is empty.
+set +e
+tmp=$(mktemp -d)
+tar -xOf "$archive" index.json > "$tmp/index.json"
+manifest=$(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/index.json" | head -n 1 | cut -d: -f2)
+tar -xOf "$archive" "blobs/sha256/$manifest" > "$tmp/manifest.json"
+echo "kiln-record-begin"
+# Newest first; digests that are not blobs of the archive (annotations) are skipped.
+for blob in $(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/manifest.json" | cut -d: -f2 | tac); do
+  tar -xOf "$archive" "blobs/sha256/$blob" > "$tmp/layer" 2>/dev/null || continue
+  if tar -xzOf "$tmp/layer" "$record" > "$tmp/record" 2>/dev/null || tar -xOf "$tmp/layer" "$record" > "$tmp/record" 2>/dev/null; then
+    head -c 1048576 "$tmp/record"; echo; break
+  fi
+done
+echo "kiln-record-end"
+rm -rf "$tmp""#;
+
+fn push_container(
+    job: &BuildJob,
+    kube: &KubeSettings,
+    build: &BuildSettings,
+    with_ca: bool,
+) -> Container {
+    let mut env = vec![EnvVar {
+        name: "PUSH_AUTH".into(),
+        value: Some(PUSH_AUTH_DIR.into()),
+        ..Default::default()
+    }];
+    let mut mounts = vec![
+        mount("out", OUT_DIR, true),
+        mount("push-auth", PUSH_AUTH_DIR, true),
+        mount("push-tmp", "/tmp", false),
+    ];
+    if with_ca {
+        // Go programs (skopeo) add the *.crt files of SSL_CERT_DIR to the system's roots.
+        env.push(EnvVar {
+            name: "SSL_CERT_DIR".into(),
+            value: Some(CONFIG_DIR.into()),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "context".into(),
+            mount_path: format!("{CONFIG_DIR}/ca.crt"),
+            sub_path: Some("ca.crt".into()),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    }
+    let quantities = |cpu: &str, memory: &str| {
+        Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity(cpu.to_owned())),
+            ("memory".to_owned(), Quantity(memory.to_owned())),
+        ]))
+    };
+    Container {
+        name: PUSH_CONTAINER.into(),
+        image: Some(kube.push_image.clone()),
+        command: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            PUSH_SCRIPT.into(),
+            "kiln-push".into(),
+        ]),
+        args: Some(vec![
+            ARCHIVE.into(),
+            job.target.clone(),
+            (!build.is_insecure(&job.target)).to_string(),
+            RECORD_PATH.into(),
+        ]),
+        env: Some(env),
+        resources: Some(ResourceRequirements {
+            requests: quantities("100m", "128Mi"),
+            limits: quantities("1", "1Gi"),
+            ..Default::default()
+        }),
+        security_context: Some(SecurityContext {
+            run_as_user: Some(ROOTLESS_UID),
+            run_as_group: Some(ROOTLESS_UID),
+            run_as_non_root: Some(true),
+            privileged: Some(false),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+fn secret_volume(name: &str, secret: &str, key: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: "config.json".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
+}
+
+fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: volume.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
     }
 }
 

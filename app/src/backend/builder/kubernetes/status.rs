@@ -3,9 +3,9 @@
 //! reason is tested on objects as the API server writes them.
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ContainerState, Pod};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod};
 
-use super::objects::CONTAINER;
+use super::objects::{CONTAINER, PUSH_CONTAINER};
 use crate::backend::builder::BuildFailure;
 use crate::backend::builds::FailReason;
 
@@ -80,13 +80,18 @@ fn pod_phase(pod: &Pod) -> Option<Phase> {
             ),
         )));
     }
-    let container = status
-        .container_statuses
-        .as_ref()?
-        .iter()
-        .find(|c| c.name == CONTAINER)?;
-    let image = &container.image;
-    match container.state.as_ref()? {
+    // The builder is the Pod's init container; the push step its container.
+    let find = |name: &str| {
+        let init = status.init_container_statuses.iter().flatten();
+        let main = status.container_statuses.iter().flatten();
+        init.chain(main).find(|c| c.name == name)
+    };
+    let running = || Phase::Running {
+        pod: pod.metadata.name.clone().unwrap_or_default(),
+    };
+    let builder = find(CONTAINER)?;
+    let image = &builder.image;
+    match builder.state.as_ref()? {
         ContainerState {
             waiting: Some(waiting),
             ..
@@ -111,18 +116,45 @@ fn pod_phase(pod: &Pod) -> Option<Phase> {
             terminated: Some(done),
             ..
         } if done.exit_code != 0 => Some(Phase::Exited(done.exit_code)),
-        // Exited 0: the Job controller marks the Job complete next.
+        // Built: what the push step says.
         ContainerState {
             terminated: Some(_),
             ..
-        } => Some(Phase::Running {
-            pod: pod.metadata.name.clone().unwrap_or_default(),
-        }),
+        } => Some(
+            find(PUSH_CONTAINER)
+                .and_then(push_phase)
+                .unwrap_or_else(running),
+        ),
         ContainerState {
             running: Some(_), ..
-        } => Some(Phase::Running {
-            pod: pod.metadata.name.clone().unwrap_or_default(),
-        }),
+        } => Some(running()),
+        _ => None,
+    }
+}
+
+/// What the push step's container says once the image is built; `None` while it is on its
+/// way or done (the Job controller marks the Job complete next).
+fn push_phase(push: &ContainerStatus) -> Option<Phase> {
+    let failed =
+        |message: String| Some(Phase::Failed(BuildFailure::new(FailReason::Push, message)));
+    match push.state.as_ref()? {
+        ContainerState {
+            waiting: Some(waiting),
+            ..
+        } if PULL_FAILURES.contains(&waiting.reason.as_deref().unwrap_or_default()) => {
+            failed(format!(
+                "The push step's image {} could not be pulled ({}).",
+                push.image,
+                waiting.reason.as_deref().unwrap_or_default()
+            ))
+        }
+        ContainerState {
+            terminated: Some(done),
+            ..
+        } if done.exit_code != 0 => failed(format!(
+            "The image was built but could not be pushed (the push step exited with status {}).",
+            done.exit_code
+        )),
         _ => None,
     }
 }
@@ -152,10 +184,21 @@ mod tests {
     }
 
     fn container(state: serde_json::Value) -> serde_json::Value {
-        json!({"phase": "Running", "containerStatuses": [{
+        json!({"phase": "Pending", "initContainerStatuses": [{
             "name": "build", "image": "moby/buildkit:v0.23.2-rootless", "imageID": "",
             "ready": false, "restartCount": 0, "state": state
         }]})
+    }
+
+    /// The builder exited 0; the push step is in `state`.
+    fn pushing(state: serde_json::Value) -> serde_json::Value {
+        let mut status = container(json!({"terminated": {"exitCode": 0, "reason": "Completed"}}));
+        status["phase"] = json!("Running");
+        status["containerStatuses"] = json!([{
+            "name": "push", "image": "quay.io/skopeo/stable:v1.20.0", "imageID": "",
+            "ready": false, "restartCount": 0, "state": state
+        }]);
+        status
     }
 
     fn failed(phase: Phase) -> (FailReason, String) {
@@ -233,6 +276,35 @@ mod tests {
         let (reason, message) = failed(phase(&backoff_limit, None));
         assert_eq!(reason, FailReason::Build);
         assert!(message.contains("backoff limit"), "{message}");
+    }
+
+    #[test]
+    fn a_build_whose_push_step_fails_fails_with_push_and_a_running_push_is_running() {
+        let job = job(json!([]));
+        let running = pod(pushing(
+            json!({"running": {"startedAt": "2026-11-27T12:00:00Z"}}),
+        ));
+        assert!(matches!(phase(&job, Some(&running)), Phase::Running { .. }));
+        let (reason, message) = failed(phase(
+            &job,
+            Some(&pod(pushing(
+                json!({"terminated": {"exitCode": 1, "reason": "Error"}}),
+            ))),
+        ));
+        assert_eq!(reason, FailReason::Push);
+        assert!(message.contains("could not be pushed"), "{message}");
+        let (reason, message) = failed(phase(
+            &job,
+            Some(&pod(pushing(
+                json!({"waiting": {"reason": "ErrImagePull"}}),
+            ))),
+        ));
+        assert_eq!(reason, FailReason::Push);
+        assert!(message.contains("quay.io/skopeo"), "{message}");
+        let pushed = pod(pushing(
+            json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
+        ));
+        assert!(matches!(phase(&job, Some(&pushed)), Phase::Running { .. }));
     }
 
     #[test]
