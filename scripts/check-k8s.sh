@@ -2,7 +2,9 @@
 # Validates every Kubernetes object Kiln makes against the official 1.33 schemas, strictly
 # (unknown fields fail): the manifests `kubectl kustomize deploy` renders, and the Job,
 # ConfigMap and Secret of an example build as `kiln kube render` renders them for both
-# builders. Also checks that every KILN_* setting in deploy/ is one Kiln knows.
+# builders (and BuildKit's process sandbox) with the build Pods' NetworkPolicy. Checks that
+# deploy/'s NetworkPolicy is the one Kiln renders for its defaults, and that every KILN_*
+# setting in deploy/ is one Kiln knows.
 # Usage: scripts/check-k8s.sh path/to/kiln
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,21 @@ KILN_K8S_BUILDER=buildah KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
   KILN_INSECURE_REGISTRIES=registry.example.org KILN_K8S_NODE_SELECTOR=kiln.dev/builds=yes \
   KILN_K8S_TOLERATIONS='[{"key":"builds","operator":"Exists","effect":"NoSchedule"}]' \
   "$kiln" kube render > "$out/build-buildah.yaml"
-validate "$out/deploy.yaml" "$out/build-buildkit.yaml" "$out/build-buildah.yaml"
+KILN_K8S_PROCESS_SANDBOX=true KILN_K8S_BUILD_EGRESS_ALLOW=10.20.0.5/32 \
+  "$kiln" kube render > "$out/build-sandboxed.yaml"
+validate "$out/deploy.yaml" "$out/build-buildkit.yaml" "$out/build-buildah.yaml" \
+  "$out/build-sandboxed.yaml"
+
+# deploy/ ships the NetworkPolicy Kiln renders for its defaults, not a copy that drifted.
+KILN_K8S_NAMESPACE=kiln-builds "$kiln" kube render > "$out/build-defaults.yaml"
+"$venv/bin/python" - "$out/deploy.yaml" "$out/build-defaults.yaml" <<'PY'
+import sys, yaml
+def policies(path):
+    return [d for d in yaml.safe_load_all(open(path)) if d and d.get("kind") == "NetworkPolicy"]
+shipped, rendered = policies(sys.argv[1]), policies(sys.argv[2])
+if len(shipped) != 1 or shipped != rendered:
+    sys.exit("deploy/networkpolicy-builds.yaml differs from `kiln kube render`:\n%s\n%s" % (shipped, rendered))
+PY
 
 # The validator must refuse what Kubernetes would: a misspelt field fails.
 sed 's/"backoffLimit"/"backofLimit"/' "$out/build-buildkit.yaml" > "$out/broken.yaml"

@@ -217,6 +217,17 @@ pub struct KubeConfig {
     )]
     pub k8s_push_image: String,
 
+    /// BuildKit's process sandbox: each RUN step gets a PID namespace of its own. Needs
+    /// user namespaces for Pods (Kubernetes 1.33+, `hostUsers: false`) and `procMount:
+    /// Unmasked`; buildkit builder only.
+    #[arg(
+        long,
+        env = "KILN_K8S_PROCESS_SANDBOX",
+        default_value_t = false,
+        global = true
+    )]
+    pub k8s_process_sandbox: bool,
+
     /// Addresses build Pods may not reach (their NetworkPolicy, `kiln kube render`): the
     /// cluster's Pod and Service ranges, private ranges and the metadata service.
     #[arg(
@@ -541,6 +552,7 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| builder.default_image().to_owned()),
             push_image: k.k8s_push_image.clone(),
+            process_sandbox: k.k8s_process_sandbox,
             egress_except: kubernetes::parse_cidrs(
                 "KILN_K8S_BUILD_EGRESS_EXCEPT",
                 &k.k8s_build_egress_except,

@@ -351,6 +351,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         builder: BuilderKind::BuildKit,
         image: BuilderKind::BuildKit.default_image().into(),
         push_image: DEFAULT_PUSH_IMAGE.into(),
+        process_sandbox: false,
         egress_except: parse_cidrs("except", DEFAULT_EGRESS_EXCEPT).unwrap(),
         egress_allow: Vec::new(),
         cpu_request: "500m".into(),

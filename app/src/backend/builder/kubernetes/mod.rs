@@ -47,6 +47,9 @@ pub struct KubeSettings {
     pub image: String,
     /// The push step's image: `sh`, coreutils, `tar` with gzip, and `skopeo`.
     pub push_image: String,
+    /// BuildKit's process sandbox (each RUN step in a PID namespace of its own): for
+    /// clusters with user namespaces for Pods (`hostUsers: false`, `procMount: Unmasked`).
+    pub process_sandbox: bool,
     /// What build Pods may not reach (CIDRs), and what they may despite that.
     pub egress_except: Vec<String>,
     pub egress_allow: Vec<String>,
@@ -94,6 +97,9 @@ impl KubeSettings {
         }
         if self.ttl_seconds < 0 {
             return Err("KILN_K8S_TTL: must not be negative".into());
+        }
+        if self.process_sandbox && self.builder != BuilderKind::BuildKit {
+            return Err("KILN_K8S_PROCESS_SANDBOX: only the buildkit builder has one".into());
         }
         Ok(())
     }

@@ -351,7 +351,7 @@ fn build_job(
         args: Some(args),
         env: Some(env),
         resources: Some(resources(kube)),
-        security_context: Some(builder_security()),
+        security_context: Some(builder_security(kube.process_sandbox)),
         volume_mounts: Some(mounts),
         ..Default::default()
     };
@@ -366,6 +366,7 @@ fn build_job(
         }),
         node_selector: (!kube.node_selector.is_empty()).then(|| kube.node_selector.clone()),
         tolerations: (!kube.tolerations.is_empty()).then(|| kube.tolerations.clone()),
+        host_users: kube.process_sandbox.then_some(false),
         init_containers: Some(vec![builder]),
         containers: vec![push_container(job, kube, build, with_ca)],
         volumes: Some(volumes),
@@ -419,8 +420,14 @@ fn builder_command(
             if with_ca {
                 args.push(format!("--secret=id=kiln-ca,src={CONFIG_DIR}/ca.crt"));
             }
-            let flags =
-                format!("--oci-worker-no-process-sandbox --config={CONFIG_DIR}/buildkitd.toml");
+            // With the process sandbox BuildKit gives each RUN step a PID namespace of its
+            // own (it needs an unmasked /proc); without, RUN steps see the daemon's.
+            let sandbox = if kube.process_sandbox {
+                ""
+            } else {
+                "--oci-worker-no-process-sandbox "
+            };
+            let flags = format!("{sandbox}--config={CONFIG_DIR}/buildkitd.toml");
             (
                 vec!["buildctl-daemonless.sh".into()],
                 args,
@@ -599,8 +606,11 @@ fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
 
 /// Rootless, as BuildKit documents for Kubernetes: an unprivileged user, with the seccomp
 /// and AppArmor profiles unconfined so that it can make the user namespace it builds in.
-fn builder_security() -> SecurityContext {
+/// With the process sandbox, `/proc` is unmasked (allowed only in a Pod with a user
+/// namespace of its own: `hostUsers: false`).
+fn builder_security(process_sandbox: bool) -> SecurityContext {
     SecurityContext {
+        proc_mount: process_sandbox.then(|| "Unmasked".to_owned()),
         run_as_user: Some(ROOTLESS_UID),
         run_as_group: Some(ROOTLESS_UID),
         run_as_non_root: Some(true),
@@ -671,4 +681,163 @@ fn with_ca_mounts(containerfile: &str, builder: BuilderKind) -> String {
             None => format!("{line}\n"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::builder::kubernetes::{
+        DEFAULT_EGRESS_EXCEPT, DEFAULT_PUSH_IMAGE, parse_cidrs,
+    };
+    use std::time::Duration;
+
+    fn settings(builder: BuilderKind, process_sandbox: bool) -> (KubeSettings, BuildSettings) {
+        let kube = KubeSettings {
+            namespace: "kiln-builds".into(),
+            builder,
+            image: builder.default_image().into(),
+            push_image: DEFAULT_PUSH_IMAGE.into(),
+            process_sandbox,
+            egress_except: parse_cidrs("except", DEFAULT_EGRESS_EXCEPT).unwrap(),
+            egress_allow: vec!["10.20.0.5/32".into()],
+            cpu_request: "500m".into(),
+            cpu_limit: "2".into(),
+            memory_request: "1Gi".into(),
+            memory_limit: "4Gi".into(),
+            ttl_seconds: 600,
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+        };
+        let build = BuildSettings {
+            registry: "registry.example.org/kiln".into(),
+            registry_username: Some("pusher".into()),
+            registry_password: Some("push-secret".into()),
+            insecure_registries: Vec::new(),
+            timeout: Duration::from_secs(600),
+            total_limit: 2,
+            per_group_limit: 2,
+            ca_bundle: None,
+            log_limit: 1024,
+            internal_registries: Vec::new(),
+        };
+        (kube, build)
+    }
+
+    #[test]
+    fn no_container_that_runs_build_steps_can_read_the_push_credential() {
+        for builder in [BuilderKind::BuildKit, BuilderKind::Buildah] {
+            let (kube, build) = settings(builder, false);
+            let objects = sample(&kube, &build, Some("-----BEGIN CERTIFICATE-----"));
+            let pod = objects.job.spec.unwrap().template.spec.unwrap();
+            let builder_container = &pod.init_containers.as_ref().unwrap()[0];
+            let volumes = pod.volumes.as_ref().unwrap();
+            // Which Secret keys a container can read, through the volumes it mounts.
+            let keys = |container: &Container| -> Vec<String> {
+                let mounted: Vec<&str> = container
+                    .volume_mounts
+                    .iter()
+                    .flatten()
+                    .map(|m| m.name.as_str())
+                    .collect();
+                volumes
+                    .iter()
+                    .filter(|v| mounted.contains(&v.name.as_str()))
+                    .filter_map(|v| v.secret.as_ref())
+                    .flat_map(|s| s.items.iter().flatten().map(|i| i.key.clone()))
+                    .collect()
+            };
+            assert_eq!(keys(builder_container), ["pull.json"], "{builder:?}");
+            assert_eq!(keys(&pod.containers[0]), ["push.json"], "{builder:?}");
+            assert!(builder_container.env_from.is_none());
+            let secret = objects.secret.data.unwrap();
+            let pull = String::from_utf8(secret["pull.json"].0.clone()).unwrap();
+            use base64::Engine;
+            let pusher = base64::engine::general_purpose::STANDARD.encode("pusher:push-secret");
+            assert!(
+                !pull.contains(&pusher),
+                "the push login is not in the builder's file"
+            );
+            let push = String::from_utf8(secret["push.json"].0.clone()).unwrap();
+            assert!(push.contains(&pusher));
+            assert_eq!(pod.automount_service_account_token, Some(false));
+        }
+    }
+
+    fn sample_pod(kube: &KubeSettings, build: &BuildSettings) -> PodSpec {
+        let job = sample(kube, build, None).job;
+        job.spec.unwrap().template.spec.unwrap()
+    }
+
+    #[test]
+    fn the_process_sandbox_unmasks_proc_in_a_pod_with_its_own_user_namespace() {
+        let (kube, build) = settings(BuilderKind::BuildKit, false);
+        let pod = sample_pod(&kube, &build);
+        let flags = |pod: &PodSpec| {
+            pod.init_containers.as_ref().unwrap()[0]
+                .env
+                .iter()
+                .flatten()
+                .find(|e| e.name == "BUILDKITD_FLAGS")
+                .and_then(|e| e.value.clone())
+                .unwrap()
+        };
+        assert!(flags(&pod).contains("--oci-worker-no-process-sandbox"));
+        assert_eq!(pod.host_users, None);
+
+        let (kube, build) = settings(BuilderKind::BuildKit, true);
+        let pod = sample_pod(&kube, &build);
+        assert!(!flags(&pod).contains("no-process-sandbox"));
+        assert_eq!(pod.host_users, Some(false));
+        let security = pod.init_containers.as_ref().unwrap()[0]
+            .security_context
+            .clone()
+            .unwrap();
+        assert_eq!(security.proc_mount.as_deref(), Some("Unmasked"));
+    }
+
+    #[test]
+    fn build_pods_take_no_connections_and_reach_only_dns_and_the_outside() {
+        let (kube, _) = settings(BuilderKind::BuildKit, false);
+        let policy = network_policy(&kube);
+        assert_eq!(policy.metadata.namespace.as_deref(), Some("kiln-builds"));
+        let spec = policy.spec.unwrap();
+        assert_eq!(
+            spec.pod_selector.unwrap().match_labels.unwrap()["app.kubernetes.io/name"],
+            "kiln-build",
+            "the label every build Pod carries"
+        );
+        assert_eq!(spec.ingress, Some(Vec::new()), "no ingress at all");
+        let egress = spec.egress.unwrap();
+        let dns = &egress[0];
+        assert!(
+            dns.ports
+                .iter()
+                .flatten()
+                .all(|p| p.port == Some(IntOrString::Int(53)))
+        );
+        let blocks: Vec<IPBlock> = egress[1]
+            .to
+            .iter()
+            .flatten()
+            .filter_map(|peer| peer.ip_block.clone())
+            .collect();
+        let v4 = blocks.iter().find(|b| b.cidr == "0.0.0.0/0").unwrap();
+        let except = v4.except.clone().unwrap();
+        for internal in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16",
+        ] {
+            assert!(
+                except.contains(&internal.to_owned()),
+                "{internal} is not excepted"
+            );
+        }
+        assert!(
+            blocks.iter().any(|b| b.cidr == "10.20.0.5/32"),
+            "the allowed registry"
+        );
+        assert!(egress[1].ports.is_none());
+    }
 }
