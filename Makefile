@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-launch bench-takeover
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-flood bench-launch bench-takeover
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -115,6 +115,11 @@ bench-log: pg-up
 ## Kiln's local build against plain buildah on the same files, and an unchanged-spec rebuild
 bench-builds: build-env
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-builds
+
+## A real build printing a 2 GiB line, then lines for 5 minutes: Kiln's peak memory and stored log
+bench-flood: build-env
+	KILN_FLOOD_SECONDS=300 KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -q -p server --test builds -- \
+	  --ignored --nocapture a_build_flooding_its_output 2>&1 | grep -E '^flood:|test result'
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
 test-e2e:

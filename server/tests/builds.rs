@@ -49,8 +49,13 @@ fn service(timeout: Duration) -> Arc<BuildQueue> {
 
 /// `service` whose builds' sandbox also covers what `sandbox` hides.
 fn service_hiding(timeout: Duration, sandbox: Sandbox) -> Arc<BuildQueue> {
+    queue(test_settings(timeout), sandbox)
+}
+
+/// Pushing to the test registry under a fresh prefix.
+fn test_settings(timeout: Duration) -> BuildSettings {
     let host = registry_host();
-    let settings = BuildSettings {
+    BuildSettings {
         registry: format!("{host}/kiln-test-{}", random_hex(4)),
         registry_username: None,
         registry_password: None,
@@ -63,7 +68,10 @@ fn service_hiding(timeout: Duration, sandbox: Sandbox) -> Arc<BuildQueue> {
             .then(|| CA_BUNDLE.into()),
         log_limit: 16 * 1024 * 1024,
         internal_registries: Vec::new(),
-    };
+    }
+}
+
+fn queue(settings: BuildSettings, sandbox: Sandbox) -> Arc<BuildQueue> {
     let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
     BuildQueue::new(
         Arc::new(LocalBuildah::new(settings.clone(), work, sandbox)),
@@ -627,30 +635,23 @@ for host, port in targets:
 print("kiln-installed-begin\npip forged==6.6.6\nkiln-installed-end", flush=True)
 "#;
 
-/// Makes `base/hostile-N:1` in the test registry: the Debian base with `apt-get` wrapped
-/// by `PROBE`, told which of Kiln's files to look for and where Kiln's ports are.
-async fn hostile_base(registry: &str, files: &[String], targets: &[String]) -> String {
-    let dir = std::env::temp_dir().join(format!("kiln-hostile-{}", random_hex(4)));
+/// Makes `base/NAME-N:1` in the test registry: the Debian base with `apt-get` replaced by
+/// `wrapper` (a shell script that ends by running the real one, `/usr/bin/apt-get.real`)
+/// and `PROBE` beside it.
+async fn wrapped_base(registry: &str, name: &str, wrapper: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("kiln-{name}-{}", random_hex(4)));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("probe.py"), PROBE).unwrap();
-    std::fs::write(
-        dir.join("apt-get"),
-        format!(
-            "#!/bin/sh\npython3 /usr/local/lib/kiln-probe.py '{}' '{}'\nexec /usr/bin/apt-get.real \"$@\"\n",
-            files.join(","),
-            targets.join(",")
-        ),
-    )
-    .unwrap();
-    let image = format!("{registry}/base/hostile-{}:1", random_hex(4));
+    std::fs::write(dir.join("apt-get"), wrapper).unwrap();
+    let image = format!("{registry}/base/{name}-{}:1", random_hex(4));
     let script = format!(
         "set -e; c=$(buildah from --quiet --tls-verify=false docker://{registry}/base/debian:bookworm); \
          buildah run $c -- mv /usr/bin/apt-get /usr/bin/apt-get.real; \
          buildah copy --quiet $c {dir}/probe.py /usr/local/lib/kiln-probe.py >/dev/null; \
          buildah copy --quiet --chmod 0755 $c {dir}/apt-get /usr/bin/apt-get >/dev/null; \
-         buildah commit --quiet --rm $c kiln-test-hostile >/dev/null; \
-         buildah push --quiet --tls-verify=false kiln-test-hostile docker://{image}; \
-         buildah rmi -f kiln-test-hostile >/dev/null",
+         buildah commit --quiet --rm $c kiln-test-{name} >/dev/null; \
+         buildah push --quiet --tls-verify=false kiln-test-{name} docker://{image}; \
+         buildah rmi -f kiln-test-{name} >/dev/null",
         dir = dir.display()
     );
     let out = Command::new("sh")
@@ -668,6 +669,17 @@ async fn hostile_base(registry: &str, files: &[String], targets: &[String]) -> S
         String::from_utf8_lossy(&out.stderr)
     );
     image
+}
+
+/// The Debian base whose `apt-get` first runs `PROBE`, told which of Kiln's files to look
+/// for and where Kiln's ports are.
+async fn hostile_base(registry: &str, files: &[String], targets: &[String]) -> String {
+    let wrapper = format!(
+        "#!/bin/sh\npython3 /usr/local/lib/kiln-probe.py '{}' '{}'\nexec /usr/bin/apt-get.real \"$@\"\n",
+        files.join(","),
+        targets.join(",")
+    );
+    wrapped_base(registry, "hostile", &wrapper).await
 }
 
 #[tokio::test]
@@ -819,4 +831,149 @@ async fn the_kubernetes_push_step_pushes_the_archive_and_reads_the_record_from_i
         .await
         .unwrap();
     assert!(pushed.status.success(), "the image is in the registry");
+}
+
+/// The most memory this process has held, in KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A real build whose `apt-get` prints a 2 GiB line without a newline, then floods the
+/// log for 20 s (`KILN_FLOOD_SECONDS`; `make bench-flood` runs 300): Kiln holds one line
+/// at a time and stores no more than its cap.
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_build_flooding_its_output_costs_bounded_memory_and_a_capped_log() {
+    const CAP: u64 = 1024 * 1024;
+    let mut settings = test_settings(Duration::from_secs(900));
+    settings.log_limit = CAP;
+    let env = env_with(queue(settings, Sandbox::default())).await;
+    let seconds: u64 = std::env::var("KILN_FLOOD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let wrapper = format!(
+        "#!/bin/sh\n\
+        if [ \"$1\" = update ]; then\n\
+          head -c 2147483648 /dev/zero | tr '\\0' x; echo\n\
+          end=$(( $(date +%s) + {seconds} )); i=0\n\
+          while [ \"$(date +%s)\" -lt \"$end\" ]; do\n\
+            i=$((i + 1)); echo \"flood $i: the quick brown fox jumps over the lazy dog\"\n\
+          done\n\
+        fi\n\
+        exec /usr/bin/apt-get.real \"$@\"\n"
+    );
+    let flood = wrapped_base(&registry_host(), "flood", &wrapper).await;
+    let before = peak_kib();
+    let (_, build) = env.create(&form(&flood, "hello", "")).await.unwrap();
+    let done = env.finished(build.id).await;
+    let grown = peak_kib().saturating_sub(before);
+    let size = builds::log_size(&env.db, build.id).await.unwrap();
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    eprintln!(
+        "flood: a 2 GiB line, then {seconds} s of lines: Kiln's peak memory grew by {grown} KiB; \
+         {size} bytes of log stored (cap {CAP})"
+    );
+    assert_eq!(done.state(), BuildState::Succeeded, "{done:?}");
+    assert!(
+        grown < 64 * 1024,
+        "a 2 GiB line grew the peak by {grown} KiB"
+    );
+    assert!(
+        size <= CAP + 1024,
+        "{size} bytes stored over a cap of {CAP}"
+    );
+    assert!(
+        log.contains("flood 1:"),
+        "the flood after the long line is read"
+    );
+    assert!(done.installed.lines().any(|l| l.starts_with("apt hello\t")));
+}
+
+/// How many `buildah build` processes run on this host now (the builds tests run one at a
+/// time, so they are this test's).
+async fn builders_running() -> usize {
+    let out = Command::new("pgrep")
+        .args(["-c", "-f", "^buildah build"])
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Ten images created at once with a per-group limit of 2, each deleted while it builds:
+/// the delete is refused naming the build until it is cancelled, never more than two
+/// builders run, and no builder outlives its image.
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn deleting_images_while_they_build_leaves_no_builder_and_keeps_the_limit() {
+    let env = env(Duration::from_secs(900)).await;
+    let slow = form(&env.base("debian:bookworm"), "build-essential", "");
+    let mut made = Vec::new();
+    for i in 0..10 {
+        let form = BuildForm {
+            display_name: format!("tools-{i}"),
+            ..slow.clone()
+        };
+        made.push(env.create(&form).await.unwrap());
+    }
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sampling = {
+        let most = most.clone();
+        tokio::spawn(async move {
+            loop {
+                most.fetch_max(
+                    builders_running().await,
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    for (image, build) in made {
+        // Let a running one get into its build step before it is deleted.
+        let now = builds::get(&env.db, build.id).await.unwrap();
+        if now.state() == BuildState::Running {
+            env.wait_for(build.id, |b| b.step >= 4 || !b.state().is_active())
+                .await;
+        }
+        let refused = ops::images::delete(&env.call, Some("ml"), &image.name)
+            .await
+            .expect_err("an image that is building is not deleted");
+        assert_eq!(refused.status(), 409, "{refused:?}");
+        assert!(
+            format!("{refused:?}").contains(&format!("(build {}, ", build.revision)),
+            "the refusal names the build: {refused:?}"
+        );
+        ops::builds::cancel(&env.call, build.id).await.unwrap();
+        let cancelled = env.finished(build.id).await;
+        assert_eq!(cancelled.state(), BuildState::Cancelled);
+        ops::images::delete(&env.call, Some("ml"), &image.name)
+            .await
+            .unwrap();
+        let left = Command::new("pgrep")
+            .args(["-f", &format!("kiln-build-{}-", build.id)])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            !left.status.success(),
+            "build {} outlived its image: {}",
+            build.id,
+            String::from_utf8_lossy(&left.stdout)
+        );
+    }
+    sampling.abort();
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= 2, "{most} builders ran at once");
+    assert!(most >= 1, "the sampler saw the builders");
+    assert_eq!(builders_running().await, 0);
 }
