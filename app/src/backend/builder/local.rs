@@ -187,21 +187,27 @@ impl LocalBuildah {
     }
 }
 
-/// Runs `step` with the auth file written (owner-only) for its duration only.
+/// Runs `step` with the auth file written (owner-only) for its duration only: removed
+/// after it, also when the step is dropped midway.
 async fn with_auth<T>(
     authfile: &Path,
     auth: &RegistryAuth,
     step: impl std::future::Future<Output = Result<T, BuildFailure>>,
 ) -> Result<T, BuildFailure> {
+    struct Removed<'a>(&'a Path);
+    impl Drop for Removed<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _removed = Removed(authfile);
     write_private(authfile, &auth.to_json()).map_err(|e| {
         BuildFailure::new(
             FailReason::Build,
             format!("cannot write the auth file: {e}"),
         )
     })?;
-    let result = step.await;
-    let _ = std::fs::remove_file(authfile);
-    result
+    step.await
 }
 
 async fn remove_image(target: &str) {
