@@ -13,8 +13,8 @@ use app::wire::ApiError;
 use leptos::config::{LeptosOptions, get_configuration};
 
 use crate::config::{
-    Command, Config, CredentialCommand, GroupCommand, KubeCommand, MemberCommand, TokenCommand,
-    UserCommand,
+    Command, Config, CredentialCommand, GroupCommand, KubeCommand, MemberCommand, SecretCommand,
+    TokenCommand, UserCommand,
 };
 use crate::origin::AllowedOrigin;
 
@@ -81,6 +81,15 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         }
         Command::Token(command) => token(&call, command).await?,
         Command::Credential(command) => credential(&call, command).await?,
+        Command::Secret(SecretCommand::Rotate { old_key_file }) => {
+            let old = SecretKey::from_hex(&std::fs::read_to_string(&old_key_file)?)?;
+            let resealed = ops::credentials::rotate_key(&call, &old).await?;
+            println!(
+                "Re-sealed {resealed} credentials under key {} (previous key {}).",
+                call.state.secret.id(),
+                old.id()
+            );
+        }
         Command::Audit { limit } => {
             for e in ops::audit::recent(&call, limit).await? {
                 println!(
@@ -200,6 +209,8 @@ async fn print_demo(call: &Call, config: &Config) -> Result<(), CliError> {
 }
 
 async fn serve(config: Config) -> Result<(), CliError> {
+    let auth = config.auth();
+    auth.check().map_err(CliError::Config)?;
     let db = open_db(&config).await?;
     let secret = secret_key(&config)?;
     let builds = config.builds().await.map_err(CliError::Config)?;
@@ -207,7 +218,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         tracing::info!(reason = %builds.disabled_reason, "builds are disabled");
     }
     let state = AppState::new(db.clone(), secret.clone(), builds.clone())
-        .with_auth(config.auth())
+        .with_auth(auth)
         .with_leptos_options(leptos_options(&config)?);
     let stop_builds = tokio_util::sync::CancellationToken::new();
     let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));

@@ -356,6 +356,9 @@ pub enum Command {
     /// Kubernetes build Jobs.
     #[command(subcommand)]
     Kube(KubeCommand),
+    /// The key that seals stored credentials.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Print the audit log, newest first.
     Audit {
         /// How many entries.
@@ -365,9 +368,22 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Re-seal every stored credential under the configured key (KILN_SECRET_KEY, or
+    /// DATA_DIR/secret.key), opening them with the previous key: set the new key, keep the
+    /// old one in a file, run this once, then delete the file.
+    Rotate {
+        /// A file holding the previous key (64 hex digits, as secret.key does).
+        #[arg(long)]
+        old_key_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KubeCommand {
-    /// Print the Job, ConfigMap and Secret of an example build as this configuration
-    /// renders them (YAML stream, no cluster needed), for review and schema validation.
+    /// Print the Job, ConfigMap and Secret of an example build, and the build Pods'
+    /// NetworkPolicy, as this configuration renders them (YAML stream, no cluster needed),
+    /// for review and schema validation.
     Render {
         /// The namespace to render into (in a cluster, Kiln's own is the default).
         #[arg(long, default_value = "kiln")]

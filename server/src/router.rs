@@ -3,12 +3,16 @@
 use std::sync::LazyLock;
 
 use app::backend::AppState;
+use app::wire::ApiError;
 use app::{App, shell};
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -19,6 +23,33 @@ use crate::origin::{AllowedOrigin, reject_cross_site};
 /// walks at once (two routers in one process, as the tests make) switch it off under each
 /// other, and a page's resource then runs a server function outside any request.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
+/// The largest request body Kiln reads: a build spec with long package lists is a few KiB,
+/// and nothing Kiln takes is bigger.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The refusal of a body over [`BODY_LIMIT`].
+pub fn too_large() -> ApiError {
+    ApiError::TooLarge(format!(
+        "The request body is larger than {} KiB, the most Kiln reads.",
+        BODY_LIMIT / 1024
+    ))
+}
+
+/// A body declared larger than [`BODY_LIMIT`] is refused before it is read, with a 413
+/// that says so (for the pages' server functions and the REST API alike); a body of
+/// unknown length is cut at the limit while it is read.
+async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return crate::rest::Failure::from(too_large()).into_response();
+    }
+    next.run(request).await
+}
 
 pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
     let routes = ROUTES.clone();
@@ -31,6 +62,11 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::Extension(std::sync::Arc::new(
+            crate::rest::log::OpenStreams::default(),
+        )))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_large_bodies))
         .layer(axum::middleware::from_fn_with_state(
             allowed_origin,
             reject_cross_site,

@@ -895,3 +895,63 @@ async fn a_long_log_downloads_whole_in_order() {
     );
     assert_eq!(response.text().await.unwrap(), expected);
 }
+
+#[tokio::test]
+async fn one_caller_may_follow_eight_live_logs_at_once_and_a_closed_one_frees_its_place() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (_, id) = api.queued_build(ml).await;
+    let admin = api.client("group admin");
+    let open = || {
+        admin
+            .get(api.app.url(&format!("/api/v1/builds/{id}/log")))
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let stream = open().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        streams.push(stream);
+    }
+    let ninth = open().await.unwrap();
+    assert_eq!(ninth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(ninth.headers().contains_key("retry-after"));
+    let body: Value = ninth.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("following 8 live logs"),
+        "{body}"
+    );
+    // Someone else is not counted against the admin.
+    let root = api.client("system admin");
+    let theirs = root
+        .get(api.app.url(&format!("/api/v1/builds/{id}/log")))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::OK);
+
+    // A page closed: its place is free again once the server notices the stream is gone
+    // (when it next writes to it: a new line of the log).
+    drop(streams.pop());
+    builds::append_log(&api.app.db, id, 1, "a new line\n")
+        .await
+        .unwrap();
+    let mut reopened = None;
+    for _ in 0..50 {
+        let again = open().await.unwrap();
+        if again.status() == StatusCode::OK {
+            reopened = Some(again);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the closed stream's place was not given back"
+    );
+}

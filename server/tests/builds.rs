@@ -833,16 +833,6 @@ async fn the_kubernetes_push_step_pushes_the_archive_and_reads_the_record_from_i
     assert!(pushed.status.success(), "the image is in the registry");
 }
 
-/// The most memory this process has held, in KiB.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// A real build whose `apt-get` prints a 2 GiB line without a newline, then floods the
 /// log for 20 s (`KILN_FLOOD_SECONDS`; `make bench-flood` runs 300): Kiln holds one line
 /// at a time and stores no more than its cap.
@@ -869,10 +859,10 @@ async fn a_build_flooding_its_output_costs_bounded_memory_and_a_capped_log() {
         exec /usr/bin/apt-get.real \"$@\"\n"
     );
     let flood = wrapped_base(&registry_host(), "flood", &wrapper).await;
-    let before = peak_kib();
+    let before = common::peak_kib();
     let (_, build) = env.create(&form(&flood, "hello", "")).await.unwrap();
     let done = env.finished(build.id).await;
-    let grown = peak_kib().saturating_sub(before);
+    let grown = common::peak_kib().saturating_sub(before);
     let size = builds::log_size(&env.db, build.id).await.unwrap();
     let log = builds::full_log(&env.db, build.id).await.unwrap();
     eprintln!(
@@ -950,7 +940,9 @@ async fn deleting_images_while_they_build_leaves_no_builder_and_keeps_the_limit(
             .expect_err("an image that is building is not deleted");
         assert_eq!(refused.status(), 409, "{refused:?}");
         assert!(
-            format!("{refused:?}").contains(&format!("(build {}, ", build.revision)),
+            refused
+                .to_string()
+                .contains(&format!("(build {}, ", build.revision)),
             "the refusal names the build: {refused:?}"
         );
         ops::builds::cancel(&env.call, build.id).await.unwrap();

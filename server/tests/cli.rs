@@ -328,6 +328,61 @@ fn help_documents_every_setting_and_its_environment_variable() {
 }
 
 #[test]
+fn a_key_rotation_reseals_credentials_under_the_new_key() {
+    let kiln = Kiln::new();
+    std::fs::create_dir_all(&kiln.dir).unwrap();
+    // Kiln generated its key into the data folder; it is kept aside as the old one.
+    kiln.ok(
+        &[
+            "credential",
+            "add",
+            "harbor",
+            "--registry",
+            "r.example.org",
+            "--username",
+            "u",
+        ],
+        Some("the-password\n"),
+    );
+    let old = kiln.dir.join("old.key");
+    std::fs::rename(kiln.dir.join("secret.key"), &old).unwrap();
+    let said = kiln.ok(
+        &["secret", "rotate", "--old-key-file", old.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        said.starts_with("Re-sealed 1 credentials under key "),
+        "{said}"
+    );
+    let again = kiln.ok(
+        &["secret", "rotate", "--old-key-file", old.to_str().unwrap()],
+        None,
+    );
+    assert!(again.starts_with("Re-sealed 0 credentials"), "{again}");
+}
+
+#[test]
+fn proxy_mode_trusting_no_proxy_refuses_to_start() {
+    let kiln = Kiln::new();
+    let refused = kiln.fails(
+        &[
+            "serve",
+            "--auth-mode",
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--builder",
+            "none",
+        ],
+        None,
+    );
+    assert!(
+        refused.contains("KILN_AUTH_MODE=proxy needs KILN_TRUSTED_PROXIES"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn a_bad_database_url_is_named() {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(["migrate", "--database-url", "mysql://x"])

@@ -260,8 +260,166 @@ async fn proxy_mode_believes_only_trusted_addresses() {
 
     let untrusting = TestApp::spawn(AuthSettings {
         mode: AuthMode::Proxy,
+        trusted_proxies: vec!["10.9.9.9/32".parse().unwrap()],
         ..AuthSettings::local()
     })
     .await;
     assert_eq!(me(&untrusting).await, serde_json::Value::Null);
+
+    // A client that sends its own X-Forwarded-User beside the proxy's is refused, on the
+    // pages' server functions and the REST API alike.
+    for path in ["/api/me", "/api/v1/groups/ml/images"] {
+        let twice = reqwest::Client::new()
+            .request(
+                if path == "/api/me" {
+                    reqwest::Method::POST
+                } else {
+                    reqwest::Method::GET
+                },
+                trusting.url(path),
+            )
+            .header("origin", format!("http://{}", trusting.addr))
+            .header("x-forwarded-user", "root")
+            .header("x-forwarded-user", "pat")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(twice.status(), 400, "{path}");
+        let body = twice.text().await.unwrap();
+        assert!(body.contains("more than once"), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn an_over_size_body_is_refused_with_413_before_it_is_read() {
+    let app = TestApp::with_roles().await;
+    let admin = app.signed_in("g-admin").await;
+    let huge = "x".repeat(300 * 1024);
+    // The sign-in route, a form server function, and a REST route.
+    let login = app
+        .call(
+            &app.client(),
+            "login",
+            &[("username", "member"), ("password", &huge)],
+        )
+        .await;
+    let form = app
+        .call(&admin, "list_images", &[("group", "ml"), ("search", &huge)])
+        .await;
+    let rest = app
+        .client()
+        .post(app.url("/api/v1/groups/ml/images"))
+        .header("origin", format!("http://{}", app.addr))
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\":\"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    for (what, res) in [("login", login), ("form", form), ("rest", rest)] {
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{what}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_large", "{what}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("larger than 256 KiB"),
+            "{what}: {body}"
+        );
+    }
+
+    // 64 MiB declared and sent 1 MiB at a time: refused from its length, never read.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let before = common::peak_kib();
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/groups/ml/images HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        64 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'x'; 1024 * 1024];
+    for _ in 0..64 {
+        if stream.write_all(&chunk).await.is_err() {
+            break; // Kiln answered and closed: it does not want the rest.
+        }
+    }
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.unwrap_or(0);
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let grown = common::peak_kib().saturating_sub(before);
+    assert!(
+        grown < 16 * 1024,
+        "Kiln's peak grew {grown} KiB for a 64 MiB body"
+    );
+}
+
+/// 200 sign-ins sent at once, the `i`th with the user name and password `who(i)`.
+async fn sign_ins_at_once(
+    app: &TestApp,
+    who: impl Fn(usize) -> (String, String),
+) -> Vec<reqwest::Response> {
+    let client = reqwest::Client::new();
+    let tries = (0..200).map(|i| {
+        let (client, (user, password)) = (client.clone(), who(i));
+        let url = app.url("/api/login");
+        let origin = format!("http://{}", app.addr);
+        async move {
+            client
+                .post(url)
+                .header("origin", origin)
+                .form(&[("username", user), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    futures_util::future::join_all(tries).await
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_for_one_name_checks_at_most_five_passwords() {
+    let app = TestApp::with_roles().await;
+    let answers = sign_ins_at_once(&app, |i| ("member".into(), format!("guess-{i}"))).await;
+    let wrong = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    let slowed = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .inspect(|r| assert!(r.headers().contains_key("retry-after")))
+        .count();
+    assert_eq!(wrong + slowed, 200, "only 401 and 429");
+    let checked = app::backend::audit::recent(&app.db, 500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "session.login_failed")
+        .count();
+    assert_eq!(checked, wrong);
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert!(checked >= 1);
+}
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_with_many_names_is_answered_in_bounded_memory() {
+    let app = TestApp::with_roles().await;
+    let before = common::peak_kib();
+    let answers = sign_ins_at_once(&app, |i| (format!("nobody-{i}"), "x".into())).await;
+    let grown = common::peak_kib().saturating_sub(before);
+    eprintln!("200 concurrent sign-ins: peak memory grew by {grown} KiB");
+    for answer in &answers {
+        let status = answer.status();
+        assert!(
+            status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::TOO_MANY_REQUESTS
+                    && answer.headers().contains_key("retry-after")),
+            "{status}"
+        );
+    }
+    // Each verification holds ~19 MiB: 200 at once would be ~3.8 GiB.
+    assert!(grown < 512 * 1024, "peak grew {grown} KiB");
 }

@@ -45,6 +45,12 @@ fn respond(error: ApiError) -> ApiError {
         && !is_plain_form_post()
     {
         options.set_status(http::StatusCode::from_u16(error.status()).unwrap_or_default());
+        if let ApiError::TooManyAttempts {
+            retry_after_secs, ..
+        } = &error
+        {
+            options.insert_header(http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
     }
     error
 }

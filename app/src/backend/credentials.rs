@@ -104,6 +104,25 @@ pub async fn open_by_name(
     Ok((registry, username, password))
 }
 
+/// Every credential's name and sealed password, for a key rotation.
+pub async fn all_sealed(conn: &mut Conn) -> Result<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT name, sealed FROM registry_credentials ORDER BY name")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Stores a credential's password sealed anew.
+pub async fn reseal(conn: &mut Conn, name: &str, sealed: &str) -> Result<()> {
+    sqlx::query("UPDATE registry_credentials SET sealed = $1 WHERE name = $2")
+        .bind(sealed)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The name of the credential with this id, if it still exists.
 pub async fn name_of(db: &Db, id: i64) -> Result<Option<String>> {
     Ok(

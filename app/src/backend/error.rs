@@ -20,6 +20,9 @@ pub enum BackendError {
     Stale,
     #[error("the service token is unknown or was revoked")]
     BadToken,
+    /// The request is malformed in a way only the server sees (e.g. a repeated header).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Internal(String),
 }

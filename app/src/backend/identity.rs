@@ -47,6 +47,19 @@ impl AuthSettings {
         }
     }
 
+    /// Settings Kiln refuses to serve with: proxy mode trusting nobody would either ignore
+    /// every identity header or, configured carelessly later, believe anyone's.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.mode == AuthMode::Proxy && self.trusted_proxies.is_empty() {
+            return Err(
+                "KILN_AUTH_MODE=proxy needs KILN_TRUSTED_PROXIES: the addresses of the \
+                 identity proxy, the only ones whose identity headers Kiln believes"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     fn trusts(&self, peer: Option<IpAddr>) -> bool {
         peer.is_some_and(|ip| self.trusted_proxies.iter().any(|net| net.contains(&ip)))
     }
@@ -157,6 +170,16 @@ async fn from_proxy(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Actor> {
+    // A proxy that adds its header beside one the client sent (rather than replacing it)
+    // would let the client choose which one counts: refused, whoever sends it.
+    for name in [&auth.proxy_user_header, &auth.proxy_groups_header] {
+        if headers.get_all(name.as_str()).iter().count() > 1 {
+            return Err(BackendError::BadRequest(format!(
+                "The request carries the {name} header more than once; a proxy must replace \
+                 it, not add to it."
+            )));
+        }
+    }
     let header = |name: &str| {
         headers
             .get(name)
@@ -266,6 +289,35 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("ml", Role::Member)]
         );
+    }
+
+    #[tokio::test]
+    async fn a_repeated_identity_header_is_refused_whoever_sends_it() {
+        let db = fresh_db().await;
+        let auth = proxy_settings();
+        for header in ["x-forwarded-user", "x-forwarded-groups"] {
+            let mut h = headers(&[("x-forwarded-user", "ann"), ("x-forwarded-groups", "ml")]);
+            h.append(header, "root".parse().unwrap());
+            assert_eq!(h.get_all(header).iter().count(), 2);
+            for peer in ["127.0.0.1", "10.1.2.3"] {
+                let refused = resolve_actor(&db, &auth, &h, Some(peer.parse().unwrap())).await;
+                assert!(
+                    matches!(&refused, Err(BackendError::BadRequest(m)) if m.contains("more than once")),
+                    "{header} twice from {peer}: {refused:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn proxy_mode_trusting_nobody_is_refused() {
+        let nobody = AuthSettings {
+            trusted_proxies: Vec::new(),
+            ..proxy_settings()
+        };
+        assert!(nobody.check().unwrap_err().contains("KILN_TRUSTED_PROXIES"));
+        assert!(proxy_settings().check().is_ok());
+        assert!(AuthSettings::local().check().is_ok());
     }
 
     #[tokio::test]

@@ -1,4 +1,13 @@
-//! Password hashing with argon2id, off the async runtime.
+//! Password hashing with argon2id, off the async runtime, a few at a time: each holds
+//! ~19 MiB, so a burst of sign-ins waits for a slot (briefly) instead of taking the
+//! process's memory. The hashing runs on a few threads of its own: on the runtime's
+//! blocking pool each of many threads would keep its own 19 MiB in its memory arena.
+
+use std::sync::mpsc;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,10 +21,66 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_blocking(&generate()).expect("hashing the decoy password"))
 }
 
-pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
+/// Hashes and verifications running at once: one per core, at least two.
+fn slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+}
+
+static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(slots()));
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, one per slot, taking jobs in turn.
+static WORKERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..slots() {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("kiln-passwords-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                }
+            })
+            .expect("starting a password thread");
+    }
+    jobs
+});
+
+/// Runs `work` on a hashing thread (the caller holds a slot).
+async fn on_worker<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    WORKERS
+        .send(Box::new(move || {
+            let _ = answer.send(work());
+        }))
+        .map_err(|_| BackendError::Internal("the password threads are gone".into()))?;
+    answered
         .await
-        .map_err(|e| BackendError::Internal(e.to_string()))?
+        .map_err(|_| BackendError::Internal("a password thread failed".into()))
+}
+
+/// How long a sign-in waits for a slot before it is told to try again.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// Every slot stayed taken for [`SLOT_WAIT`]: the caller should try again in a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+pub async fn hash(password: String) -> Result<String> {
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .map_err(|e| BackendError::Internal(e.to_string()))?;
+    on_worker(move || hash_blocking(&password)).await?
 }
 
 fn hash_blocking(password: &str) -> Result<String> {
@@ -29,9 +94,13 @@ fn hash_blocking(password: &str) -> Result<String> {
 }
 
 /// Whether `password` matches `stored`; `None` (no such user, or no local password)
-/// costs the same as a wrong password and is never a match.
-pub async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// costs the same as a wrong password and is never a match. `Busy` when no slot freed up
+/// in time.
+pub async fn verify(password: String, stored: Option<String>) -> std::result::Result<bool, Busy> {
+    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, SLOTS.acquire()).await else {
+        return Err(Busy);
+    };
+    Ok(on_worker(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
         let Ok(parsed) = PasswordHash::new(&stored) else {
@@ -43,7 +112,7 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
             && known
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false))
 }
 
 /// A password for a new account: 20 characters from an alphabet without look-alikes.
@@ -65,9 +134,12 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let h = hash("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse".into(), Some(h.clone())).await);
-        assert!(!verify("correct horse!".into(), Some(h)).await);
-        assert!(!verify("anything".into(), None).await);
+        assert_eq!(
+            verify("correct horse".into(), Some(h.clone())).await,
+            Ok(true)
+        );
+        assert_eq!(verify("correct horse!".into(), Some(h)).await, Ok(false));
+        assert_eq!(verify("anything".into(), None).await, Ok(false));
     }
 
     #[test]

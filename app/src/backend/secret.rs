@@ -1,5 +1,7 @@
 //! The key that seals stored registry credentials: given in configuration, or generated
-//! once into the data folder and read from there afterwards.
+//! once into the data folder and read from there afterwards. A sealed value names the key
+//! that sealed it (`k1:KEY-ID:…`, the id a hash of the key, not the key), so a rotation can
+//! tell what is sealed under which key, and a value under another key fails clearly.
 
 use std::path::Path;
 
@@ -59,6 +61,25 @@ impl SecretKey {
         &self.0
     }
 
+    /// This key's public name: 16 hex digits of a hash of it (nothing about the key can be
+    /// learnt from it).
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(b"kiln-secret-key-id:");
+        hasher.update(self.0);
+        hex(&hasher.finalize())[..16].to_owned()
+    }
+
+    /// The id of the key that sealed `sealed`; `None` for values sealed before keys had
+    /// ids (they open with the key that sealed them).
+    pub fn sealed_by(sealed: &str) -> Option<&str> {
+        sealed
+            .strip_prefix(SEALED_PREFIX)
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(id, _)| id)
+    }
+
     /// Encrypts `plain` (XChaCha20-Poly1305, random nonce) bound to `context`, e.g. the
     /// credential's name, so a sealed value moved to another record does not open.
     pub fn seal(&self, plain: &str, context: &str) -> Result<String> {
@@ -75,7 +96,12 @@ impl SecretKey {
                 },
             )
             .map_err(|_| BackendError::Internal("sealing failed".into()))?;
-        Ok(format!("{}{}", hex(&nonce), hex(&sealed)))
+        Ok(format!(
+            "{SEALED_PREFIX}{}:{}{}",
+            self.id(),
+            hex(&nonce),
+            hex(&sealed)
+        ))
     }
 
     /// Decrypts what [`SecretKey::seal`] made with the same key and context.
@@ -84,7 +110,18 @@ impl SecretKey {
         let broken = || {
             BackendError::Internal("a sealed secret does not open with the configured key".into())
         };
-        let bytes = unhex(sealed).ok_or_else(broken)?;
+        let body = match Self::sealed_by(sealed) {
+            Some(id) if id != self.id() => {
+                return Err(BackendError::Internal(format!(
+                    "a secret is sealed with key {id}, not with the configured key {}: \
+                     configure that key, or rotate with `kiln secret rotate`",
+                    self.id()
+                )));
+            }
+            Some(id) => &sealed[SEALED_PREFIX.len() + id.len() + 1..],
+            None => sealed,
+        };
+        let bytes = unhex(body).ok_or_else(broken)?;
         if bytes.len() < 24 {
             return Err(broken());
         }
@@ -102,6 +139,9 @@ impl SecretKey {
         String::from_utf8(plain).map_err(|_| broken())
     }
 }
+
+/// What sealed values start with, before the sealing key's id.
+const SEALED_PREFIX: &str = "k1:";
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || !s.is_ascii() {

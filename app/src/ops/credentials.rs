@@ -3,8 +3,9 @@
 
 use super::{Call, OpResult};
 use crate::backend::credentials::{self, NewCredential};
-use crate::backend::groups;
+use crate::backend::{SecretKey, groups};
 use crate::domain::{Action, FieldError, Target};
+use crate::wire::ApiError;
 use crate::wire::accounts::{CredentialView, CredentialsPage};
 
 fn may_manage(call: &Call) -> OpResult<()> {
@@ -42,6 +43,40 @@ pub async fn overview(call: &Call) -> OpResult<CredentialsPage> {
         credentials,
         all_groups,
     })
+}
+
+/// Re-seals every stored credential under the configured key, opening those sealed with
+/// another key with `old`: all of them in one change, or none (a value neither key opens
+/// stops it, naming the credential). Answers how many were re-sealed.
+pub async fn rotate_key(call: &Call, old: &SecretKey) -> OpResult<usize> {
+    may_manage(call)?;
+    let new = &call.state.secret;
+    let mut change = call.change().await?;
+    let mut resealed = 0;
+    for (name, sealed) in credentials::all_sealed(change.conn()).await? {
+        if SecretKey::sealed_by(&sealed) == Some(new.id().as_str()) {
+            continue;
+        }
+        let password = old
+            .open(&sealed, &name)
+            .or_else(|_| new.open(&sealed, &name))
+            .map_err(|_| {
+                ApiError::Conflict(format!(
+                    "Credential {name} opens with neither the old key nor the configured one; \
+                     nothing was re-sealed."
+                ))
+            })?;
+        credentials::reseal(change.conn(), &name, &new.seal(&password, &name)?).await?;
+        resealed += 1;
+    }
+    change
+        .commit(
+            "secret.rotate",
+            &format!("key:{}", new.id()),
+            &format!("re-sealed {resealed} credentials from key {}", old.id()),
+        )
+        .await?;
+    Ok(resealed)
 }
 
 /// Creates a credential, sealing its password, granted to `groups`: all of it or nothing.
@@ -85,4 +120,69 @@ async fn group_ids(call: &Call, names: &[String]) -> OpResult<Vec<i64>> {
         ids.push(group.id);
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::AppState;
+    use crate::ops::testing;
+
+    #[tokio::test]
+    async fn a_rotation_reseals_every_credential_and_a_copy_without_the_key_opens_nothing() {
+        let before = testing::state().await;
+        let old = before.secret.clone();
+        let call = Call::operator(before.clone());
+        for (name, password) in [("harbor", "harbor-pw"), ("quay", "quay-pw")] {
+            let new = NewCredential {
+                name,
+                registry: "registry.example.org",
+                username: "robot",
+                password,
+            };
+            create(&call, &new, &[]).await.unwrap();
+        }
+        // The database without its key: nothing opens, and the error names the key.
+        let other = SecretKey::from_hex(&"09".repeat(32)).unwrap();
+        let refused = credentials::open_by_name(&before.db, &other, "harbor")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains(&old.id()), "{refused}");
+
+        // Kiln restarted with the new key: the rotation re-seals both, then none.
+        let after = AppState {
+            secret: other.clone(),
+            ..before.clone()
+        };
+        let call = Call::operator(after.clone());
+        assert_eq!(rotate_key(&call, &old).await.unwrap(), 2);
+        let (_, _, password) = credentials::open_by_name(&after.db, &other, "quay")
+            .await
+            .unwrap();
+        assert_eq!(password, "quay-pw");
+        assert!(
+            credentials::open_by_name(&after.db, &old, "quay")
+                .await
+                .is_err(),
+            "the old key opens nothing any more"
+        );
+        assert_eq!(rotate_key(&call, &old).await.unwrap(), 0);
+        let audit = crate::backend::audit::recent(&after.db, 5).await.unwrap();
+        assert_eq!(audit[0].action, "secret.rotate");
+
+        // A wrong "old" key changes nothing and says which credential it could not open.
+        let third = AppState {
+            secret: SecretKey::from_hex(&"0a".repeat(32)).unwrap(),
+            ..after
+        };
+        let refused = rotate_key(&Call::operator(third.clone()), &old)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("harbor"), "{refused}");
+        let (_, _, password) = credentials::open_by_name(&third.db, &other, "harbor")
+            .await
+            .unwrap();
+        assert_eq!(password, "harbor-pw", "nothing was re-sealed");
+    }
 }

@@ -11,6 +11,10 @@ impl From<BackendError> for ApiError {
         match e {
             BackendError::Invalid(f) => ApiError::Invalid(f),
             BackendError::BadToken => ApiError::BadToken,
+            BackendError::BadRequest(message) => ApiError::BadRequest {
+                message,
+                field: None,
+            },
             BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
             BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
             BackendError::Stale => ApiError::Conflict(

@@ -40,7 +40,8 @@ pub async fn me(call: &Call) -> OpResult<Option<Me>> {
 }
 
 /// Checks a local account's password and starts a session; answers the session's token.
-/// Failures are counted per name (and slow that name down), and audited.
+/// Each attempt is counted for its name before the password is checked (and slows that
+/// name down); failures are audited.
 pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResult<String> {
     if state.auth.mode == AuthMode::Proxy {
         return Err(ApiError::Forbidden(
@@ -52,7 +53,13 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResu
     if password.is_empty() {
         return Err(ApiError::invalid("password", "is required"));
     }
-    if let Some(ms) = throttle::locked_for(&state.db, username).await? {
+    let mut counting = state.db.begin().await?;
+    let locked = throttle::attempt(&mut counting, username).await?;
+    counting
+        .commit()
+        .await
+        .map_err(crate::backend::BackendError::from)?;
+    if let Some(ms) = locked {
         let secs = (ms as u64).div_ceil(1000);
         return Err(ApiError::TooManyAttempts {
             message: format!("Too many failed sign-ins for {username}. Try again in {secs} s."),
@@ -62,9 +69,15 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResu
     let user = users::find(&state.db, username).await?;
     let target = format!("user:{username}");
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    if !passwords::verify(password.to_owned(), hash).await {
-        let mut change = Change::begin(&state.db, username.to_owned()).await?;
-        throttle::record_failure(change.conn(), username).await?;
+    let matched =
+        passwords::verify(password.to_owned(), hash)
+            .await
+            .map_err(|passwords::Busy| ApiError::TooManyAttempts {
+                message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
+                retry_after_secs: 1,
+            })?;
+    if !matched {
+        let change = Change::begin(&state.db, username.to_owned()).await?;
         change.commit("session.login_failed", &target, "").await?;
         return Err(ApiError::BadCredentials);
     }

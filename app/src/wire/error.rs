@@ -28,6 +28,9 @@ pub enum ApiError {
     Invalid(FieldError),
     #[error("{0}")]
     Conflict(String),
+    /// The request's body is larger than Kiln reads.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     TooManyAttempts {
         message: String,
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict(_) => 409,
+            ApiError::TooLarge(_) => 413,
             ApiError::Invalid(_) => 422,
             ApiError::TooManyAttempts { .. } => 429,
             ApiError::Internal | ApiError::Transport(_) => 500,
@@ -83,6 +87,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::Internal => "internal",
             ApiError::Transport(_) => "transport",
+            ApiError::TooLarge(_) => "too_large",
         }
     }
 

@@ -6,12 +6,15 @@
 //! process. Who may read it is the rule of the build's Build Details, on its stored group.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::AppState;
 use app::backend::builds;
 use app::domain::Action;
 use app::ops;
+use app::wire::ApiError;
+use axum::Extension;
 use axum::extract::Path;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -20,6 +23,66 @@ use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
 use super::{Caller, ErrorBody, Params, Reply, build_id};
+
+/// Live streams one caller may hold open at once, and all callers together: each one polls
+/// the database while it is open.
+pub const STREAMS_PER_CALLER: usize = 8;
+pub const STREAMS_IN_ALL: usize = 256;
+
+/// The live log streams open on this server, by caller.
+#[derive(Debug, Default)]
+pub struct OpenStreams {
+    by_caller: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// One open stream's place, given back when the stream ends or its viewer goes away.
+struct StreamSlot {
+    open: Arc<OpenStreams>,
+    caller: String,
+}
+
+impl OpenStreams {
+    fn take(self: &Arc<Self>, caller: &str) -> Reply<StreamSlot> {
+        let mut by_caller = self.by_caller.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = by_caller.get(caller).copied().unwrap_or(0);
+        let all: usize = by_caller.values().sum();
+        if mine >= STREAMS_PER_CALLER || all >= STREAMS_IN_ALL {
+            let message = if mine >= STREAMS_PER_CALLER {
+                format!(
+                    "You are following {mine} live logs already; close one of those pages and try again."
+                )
+            } else {
+                "Kiln is serving as many live logs as it can; try again in a moment.".to_owned()
+            };
+            return Err(ApiError::TooManyAttempts {
+                message,
+                retry_after_secs: 5,
+            }
+            .into());
+        }
+        *by_caller.entry(caller.to_owned()).or_default() += 1;
+        Ok(StreamSlot {
+            open: self.clone(),
+            caller: caller.to_owned(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut by_caller = self
+            .open
+            .by_caller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = by_caller.get_mut(&self.caller) {
+            *count -= 1;
+            if *count == 0 {
+                by_caller.remove(&self.caller);
+            }
+        }
+    }
+}
 
 /// How often a live stream looks for new chunks.
 const POLL: Duration = Duration::from_millis(400);
@@ -44,10 +107,15 @@ pub async fn build_log(
     caller: Caller,
     Path(id): Path<String>,
     Params(query): Params<LogQuery>,
+    Extension(open): Extension<Arc<OpenStreams>>,
     headers: HeaderMap,
 ) -> Reply<Response> {
     let build =
         ops::builds::authorized(&caller.call, build_id(&id)?, Action::ViewGroupImages).await?;
+    let who = caller
+        .call
+        .audit_name()
+        .unwrap_or_else(|_| "service token".into());
     let state = caller.call.state;
     let wants_events = headers
         .get(header::ACCEPT)
@@ -61,7 +129,8 @@ pub async fn build_log(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok());
     let after = resume.or(query.after).unwrap_or(0);
-    Ok(Sse::new(follow(state, build.id, after))
+    let slot = open.take(&who)?;
+    Ok(Sse::new(follow(state, build.id, after, slot))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
 }
@@ -75,6 +144,8 @@ struct Cursor {
     ended: bool,
     /// The last step announced.
     step: i64,
+    /// Held while the stream is open.
+    _slot: StreamSlot,
 }
 
 /// The whole log as a download, streamed from the database a batch of chunks at a time:
@@ -120,6 +191,7 @@ fn follow(
     state: AppState,
     build_id: i64,
     after: i64,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let cursor = Cursor {
         state,
@@ -128,6 +200,7 @@ fn follow(
         pending: Default::default(),
         ended: false,
         step: -1,
+        _slot: slot,
     };
     stream::unfold(cursor, |mut cursor| async move {
         loop {

@@ -128,9 +128,6 @@ pub type Reply<T> = Result<T, Failure>;
 /// 400 naming the field, before anything else happens.
 pub struct Body<T>(pub T);
 
-/// The largest body the API reads: image specs are small.
-const MAX_BODY: usize = 256 * 1024;
-
 impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = Failure;
 
@@ -149,8 +146,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| bad_request("The body could not be read.", None))?;
-        if bytes.len() > MAX_BODY {
-            return Err(bad_request("The body is larger than 256 KiB.", None));
+        if bytes.len() > crate::router::BODY_LIMIT {
+            return Err(Failure(crate::router::too_large()));
         }
         parse(&bytes).map(Body)
     }

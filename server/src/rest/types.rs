@@ -21,7 +21,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable for scripts: `unauthenticated`, `bad_credentials`, `bad_token`,
     /// `bad_request`, `forbidden`, `cross_site`, `not_found`, `invalid`, `conflict`,
-    /// `too_many_attempts`, `internal`, `transport`.
+    /// `too_large`, `too_many_attempts`, `internal`, `transport`.
     pub code: String,
     /// The same words the pages show.
     pub message: String,
