@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod limits;
 pub mod origin;
 pub mod rest;
 pub mod router;

@@ -3,7 +3,6 @@
 use std::sync::LazyLock;
 
 use app::backend::AppState;
-use app::wire::ApiError;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -16,6 +15,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::limits::{BODY_LIMIT, too_large};
 use crate::origin::{AllowedOrigin, reject_cross_site};
 
 /// The pages' routes, walked once per process. Leptos walks them by rendering the app with
@@ -23,18 +23,6 @@ use crate::origin::{AllowedOrigin, reject_cross_site};
 /// walks at once (two routers in one process, as the tests make) switch it off under each
 /// other, and a page's resource then runs a server function outside any request.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
-
-/// The largest request body Kiln reads: a build spec with long package lists is a few KiB,
-/// and nothing Kiln takes is bigger.
-pub const BODY_LIMIT: usize = 256 * 1024;
-
-/// The refusal of a body over [`BODY_LIMIT`].
-pub fn too_large() -> ApiError {
-    ApiError::TooLarge(format!(
-        "The request body is larger than {} KiB, the most Kiln reads.",
-        BODY_LIMIT / 1024
-    ))
-}
 
 /// A body declared larger than [`BODY_LIMIT`] is refused before it is read, with a 413
 /// that says so (for the pages' server functions and the REST API alike); a body of

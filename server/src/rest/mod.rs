@@ -146,8 +146,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| bad_request("The body could not be read.", None))?;
-        if bytes.len() > crate::router::BODY_LIMIT {
-            return Err(Failure(crate::router::too_large()));
+        if bytes.len() > crate::limits::BODY_LIMIT {
+            return Err(Failure(crate::limits::too_large()));
         }
         parse(&bytes).map(Body)
     }
