@@ -45,7 +45,11 @@ static WORKERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
                 loop {
                     let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     match job {
-                        Ok(job) => job(),
+                        // A job that panics loses its answer (its caller is told), not
+                        // the thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
                         Err(_) => break,
                     }
                 }
@@ -140,6 +144,14 @@ mod tests {
         );
         assert_eq!(verify("correct horse!".into(), Some(h)).await, Ok(false));
         assert_eq!(verify("anything".into(), None).await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_loses_its_answer_not_its_thread() {
+        for _ in 0..slots() + 1 {
+            assert!(on_worker(|| panic!("a broken job")).await.is_err());
+        }
+        assert_eq!(on_worker(|| 2 + 2).await.unwrap(), 4);
     }
 
     #[test]
