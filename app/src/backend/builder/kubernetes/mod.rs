@@ -1,8 +1,10 @@
-//! The production backend: each build is a Kubernetes Job running a rootless builder
-//! (BuildKit by default, buildah as an alternative), with its context in a ConfigMap and
-//! its registry logins in a Secret, both owned by the Job. Kiln follows the Job and its Pod
-//! with watches, streams the Pod's log into the build log, deletes the Job to cancel, and
-//! a new leader picks up Jobs that are still running.
+//! The production backend: each build is a Kubernetes Job whose Pod runs a rootless
+//! builder (BuildKit by default, buildah as an alternative) and then a push step that alone
+//! holds the push credential (see `objects.rs`), with its context in a ConfigMap and its
+//! registry logins in a Secret, both owned by the Job. Kiln follows the Job and its Pod
+//! with watches, streams the builder's log into the build log, reads the push step's log
+//! (and the record of installed packages in it) once the Pod ends, deletes the Job to
+//! cancel, and a new leader picks up Jobs that are still running.
 
 pub mod objects;
 pub mod status;
