@@ -182,9 +182,15 @@ async fn run_in(image: &str, script: &str) -> String {
          trap 'buildah rm $c >/dev/null; buildah rmi -f {image} >/dev/null' EXIT; \
          buildah run $c -- sh -c '{script}'"
     );
+    buildah_script(&sh).await
+}
+
+/// Runs a shell script of buildah commands with this host's storage and isolation, and
+/// answers its output; the test fails, with the script's errors, when the script does.
+async fn buildah_script(script: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(sh)
+        .arg(script)
         .env("STORAGE_DRIVER", "vfs")
         .env("BUILDAH_ISOLATION", "chroot")
         .output()
@@ -654,20 +660,9 @@ async fn wrapped_base(registry: &str, name: &str, wrapper: &str) -> String {
          buildah rmi -f kiln-test-{name} >/dev/null",
         dir = dir.display()
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env("STORAGE_DRIVER", "vfs")
-        .env("BUILDAH_ISOLATION", "chroot")
-        .output()
-        .await
-        .unwrap();
+    let made = tokio::spawn(async move { buildah_script(&script).await }).await;
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    made.unwrap();
     image
 }
 
@@ -782,19 +777,7 @@ async fn the_kubernetes_push_step_pushes_the_archive_and_reads_the_record_from_i
          buildah rmi -f kiln-test-push >/dev/null",
         archive = archive.display()
     );
-    let made = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env("STORAGE_DRIVER", "vfs")
-        .env("BUILDAH_ISOLATION", "chroot")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    buildah_script(&script).await;
 
     let target = format!("{registry}/kiln-test-{}/ml/pushed:1", random_hex(4));
     let out = Command::new("sh")
