@@ -209,7 +209,7 @@ async fn print_demo(call: &Call, config: &Config) -> Result<(), CliError> {
 }
 
 async fn serve(config: Config) -> Result<(), CliError> {
-    let auth = config.auth();
+    let auth = config.auth().map_err(CliError::Config)?;
     auth.check().map_err(CliError::Config)?;
     let db = open_db(&config).await?;
     let secret = secret_key(&config)?;

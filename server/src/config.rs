@@ -11,6 +11,7 @@ use app::backend::builder::sandbox::Sandbox;
 use app::backend::builder::{BuildQueue, BuildSettings};
 
 use app::backend::identity::{AuthMode, AuthSettings};
+use app::backend::oidc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
@@ -53,8 +54,9 @@ pub struct Config {
     #[arg(long, env = "KILN_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
 
-    /// How users sign in: `local` (Kiln's accounts and passwords) or `proxy` (an identity
-    /// proxy such as oauth2-proxy names the user in request headers).
+    /// How users sign in: `local` (Kiln's accounts and passwords), `oidc` (Kiln signs them
+    /// in with an OpenID Connect provider: Keycloak, Dex, …) or `proxy` (an identity proxy
+    /// such as oauth2-proxy names the user in request headers).
     #[arg(long, env = "KILN_AUTH_MODE", value_enum, default_value_t = AuthModeArg::Local, global = true)]
     pub auth_mode: AuthModeArg,
 
@@ -91,6 +93,69 @@ pub struct Config {
     /// An https URL also marks the session cookie `Secure`.
     #[arg(long, env = "KILN_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// OIDC mode: the provider's issuer URL (discovery reads
+    /// ISSUER/.well-known/openid-configuration). Kiln's redirect URI to register at the
+    /// provider is KILN_PUBLIC_URL/auth/oidc/callback.
+    #[arg(long, env = "KILN_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// OIDC mode: Kiln's client id at the provider.
+    #[arg(long, env = "KILN_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+
+    /// OIDC mode: Kiln's client secret (none for a public client; PKCE is always used).
+    #[arg(
+        long,
+        env = "KILN_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub oidc_client_secret: Option<String>,
+
+    /// OIDC mode: scopes to ask for besides `openid`, comma separated.
+    #[arg(
+        long,
+        env = "KILN_OIDC_SCOPES",
+        value_delimiter = ',',
+        default_value = "profile,email,groups",
+        global = true
+    )]
+    pub oidc_scopes: Vec<String>,
+
+    /// OIDC mode: the ID token claim that names the user in Kiln.
+    #[arg(
+        long,
+        env = "KILN_OIDC_USERNAME_CLAIM",
+        default_value = "preferred_username",
+        global = true
+    )]
+    pub oidc_username_claim: String,
+
+    /// OIDC mode: the ID token claim listing the user's groups (a list of names; Keycloak's
+    /// `/name` paths work). Groups Kiln knows become memberships at each sign-in. Set it
+    /// empty to manage memberships in Kiln instead.
+    #[arg(
+        long,
+        env = "KILN_OIDC_GROUPS_CLAIM",
+        default_value = "groups",
+        global = true
+    )]
+    pub oidc_groups_claim: String,
+
+    /// OIDC mode: holders of this value in the groups claim are system admins.
+    #[arg(long, env = "KILN_OIDC_ADMIN_GROUP", global = true)]
+    pub oidc_admin_group: Option<String>,
+
+    /// Hours a token bound to a proxy or OIDC user acts with the groups of that user's last
+    /// sign-in; after that it is refused (403) until they sign in again.
+    #[arg(
+        long,
+        env = "KILN_EXTERNAL_GROUPS_TTL_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub external_groups_ttl_hours: u64,
 
     /// Hours a sign-in lasts.
     #[arg(long, env = "KILN_SESSION_HOURS", default_value_t = 12, global = true)]
@@ -322,6 +387,7 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
 pub enum AuthModeArg {
     Local,
     Proxy,
+    Oidc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -466,11 +532,17 @@ pub enum MemberCommand {
 }
 
 impl Config {
-    pub fn auth(&self) -> AuthSettings {
-        AuthSettings {
+    /// How users sign in; in OIDC mode with the provider (checked by [`AuthSettings::check`]).
+    pub fn auth(&self) -> Result<AuthSettings, String> {
+        let oidc = match self.auth_mode {
+            AuthModeArg::Oidc => self.oidc()?.map(Arc::new),
+            _ => None,
+        };
+        Ok(AuthSettings {
             mode: match self.auth_mode {
                 AuthModeArg::Local => AuthMode::Local,
                 AuthModeArg::Proxy => AuthMode::Proxy,
+                AuthModeArg::Oidc => AuthMode::Oidc,
             },
             proxy_user_header: self.proxy_user_header.clone(),
             proxy_groups_header: self.proxy_groups_header.clone(),
@@ -481,7 +553,34 @@ impl Config {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
-        }
+            external_groups_ttl: Duration::from_secs(self.external_groups_ttl_hours * 3600),
+            oidc,
+        })
+    }
+
+    /// The OpenID Connect provider, when its issuer, client id and Kiln's public URL are set.
+    fn oidc(&self) -> Result<Option<oidc::Provider>, String> {
+        let (Some(issuer), Some(client_id), Some(public_url)) =
+            (&self.oidc_issuer, &self.oidc_client_id, &self.public_url)
+        else {
+            return Ok(None);
+        };
+        let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        oidc::Provider::new(oidc::OidcSettings {
+            issuer: issuer.trim().to_owned(),
+            client_id: client_id.trim().to_owned(),
+            client_secret: self.oidc_client_secret.as_deref().and_then(nonempty),
+            public_url: public_url.trim().trim_end_matches('/').to_owned(),
+            scopes: self
+                .oidc_scopes
+                .iter()
+                .filter_map(|s| nonempty(s))
+                .collect(),
+            username_claim: self.oidc_username_claim.trim().to_owned(),
+            groups_claim: nonempty(&self.oidc_groups_claim),
+            admin_group: self.oidc_admin_group.as_deref().and_then(nonempty),
+        })
+        .map(Some)
     }
 
     /// The build service this configuration asks for, or builds off with the reason.
@@ -645,7 +744,7 @@ mod tests {
             "https://kiln.example.org/ui/",
             "serve",
         ]);
-        let auth = cli.config.auth();
+        let auth = cli.config.auth().unwrap();
         assert_eq!(auth.mode, AuthMode::Proxy);
         assert_eq!(auth.trusted_proxies.len(), 2);
         assert!(auth.secure_cookies);

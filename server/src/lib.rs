@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod limits;
+pub mod oidc;
 pub mod origin;
 pub mod rest;
 pub mod router;

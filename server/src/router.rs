@@ -45,6 +45,7 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::rest::routes())
+        .merge(crate::oidc::routes())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

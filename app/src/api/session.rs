@@ -5,12 +5,19 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::edge::run;
 use crate::wire::ApiError;
-use crate::wire::accounts::Me;
+use crate::wire::accounts::{Me, SignInMode};
 
 /// `None` when nobody is signed in.
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<Me>, ApiError> {
     run(|call| async move { crate::ops::sessions::me(&call).await }).await
+}
+
+/// How people sign in to this Kiln: the sign-in page's form or link.
+#[server(endpoint = "how_to_sign_in")]
+pub async fn how_to_sign_in() -> Result<SignInMode, ApiError> {
+    let state = use_context::<crate::backend::AppState>().ok_or(ApiError::Internal)?;
+    Ok(crate::ops::sessions::mode(&state))
 }
 
 /// Signs in with a local account and goes to `next` (a path on this site).
@@ -32,21 +39,26 @@ pub async fn login(
     Ok(())
 }
 
-/// Ends the session and goes to the sign-in page.
+/// Ends the session and goes to the sign-in page; after an OpenID Connect sign-in, by way
+/// of the provider's end-session endpoint, which signs the browser out there too.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ApiError> {
     use crate::backend::sessions;
     let parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
-    run(|call| async move {
+    let next = run(|call| async move {
         if let Some(token) = sessions::token_from_headers(&parts.headers) {
             crate::ops::sessions::sign_out(&call.state, token).await?;
         }
         let auth = &call.state.auth;
         let cookie = sessions::cookie(None, auth.session_ttl, auth.secure_cookies);
-        super::edge::append_header(http::header::SET_COOKIE, &cookie)
+        super::edge::append_header(http::header::SET_COOKIE, &cookie)?;
+        Ok(match &auth.oidc {
+            Some(provider) => provider.logout_url().await,
+            None => None,
+        })
     })
     .await?;
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(next.as_deref().unwrap_or("/login"));
     Ok(())
 }
 

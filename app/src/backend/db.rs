@@ -37,7 +37,7 @@ pub struct Db {
     /// Launch lists, valid while `launch_version` stands.
     pub launches: VersionedCache<super::launch_list::ListKey, super::launch_list::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
-    pub token_actors: VersionedCache<String, crate::domain::Actor>,
+    pub token_actors: VersionedCache<String, super::identity::TokenActor>,
     /// Reads of `launch_version`, shared by the requests that wait for one together.
     pub launch_counter: std::sync::Arc<super::counter::SharedCounter>,
 }

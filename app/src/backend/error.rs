@@ -20,6 +20,15 @@ pub enum BackendError {
     Stale,
     #[error("the service token is unknown or was revoked")]
     BadToken,
+    /// A token bound to a provider-owned user whose groups the provider has not confirmed
+    /// within `KILN_EXTERNAL_GROUPS_TTL`.
+    #[error(
+        "the groups of {user} were last confirmed by the identity provider at {confirmed_at:?}"
+    )]
+    GroupsExpired {
+        user: String,
+        confirmed_at: Option<i64>,
+    },
     /// The request is malformed in a way only the server sees (e.g. a repeated header).
     #[error("{0}")]
     BadRequest(String),

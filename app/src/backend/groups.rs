@@ -61,11 +61,13 @@ pub async fn list(db: &Db) -> Result<Vec<GroupRow>> {
     )
 }
 
-/// Gives `user_id` this role in the group, replacing any role they had.
+/// Gives `user_id` this role in the group, replacing any role they had. A membership the
+/// identity provider made stays the provider's (its role is Kiln's): it ends when the
+/// provider stops listing the group, admin role and all.
 pub async fn set_member(conn: &mut Conn, group_id: i64, user_id: i64, role: Role) -> Result<()> {
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id, role, source) VALUES ($1, $2, $3, 'local')
-         ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role, source = 'local'",
+         ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
     )
     .bind(group_id)
     .bind(user_id)
@@ -110,9 +112,10 @@ fn to_membership(row: MembershipRow) -> Option<Membership> {
     })
 }
 
-/// Makes the memberships an identity proxy reports stored ones: groups it lists that Kiln
-/// knows become member memberships, proxy-made ones it no longer lists go. Roles given in
-/// Kiln (admins, by the CLI) are kept. Writes only when something changed.
+/// Makes the memberships an identity provider (proxy or OIDC) reports stored ones: groups
+/// it lists that Kiln knows become member memberships, provider-made ones it no longer
+/// lists go, whatever role Kiln gave them since. Memberships made in Kiln (by the CLI) for
+/// groups the provider does not list are kept. Writes only when something changed.
 pub async fn sync_proxy_memberships(
     db: &Db,
     user_id: i64,
@@ -241,6 +244,40 @@ mod tests {
                 .unwrap()
                 .iter()
                 .all(|m| m.group_id != ml)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_admin_role_given_in_kiln_ends_when_the_provider_drops_the_group() {
+        let db = fresh_db().await;
+        let ml = create(&mut *conn(&db).await, &g("ml")).await.unwrap();
+        let uid = users::ensure_proxy_user(&db, &UserName::parse("user", "pat").unwrap())
+            .await
+            .unwrap()
+            .id;
+        sync_proxy_memberships(&db, uid, &[g("ml")]).await.unwrap();
+        // A system admin makes the provider's member an admin of the group in Kiln.
+        set_member(&mut *conn(&db).await, ml, uid, Role::Admin)
+            .await
+            .unwrap();
+        let m = sync_proxy_memberships(&db, uid, &[g("ml")]).await.unwrap();
+        assert_eq!(
+            m[0].role,
+            Role::Admin,
+            "the role holds while the provider lists ml"
+        );
+
+        let m = sync_proxy_memberships(&db, uid, &[]).await.unwrap();
+        assert_eq!(
+            m,
+            vec![],
+            "the provider says pat left ml: the admin role goes too"
+        );
+        let m = sync_proxy_memberships(&db, uid, &[g("ml")]).await.unwrap();
+        assert_eq!(
+            m[0].role,
+            Role::Member,
+            "back in ml as a member, not an admin"
         );
     }
 }

@@ -1,6 +1,8 @@
-//! Who is asking: a session cookie (local accounts) or an identity proxy's headers.
+//! Who is asking: a session cookie (local accounts and OpenID Connect sign-ins), an
+//! identity proxy's headers, or a service token.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -15,6 +17,8 @@ pub enum AuthMode {
     Local,
     /// A trusted proxy (oauth2-proxy and the like) names the user and their groups.
     Proxy,
+    /// Kiln signs users in with an OpenID Connect provider itself; sessions as in `Local`.
+    Oidc,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +35,11 @@ pub struct AuthSettings {
     /// Mark the session cookie `Secure` (Kiln is served over https).
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// How long a token bound to a provider-owned user (proxy or OIDC) acts with the
+    /// groups of the user's last sign-in; after it, 403 until they sign in again.
+    pub external_groups_ttl: Duration,
+    /// The OpenID Connect provider, in `Oidc` mode.
+    pub oidc: Option<Arc<super::oidc::Provider>>,
 }
 
 impl AuthSettings {
@@ -44,6 +53,8 @@ impl AuthSettings {
             trusted_proxies: Vec::new(),
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            external_groups_ttl: Duration::from_secs(12 * 3600),
+            oidc: None,
         }
     }
 
@@ -56,6 +67,11 @@ impl AuthSettings {
                  identity proxy, the only ones whose identity headers Kiln believes"
                     .into(),
             );
+        }
+        if self.mode == AuthMode::Oidc && self.oidc.is_none() {
+            return Err("KILN_AUTH_MODE=oidc needs the provider: KILN_OIDC_ISSUER, \
+                 KILN_OIDC_CLIENT_ID and KILN_PUBLIC_URL"
+                .into());
         }
         Ok(())
     }
@@ -101,47 +117,79 @@ pub async fn resolve(
 ) -> Result<(Actor, Option<i64>)> {
     if let Some(secret) = tokens::bearer(headers) {
         let version = launchable::version(db).await?;
-        return Ok((from_token(db, secret, version).await?, Some(version)));
+        return Ok((from_token(db, auth, secret, version).await?, Some(version)));
     }
     let actor = match auth.mode {
-        AuthMode::Local => from_session(db, headers).await?,
+        AuthMode::Local | AuthMode::Oidc => from_session(db, headers).await?,
         AuthMode::Proxy => from_proxy(db, auth, headers, peer).await?,
     };
     Ok((actor, None))
 }
 
-/// Who a token speaks for, remembered against `launch_version`, which every change to
-/// tokens, users and memberships bumps: a launch page's request costs one read of it.
-async fn from_token(db: &Db, secret: &str, version: i64) -> Result<Actor> {
-    let hash = super::secret_hash(secret);
-    if let Some(actor) = db.token_actors.get(&hash, version) {
-        return Ok(actor);
-    }
-    let actor = token_actor(db, secret).await?;
-    db.token_actors.put(hash, version, actor.clone());
-    Ok(actor)
+/// Who a token speaks for, and until when its user's groups hold.
+#[derive(Debug, Clone)]
+pub struct TokenActor {
+    actor: Actor,
+    /// For a user whose identity provider owns their groups: when the provider last
+    /// confirmed them (ms); the token acts with them for `external_groups_ttl` after.
+    groups_confirmed_at: Option<Option<i64>>,
+    user: String,
 }
 
-async fn token_actor(db: &Db, secret: &str) -> Result<Actor> {
+/// Who a token speaks for, remembered against `launch_version`, which every change to
+/// tokens, users and memberships bumps: a launch page's request costs one read of it.
+/// The provider's confirmation of a user's groups ages with the clock, not the version,
+/// so it is checked on every request, cached or not.
+async fn from_token(db: &Db, auth: &AuthSettings, secret: &str, version: i64) -> Result<Actor> {
+    let hash = super::secret_hash(secret);
+    let grant = match db.token_actors.get(&hash, version) {
+        Some(grant) => grant,
+        None => {
+            let grant = token_actor(db, secret).await?;
+            db.token_actors.put(hash, version, grant.clone());
+            grant
+        }
+    };
+    if let Some(confirmed_at) = grant.groups_confirmed_at {
+        let ttl = auth.external_groups_ttl.as_millis() as i64;
+        if confirmed_at.is_none_or(|at| at + ttl <= super::now_ms()) {
+            return Err(BackendError::GroupsExpired {
+                user: grant.user,
+                confirmed_at,
+            });
+        }
+    }
+    Ok(grant.actor)
+}
+
+async fn token_actor(db: &Db, secret: &str) -> Result<TokenActor> {
     let Some(grant) = tokens::grant(db, secret).await? else {
         return Err(BackendError::BadToken);
     };
     let Some(user_id) = grant.user_id else {
-        return Ok(Actor::Service(ServiceToken {
-            name: grant.name,
-            scope: grant.scope,
-        }));
+        return Ok(TokenActor {
+            user: String::new(),
+            groups_confirmed_at: None,
+            actor: Actor::Service(ServiceToken {
+                name: grant.name,
+                scope: grant.scope,
+            }),
+        });
     };
     let user = users::find_by_id(db, user_id)
         .await?
         .ok_or(BackendError::BadToken)?;
-    Ok(Actor::User(Principal {
-        id: user.id,
-        system_admin: user.is_system_admin(),
-        memberships: groups::memberships_of(db, user.id).await?,
-        name: user.name,
-        token: Some(grant.scope),
-    }))
+    Ok(TokenActor {
+        user: user.name.clone(),
+        groups_confirmed_at: user.is_external().then_some(user.groups_confirmed_at),
+        actor: Actor::User(Principal {
+            id: user.id,
+            system_admin: user.is_system_admin(),
+            memberships: groups::memberships_of(db, user.id).await?,
+            name: user.name,
+            token: Some(grant.scope),
+        }),
+    })
 }
 
 async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
@@ -218,9 +266,10 @@ async fn from_proxy(
         .collect();
 
     let user = users::ensure_proxy_user(db, &name).await?;
+    users::confirm_external(db, user.id, proxy_admin).await?;
     Ok(Actor::User(Principal {
         id: user.id,
-        system_admin: user.is_system_admin() || proxy_admin,
+        system_admin: user.system_admin != 0 || proxy_admin,
         memberships: groups::sync_proxy_memberships(db, user.id, &groups).await?,
         name: user.name,
         token: None,

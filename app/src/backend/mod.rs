@@ -15,6 +15,7 @@ pub mod images;
 pub mod launch_list;
 pub mod launchable;
 pub mod leader;
+pub mod oidc;
 pub mod passwords;
 pub mod secret;
 pub mod sessions;

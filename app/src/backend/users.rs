@@ -11,14 +11,34 @@ pub struct UserRow {
     pub id: i64,
     pub name: String,
     pub password_hash: Option<String>,
+    /// Made a system admin in Kiln.
     pub system_admin: i64,
+    /// `local`, or `proxy` for an account its identity provider (proxy or OIDC) owns.
+    pub source: String,
+    /// Made a system admin by the identity provider, as of its last word on the user.
+    pub provider_admin: i64,
+    /// When the identity provider last confirmed the user's groups.
+    pub groups_confirmed_at: Option<i64>,
 }
 
+const COLUMNS: &str =
+    "id, name, password_hash, system_admin, source, provider_admin, groups_confirmed_at";
+
 impl UserRow {
+    /// A system admin, by Kiln's grant or the identity provider's.
     pub fn is_system_admin(&self) -> bool {
-        self.system_admin != 0
+        self.system_admin != 0 || self.provider_admin != 0
+    }
+
+    /// The identity provider owns this account (and its memberships).
+    pub fn is_external(&self) -> bool {
+        self.source == "proxy"
     }
 }
+
+/// Why an OIDC sign-in cannot use the account of its name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NameTaken;
 
 /// Creates a local account; the name must be free.
 pub async fn create(
@@ -59,9 +79,65 @@ pub async fn ensure_proxy_user(db: &Db, name: &UserName) -> Result<UserRow> {
         })
 }
 
+/// The account an OpenID Connect provider's `subject` (its issuer and `sub`) signs in to:
+/// the one bound to it, else the unbound account named `name` (bound now; an operator may
+/// have made it before turning OIDC on), else a new one. An account of that name bound to
+/// another subject is someone else's: refused, so that a renamed or recycled name at the
+/// provider cannot take it over.
+pub async fn bind_external(
+    conn: &mut Conn,
+    subject: &str,
+    name: &UserName,
+) -> Result<std::result::Result<UserRow, NameTaken>> {
+    let bound: Option<UserRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE external_subject = $1"
+    ))
+    .bind(subject)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(user) = bound {
+        return Ok(Ok(user));
+    }
+    sqlx::query(
+        "INSERT INTO users (name, source, created_at) VALUES ($1, 'proxy', $2)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name.as_str())
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    let claimed: Option<UserRow> = sqlx::query_as(&format!(
+        "UPDATE users SET external_subject = $1, source = 'proxy'
+         WHERE name = $2 AND external_subject IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(subject)
+    .bind(name.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(claimed.ok_or(NameTaken))
+}
+
+/// Records the identity provider's word on a user: system admin or not, groups confirmed
+/// now. Written at most once a minute per user (a proxy speaks on every request).
+pub async fn confirm_external(db: &Db, user_id: i64, provider_admin: bool) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE users SET provider_admin = $1, groups_confirmed_at = $2
+         WHERE id = $3 AND (provider_admin <> $1 OR groups_confirmed_at IS NULL
+                            OR groups_confirmed_at < $4)",
+    )
+    .bind(provider_admin as i64)
+    .bind(now)
+    .bind(user_id)
+    .bind(now - 60_000)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn find(db: &Db, name: &str) -> Result<Option<UserRow>> {
     Ok(
-        sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE name = $1")
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = $1"))
             .bind(name)
             .fetch_optional(&db.pool)
             .await?,
@@ -70,7 +146,7 @@ pub async fn find(db: &Db, name: &str) -> Result<Option<UserRow>> {
 
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>> {
     Ok(
-        sqlx::query_as("SELECT id, name, password_hash, system_admin FROM users WHERE id = $1")
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&db.pool)
             .await?,

@@ -11,6 +11,11 @@ impl From<BackendError> for ApiError {
         match e {
             BackendError::Invalid(f) => ApiError::Invalid(f),
             BackendError::BadToken => ApiError::BadToken,
+            BackendError::GroupsExpired { user, .. } => ApiError::Forbidden(format!(
+                "This token acts for {user}, whose groups come from the identity provider and \
+                 have not been confirmed recently enough. It works again once {user} signs in \
+                 to Kiln."
+            )),
             BackendError::BadRequest(message) => ApiError::BadRequest {
                 message,
                 field: None,

@@ -3,10 +3,20 @@
 use super::audit::Change;
 use super::{Call, OpResult};
 use crate::backend::identity::AuthMode;
+use crate::backend::oidc::Identity;
 use crate::backend::{AppState, groups, passwords, sessions, throttle, users};
-use crate::domain::{Actor, Role, UserName};
+use crate::domain::{Actor, GroupName, Role, UserName};
 use crate::wire::ApiError;
-use crate::wire::accounts::Me;
+use crate::wire::accounts::{Me, SignInFailure, SignInMode};
+
+/// How people sign in here, for the sign-in page.
+pub fn mode(state: &AppState) -> SignInMode {
+    match state.auth.mode {
+        AuthMode::Local => SignInMode::Password,
+        AuthMode::Oidc => SignInMode::Provider,
+        AuthMode::Proxy => SignInMode::Proxy,
+    }
+}
 
 /// The signed-in user as the UI shows them; `None` for anyone else.
 pub async fn me(call: &Call) -> OpResult<Option<Me>> {
@@ -43,10 +53,18 @@ pub async fn me(call: &Call) -> OpResult<Option<Me>> {
 /// Each attempt is counted for its name before the password is checked (and slows that
 /// name down); failures are audited.
 pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResult<String> {
-    if state.auth.mode == AuthMode::Proxy {
-        return Err(ApiError::Forbidden(
-            "Sign-in is handled by your organisation's identity proxy.".into(),
-        ));
+    match state.auth.mode {
+        AuthMode::Local => {}
+        AuthMode::Proxy => {
+            return Err(ApiError::Forbidden(
+                "Sign-in is handled by your organisation's identity proxy.".into(),
+            ));
+        }
+        AuthMode::Oidc => {
+            return Err(ApiError::Forbidden(
+                "Sign in with your organisation's account: passwords are not used here.".into(),
+            ));
+        }
     }
     let username = username.trim();
     UserName::parse("username", username)?;
@@ -86,6 +104,54 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResu
     throttle::clear(change.conn(), username).await?;
     let token = sessions::create(change.conn(), user.id, state.auth.session_ttl).await?;
     change.commit("session.login", &target, "").await?;
+    Ok(token)
+}
+
+/// Starts a session for the person an OpenID Connect provider vouched for: their account
+/// (bound to the provider's subject), their system-admin standing and groups as the
+/// provider says now; audited. Answers the session's token.
+pub async fn sign_in_external(
+    state: &AppState,
+    identity: &Identity,
+) -> Result<String, (SignInFailure, String)> {
+    let internal = |e: crate::backend::BackendError| (SignInFailure::Unreachable, e.to_string());
+    let api = |e: ApiError| (SignInFailure::Unreachable, format!("{e:?}"));
+    let name = UserName::parse("user", identity.name.trim())
+        .map_err(|e| (SignInFailure::Name, format!("{:?}: {e}", identity.name)))?;
+    let mut binding = state.db.begin().await.map_err(internal)?;
+    let user = users::bind_external(&mut binding, &identity.subject, &name)
+        .await
+        .map_err(internal)?
+        .map_err(|users::NameTaken| {
+            let detail = format!(
+                "{name} is bound to another subject than {}",
+                identity.subject
+            );
+            (SignInFailure::Taken, detail)
+        })?;
+    binding.commit().await.map_err(|e| internal(e.into()))?;
+    users::confirm_external(&state.db, user.id, identity.system_admin)
+        .await
+        .map_err(internal)?;
+    if let Some(reported) = &identity.groups {
+        let groups: Vec<GroupName> = reported
+            .iter()
+            .filter_map(|g| GroupName::parse("group", g).ok())
+            .collect();
+        groups::sync_proxy_memberships(&state.db, user.id, &groups)
+            .await
+            .map_err(internal)?;
+    }
+    let mut change = Change::begin(&state.db, user.name.clone())
+        .await
+        .map_err(api)?;
+    let token = sessions::create(change.conn(), user.id, state.auth.session_ttl)
+        .await
+        .map_err(internal)?;
+    change
+        .commit("session.login", &format!("user:{}", user.name), "oidc")
+        .await
+        .map_err(api)?;
     Ok(token)
 }
 

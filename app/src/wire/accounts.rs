@@ -17,6 +17,91 @@ pub struct Me {
     pub via_proxy: bool,
 }
 
+/// How people sign in to this Kiln, for the sign-in page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMode {
+    /// Kiln's own accounts: user name and password.
+    Password,
+    /// The organisation's OpenID Connect provider, through Kiln's `/auth/oidc/login`.
+    Provider,
+    /// An identity proxy in front of Kiln signs people in before they get here.
+    Proxy,
+}
+
+/// Why a sign-in at the identity provider did not sign anyone in: the code travels in the
+/// sign-in page's address (`/login?failed=state`), the sentence is the page's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInFailure {
+    /// The callback's `state` is not the one this browser's sign-in started with.
+    State,
+    /// The provider answered with an error (the user cancelled, or was not allowed).
+    Provider,
+    /// The provider could not be reached, or its discovery document is wrong.
+    Unreachable,
+    /// The ID token failed a check: signature, issuer, audience, expiry or nonce.
+    Token,
+    /// The token has no user name Kiln can use.
+    Name,
+    /// The account of that name is bound to another person at the provider.
+    Taken,
+}
+
+impl SignInFailure {
+    const ALL: [SignInFailure; 6] = [
+        SignInFailure::State,
+        SignInFailure::Provider,
+        SignInFailure::Unreachable,
+        SignInFailure::Token,
+        SignInFailure::Name,
+        SignInFailure::Taken,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SignInFailure::State => "state",
+            SignInFailure::Provider => "provider",
+            SignInFailure::Unreachable => "unreachable",
+            SignInFailure::Token => "token",
+            SignInFailure::Name => "name",
+            SignInFailure::Taken => "taken",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SignInFailure> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            SignInFailure::State => {
+                "This sign-in was not started in this browser, or took too long. Nobody was \
+                 signed in; start again."
+            }
+            SignInFailure::Provider => {
+                "The identity provider did not sign you in. Start again, or ask your \
+                 administrator for access."
+            }
+            SignInFailure::Unreachable => {
+                "Kiln could not reach the identity provider. Try again in a moment; if it \
+                 persists, tell your administrator."
+            }
+            SignInFailure::Token => {
+                "The identity provider's answer failed Kiln's checks (its ID token was \
+                 invalid, expired, or not meant for this Kiln). Nobody was signed in; tell \
+                 your administrator."
+            }
+            SignInFailure::Name => {
+                "The identity provider did not give a user name Kiln can use. Tell your \
+                 administrator."
+            }
+            SignInFailure::Taken => {
+                "A Kiln account with your user name belongs to someone else at the identity \
+                 provider. Nobody was signed in; ask a system admin."
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialView {
     pub name: String,

@@ -1,35 +1,70 @@
-//! The sign-in page.
+//! The sign-in page: the password form, or the way to the organisation's identity provider.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::session::Login;
+use crate::api::session::{Login, how_to_sign_in};
+use crate::ui::components::status::encode_component;
+use crate::wire::accounts::{SignInFailure, SignInMode};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
+    let mode = Resource::new(|| (), |_| how_to_sign_in());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
-    // A failed sign-in comes back here with the server's answer.
-    let error = login.value().get_untracked().and_then(Result::err);
+    // A sign-in at the identity provider that failed comes back with a code, never with
+    // text of the provider's (or an attacker's) choosing.
+    let failed = query
+        .read_untracked()
+        .get("failed")
+        .and_then(|code| SignInFailure::from_code(&code));
     view! {
         <Title text="Sign in"/>
         <section class="card card--narrow">
             <h1>"Sign in to Kiln"</h1>
-            <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
-                <input type="hidden" name="next" value=next/>
-                <div class="form__field">
-                    <label for="username">"User name"</label>
-                    <input id="username" name="username" autocomplete="username" required autofocus/>
-                </div>
-                <div class="form__field">
-                    <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password" required/>
-                </div>
-                {error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
-                <button type="submit" class="button button--primary">"Sign in"</button>
-            </ActionForm>
+            {failed.map(|f| view! { <p class="form__error" role="alert">{f.message()}</p> })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match mode.await {
+                        Ok(SignInMode::Provider) => EitherOf3::A(view! {
+                            <p>"This Kiln signs you in with your organisation's account."</p>
+                            <a class="button button--primary" rel="external"
+                                href=format!("/auth/oidc/login?next={}", encode_component(&next()))>
+                                "Sign in with your organisation's account"
+                            </a>
+                        }),
+                        Ok(SignInMode::Proxy) => EitherOf3::B(view! {
+                            <p>"Your organisation's sign-in service signs you in before you reach Kiln. \
+                                Open Kiln from your platform's address to be signed in."</p>
+                        }),
+                        _ => EitherOf3::C(view! { <PasswordForm next=next()/> }),
+                    }
+                })}
+            </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn PasswordForm(next: String) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    // A failed sign-in comes back here with the server's answer.
+    let error = login.value().get_untracked().and_then(Result::err);
+    view! {
+        <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
+            <input type="hidden" name="next" value=next/>
+            <div class="form__field">
+                <label for="username">"User name"</label>
+                <input id="username" name="username" autocomplete="username" required autofocus/>
+            </div>
+            <div class="form__field">
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required/>
+            </div>
+            {error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
+            <button type="submit" class="button button--primary">"Sign in"</button>
+        </ActionForm>
     }
 }
