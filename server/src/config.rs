@@ -147,15 +147,11 @@ pub struct Config {
     #[arg(long, env = "KILN_OIDC_ADMIN_GROUP", global = true)]
     pub oidc_admin_group: Option<String>,
 
-    /// Hours a token bound to a proxy or OIDC user acts with the groups of that user's last
-    /// sign-in; after that it is refused (403) until they sign in again.
-    #[arg(
-        long,
-        env = "KILN_EXTERNAL_GROUPS_TTL_HOURS",
-        default_value_t = 12,
-        global = true
-    )]
-    pub external_groups_ttl_hours: u64,
+    /// How long a token bound to a proxy or OIDC user acts with the groups of that user's
+    /// last sign-in (`12h`, `30m`, `90s`); after that it is refused (403) until they sign
+    /// in again.
+    #[arg(long, env = "KILN_EXTERNAL_GROUPS_TTL", default_value = "12h", value_parser = parse_duration, global = true)]
+    pub external_groups_ttl: Duration,
 
     /// Hours a sign-in lasts.
     #[arg(long, env = "KILN_SESSION_HOURS", default_value_t = 12, global = true)]
@@ -375,6 +371,21 @@ pub enum BuilderArg {
     None,
 }
 
+/// A duration in whole hours, minutes or seconds: `12h`, `30m`, `90s`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let unit = match s.chars().last() {
+        Some('h') => 3600,
+        Some('m') => 60,
+        Some('s') => 1,
+        _ => return Err(format!("{s:?} needs a unit: h, m or s (e.g. 12h)")),
+    };
+    let n: u64 = s[..s.len() - 1]
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number of hours, minutes or seconds"))?;
+    Ok(Duration::from_secs(n * unit))
+}
+
 /// An address or network: `10.0.0.7` means just that address, `10.0.0.0/8` the network.
 fn parse_net(s: &str) -> Result<IpNet, String> {
     let s = s.trim();
@@ -553,7 +564,7 @@ impl Config {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             session_ttl: Duration::from_secs(self.session_hours * 3600),
-            external_groups_ttl: Duration::from_secs(self.external_groups_ttl_hours * 3600),
+            external_groups_ttl: self.external_groups_ttl,
             oidc,
         })
     }
@@ -799,5 +810,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--trusted-proxies"), "{err}");
+    }
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration(" 30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("12").unwrap_err().contains("needs a unit"));
+        assert!(
+            parse_duration("h")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
+        assert!(parse_duration("-1h").is_err());
+    }
+
+    #[test]
+    fn oidc_mode_without_its_provider_refuses_to_start() {
+        let cli = Cli::try_parse_from(["kiln", "--auth-mode", "oidc", "serve"]).unwrap();
+        let refused = cli.config.auth().unwrap().check().unwrap_err();
+        assert!(refused.contains("KILN_OIDC_ISSUER"), "{refused}");
+
+        let cli = Cli::try_parse_from([
+            "kiln",
+            "--auth-mode",
+            "oidc",
+            "--oidc-issuer",
+            "https://id.example.org/realms/ml",
+            "--oidc-client-id",
+            "kiln",
+            "--public-url",
+            "https://kiln.example.org/",
+            "serve",
+        ])
+        .unwrap();
+        let auth = cli.config.auth().unwrap();
+        assert!(auth.check().is_ok());
+        let provider = auth.oidc.expect("the provider is configured");
+        assert_eq!(provider.settings().public_url, "https://kiln.example.org");
+        assert_eq!(provider.settings().groups_claim.as_deref(), Some("groups"));
     }
 }

@@ -266,7 +266,10 @@ async fn from_proxy(
         .collect();
 
     let user = users::ensure_proxy_user(db, &name).await?;
-    users::confirm_external(db, user.id, proxy_admin).await?;
+    // Written at most once a minute, and often enough that a token's groups do not expire
+    // while their user keeps using Kiln through the proxy.
+    let every = (auth.external_groups_ttl / 10).min(Duration::from_secs(60));
+    users::confirm_external(db, user.id, proxy_admin, every).await?;
     Ok(Actor::User(Principal {
         id: user.id,
         system_admin: user.system_admin != 0 || proxy_admin,
@@ -397,5 +400,74 @@ mod tests {
             panic!("signed in")
         };
         assert_eq!((bo.name.as_str(), bo.system_admin), ("bo", true));
+    }
+
+    /// A token bound to a proxy user acts with the groups the proxy last confirmed, for
+    /// `external_groups_ttl` only: then it is refused (also when its answer was cached)
+    /// until the user's next request through the proxy confirms them again.
+    #[tokio::test]
+    async fn a_provider_users_token_holds_its_groups_for_the_ttl_only() {
+        let db = fresh_db().await;
+        let ml = GroupName::parse("group", "ml").unwrap();
+        groups::create(&mut *conn(&db).await, &ml).await.unwrap();
+        let mut auth = proxy_settings();
+        let trusted = Some("127.0.0.1".parse().unwrap());
+        let through_proxy = headers(&[("x-forwarded-user", "pat"), ("x-forwarded-groups", "ml")]);
+        let Actor::User(pat) = resolve_actor(&db, &auth, &through_proxy, trusted)
+            .await
+            .unwrap()
+        else {
+            panic!("the proxy's user is signed in")
+        };
+        let secret = tokens::create(
+            &mut *conn(&db).await,
+            "root",
+            &tokens::NewToken {
+                name: GroupName::parse("name", "pat-hub").unwrap(),
+                scope: crate::domain::TokenScope::Read,
+                user_id: Some(pat.id),
+            },
+        )
+        .await
+        .unwrap();
+        let bearer = headers(&[("authorization", &format!("Bearer {secret}"))]);
+
+        for _ in 0..2 {
+            // Once read from the database, once from the cache.
+            let Actor::User(by_token) = resolve_actor(&db, &auth, &bearer, None).await.unwrap()
+            else {
+                panic!("the token acts for pat")
+            };
+            assert_eq!(by_token.memberships.len(), 1);
+        }
+
+        auth.external_groups_ttl = Duration::ZERO;
+        let refused = resolve_actor(&db, &auth, &bearer, None).await;
+        assert!(
+            matches!(&refused, Err(BackendError::GroupsExpired { user, .. }) if user == "pat"),
+            "{refused:?}"
+        );
+        // A local account's token has no provider to wait for.
+        let local = users::create(
+            &mut *conn(&db).await,
+            &UserName::parse("user", "lo").unwrap(),
+            "h",
+            false,
+        )
+        .await
+        .unwrap();
+        let secret = tokens::create(
+            &mut *conn(&db).await,
+            "root",
+            &tokens::NewToken {
+                name: GroupName::parse("name", "lo-hub").unwrap(),
+                scope: crate::domain::TokenScope::Read,
+                user_id: Some(local),
+            },
+        )
+        .await
+        .unwrap();
+        let bearer = headers(&[("authorization", &format!("Bearer {secret}"))]);
+        assert!(resolve_actor(&db, &auth, &bearer, None).await.is_ok());
     }
 }

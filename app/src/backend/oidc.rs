@@ -39,7 +39,7 @@ const FLOW_TTL: Duration = Duration::from_secs(600);
 /// Discovery, JWKS and token requests to the provider give up after this.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A token naming an unknown key fetches the provider's keys again, at most this often.
-const KEYS_REFRESH_AFTER: Duration = Duration::from_secs(30);
+const KEYS_REFRESH_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct OidcSettings {

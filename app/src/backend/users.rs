@@ -118,8 +118,14 @@ pub async fn bind_external(
 }
 
 /// Records the identity provider's word on a user: system admin or not, groups confirmed
-/// now. Written at most once a minute per user (a proxy speaks on every request).
-pub async fn confirm_external(db: &Db, user_id: i64, provider_admin: bool) -> Result<()> {
+/// now. The confirmation is written only when the stored one is older than `every` (a
+/// proxy speaks on every request; each write moves the launch-list version).
+pub async fn confirm_external(
+    db: &Db,
+    user_id: i64,
+    provider_admin: bool,
+    every: std::time::Duration,
+) -> Result<()> {
     let now = now_ms();
     sqlx::query(
         "UPDATE users SET provider_admin = $1, groups_confirmed_at = $2
@@ -129,7 +135,7 @@ pub async fn confirm_external(db: &Db, user_id: i64, provider_admin: bool) -> Re
     .bind(provider_admin as i64)
     .bind(now)
     .bind(user_id)
-    .bind(now - 60_000)
+    .bind(now - every.as_millis() as i64)
     .execute(&db.pool)
     .await?;
     Ok(())

@@ -1,5 +1,7 @@
 //! Signing in and out with a local account, and who the caller is as the UI shows them.
 
+use std::time::Duration;
+
 use super::audit::Change;
 use super::{Call, OpResult};
 use crate::backend::identity::AuthMode;
@@ -130,7 +132,7 @@ pub async fn sign_in_external(
             (SignInFailure::Taken, detail)
         })?;
     binding.commit().await.map_err(|e| internal(e.into()))?;
-    users::confirm_external(&state.db, user.id, identity.system_admin)
+    users::confirm_external(&state.db, user.id, identity.system_admin, Duration::ZERO)
         .await
         .map_err(internal)?;
     if let Some(reported) = &identity.groups {
