@@ -222,7 +222,11 @@ async fn serve(config: Config) -> Result<(), CliError> {
         .with_leptos_options(leptos_options(&config)?);
     let stop_builds = tokio_util::sync::CancellationToken::new();
     let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));
-    let app = crate::router(state, AllowedOrigin(config.public_origin()));
+    let app = crate::router::router_with(
+        state,
+        AllowedOrigin(config.public_origin()),
+        crate::limits::RequestTimeout(config.request_timeout),
+    );
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);
     axum::serve(

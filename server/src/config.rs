@@ -153,6 +153,23 @@ pub struct Config {
     #[arg(long, env = "KILN_EXTERNAL_GROUPS_TTL", default_value = "12h", value_parser = parse_duration, global = true)]
     pub external_groups_ttl: Duration,
 
+    /// Sign-in attempts each client address may start a minute, in each replica (a
+    /// success gives its attempt back); 0: no limit by address. The client address is the
+    /// peer's, or the one a trusted proxy (KILN_TRUSTED_PROXIES) names in X-Forwarded-For.
+    #[arg(
+        long,
+        env = "KILN_SIGN_INS_PER_ADDRESS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub sign_ins_per_address: u32,
+
+    /// How long Kiln works on one request before answering 503 (`60s`, `2m`): a client
+    /// sending its body slowly, or something outside Kiln not answering. Log streams and
+    /// downloads, once started, are not cut.
+    #[arg(long, env = "KILN_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub request_timeout: Duration,
+
     /// Hours a sign-in lasts.
     #[arg(long, env = "KILN_SESSION_HOURS", default_value_t = 12, global = true)]
     pub session_hours: u64,
@@ -566,6 +583,9 @@ impl Config {
             session_ttl: Duration::from_secs(self.session_hours * 3600),
             external_groups_ttl: self.external_groups_ttl,
             oidc,
+            sign_in_addresses: Arc::new(app::backend::throttle::Addresses::new(
+                self.sign_ins_per_address,
+            )),
         })
     }
 

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::limits::{BODY_LIMIT, too_large};
+use crate::limits::{BODY_LIMIT, RequestTimeout, time_limit, too_large};
 use crate::origin::{AllowedOrigin, reject_cross_site};
 
 /// The pages' routes, walked once per process. Leptos walks them by rendering the app with
@@ -39,7 +39,22 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A request's span names its method and path, not its query: an OpenID provider's
+/// authorization code (and whatever else a client puts there) stays out of the log.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+}
+
+/// [`router_with`] and the default time limit.
 pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
+    router_with(state, allowed_origin, RequestTimeout::default())
+}
+
+pub fn router_with(
+    state: AppState,
+    allowed_origin: AllowedOrigin,
+    timeout: RequestTimeout,
+) -> Router {
     let routes = ROUTES.clone();
     Router::new()
         .route("/healthz", get(healthz))
@@ -54,6 +69,7 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
         .layer(axum::Extension(std::sync::Arc::new(
             crate::rest::log::OpenStreams::default(),
         )))
+        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_large_bodies))
         .layer(axum::middleware::from_fn_with_state(
@@ -62,7 +78,7 @@ pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)

@@ -2,6 +2,10 @@
 
 mod common;
 
+use std::sync::Arc;
+
+use app::backend::AuthSettings;
+use app::backend::throttle::Addresses;
 use common::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 
@@ -356,6 +360,16 @@ async fn an_over_size_body_is_refused_with_413_before_it_is_read() {
     );
 }
 
+/// How many wrong passwords were checked (each is audited).
+async fn passwords_checked(app: &TestApp) -> usize {
+    app::backend::audit::recent(&app.db, 500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "session.login_failed")
+        .count()
+}
+
 /// 200 sign-ins sent at once, the `i`th with the user name and password `who(i)`.
 async fn sign_ins_at_once(
     app: &TestApp,
@@ -393,12 +407,7 @@ async fn a_burst_of_guesses_for_one_name_checks_at_most_five_passwords() {
         .inspect(|r| assert!(r.headers().contains_key("retry-after")))
         .count();
     assert_eq!(wrong + slowed, 200, "only 401 and 429");
-    let checked = app::backend::audit::recent(&app.db, 500)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.action == "session.login_failed")
-        .count();
+    let checked = passwords_checked(&app).await;
     assert_eq!(checked, wrong);
     assert!(checked <= 5, "{checked} passwords were checked");
     assert!(checked >= 1);
@@ -406,7 +415,13 @@ async fn a_burst_of_guesses_for_one_name_checks_at_most_five_passwords() {
 
 #[tokio::test]
 async fn a_burst_of_sign_ins_with_many_names_is_answered_in_bounded_memory() {
-    let app = TestApp::with_roles().await;
+    // From many addresses, as a botnet would: no limit by address here, so that the cap on
+    // password checks is what bounds memory.
+    let auth = AuthSettings {
+        sign_in_addresses: Arc::new(Addresses::new(0)),
+        ..AuthSettings::local()
+    };
+    let app = TestApp::add_roles(TestApp::spawn(auth).await).await;
     let before = common::peak_kib();
     let answers = sign_ins_at_once(&app, |i| (format!("nobody-{i}"), "x".into())).await;
     let grown = common::peak_kib().saturating_sub(before);
@@ -422,4 +437,102 @@ async fn a_burst_of_sign_ins_with_many_names_is_answered_in_bounded_memory() {
     }
     // Each verification holds ~19 MiB: 200 at once would be ~3.8 GiB.
     assert!(grown < 512 * 1024, "peak grew {grown} KiB");
+}
+
+/// One wrong sign-in from `forwarded_for` (when given) through the test's client.
+async fn wrong_sign_in(
+    app: &TestApp,
+    user: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/api/login"))
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("username", user), ("password", "wrong")]);
+    if let Some(client) = forwarded_for {
+        request = request.header("x-forwarded-for", client);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn one_address_trying_many_names_is_slowed_after_its_share() {
+    let app = TestApp::with_roles().await;
+    for i in 0..30 {
+        let answer = wrong_sign_in(&app, &format!("name-{i}"), None).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let slowed = wrong_sign_in(&app, "name-30", None).await;
+    assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(slowed.headers().contains_key("retry-after"));
+    assert!(
+        slowed
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many sign-ins from your address")
+    );
+    // Nothing was checked for the slowed attempt: 30 failures audited, not 31.
+    let checked = passwords_checked(&app).await;
+    assert_eq!(checked, 30);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_share() {
+    let auth = AuthSettings {
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        sign_in_addresses: Arc::new(Addresses::new(3)),
+        ..AuthSettings::local()
+    };
+    let app = TestApp::add_roles(TestApp::spawn(auth).await).await;
+    for i in 0..3 {
+        let answer = wrong_sign_in(&app, &format!("a-{i}"), Some("203.0.113.7")).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let slowed = wrong_sign_in(&app, "a-3", Some("203.0.113.7")).await;
+    assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client of the same proxy is not slowed by the first; a client writing its
+    // own X-Forwarded-For before the proxy's entry is still counted by the proxy's.
+    let other = wrong_sign_in(&app, "b-0", Some("203.0.113.8")).await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+    let spoofed = wrong_sign_in(&app, "a-4", Some("198.51.100.1, 203.0.113.7")).await;
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_its_body_is_answered_503_when_the_time_is_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::with_roles().await;
+    let timed = server::router::router_with(
+        app.state.clone(),
+        server::origin::AllowedOrigin::default(),
+        server::limits::RequestTimeout(std::time::Duration::from_secs(1)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            timed.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    // A sign-in form that says 100 bytes, sends 10 and stops.
+    let started = std::time::Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=m"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("Kiln answers a stalled request")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"timeout\""), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

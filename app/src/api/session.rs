@@ -27,9 +27,14 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), ApiError> {
+    use crate::backend::identity::{client_address, peer_of};
     use crate::backend::sessions;
+    let parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
     run(|call| async move {
-        let token = crate::ops::sessions::sign_in(&call.state, &username, &password).await?;
+        let client =
+            peer_of(&parts).map(|peer| client_address(&call.state.auth, &parts.headers, peer));
+        let token =
+            crate::ops::sessions::sign_in(&call.state, &username, &password, client).await?;
         let auth = &call.state.auth;
         let cookie = sessions::cookie(Some(&token), auth.session_ttl, auth.secure_cookies);
         super::edge::append_header(http::header::SET_COOKIE, &cookie)

@@ -40,6 +40,8 @@ pub struct AuthSettings {
     pub external_groups_ttl: Duration,
     /// The OpenID Connect provider, in `Oidc` mode.
     pub oidc: Option<Arc<super::oidc::Provider>>,
+    /// Sign-in attempts each client address may start a minute (in each replica).
+    pub sign_in_addresses: Arc<super::throttle::Addresses>,
 }
 
 impl AuthSettings {
@@ -55,6 +57,7 @@ impl AuthSettings {
             session_ttl: Duration::from_secs(12 * 3600),
             external_groups_ttl: Duration::from_secs(12 * 3600),
             oidc: None,
+            sign_in_addresses: Arc::new(super::throttle::Addresses::new(30)),
         }
     }
 
@@ -81,6 +84,41 @@ impl AuthSettings {
     }
 }
 
+/// The address a request comes from: its peer's, or, when the peer is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not a trusted proxy (each proxy appends
+/// the address that called it; anything left of an untrusted one is the client's to say).
+pub fn client_address(auth: &AuthSettings, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    if !auth.trusts(Some(peer)) {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut nearest = peer;
+    for entry in forwarded.iter().rev() {
+        let Ok(ip) = entry.parse::<IpAddr>() else {
+            break;
+        };
+        nearest = ip;
+        if !auth.trusts(Some(ip)) {
+            break;
+        }
+    }
+    nearest
+}
+
+/// The peer address of a request, as axum recorded it.
+pub fn peer_of(parts: &http::request::Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// Resolves the actor of a request from its headers and the address it came from.
 pub async fn resolve_actor(
     db: &Db,
@@ -97,11 +135,7 @@ pub async fn resolve_request(
     auth: &AuthSettings,
     parts: &http::request::Parts,
 ) -> Result<(Actor, Option<i64>)> {
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    resolve(db, auth, &parts.headers, peer).await
+    resolve(db, auth, &parts.headers, peer_of(parts)).await
 }
 
 /// [`resolve_actor`], also answering the `launch_version` counter when it was read to
@@ -469,5 +503,43 @@ mod tests {
         .unwrap();
         let bearer = headers(&[("authorization", &format!("Bearer {secret}"))]);
         assert!(resolve_actor(&db, &auth, &bearer, None).await.is_ok());
+    }
+
+    #[test]
+    fn the_client_address_is_the_nearest_untrusted_one() {
+        let auth = AuthSettings {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..AuthSettings::local()
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let forwarded = |v: &str| headers(&[("x-forwarded-for", v)]);
+        // Straight from the client: its own address, whatever it claims.
+        assert_eq!(
+            client_address(&auth, &forwarded("1.2.3.4"), ip("198.51.100.9")),
+            ip("198.51.100.9")
+        );
+        // Through the ingress: the address the ingress saw, not what the client wrote before it.
+        assert_eq!(
+            client_address(&auth, &forwarded("1.2.3.4, 198.51.100.9"), ip("10.0.0.5")),
+            ip("198.51.100.9")
+        );
+        // Through two proxies of ours.
+        assert_eq!(
+            client_address(
+                &auth,
+                &forwarded("1.2.3.4, 198.51.100.9, 10.0.0.7"),
+                ip("10.0.0.5")
+            ),
+            ip("198.51.100.9")
+        );
+        // Garbage where an address should be: the nearest proxy that said something sane.
+        assert_eq!(
+            client_address(&auth, &forwarded("evil, 10.0.0.7"), ip("10.0.0.5")),
+            ip("10.0.0.7")
+        );
+        assert_eq!(
+            client_address(&auth, &HeaderMap::new(), ip("10.0.0.5")),
+            ip("10.0.0.5")
+        );
     }
 }

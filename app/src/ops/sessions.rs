@@ -1,5 +1,6 @@
 //! Signing in and out with a local account, and who the caller is as the UI shows them.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::audit::Change;
@@ -52,9 +53,14 @@ pub async fn me(call: &Call) -> OpResult<Option<Me>> {
 }
 
 /// Checks a local account's password and starts a session; answers the session's token.
-/// Each attempt is counted for its name before the password is checked (and slows that
-/// name down); failures are audited.
-pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResult<String> {
+/// Each attempt is counted for its client address and its name before the password is
+/// checked (and slows both down); failures are audited.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> OpResult<String> {
     match state.auth.mode {
         AuthMode::Local => {}
         AuthMode::Proxy => {
@@ -72,6 +78,13 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResu
     UserName::parse("username", username)?;
     if password.is_empty() {
         return Err(ApiError::invalid("password", "is required"));
+    }
+    let addresses = &state.auth.sign_in_addresses;
+    if let Some(secs) = client.and_then(|ip| addresses.attempt(ip)) {
+        return Err(ApiError::TooManyAttempts {
+            message: format!("Too many sign-ins from your address. Try again in {secs} s."),
+            retry_after_secs: secs,
+        });
     }
     let mut counting = state.db.begin().await?;
     let locked = throttle::attempt(&mut counting, username).await?;
@@ -104,6 +117,9 @@ pub async fn sign_in(state: &AppState, username: &str, password: &str) -> OpResu
     let user = user.ok_or(ApiError::Internal)?;
     let mut change = Change::begin(&state.db, user.name.clone()).await?;
     throttle::clear(change.conn(), username).await?;
+    if let Some(ip) = client {
+        addresses.succeeded(ip);
+    }
     let token = sessions::create(change.conn(), user.id, state.auth.session_ttl).await?;
     change.commit("session.login", &target, "").await?;
     Ok(token)

@@ -31,6 +31,10 @@ pub enum ApiError {
     /// The request's body is larger than Kiln reads.
     #[error("{0}")]
     TooLarge(String),
+    /// The request took longer than Kiln gives one (a client that stalls, a registry that
+    /// does not answer); whatever it was changing was rolled back.
+    #[error("{0}")]
+    Timeout(String),
     #[error("{message}")]
     TooManyAttempts {
         message: String,
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::Invalid(_) => 422,
             ApiError::TooManyAttempts { .. } => 429,
             ApiError::Internal | ApiError::Transport(_) => 500,
+            ApiError::Timeout(_) => 503,
         }
     }
 
@@ -88,6 +93,7 @@ impl ApiError {
             ApiError::Internal => "internal",
             ApiError::Transport(_) => "transport",
             ApiError::TooLarge(_) => "too_large",
+            ApiError::Timeout(_) => "timeout",
         }
     }
 
