@@ -536,3 +536,72 @@ async fn a_client_that_stalls_its_body_is_answered_503_when_the_time_is_up() {
     assert!(answer.contains("\"timeout\""), "{answer}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn oidc_mode_takes_no_passwords_and_says_when_the_provider_is_down() {
+    use app::backend::identity::AuthMode;
+    use app::backend::oidc::{OidcSettings, Provider};
+    // A provider nobody answers at: Kiln starts anyway and says so at sign-in.
+    let provider = Provider::new(OidcSettings {
+        issuer: "http://127.0.0.1:9/".into(),
+        client_id: "kiln".into(),
+        client_secret: None,
+        public_url: "http://kiln.test".into(),
+        scopes: vec![],
+        username_claim: "preferred_username".into(),
+        groups_claim: Some("groups".into()),
+        admin_group: None,
+    })
+    .unwrap();
+    let auth = AuthSettings {
+        mode: AuthMode::Oidc,
+        oidc: Some(Arc::new(provider)),
+        ..AuthSettings::local()
+    };
+    let app = TestApp::add_roles(TestApp::spawn(auth).await).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let password = no_redirects
+        .post(app.url("/api/login"))
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("username", "member"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(password.status(), StatusCode::FORBIDDEN);
+    assert!(
+        password
+            .text()
+            .await
+            .unwrap()
+            .contains("passwords are not used here")
+    );
+
+    let mode = no_redirects
+        .post(app.url("/api/how_to_sign_in"))
+        .header("origin", format!("http://{}", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mode.text().await.unwrap(), "\"Provider\"");
+
+    let start = no_redirects
+        .get(app.url("/auth/oidc/login?next=/launch"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    assert_eq!(start.headers()["location"], "/login?failed=unreachable");
+
+    // Local mode has no OIDC routes.
+    let local = TestApp::with_roles().await;
+    let none = no_redirects
+        .get(local.url("/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+}
