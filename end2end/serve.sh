@@ -34,6 +34,10 @@ done
 $kiln group add launch-e2e
 $kiln member add launch-e2e demo-admin --admin
 $kiln token create --name e2e-writer --scope write --user root > "$state/token.txt" 2>/dev/null
+# Tokens acting as demo-member, one for each project's "Your tokens" walk.
+for project in hydrated no-js; do
+  $kiln token create --name "laptop-$project" --scope read --user demo-member --expires-in 30d >/dev/null 2>&1
+done
 # Kiln's own log goes to a file, so that the test report is what ends the output;
 # `make test-e2e` prints its tail when a test fails.
 exec $kiln serve 2>"$state/kiln.log"

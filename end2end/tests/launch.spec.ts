@@ -20,6 +20,7 @@ test("a system admin creates a service token, sees it once, and revokes it", asy
   }
   const name = `hub-${Date.now()}`;
   await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Expires in").fill("7d");
   await create.click();
   const secret = (await page.locator("#token-secret").innerText()).trim();
   expect(secret).toMatch(/^kiln_[0-9a-f]{64}$/);
@@ -30,6 +31,8 @@ test("a system admin creates a service token, sees it once, and revokes it", asy
   await page.reload();
   const row = page.locator("tr", { hasText: name });
   await expect(row).toContainText("nobody: reads launch lists only");
+  // Used once just now; expires in a week.
+  await expect(row).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC.*\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
   await expect(page.locator("body")).not.toContainText(secret);
   await row.getByRole("button", { name: `Revoke ${name}` }).click();
   await expect(page.locator("tr", { hasText: name })).toContainText("revoked");

@@ -103,9 +103,17 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
 }
 
 async fn token(call: &Call, command: TokenCommand) -> Result<(), CliError> {
+    use app::domain::time::utc_minute;
     match command {
-        TokenCommand::Create { name, scope, user } => {
-            let secret = ops::tokens::create(call, &name, &scope, user.as_deref()).await?;
+        TokenCommand::Create {
+            name,
+            scope,
+            user,
+            expires_in,
+        } => {
+            let expires_in = expires_in.unwrap_or_default();
+            let secret =
+                ops::tokens::create(call, &name, &scope, user.as_deref(), &expires_in).await?;
             eprintln!("Created token {name}. It is shown only now; store it safely:");
             println!("{secret}");
         }
@@ -116,12 +124,18 @@ async fn token(call: &Call, command: TokenCommand) -> Result<(), CliError> {
         TokenCommand::List => {
             for t in ops::tokens::list(call).await? {
                 let user = t.user_name.as_deref().unwrap_or("(any user's launch list)");
-                let status = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "live"
+                let now = app::backend::now_ms();
+                let status = match (t.revoked_at, t.expires_at) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(at)) if at <= now => "expired",
+                    _ => "live",
                 };
-                println!("{:<24} {:<5} {:<8} {user}", t.name, t.scope, status);
+                let expires = t.expires_at.map_or("never".to_owned(), utc_minute);
+                let used = t.last_used_at.map_or("never".to_owned(), utc_minute);
+                println!(
+                    "{:<24} {:<5} {:<8} {user:<24} expires: {expires}; last used: {used}",
+                    t.name, t.scope, status
+                );
             }
         }
     }

@@ -499,6 +499,10 @@ pub enum TokenCommand {
         /// user may only read launchable images, for any user.
         #[arg(long)]
         user: Option<String>,
+        /// How long it works: `90d`, `12h` or `30m`; without it, until revoked. An expired
+        /// token is refused with 401 saying so.
+        #[arg(long)]
+        expires_in: Option<String>,
     },
     /// Revoke a token: it stops working at once.
     Revoke { name: String },

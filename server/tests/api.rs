@@ -36,11 +36,11 @@ impl Api {
     async fn start() -> Api {
         let app = TestApp::with_roles().await;
         let op = app.operator();
-        let read = tokens::create(&op, "hub", "read", None).await.unwrap();
-        let write = tokens::create(&op, "script", "write", Some("g-admin"))
+        let read = tokens::create(&op, "hub", "read", None, "").await.unwrap();
+        let write = tokens::create(&op, "script", "write", Some("g-admin"), "")
             .await
             .unwrap();
-        let read_bound = tokens::create(&op, "report", "read", Some("g-admin"))
+        let read_bound = tokens::create(&op, "report", "read", Some("g-admin"), "")
             .await
             .unwrap();
         let mut clients = Vec::new();
@@ -288,6 +288,28 @@ async fn every_route_answers_each_caller_by_the_policy() {
                     "anonymous" => 401,
                     "read token" => 403,
                     _ => 200,
+                },
+            ),
+            // One's own tokens: any user, by session or a token of theirs.
+            (
+                Method::GET,
+                "/api/v1/me/tokens".into(),
+                None,
+                match who {
+                    "anonymous" => 401,
+                    "read token" => 403,
+                    _ => 200,
+                },
+            ),
+            // Revoking one's own: not by a read token; a name that is not one's own is not found.
+            (
+                Method::DELETE,
+                "/api/v1/me/tokens/someone-elses".into(),
+                None,
+                match who {
+                    "anonymous" => 401,
+                    "read token" | "read token of the group admin" => 403,
+                    _ => 404,
                 },
             ),
             (
@@ -954,4 +976,84 @@ async fn one_caller_may_follow_eight_live_logs_at_once_and_a_closed_one_frees_it
         reopened.is_some(),
         "the closed stream's place was not given back"
     );
+}
+
+#[tokio::test]
+async fn a_user_sees_when_their_tokens_expire_and_were_used_and_revokes_one() {
+    let api = Api::start().await;
+    let op = api.app.operator();
+    let notebook = tokens::create(&op, "notebook", "read", Some("member"), "90d")
+        .await
+        .unwrap();
+    let old = tokens::create(&op, "old-laptop", "read", Some("member"), "")
+        .await
+        .unwrap();
+    let use_token = |secret: &str| {
+        api.app
+            .client()
+            .get(api.app.url("/api/v1/me/launchable-images"))
+            .bearer_auth(secret.to_owned())
+            .send()
+    };
+    assert_eq!(use_token(&notebook).await.unwrap().status(), 200);
+
+    let (status, listed) = api
+        .send("member", Method::GET, "/api/v1/me/tokens", None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let listed = listed.as_array().unwrap();
+    let names: Vec<&str> = listed.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["old-laptop", "notebook"],
+        "only member's, newest first"
+    );
+    let notebook_row = &listed[1];
+    assert_eq!(notebook_row["state"], "live");
+    let expires = notebook_row["expires_at"].as_i64().unwrap();
+    let created = notebook_row["created_at"].as_i64().unwrap();
+    assert_eq!(expires - created, 90 * 86_400_000);
+    assert!(notebook_row["last_used_at"].as_i64().unwrap() >= created);
+    assert!(
+        listed[0]["last_used_at"].is_null(),
+        "old-laptop was never used"
+    );
+    assert!(listed[0]["expires_at"].is_null());
+
+    // Revoking one's own: gone at once. Another user's token is not found.
+    let (status, _) = api
+        .send(
+            "member",
+            Method::DELETE,
+            "/api/v1/me/tokens/old-laptop",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(use_token(&old).await.unwrap().status(), 401);
+    let (status, _) = api
+        .send("member", Method::DELETE, "/api/v1/me/tokens/script", None)
+        .await;
+    assert_eq!(status, 404, "script is the group admin's");
+
+    // Past its expiry (moved there in the database): 401 saying so, by name.
+    sqlx::query("UPDATE service_tokens SET expires_at = 1000 WHERE name = 'notebook'")
+        .execute(&api.app.db.pool)
+        .await
+        .unwrap();
+    let expired = use_token(&notebook).await.unwrap();
+    assert_eq!(expired.status(), 401);
+    let body: Value = expired.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "token_expired");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The service token notebook expired at 1970-01-01 00:00 UTC"),
+        "{body}"
+    );
+    let (_, listed) = api
+        .send("member", Method::GET, "/api/v1/me/tokens", None)
+        .await;
+    assert_eq!(listed[0]["state"], "expired");
 }

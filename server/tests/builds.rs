@@ -504,10 +504,10 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
 async fn a_script_with_a_write_token_builds_and_rebuilds_through_the_rest_api() {
     use serde_json::{Value, json};
     let app = web_app().await;
-    let write = ops::tokens::create(&app.operator(), "ci", "write", Some("g-admin"))
+    let write = ops::tokens::create(&app.operator(), "ci", "write", Some("g-admin"), "")
         .await
         .unwrap();
-    let read = ops::tokens::create(&app.operator(), "hub", "read", Some("g-admin"))
+    let read = ops::tokens::create(&app.operator(), "hub", "read", Some("g-admin"), "")
         .await
         .unwrap();
     let (script, reader) = (app.bearer(&write), app.bearer(&read));

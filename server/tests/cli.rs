@@ -123,7 +123,16 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("shown only now"));
     let again = kiln.ok(
         &[
-            "token", "create", "--name", "script", "--scope", "write", "--user", "ann",
+            "token",
+            "create",
+            "--name",
+            "script",
+            "--scope",
+            "write",
+            "--user",
+            "ann",
+            "--expires-in",
+            "90d",
         ],
         None,
     );
@@ -136,6 +145,12 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
         .collect();
     assert_eq!(rows[0][..4], ["script", "write", "live", "ann"], "{list}");
     assert_eq!(rows[1][..3], ["hub", "read", "live"], "{list}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].contains("expires: 20"), "{list}");
+    assert!(
+        lines[1].ends_with("expires: never; last used: never"),
+        "{list}"
+    );
     assert!(
         !list.contains(secret) && !list.contains(again.trim()),
         "{list}"

@@ -19,6 +19,7 @@ pub async fn create_token(
     name: String,
     scope: String,
     #[server(default)] user: String,
+    #[server(default)] expires_in: String,
 ) -> Result<String, ApiError> {
     use super::edge::is_plain_form_post;
     run(|call| async move {
@@ -33,14 +34,29 @@ pub async fn create_token(
             ));
         }
         let user = Some(user.trim()).filter(|u| !u.is_empty());
-        crate::ops::tokens::create(&call, name.trim(), &scope, user).await
+        crate::ops::tokens::create(&call, name.trim(), &scope, user, &expires_in).await
     })
     .await
 }
 
+/// Revokes a token: any token for a system admin, or (`own`) one of the signed-in user's
+/// own; back to the page it was revoked on.
 #[server(endpoint = "revoke_token")]
-pub async fn revoke_token(name: String) -> Result<(), ApiError> {
-    run(|call| async move { crate::ops::tokens::revoke(&call, &name).await }).await?;
-    leptos_axum::redirect("/admin/tokens");
+pub async fn revoke_token(name: String, #[server(default)] own: bool) -> Result<(), ApiError> {
+    run(|call| async move {
+        if own {
+            crate::ops::tokens::revoke_mine(&call, &name).await
+        } else {
+            crate::ops::tokens::revoke(&call, &name).await
+        }
+    })
+    .await?;
+    leptos_axum::redirect(if own { "/me/tokens" } else { "/admin/tokens" });
     Ok(())
+}
+
+/// The tokens bound to the signed-in user.
+#[server(endpoint = "my_tokens")]
+pub async fn my_tokens() -> Result<TokensPage, ApiError> {
+    run(|call| async move { crate::ops::tokens::mine(&call).await }).await
 }

@@ -38,6 +38,8 @@ pub struct Db {
     pub launches: VersionedCache<super::launch_list::ListKey, super::launch_list::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
     pub token_actors: VersionedCache<String, super::identity::TokenActor>,
+    /// When this process last wrote each token's use.
+    pub token_uses: std::sync::Arc<super::tokens::Uses>,
     /// Reads of `launch_version`, shared by the requests that wait for one together.
     pub launch_counter: std::sync::Arc<super::counter::SharedCounter>,
 }
@@ -82,6 +84,7 @@ impl Db {
             counts: VersionedCache::default(),
             launches: VersionedCache::default(),
             token_actors: VersionedCache::default(),
+            token_uses: Default::default(),
             launch_counter: Default::default(),
         })
     }

@@ -20,6 +20,9 @@ pub enum BackendError {
     Stale,
     #[error("the service token is unknown or was revoked")]
     BadToken,
+    /// A token past its expiry.
+    #[error("the token {name} expired at {at}")]
+    TokenExpired { name: String, at: i64 },
     /// A token bound to a provider-owned user whose groups the provider has not confirmed
     /// within `KILN_EXTERNAL_GROUPS_TTL`.
     #[error(

@@ -164,6 +164,10 @@ pub async fn resolve(
 #[derive(Debug, Clone)]
 pub struct TokenActor {
     actor: Actor,
+    token_id: i64,
+    token_name: String,
+    /// When the token stops working (ms), if ever.
+    expires_at: Option<i64>,
     /// For a user whose identity provider owns their groups: when the provider last
     /// confirmed them (ms); the token acts with them for `external_groups_ttl` after.
     groups_confirmed_at: Option<Option<i64>>,
@@ -184,9 +188,19 @@ async fn from_token(db: &Db, auth: &AuthSettings, secret: &str, version: i64) ->
             grant
         }
     };
+    let now = super::now_ms();
+    if let Some(at) = grant.expires_at.filter(|at| *at <= now) {
+        return Err(BackendError::TokenExpired {
+            name: grant.token_name,
+            at,
+        });
+    }
+    if db.token_uses.due(grant.token_id) {
+        tokens::touch(db, grant.token_id).await?;
+    }
     if let Some(confirmed_at) = grant.groups_confirmed_at {
         let ttl = auth.external_groups_ttl.as_millis() as i64;
-        if confirmed_at.is_none_or(|at| at + ttl <= super::now_ms()) {
+        if confirmed_at.is_none_or(|at| at + ttl <= now) {
             return Err(BackendError::GroupsExpired {
                 user: grant.user,
                 confirmed_at,
@@ -202,6 +216,9 @@ async fn token_actor(db: &Db, secret: &str) -> Result<TokenActor> {
     };
     let Some(user_id) = grant.user_id else {
         return Ok(TokenActor {
+            token_id: grant.id,
+            token_name: grant.name.clone(),
+            expires_at: grant.expires_at,
             user: String::new(),
             groups_confirmed_at: None,
             actor: Actor::Service(ServiceToken {
@@ -214,6 +231,9 @@ async fn token_actor(db: &Db, secret: &str) -> Result<TokenActor> {
         .await?
         .ok_or(BackendError::BadToken)?;
     Ok(TokenActor {
+        token_id: grant.id,
+        token_name: grant.name.clone(),
+        expires_at: grant.expires_at,
         user: user.name.clone(),
         groups_confirmed_at: user.is_external().then_some(user.groups_confirmed_at),
         actor: Actor::User(Principal {
@@ -460,6 +480,7 @@ mod tests {
                 name: GroupName::parse("name", "pat-hub").unwrap(),
                 scope: crate::domain::TokenScope::Read,
                 user_id: Some(pat.id),
+                lifetime: None,
             },
         )
         .await
@@ -497,6 +518,7 @@ mod tests {
                 name: GroupName::parse("name", "lo-hub").unwrap(),
                 scope: crate::domain::TokenScope::Read,
                 user_id: Some(local),
+                lifetime: None,
             },
         )
         .await

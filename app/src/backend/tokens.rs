@@ -21,14 +21,19 @@ pub struct TokenRow {
     pub created_by: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
 }
 
 /// What a presented token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    pub id: i64,
     pub name: String,
     pub scope: TokenScope,
     pub user_id: Option<i64>,
+    /// When it stops working (ms), if ever.
+    pub expires_at: Option<i64>,
 }
 
 /// A token to create, checked: its name, its scope and the id of the user it acts as.
@@ -37,12 +42,19 @@ pub struct NewToken {
     pub name: GroupName,
     pub scope: TokenScope,
     pub user_id: Option<i64>,
+    /// How long it works from its creation; `None`: until revoked.
+    pub lifetime: Option<std::time::Duration>,
 }
 
 impl NewToken {
     /// Checks a token's name and scope; a write token must act as a user: changes are made,
     /// and audited, in someone's name.
-    pub fn check(name: &str, scope: &str, user_id: Option<i64>) -> Result<NewToken> {
+    pub fn check(
+        name: &str,
+        scope: &str,
+        user_id: Option<i64>,
+        expires_in: &str,
+    ) -> Result<NewToken> {
         // Token names follow the group-name rule: short, lowercase, safe in logs and URLs.
         let name = GroupName::parse("name", name)?;
         let scope = TokenScope::parse(scope)
@@ -54,10 +66,12 @@ impl NewToken {
             )
             .into());
         }
+        let lifetime = crate::domain::policy::token_lifetime("expires_in", expires_in)?;
         Ok(NewToken {
             name,
             scope,
             user_id,
+            lifetime,
         })
     }
 }
@@ -68,31 +82,38 @@ pub async fn create(conn: &mut Conn, by: &str, new: &NewToken) -> Result<String>
         name,
         scope,
         user_id,
+        lifetime,
     } = new;
     let secret = format!("{PREFIX}{}", random_hex(32));
+    let now = now_ms();
     sqlx::query(
-        "INSERT INTO service_tokens (name, token_hash, scope, user_id, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO service_tokens
+             (name, token_hash, scope, user_id, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(name.as_str())
     .bind(secret_hash(&secret))
     .bind(scope.as_str())
     .bind(user_id)
     .bind(by)
-    .bind(now_ms())
+    .bind(now)
+    .bind(lifetime.map(|l| now + l.as_millis() as i64))
     .execute(conn)
     .await
     .map_err(BackendError::on_unique("token", name.as_str()))?;
     Ok(secret)
 }
 
-/// Revokes the live token with this name; it stops working at once, on every replica.
-pub async fn revoke(conn: &mut Conn, name: &str) -> Result<()> {
+/// Revokes the live token with this name (when `of_user` is given, only if it is bound to
+/// that user); it stops working at once, on every replica.
+pub async fn revoke(conn: &mut Conn, name: &str, of_user: Option<i64>) -> Result<()> {
     let revoked = sqlx::query(
-        "UPDATE service_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+        "UPDATE service_tokens SET revoked_at = $1
+         WHERE name = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)",
     )
     .bind(now_ms())
     .bind(name)
+    .bind(of_user)
     .execute(conn)
     .await?
     .rows_affected();
@@ -105,16 +126,54 @@ pub async fn revoke(conn: &mut Conn, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every token, live ones first, newest first.
-pub async fn list(db: &Db) -> Result<Vec<TokenRow>> {
+/// Every token (or, with `of_user`, those bound to that user), live ones first, newest first.
+pub async fn list(db: &Db, of_user: Option<i64>) -> Result<Vec<TokenRow>> {
     Ok(sqlx::query_as(
         "SELECT t.id, t.name, t.scope, u.name AS user_name, t.created_by, t.created_at,
-                t.revoked_at
+                t.revoked_at, t.expires_at, w.last_used_at
          FROM service_tokens t LEFT JOIN users u ON u.id = t.user_id
+              LEFT JOIN token_uses w ON w.token_id = t.id
+         WHERE $1 IS NULL OR t.user_id = $1
          ORDER BY CASE WHEN t.revoked_at IS NULL THEN 0 ELSE 1 END, t.created_at DESC, t.id DESC",
     )
+    .bind(of_user)
     .fetch_all(&db.pool)
     .await?)
+}
+
+/// Notes that a token was used now. Callers write at most once a minute per token
+/// ([`Uses::due`]); the row is apart from the token's, so no launch-list version moves.
+pub async fn touch(db: &Db, token_id: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO token_uses (token_id, last_used_at) VALUES ($1, $2)
+         ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at",
+    )
+    .bind(token_id)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// When this process last wrote each token's use.
+#[derive(Debug, Default)]
+pub struct Uses(std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>);
+
+impl Uses {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// Whether a use of `token_id` should be written now (and notes that it will be).
+    pub fn due(&self, token_id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get(&token_id) {
+            Some(at) if now.duration_since(*at) < Self::EVERY => false,
+            _ => {
+                seen.insert(token_id, now);
+                true
+            }
+        }
+    }
 }
 
 /// What a presented secret grants: `None` for an unknown or revoked token.
@@ -122,18 +181,21 @@ pub async fn grant(db: &Db, secret: &str) -> Result<Option<Grant>> {
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
-    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT name, scope, user_id FROM service_tokens
+    type Row = (i64, String, String, Option<i64>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, name, scope, user_id, expires_at FROM service_tokens
          WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(secret_hash(secret))
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.and_then(|(name, scope, user_id)| {
+    Ok(row.and_then(|(id, name, scope, user_id, expires_at)| {
         Some(Grant {
+            id,
             name,
             scope: TokenScope::parse(&scope)?,
             user_id,
+            expires_at,
         })
     }))
 }

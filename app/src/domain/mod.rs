@@ -12,6 +12,7 @@ pub mod names;
 pub mod packages;
 pub mod policy;
 pub mod role;
+pub mod time;
 
 pub use build::{BuildForm, BuildState};
 pub use field::FieldError;

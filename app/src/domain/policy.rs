@@ -50,6 +50,43 @@ impl TokenScope {
     }
 }
 
+/// How long a new token lives: `90d`, `12h` or `30m`; empty for a token that does not
+/// expire. At most ten years.
+pub fn token_lifetime(
+    field: &str,
+    text: &str,
+) -> Result<Option<std::time::Duration>, super::FieldError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        super::FieldError::new(
+            field,
+            "must be a number of days, hours or minutes, like 90d, 12h or 30m",
+        )
+    };
+    let (number, unit) = text.split_at(text.len() - text.chars().last().map_or(0, char::len_utf8));
+    let unit_secs = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        _ => return Err(invalid()),
+    };
+    let n: u64 = number.parse().map_err(|_| invalid())?;
+    if n == 0 {
+        return Err(super::FieldError::new(field, "must be longer than nothing"));
+    }
+    let secs = n.saturating_mul(unit_secs);
+    if secs > 3650 * 86_400 {
+        return Err(super::FieldError::new(
+            field,
+            "may be at most ten years (3650d)",
+        ));
+    }
+    Ok(Some(std::time::Duration::from_secs(secs)))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceToken {
     pub name: String,
@@ -217,6 +254,33 @@ pub fn decide(actor: &Actor, action: Action, target: Target) -> Result<(), Denie
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn token_lifetimes_are_days_hours_or_minutes() {
+        use std::time::Duration;
+        assert_eq!(super::token_lifetime("expires_in", ""), Ok(None));
+        assert_eq!(
+            super::token_lifetime("expires_in", "90d"),
+            Ok(Some(Duration::from_secs(90 * 86_400)))
+        );
+        assert_eq!(
+            super::token_lifetime("expires_in", " 12h "),
+            Ok(Some(Duration::from_secs(43_200)))
+        );
+        for bad in [
+            "90",
+            "d",
+            "1.5d",
+            "-1d",
+            "0m",
+            "3651d",
+            "9999999999999999999d",
+            "1é",
+        ] {
+            let e = super::token_lifetime("expires_in", bad).unwrap_err();
+            assert_eq!(e.field, "expires_in", "{bad}");
+        }
+    }
+
     use super::*;
 
     const G: i64 = 1;

@@ -108,7 +108,7 @@ mod tests {
                 .map(drop),
             accounts::add_member(&call, "ml", "ann", Role::Admin).await,
             credentials::create(&call, &new, &["ml".to_owned()]).await,
-            crate::ops::tokens::create(&call, "hub", "read", None)
+            crate::ops::tokens::create(&call, "hub", "read", None, "")
                 .await
                 .map(drop),
         ];
@@ -140,7 +140,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert!(tokens::list(&db).await.unwrap().is_empty());
+        assert!(tokens::list(&db, None).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -11,6 +11,10 @@ impl From<BackendError> for ApiError {
         match e {
             BackendError::Invalid(f) => ApiError::Invalid(f),
             BackendError::BadToken => ApiError::BadToken,
+            BackendError::TokenExpired { name, at } => ApiError::ExpiredToken(format!(
+                "The service token {name} expired at {}; ask for a new one.",
+                crate::domain::time::utc_minute(at)
+            )),
             BackendError::GroupsExpired { user, .. } => ApiError::Forbidden(format!(
                 "This token acts for {user}, whose groups come from the identity provider and \
                  have not been confirmed recently enough. It works again once {user} signs in \

@@ -42,6 +42,8 @@ enum Rule {
     AnyLaunchList,
     /// Anyone signed in as a user.
     SignedInUser,
+    /// A change to what is one's own: a user by session or write token.
+    OwnChange,
 }
 
 fn allowed(rule: Rule, who: &str) -> bool {
@@ -71,6 +73,7 @@ fn allowed(rule: Rule, who: &str) -> bool {
         .contains(&who),
         Rule::SystemAdmin => ["system admin", "operator"].contains(&who),
         Rule::OwnLaunchList | Rule::SignedInUser => users.contains(&who),
+        Rule::OwnChange => users.contains(&who) && who != "read token of the group admin",
         Rule::AnyLaunchList => [
             "system admin",
             "read token",
@@ -113,6 +116,8 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("tokens::overview", Rule::SystemAdmin),
     ("tokens::create", Rule::SystemAdmin),
     ("tokens::revoke", Rule::SystemAdmin),
+    ("tokens::mine", Rule::SignedInUser),
+    ("tokens::revoke_mine", Rule::OwnChange),
     ("accounts::add_user", Rule::SystemAdmin),
     ("accounts::add_group", Rule::SystemAdmin),
     ("accounts::add_member", Rule::SystemAdmin),
@@ -326,16 +331,28 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
         }
         "tokens::list" => tokens::list(call).await.map(drop),
         "tokens::overview" => tokens::overview(call).await.map(drop),
-        "tokens::create" => tokens::create(call, &format!("t{i}"), "read", None)
+        "tokens::create" => tokens::create(call, &format!("t{i}"), "read", None, "")
             .await
             .map(drop),
         "tokens::revoke" => {
             let name = format!("r{i}");
-            tokens::create(&operator, &name, "read", None)
+            tokens::create(&operator, &name, "read", None, "")
                 .await
                 .unwrap();
             tokens::revoke(call, &name).await
         }
+        "tokens::mine" => tokens::mine(call).await.map(drop),
+        "tokens::revoke_mine" => match &call.actor {
+            // A token of the caller's own, made for the occasion; others have none to revoke.
+            crate::domain::Actor::User(user) => {
+                let name = format!("m{i}");
+                tokens::create(&operator, &name, "read", Some(&user.name), "")
+                    .await
+                    .unwrap();
+                tokens::revoke_mine(call, &name).await
+            }
+            _ => tokens::revoke_mine(call, "none").await,
+        },
         "accounts::add_user" => accounts::add_user(call, &format!("u{i}"), "long enough", false)
             .await
             .map(drop),

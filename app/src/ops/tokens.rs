@@ -1,10 +1,11 @@
-//! Service tokens (system admins and the operator): list, create (the secret is answered
-//! once), revoke. Revoking works at once on every replica.
+//! Service tokens. System admins and the operator list, create (the secret is answered
+//! once) and revoke every token; each user lists and revokes the tokens bound to them.
+//! Revoking works at once on every replica; a token may expire.
 
 use super::{Call, OpResult};
 use crate::backend::tokens::{self, NewToken, TokenRow};
-use crate::backend::users;
-use crate::domain::{Action, Target};
+use crate::backend::{now_ms, users};
+use crate::domain::{Action, Actor, Target};
 use crate::wire::ApiError;
 use crate::wire::accounts::{TokenView, TokensPage};
 
@@ -16,29 +17,77 @@ pub fn may_manage(call: &Call) -> OpResult<()> {
 /// Every token, live ones first, newest first; never a secret.
 pub async fn list(call: &Call) -> OpResult<Vec<TokenRow>> {
     may_manage(call)?;
-    Ok(tokens::list(&call.state.db).await?)
+    Ok(tokens::list(&call.state.db, None).await?)
 }
 
 /// The tokens page: every token as the page lists it.
 pub async fn overview(call: &Call) -> OpResult<TokensPage> {
-    let tokens = list(call)
-        .await?
+    Ok(page_of(list(call).await?))
+}
+
+/// The tokens bound to the signed-in user (by a session or one of those tokens).
+pub async fn mine(call: &Call) -> OpResult<TokensPage> {
+    let user = own_user(call)?;
+    Ok(page_of(tokens::list(&call.state.db, Some(user)).await?))
+}
+
+/// Revokes a live token bound to the caller; another's token is not found. A read token
+/// changes nothing, this included.
+pub async fn revoke_mine(call: &Call, name: &str) -> OpResult<()> {
+    let user = own_user(call)?;
+    if let Actor::User(u) = &call.actor
+        && u.token == Some(crate::domain::TokenScope::Read)
+    {
+        return Err(ApiError::Forbidden(
+            "A read token may not revoke tokens; sign in, or use a write token.".into(),
+        ));
+    }
+    let mut change = call.change().await?;
+    tokens::revoke(change.conn(), name, Some(user)).await?;
+    change
+        .commit("token.revoke", &format!("token:{name}"), "by its user")
+        .await
+}
+
+/// The id of the user whose own tokens the caller may see: the signed-in user.
+fn own_user(call: &Call) -> OpResult<i64> {
+    match &call.actor {
+        Actor::User(user) => Ok(user.id),
+        Actor::Anonymous => Err(ApiError::Unauthenticated),
+        _ => Err(ApiError::Forbidden(
+            "Only a user has tokens of their own; this caller is not one.".into(),
+        )),
+    }
+}
+
+fn page_of(rows: Vec<TokenRow>) -> TokensPage {
+    let now = now_ms();
+    let tokens = rows
         .into_iter()
         .map(|t| TokenView {
+            expired: t.revoked_at.is_none() && t.expires_at.is_some_and(|at| at <= now),
             name: t.name,
             scope: t.scope,
             user: t.user_name,
             created_by: t.created_by,
             created_at: t.created_at,
             revoked: t.revoked_at.is_some(),
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
         })
         .collect();
-    Ok(TokensPage { tokens })
+    TokensPage { tokens }
 }
 
-/// Creates a token acting as `user` (or, read only, as nobody) and answers its secret: the
-/// only time anyone sees it.
-pub async fn create(call: &Call, name: &str, scope: &str, user: Option<&str>) -> OpResult<String> {
+/// Creates a token acting as `user` (or, read only, as nobody) for `expires_in` (`90d`,
+/// `12h`, `30m`; empty: until revoked) and answers its secret: the only time anyone sees it.
+pub async fn create(
+    call: &Call,
+    name: &str,
+    scope: &str,
+    user: Option<&str>,
+    expires_in: &str,
+) -> OpResult<String> {
     may_manage(call)?;
     let user_id = match user {
         Some(user) => Some(
@@ -49,14 +98,17 @@ pub async fn create(call: &Call, name: &str, scope: &str, user: Option<&str>) ->
         ),
         None => None,
     };
-    let new = NewToken::check(name, scope, user_id)?;
+    let new = NewToken::check(name, scope, user_id, expires_in)?;
     let mut change = call.change().await?;
     let by = change.actor().to_owned();
     let secret = tokens::create(change.conn(), &by, &new).await?;
-    let detail = match user {
+    let mut detail = match user {
         Some(user) => format!("{} as {user}", new.scope.as_str()),
         None => new.scope.as_str().to_owned(),
     };
+    if !expires_in.trim().is_empty() {
+        detail.push_str(&format!(", expires in {}", expires_in.trim()));
+    }
     change
         .commit("token.create", &format!("token:{}", new.name), &detail)
         .await?;
@@ -67,7 +119,7 @@ pub async fn create(call: &Call, name: &str, scope: &str, user: Option<&str>) ->
 pub async fn revoke(call: &Call, name: &str) -> OpResult<()> {
     may_manage(call)?;
     let mut change = call.change().await?;
-    tokens::revoke(change.conn(), name).await?;
+    tokens::revoke(change.conn(), name, None).await?;
     change
         .commit("token.revoke", &format!("token:{name}"), "")
         .await
@@ -88,7 +140,7 @@ mod tests {
         accounts::add_user(&call, "alice", "alice-password", false)
             .await
             .unwrap();
-        let secret = create(&call, "notebooks", "write", Some("alice"))
+        let secret = create(&call, "notebooks", "write", Some("alice"), "")
             .await
             .unwrap();
         assert!(secret.starts_with(PREFIX) && secret.len() == PREFIX.len() + 64);
@@ -110,7 +162,7 @@ mod tests {
         revoke(&call, "notebooks").await.unwrap();
         assert_eq!(tokens::grant(db, &secret).await.unwrap(), None);
         // The name is free again once its token is revoked.
-        create(&call, "notebooks", "read", None).await.unwrap();
+        create(&call, "notebooks", "read", None, "").await.unwrap();
         let listed = list(&call).await.unwrap();
         assert_eq!(listed.len(), 2);
         assert!(listed[0].revoked_at.is_none() && listed[1].revoked_at.is_some());
@@ -122,26 +174,28 @@ mod tests {
         let call = operator().await;
         let err = |e: ApiError| e.to_string();
         assert_eq!(
-            err(create(&call, "Bad Name", "read", None).await.unwrap_err()),
+            err(create(&call, "Bad Name", "read", None, "")
+                .await
+                .unwrap_err()),
             "name: may contain only lowercase letters, digits, '-', '_' and '.'"
         );
         assert_eq!(
-            err(create(&call, "hub", "admin", None).await.unwrap_err()),
+            err(create(&call, "hub", "admin", None, "").await.unwrap_err()),
             "scope: must be read or write"
         );
         assert_eq!(
-            err(create(&call, "hub", "write", None).await.unwrap_err()),
+            err(create(&call, "hub", "write", None, "").await.unwrap_err()),
             "user: is required for a write token: it acts as that user"
         );
         assert_eq!(
-            err(create(&call, "hub", "read", Some("nobody"))
+            err(create(&call, "hub", "read", Some("nobody"), "")
                 .await
                 .unwrap_err()),
             "User \"nobody\" does not exist"
         );
-        create(&call, "hub", "read", None).await.unwrap();
+        create(&call, "hub", "read", None, "").await.unwrap();
         assert_eq!(
-            err(create(&call, "hub", "read", None).await.unwrap_err()),
+            err(create(&call, "hub", "read", None, "").await.unwrap_err()),
             "Token \"hub\" already exists"
         );
         assert_eq!(

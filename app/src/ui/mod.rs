@@ -18,8 +18,11 @@ use pages::images::{
     new::NewImagePage,
 };
 use pages::{
-    credentials::CredentialsAdminPage, home::HomePage, launch::LaunchPage, login::LoginPage,
-    tokens::TokensAdminPage,
+    credentials::CredentialsAdminPage,
+    home::HomePage,
+    launch::LaunchPage,
+    login::LoginPage,
+    tokens::{MyTokensPage, TokensAdminPage},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -74,6 +77,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/groups/:group/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/tokens") view=TokensAdminPage ssr=SsrMode::Async/>
+                        <Route path=path!("/me/tokens") view=MyTokensPage ssr=SsrMode::Async/>
                         <Route path=path!("/launch") view=LaunchPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>

@@ -127,6 +127,12 @@ pub struct TokenView {
     pub created_by: String,
     pub created_at: i64,
     pub revoked: bool,
+    /// When it stops (or stopped) working (ms), if ever.
+    pub expires_at: Option<i64>,
+    /// Live but past its expiry.
+    pub expired: bool,
+    /// When it was last used (ms; written at most once a minute), if ever.
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

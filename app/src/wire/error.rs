@@ -14,6 +14,9 @@ pub enum ApiError {
     BadCredentials,
     #[error("The service token is unknown or was revoked.")]
     BadToken,
+    /// A service token past its expiry: the message names it and when it expired.
+    #[error("{0}")]
+    ExpiredToken(String),
     /// The request itself is malformed: not JSON, a wrong type, an unknown field.
     #[error("{message}")]
     BadRequest {
@@ -54,7 +57,10 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::BadToken => 401,
+            ApiError::Unauthenticated
+            | ApiError::BadCredentials
+            | ApiError::BadToken
+            | ApiError::ExpiredToken(_) => 401,
             ApiError::BadRequest { .. } => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
@@ -84,6 +90,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::BadToken => "bad_token",
+            ApiError::ExpiredToken(_) => "token_expired",
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",

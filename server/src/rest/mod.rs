@@ -8,6 +8,7 @@ pub mod images;
 pub mod launch;
 pub mod log;
 pub mod openapi;
+pub mod tokens;
 pub mod types;
 
 use app::backend::{AppState, identity};
@@ -59,6 +60,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
         .route("/api/v1/builds/{id}/log", get(log::build_log))
         .route("/api/v1/me/launchable-images", get(launch::mine))
+        .route("/api/v1/me/tokens", get(tokens::mine))
+        .route(
+            "/api/v1/me/tokens/{name}",
+            axum::routing::delete(tokens::revoke_mine),
+        )
         .route(
             "/api/v1/users/{user}/launchable-images",
             get(launch::of_user),
@@ -112,7 +118,10 @@ impl IntoResponse for Failure {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
-        if matches!(self.0, ApiError::Unauthenticated | ApiError::BadToken) {
+        if matches!(
+            self.0,
+            ApiError::Unauthenticated | ApiError::BadToken | ApiError::ExpiredToken(_)
+        ) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"kiln\""),

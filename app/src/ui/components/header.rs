@@ -50,6 +50,7 @@ fn UserBar(me: Me) -> impl IntoView {
         </nav>
         <div class="topbar__user">
             <span class="topbar__name" data-testid="signed-in-user">{me.name.clone()}</span>
+            <A href="/me/tokens" attr:class="topbar__link">"Your tokens"</A>
             {role.map(|r| view! { <span class="badge">{r}</span> })}
             {(!me.via_proxy).then(|| view! {
                 <ActionForm action=session.logout attr:class="topbar__logout">

@@ -1,12 +1,14 @@
-//! Service tokens (system admins): who has one, revoke it, create one. A new token's secret
+//! Service tokens. System admins: who has one, revoke it, create one. A new token's secret
 //! is shown once, on this page only, so creating one is an island: without JavaScript the
-//! page says to use `kiln token create` instead (a redirect would lose the secret).
+//! page says to use `kiln token create` instead (a redirect would lose the secret). Every
+//! user: the tokens bound to them, when each expires and was last used, revoke one.
 
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::tokens::{CreateToken, RevokeToken, tokens_overview};
+use crate::api::tokens::{CreateToken, RevokeToken, my_tokens, tokens_overview};
+use crate::domain::time::utc_minute;
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::{TokenView, TokensPage};
 
@@ -45,18 +47,7 @@ fn Tokens(page: TokensPage, revoke: ServerAction<RevokeToken>) -> impl IntoView 
             {if page.tokens.is_empty() {
                 Either::Left(view! { <p class="empty">"No service tokens yet."</p> })
             } else {
-                Either::Right(view! {
-                    <table class="table">
-                        <thead><tr>
-                            <th scope="col">"Name"</th><th scope="col">"Scope"</th>
-                            <th scope="col">"Acts as"</th><th scope="col">"Created by"</th>
-                            <th scope="col">"Status"</th>
-                        </tr></thead>
-                        <tbody>
-                            {page.tokens.into_iter().map(|t| view! { <TokenRow token=t revoke/> }).collect_view()}
-                        </tbody>
-                    </table>
-                })
+                Either::Right(token_table(page.tokens, true, move |name| revoke_form(revoke, name, false)))
             }}
             <h2>"New token"</h2>
             <NewToken/>
@@ -64,30 +55,95 @@ fn Tokens(page: TokensPage, revoke: ServerAction<RevokeToken>) -> impl IntoView 
     }
 }
 
-#[component]
-fn TokenRow(token: TokenView, revoke: ServerAction<RevokeToken>) -> impl IntoView {
-    let label = format!("Revoke {}", token.name);
-    let form_label = format!("Revoke token {}", token.name);
-    let name = token.name.clone();
+/// The Revoke button of a live token; `own`: one of the signed-in user's own.
+fn revoke_form(revoke: ServerAction<RevokeToken>, name: String, own: bool) -> AnyView {
+    let (label, form_label) = (format!("Revoke {name}"), format!("Revoke token {name}"));
     view! {
-        <tr>
-            <td class="table__name">{token.name.clone()}</td>
-            <td>{token.scope}</td>
-            <td>{token.user.unwrap_or_else(|| "nobody: reads launch lists only".into())}</td>
-            <td>{token.created_by}</td>
-            <td>
-                {if token.revoked {
-                    Either::Left(view! { <span class="muted">"revoked"</span> })
-                } else {
-                    Either::Right(view! {
-                        <ActionForm action=revoke attr:class="inline-form" attr:aria-label=form_label>
-                            <input type="hidden" name="name" value=name/>
-                            <button type="submit" class="button button--danger" aria-label=label>"Revoke"</button>
-                        </ActionForm>
-                    })
-                }}
-            </td>
-        </tr>
+        <ActionForm action=revoke attr:class="inline-form" attr:aria-label=form_label>
+            <input type="hidden" name="name" value=name/>
+            {own.then(|| view! { <input type="hidden" name="own" value="true"/> })}
+            <button type="submit" class="button button--danger" aria-label=label>"Revoke"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// A table of tokens (with whom each acts as, for admins); `revoke` makes a live one's form.
+fn token_table(
+    tokens: Vec<TokenView>,
+    with_user: bool,
+    revoke: impl Fn(String) -> AnyView,
+) -> impl IntoView {
+    let rows = tokens
+        .into_iter()
+        .map(|token| {
+            let status = match (token.revoked, token.expired) {
+                (true, _) => view! { <span class="muted">"revoked"</span> }.into_any(),
+                (false, true) => view! { <span class="muted">"expired"</span> }.into_any(),
+                (false, false) => revoke(token.name.clone()),
+            };
+            let user = with_user.then(|| {
+                let user = token
+                    .user
+                    .unwrap_or_else(|| "nobody: reads launch lists only".into());
+                view! { <td>{user}</td> }
+            });
+            view! {
+                <tr>
+                    <td class="table__name">{token.name}</td>
+                    <td>{token.scope}</td>
+                    {user}
+                    <td>{token.created_by}</td>
+                    <td>{token.expires_at.map_or("never".into(), utc_minute)}</td>
+                    <td>{token.last_used_at.map_or("never".into(), utc_minute)}</td>
+                    <td>{status}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table">
+            <thead><tr>
+                <th scope="col">"Name"</th><th scope="col">"Scope"</th>
+                {with_user.then(|| view! { <th scope="col">"Acts as"</th> })}
+                <th scope="col">"Created by"</th><th scope="col">"Expires"</th>
+                <th scope="col">"Last used"</th><th scope="col">"Status"</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// The tokens bound to the signed-in user: when each expires and was last used; revoke one.
+#[component]
+pub fn MyTokensPage() -> impl IntoView {
+    let revoke = ServerAction::<RevokeToken>::new();
+    let page = Resource::new(move || revoke.version().get(), |_| my_tokens());
+    let error = revoke
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
+        .map(|e| e.to_string());
+    view! {
+        <Title text="Your tokens"/>
+        <section class="images">
+            <h1>"Your tokens"</h1>
+            <p class="form__hint">
+                "Tokens that act as you, for scripts and launch pages. A system admin creates them; revoke one you no longer use, or that may have leaked: it stops working at once."
+            </p>
+            {error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) if page.tokens.is_empty() => {
+                            Either::Left(Either::Left(view! { <p class="empty">"No tokens act as you."</p> }))
+                        }
+                        Ok(page) => Either::Left(Either::Right(token_table(page.tokens, false, move |name| revoke_form(revoke, name, true)))),
+                        Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
 
@@ -115,6 +171,11 @@ fn NewToken() -> impl IntoView {
                 <label for="token-user">"Acts as user"</label>
                 <input id="token-user" name="user" placeholder="(none)" autocomplete="off"/>
                 <p class="form__hint">"Leave empty for a launch page's token: it may read any user's launchable images, nothing else."</p>
+            </div>
+            <div class="form__field">
+                <label for="token-expires">"Expires in"</label>
+                <input id="token-expires" name="expires_in" placeholder="never" autocomplete="off"/>
+                <p class="form__hint">"Days, hours or minutes, like 90d, 12h or 30m. Leave empty for a token that works until it is revoked."</p>
             </div>
             {move || match answer() {
                 Some(Ok(secret)) => Either::Left(view! {

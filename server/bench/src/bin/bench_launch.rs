@@ -111,9 +111,15 @@ async fn seed(db: &Db) -> String {
     for i in 0..50 {
         add_image(db, Scope::Global, &format!("system-image-{i}"), i).await;
     }
-    ops::tokens::create(&bench::operator(db.clone()), "launch-page", "read", None)
-        .await
-        .expect("token")
+    ops::tokens::create(
+        &bench::operator(db.clone()),
+        "launch-page",
+        "read",
+        None,
+        "",
+    )
+    .await
+    .expect("token")
 }
 
 async fn add_image(db: &Db, scope: Scope, name: &str, i: usize) {
