@@ -16,5 +16,5 @@ export KILN_OIDC_CLIENT_SECRET=kiln-test-secret KILN_OIDC_ADMIN_GROUP=kiln-admin
 # Short enough for a test to outlive: a token's groups hold this long after a sign-in.
 export KILN_EXTERNAL_GROUPS_TTL=4s
 kiln=../target/release/kiln
-for group in oidc-ml oidc-cv; do $kiln group add "$group"; done
+for group in oidc-ml oidc-cv; do $kiln group add "$group" >/dev/null; done
 exec $kiln serve 2>"$state/kiln.log"
