@@ -290,6 +290,18 @@ async fn every_route_answers_each_caller_by_the_policy() {
                     _ => 200,
                 },
             ),
+            (
+                Method::GET,
+                "/api/v1/audit".into(),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::GET,
+                "/api/v1/audit?group=ml&format=csv".into(),
+                None,
+                group_rule(who, 200, true),
+            ),
             // One's own tokens: any user, by session or a token of theirs.
             (
                 Method::GET,
@@ -1056,4 +1068,102 @@ async fn a_user_sees_when_their_tokens_expire_and_were_used_and_revokes_one() {
         .send("member", Method::GET, "/api/v1/me/tokens", None)
         .await;
     assert_eq!(listed[0]["state"], "expired");
+}
+
+#[tokio::test]
+async fn a_group_admin_reads_and_downloads_their_groups_audit_entries_only() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    api.image(ml).await;
+    let team = Scope::Group(api.group_id("ml-team").await);
+    api.image(team).await;
+    let (status, page) = api
+        .send(
+            "group admin",
+            Method::GET,
+            "/api/v1/audit?group=ml&limit=100",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let targets: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert!(!targets.is_empty());
+    assert!(
+        targets
+            .iter()
+            .all(|t| *t == "group:ml" || t.starts_with("group:ml/")),
+        "{targets:?}"
+    );
+    // ml-team's entries are not ml's, though the name starts the same.
+    let (_, everything) = api
+        .send(
+            "system admin",
+            Method::GET,
+            "/api/v1/audit?limit=1000",
+            None,
+        )
+        .await;
+    assert!(
+        everything["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target"].as_str().unwrap().starts_with("group:ml-team"))
+    );
+
+    let (status, refused) = api
+        .send(
+            "group admin",
+            Method::GET,
+            "/api/v1/audit?group=ml&since=last-week",
+            None,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(refused["error"]["field"], "since");
+
+    let csv = api
+        .app
+        .signed_in("g-admin")
+        .await
+        .get(
+            api.app
+                .url("/api/v1/audit?group=ml&format=csv&action=image."),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("kiln-audit.csv")
+    );
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("at,actor,action,target,detail"));
+    assert!(lines.all(|l| l.contains(",image.")), "{csv}");
+
+    let jsonl = api
+        .app
+        .signed_in("g-admin")
+        .await
+        .get(api.app.url("/api/v1/audit?group=ml&format=jsonl"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in jsonl.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        assert!(entry["target"].as_str().unwrap().starts_with("group:ml"));
+    }
+    assert_eq!(jsonl.lines().count(), targets.len());
 }

@@ -139,7 +139,7 @@ pub enum Action {
     ManageCredentials,
     /// Create groups and users, change memberships.
     ManageAccounts,
-    /// Read the audit log.
+    /// Read the audit log: all of it (system admins) or a group's entries (its admins).
     ViewAuditLog,
     /// List the global images (read only).
     ViewGlobalImages,
@@ -181,13 +181,13 @@ impl Action {
     fn needs(self) -> Needs {
         match self {
             Action::LaunchGroupImages => Needs::Role(Role::Member),
-            Action::ViewGroupImages | Action::ManageGroupImages | Action::BuildGroupImages => {
-                Needs::Role(Role::Admin)
-            }
+            Action::ViewGroupImages
+            | Action::ManageGroupImages
+            | Action::BuildGroupImages
+            | Action::ViewAuditLog => Needs::Role(Role::Admin),
             Action::ManageGlobalImages
             | Action::ManageCredentials
             | Action::ManageAccounts
-            | Action::ViewAuditLog
             | Action::ViewGlobalImages
             | Action::ViewAnyUsersLaunchable => Needs::SystemAdmin,
         }
@@ -339,19 +339,19 @@ mod tests {
                     | "write token of admin of G" => Ok(()),
                     _ => Err(NotInGroup),
                 },
-                Action::ViewGroupImages | Action::ManageGroupImages | Action::BuildGroupImages => {
-                    match who {
-                        "admin of G" | "read token of admin of G" | "write token of admin of G" => {
-                            Ok(())
-                        }
-                        "member of G" => Err(NeedsGroupAdmin),
-                        _ => Err(NotInGroup),
+                Action::ViewGroupImages
+                | Action::ManageGroupImages
+                | Action::BuildGroupImages
+                | Action::ViewAuditLog => match who {
+                    "admin of G" | "read token of admin of G" | "write token of admin of G" => {
+                        Ok(())
                     }
-                }
+                    "member of G" => Err(NeedsGroupAdmin),
+                    _ => Err(NotInGroup),
+                },
                 Action::ManageGlobalImages
                 | Action::ManageCredentials
                 | Action::ManageAccounts
-                | Action::ViewAuditLog
                 | Action::ViewGlobalImages
                 | Action::ViewAnyUsersLaunchable => Err(NeedsSystemAdmin),
             },

@@ -1,11 +1,13 @@
 //! The audit log: every change is written together with its entry, in one transaction
 //! ([`Change`]), so there is no change without an entry and no entry without its change.
-//! System admins read it.
+//! System admins read all of it, group admins their group's entries.
 
-use crate::backend::audit::{self, AuditEntry};
+use crate::backend::audit::{self, AuditEntry, AuditQuery};
 use crate::backend::db::{Conn, Tx};
 use crate::backend::{BackendError, Db};
+use crate::domain::time::parse_utc_date;
 use crate::domain::{Action, Target};
+use crate::wire::audit::{AuditFilter, AuditPage, AuditView};
 
 use super::{Call, OpResult};
 
@@ -47,6 +49,66 @@ impl Change {
 pub async fn recent(call: &Call, limit: i64) -> OpResult<Vec<AuditEntry>> {
     call.check(Action::ViewAuditLog, Target::System, "the audit log")?;
     Ok(audit::recent(&call.state.db, limit.clamp(1, 1000)).await?)
+}
+
+/// Entries a page of the audit log shows.
+pub const PAGE: i64 = 50;
+
+/// One page of the audit log, newest first, filtered: everything for system admins, or
+/// (with `group`) the group's entries for its admins. `before` is the previous page's
+/// `next`. A filter that is not valid is refused naming it.
+pub async fn search(
+    call: &Call,
+    group: Option<&str>,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> OpResult<AuditPage> {
+    let query = query_of(call, group, filter, before).await?;
+    let limit = limit.clamp(1, 1000);
+    let mut entries = audit::search(&call.state.db, &query, limit + 1).await?;
+    let more = entries.len() as i64 > limit;
+    entries.truncate(limit as usize);
+    Ok(AuditPage {
+        next: more.then(|| entries.last().map(|e| e.id)).flatten(),
+        entries: entries.into_iter().map(view).collect(),
+    })
+}
+
+/// The checked query for a caller's filters: the caller may read the log (or the group's).
+pub async fn query_of(
+    call: &Call,
+    group: Option<&str>,
+    filter: &AuditFilter,
+    before: Option<i64>,
+) -> OpResult<AuditQuery> {
+    match group {
+        None => call.check(Action::ViewAuditLog, Target::System, "the audit log")?,
+        Some(group) => {
+            call.scope(Some(group), Action::ViewAuditLog).await?;
+        }
+    }
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(AuditQuery {
+        actor: text(&filter.actor),
+        action: text(&filter.action),
+        target: text(&filter.target),
+        group: group.map(str::to_owned),
+        since: parse_utc_date("since", &filter.since, false)?,
+        until: parse_utc_date("until", &filter.until, true)?,
+        before,
+    })
+}
+
+pub fn view(e: AuditEntry) -> AuditView {
+    AuditView {
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        detail: e.detail,
+    }
 }
 
 #[cfg(test)]

@@ -122,6 +122,8 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("accounts::add_group", Rule::SystemAdmin),
     ("accounts::add_member", Rule::SystemAdmin),
     ("audit::recent", Rule::SystemAdmin),
+    ("audit::search everything", Rule::SystemAdmin),
+    ("audit::search of a group", Rule::GroupRead),
 ];
 
 /// What the matrix works on: group `ml` with an image and a queued build per caller.
@@ -361,6 +363,14 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
             .await
             .map(drop),
         "audit::recent" => audit::recent(call, 10).await.map(drop),
+        "audit::search everything" => audit::search(call, None, &Default::default(), None, 10)
+            .await
+            .map(drop),
+        "audit::search of a group" => {
+            audit::search(call, Some("ml"), &Default::default(), None, 10)
+                .await
+                .map(drop)
+        }
         other => panic!("no way to run {other}"),
     }
 }

@@ -18,6 +18,7 @@ use pages::images::{
     new::NewImagePage,
 };
 use pages::{
+    audit::AuditLogPage,
     credentials::CredentialsAdminPage,
     home::HomePage,
     launch::LaunchPage,
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/tokens") view=TokensAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/me/tokens") view=MyTokensPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/audit") view=AuditLogPage ssr=SsrMode::Async/>
                         <Route path=path!("/launch") view=LaunchPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images") view=ImagesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/new") view=NewImagePage ssr=SsrMode::Async/>

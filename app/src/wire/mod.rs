@@ -3,6 +3,7 @@
 //! `domain`, so the UI, the server functions and the operations can all use it.
 
 pub mod accounts;
+pub mod audit;
 pub mod builds;
 pub mod error;
 pub mod images;

@@ -3,6 +3,7 @@
 //! (`Authorization: Bearer`) or the browser's session. Errors are
 //! `{"error": {"code", "message", "field"?}}` with the status the error means.
 
+pub mod audit;
 pub mod builds;
 pub mod images;
 pub mod launch;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/builds/{id}/log", get(log::build_log))
         .route("/api/v1/me/launchable-images", get(launch::mine))
         .route("/api/v1/me/tokens", get(tokens::mine))
+        .route("/api/v1/audit", get(audit::search))
         .route(
             "/api/v1/me/tokens/{name}",
             axum::routing::delete(tokens::revoke_mine),

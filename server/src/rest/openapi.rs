@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{builds, images, launch, log, tokens};
+use super::{audit, builds, images, launch, log, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,11 +16,11 @@ use super::{builds, images, launch, log, tokens};
         images::patch_global, images::delete_global,
         builds::history_group, builds::rebuild_group, builds::history_global,
         builds::rebuild_global, builds::get, builds::cancel, log::build_log,
-        launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine,
+        launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,
     ),
     modifiers(&BearerToken),
     security(("token" = [])),
-    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"))
+    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"), (name = "audit"))
 )]
 pub struct ApiDoc;
 

@@ -46,6 +46,7 @@ fn UserBar(me: Me) -> impl IntoView {
                 <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
                 <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
                 <A href="/admin/tokens" attr:class="topbar__link">"Service tokens"</A>
+                <A href="/admin/audit" attr:class="topbar__link">"Audit log"</A>
             })}
         </nav>
         <div class="topbar__user">

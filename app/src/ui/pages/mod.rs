@@ -1,5 +1,6 @@
 //! One page a file; each page's server functions live in `crate::api`.
 
+pub mod audit;
 pub mod credentials;
 pub mod home;
 pub mod images;
