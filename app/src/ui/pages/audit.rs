@@ -3,7 +3,7 @@
 //! are a plain GET form, so the page works, pages and links the same without JavaScript;
 //! the same filters download as CSV or JSON lines from the API.
 
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::audit::audit_entries;
 use crate::domain::time::utc_minute;
 use crate::ui::components::status::{ApiErrorView, encode_component};
+use crate::wire::ApiError;
 use crate::wire::audit::{AuditFilter, AuditPage};
 
 #[component]
@@ -50,8 +51,12 @@ pub fn AuditLogPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) => Either::Left(entries(page, group(), filter())),
-                        Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                        Ok(page) => EitherOf3::A(entries(page, group(), filter())),
+                        // A filter that is not valid: said beside the form, which keeps it.
+                        Err(ApiError::Invalid(e)) => EitherOf3::B(view! {
+                            <p class="form__error" role="alert">{e.to_string()}</p>
+                        }),
+                        Err(error) => EitherOf3::C(view! { <ApiErrorView error/> }),
                     }
                 })}
             </Transition>
