@@ -25,8 +25,9 @@ use crate::origin::{AllowedOrigin, reject_cross_site};
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
 /// A body declared larger than [`BODY_LIMIT`] is refused before it is read, with a 413
-/// that says so (for the pages' server functions and the REST API alike); a body of
-/// unknown length is cut at the limit while it is read.
+/// that says so (for the pages' server functions and the REST API alike). A body of
+/// unknown length (chunked) is read here up to the limit, and refused the same way past
+/// it: cut later, inside a server function, it would surface as a 500.
 async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     let declared = request
         .headers()
@@ -35,6 +36,18 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
         return crate::rest::Failure::from(too_large()).into_response();
+    }
+    if declared.is_none() && request.headers().contains_key(header::TRANSFER_ENCODING) {
+        let (parts, body) = request.into_parts();
+        return match axum::body::to_bytes(body, BODY_LIMIT).await {
+            Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+            Err(e) => match e.into_inner().is::<http_body_util::LengthLimitError>() {
+                true => crate::rest::Failure::from(too_large()).into_response(),
+                false => {
+                    crate::rest::bad_request("The body could not be read.", None).into_response()
+                }
+            },
+        };
     }
     next.run(request).await
 }
@@ -69,9 +82,10 @@ pub fn router_with(
         .layer(axum::Extension(std::sync::Arc::new(
             crate::rest::log::OpenStreams::default(),
         )))
-        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_large_bodies))
+        // Outside the body limits: a body sent slowly, chunked or not, is timed too.
+        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(axum::middleware::from_fn_with_state(
             allowed_origin,
             reject_cross_site,

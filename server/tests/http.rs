@@ -535,6 +535,28 @@ async fn a_client_that_stalls_its_body_is_answered_503_when_the_time_is_up() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("\"timeout\""), "{answer}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // The same with a chunked body, which Kiln reads before the handler to bound it.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\
+         a\r\nusername=m\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut chunked_answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read(&mut chunked_answer),
+    )
+    .await
+    .expect("Kiln answers a stalled chunked request")
+    .unwrap();
+    let chunked_answer = String::from_utf8_lossy(&chunked_answer[..n]).into_owned();
+    assert!(
+        chunked_answer.starts_with("HTTP/1.1 503"),
+        "{chunked_answer}"
+    );
 }
 
 #[tokio::test]
@@ -604,4 +626,35 @@ async fn oidc_mode_takes_no_passwords_and_says_when_the_provider_is_down() {
         .await
         .unwrap();
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_body_of_unknown_length_is_cut_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::with_roles().await;
+    // Chunked: no Content-Length to refuse early, 1 MiB sent in 64 KiB chunks.
+    for (path, content_type) in [
+        ("/api/login", "application/x-www-form-urlencoded"),
+        ("/api/v1/groups/ml/images", "application/json"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+             Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            addr = app.addr
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        for _ in 0..16 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                break; // Kiln answered and closed.
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+        let mut answer = vec![0u8; 8192];
+        let n = stream.read(&mut answer).await.unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains("too_large"), "{path}: {answer}");
+    }
 }
