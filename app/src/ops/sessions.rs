@@ -132,8 +132,8 @@ pub async fn sign_in_external(
     state: &AppState,
     identity: &Identity,
 ) -> Result<String, (SignInFailure, String)> {
-    let internal = |e: crate::backend::BackendError| (SignInFailure::Unreachable, e.to_string());
-    let api = |e: ApiError| (SignInFailure::Unreachable, format!("{e:?}"));
+    let internal = |e: crate::backend::BackendError| (SignInFailure::Internal, e.to_string());
+    let api = |e: ApiError| (SignInFailure::Internal, format!("{e:?}"));
     let name = UserName::parse("user", identity.name.trim())
         .map_err(|e| (SignInFailure::Name, format!("{:?}: {e}", identity.name)))?;
     let mut binding = state.db.begin().await.map_err(internal)?;

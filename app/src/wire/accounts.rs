@@ -44,16 +44,19 @@ pub enum SignInFailure {
     Name,
     /// The account of that name is bound to another person at the provider.
     Taken,
+    /// Kiln itself failed (its database); logged.
+    Internal,
 }
 
 impl SignInFailure {
-    const ALL: [SignInFailure; 6] = [
+    const ALL: [SignInFailure; 7] = [
         SignInFailure::State,
         SignInFailure::Provider,
         SignInFailure::Unreachable,
         SignInFailure::Token,
         SignInFailure::Name,
         SignInFailure::Taken,
+        SignInFailure::Internal,
     ];
 
     pub fn code(self) -> &'static str {
@@ -64,6 +67,7 @@ impl SignInFailure {
             SignInFailure::Token => "token",
             SignInFailure::Name => "name",
             SignInFailure::Taken => "taken",
+            SignInFailure::Internal => "internal",
         }
     }
 
@@ -97,6 +101,9 @@ impl SignInFailure {
             SignInFailure::Taken => {
                 "A Kiln account with your user name belongs to someone else at the identity \
                  provider. Nobody was signed in; ask a system admin."
+            }
+            SignInFailure::Internal => {
+                "Something went wrong on Kiln's side; it has been logged. Try again in a moment."
             }
         }
     }
@@ -138,4 +145,19 @@ pub struct TokenView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokensPage {
     pub tokens: Vec<TokenView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SignInFailure;
+
+    #[test]
+    fn every_sign_in_failure_reads_back_from_its_code_and_says_something_of_its_own() {
+        let mut messages = std::collections::HashSet::new();
+        for failure in SignInFailure::ALL {
+            assert_eq!(SignInFailure::from_code(failure.code()), Some(failure));
+            assert!(messages.insert(failure.message()), "{failure:?}");
+        }
+        assert_eq!(SignInFailure::from_code("<script>"), None);
+    }
 }
