@@ -239,7 +239,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let app = crate::router::router_with(
         state,
         AllowedOrigin(config.public_origin()),
-        crate::limits::RequestTimeout(config.request_timeout),
+        crate::deadline::RequestTimeout(config.request_timeout),
     );
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);

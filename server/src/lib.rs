@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod limits;
 pub mod oidc;
 pub mod origin;

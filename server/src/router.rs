@@ -15,7 +15,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::limits::{BODY_LIMIT, RequestTimeout, time_limit, too_large};
+use crate::deadline::{RequestTimeout, time_limit};
+use crate::limits::{BODY_LIMIT, too_large};
 use crate::origin::{AllowedOrigin, reject_cross_site};
 
 /// The pages' routes, walked once per process. Leptos walks them by rendering the app with

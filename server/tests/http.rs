@@ -506,7 +506,7 @@ async fn a_client_that_stalls_its_body_is_answered_503_when_the_time_is_up() {
     let timed = server::router::router_with(
         app.state.clone(),
         server::origin::AllowedOrigin::default(),
-        server::limits::RequestTimeout(std::time::Duration::from_secs(1)),
+        server::deadline::RequestTimeout(std::time::Duration::from_secs(1)),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -37,9 +37,9 @@ pub struct Db {
     /// Launch lists, valid while `launch_version` stands.
     pub launches: VersionedCache<super::launch_list::ListKey, super::launch_list::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
-    pub token_actors: VersionedCache<String, super::identity::TokenActor>,
+    pub token_actors: VersionedCache<String, super::token_cache::TokenActor>,
     /// When this process last wrote each token's use.
-    pub token_uses: std::sync::Arc<super::tokens::Uses>,
+    pub token_uses: std::sync::Arc<super::token_cache::Uses>,
     /// Reads of `launch_version`, shared by the requests that wait for one together.
     pub launch_counter: std::sync::Arc<super::counter::SharedCounter>,
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use ipnet::IpNet;
 
+use super::token_cache::TokenActor;
 use super::{BackendError, Db, Result, groups, launchable, sessions, tokens, users};
 use crate::domain::{Actor, GroupName, Principal, ServiceToken, UserName};
 
@@ -158,20 +159,6 @@ pub async fn resolve(
         AuthMode::Proxy => from_proxy(db, auth, headers, peer).await?,
     };
     Ok((actor, None))
-}
-
-/// Who a token speaks for, and until when its user's groups hold.
-#[derive(Debug, Clone)]
-pub struct TokenActor {
-    actor: Actor,
-    token_id: i64,
-    token_name: String,
-    /// When the token stops working (ms), if ever.
-    expires_at: Option<i64>,
-    /// For a user whose identity provider owns their groups: when the provider last
-    /// confirmed them (ms); the token acts with them for `external_groups_ttl` after.
-    groups_confirmed_at: Option<Option<i64>>,
-    user: String,
 }
 
 /// Who a token speaks for, remembered against `launch_version`, which every change to

@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;
+pub mod token_cache;
 pub mod tokens;
 pub mod users;
 pub mod versioned_cache;

@@ -142,7 +142,7 @@ pub async fn list(db: &Db, of_user: Option<i64>) -> Result<Vec<TokenRow>> {
 }
 
 /// Notes that a token was used now. Callers write at most once a minute per token
-/// ([`Uses::due`]); the row is apart from the token's, so no launch-list version moves.
+/// ([`super::token_cache::Uses::due`]); the row is apart from the token's, so no launch-list version moves.
 pub async fn touch(db: &Db, token_id: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO token_uses (token_id, last_used_at) VALUES ($1, $2)
@@ -153,27 +153,6 @@ pub async fn touch(db: &Db, token_id: i64) -> Result<()> {
     .execute(&db.pool)
     .await?;
     Ok(())
-}
-
-/// When this process last wrote each token's use.
-#[derive(Debug, Default)]
-pub struct Uses(std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>);
-
-impl Uses {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-    /// Whether a use of `token_id` should be written now (and notes that it will be).
-    pub fn due(&self, token_id: i64) -> bool {
-        let now = std::time::Instant::now();
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match seen.get(&token_id) {
-            Some(at) if now.duration_since(*at) < Self::EVERY => false,
-            _ => {
-                seen.insert(token_id, now);
-                true
-            }
-        }
-    }
 }
 
 /// What a presented secret grants: `None` for an unknown or revoked token.
