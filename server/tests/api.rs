@@ -200,6 +200,24 @@ async fn every_route_answers_each_caller_by_the_policy() {
                 group_rule(who, 200, false),
             ),
             (
+                Method::PUT,
+                format!("/api/v1/groups/ml/images/{group_image}/deprecation"),
+                Some(json!({"retire_on": "2999-01-01"})),
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/groups/ml/images/{group_image}/retire"),
+                None,
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/groups/ml/images/{group_image}/restore"),
+                None,
+                group_rule(who, 200, false),
+            ),
+            (
                 Method::DELETE,
                 format!("/api/v1/groups/ml/images/{group_image}"),
                 None,
@@ -227,6 +245,24 @@ async fn every_route_answers_each_caller_by_the_policy() {
                 Method::PATCH,
                 format!("/api/v1/images/{global_image}"),
                 Some(version.clone()),
+                global_rule(who, 200),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/images/{global_image}/deprecation"),
+                Some(json!({})),
+                global_rule(who, 200),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/images/{global_image}/retire"),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/images/{global_image}/restore"),
+                None,
                 global_rule(who, 200),
             ),
             (
@@ -1166,4 +1202,164 @@ async fn a_group_admin_reads_and_downloads_their_groups_audit_entries_only() {
         assert!(entry["target"].as_str().unwrap().starts_with("group:ml"));
     }
     assert_eq!(jsonl.lines().count(), targets.len());
+}
+
+#[tokio::test]
+async fn a_deprecated_image_names_its_successor_to_launch_pages_until_it_retires() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let old = api.image(ml).await;
+    let new = api.image(ml).await;
+    let global = api.image(Scope::Global).await;
+    let launchable = || async {
+        let (status, body) = api
+            .send(
+                "read token",
+                Method::GET,
+                "/api/v1/users/member/launchable-images",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["images"].as_array().unwrap().clone()
+    };
+    let entry = |images: &[Value], name: &str| images.iter().find(|i| i["name"] == name).cloned();
+    let deprecation = format!("/api/v1/groups/ml/images/{old}/deprecation");
+
+    // Refusals name the field and change nothing.
+    for (body, field, words) in [
+        (
+            json!({"successor": "nothing-here"}),
+            "successor",
+            "names no image",
+        ),
+        (json!({"successor": old}), "successor", "not this one"),
+        (
+            json!({"retire_on": "2020-01-01"}),
+            "retire_on",
+            "after today",
+        ),
+        (json!({"retire_on": "soon"}), "retire_on", "a date like"),
+    ] {
+        let (status, answer) = api
+            .send("group admin", Method::PUT, &deprecation, Some(body.clone()))
+            .await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{message}");
+    }
+    assert_eq!(
+        entry(&launchable().await, &old).unwrap()["deprecated"],
+        Value::Null
+    );
+
+    // Deprecated with a successor of its group: still offered, with the note.
+    let (status, image) = api
+        .send(
+            "group admin",
+            Method::PUT,
+            &deprecation,
+            Some(json!({"successor": new, "retire_on": "2999-01-01"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{image}");
+    assert_eq!(image["deprecated"]["successor"]["name"], new.as_str());
+    let listed = entry(&launchable().await, &old).expect("a deprecated image is still offered");
+    assert_eq!(listed["available"], true);
+    assert_eq!(listed["deprecated"]["successor"]["name"], new.as_str());
+    assert_eq!(listed["deprecated"]["successor"]["owner"]["group"], "ml");
+    assert_eq!(listed["deprecated"]["retire_at"], 32_472_144_000_000_i64);
+    assert_eq!(
+        listed["warning"],
+        format!(
+            "Deprecated — use {new} instead; it leaves the launch list on 2999-01-01 00:00 UTC."
+        )
+    );
+    // A deprecated image succeeds nothing; a global image may succeed a group's.
+    let (status, answer) = api
+        .send(
+            "group admin",
+            Method::PUT,
+            &format!("/api/v1/groups/ml/images/{new}/deprecation"),
+            Some(json!({"successor": old})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), &answer["error"]["field"]),
+        (422, &json!("successor"))
+    );
+    let (status, image) = api
+        .send(
+            "group admin",
+            Method::PUT,
+            &deprecation,
+            Some(json!({"successor": global})),
+        )
+        .await;
+    assert_eq!(status, 200, "{image}");
+    assert_eq!(image["deprecated"]["successor"]["owner"], "system");
+
+    // The retire date comes while the list is remembered: the next ask leaves it out.
+    let soon = app::backend::now_ms() + 1_500;
+    sqlx::query("UPDATE images SET retire_at = $1 WHERE name = $2")
+        .bind(soon)
+        .bind(&old)
+        .execute(&api.app.db.pool)
+        .await
+        .unwrap();
+    assert!(entry(&launchable().await, &old).is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    assert!(
+        entry(&launchable().await, &old).is_none(),
+        "retired on its date"
+    );
+    let (_, catalog) = api
+        .send("group admin", Method::GET, "/api/v1/groups/ml/images", None)
+        .await;
+    let kept = entry(catalog["images"].as_array().unwrap(), &old).expect("kept in the catalog");
+    assert_eq!(kept["retired_at"], soon);
+
+    // Restore: offered again, without a note; Retire now: gone at once.
+    let (status, _) = api
+        .send(
+            "group admin",
+            Method::POST,
+            &format!("/api/v1/groups/ml/images/{old}/restore"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let restored = entry(&launchable().await, &old).unwrap();
+    assert_eq!(
+        (restored["deprecated"].clone(), restored["warning"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let (status, image) = api
+        .send(
+            "group admin",
+            Method::POST,
+            &format!("/api/v1/groups/ml/images/{new}/retire"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(image["retired_at"].is_i64());
+    assert!(entry(&launchable().await, &new).is_none());
+
+    let actions: Vec<String> = app::backend::audit::recent(&api.app.db, 4)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "image.retire",
+            "image.restore",
+            "image.deprecate",
+            "image.deprecate"
+        ]
+    );
 }

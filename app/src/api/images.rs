@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::edge::run;
 use crate::domain::{ImageForm, ListQuery};
 use crate::wire::ApiError;
-use crate::wire::images::{ImageDetail, ImageList};
+use crate::wire::images::{ImageDetail, ImageList, LifecycleView};
 
 /// The form as a page posts it: checkboxes arrive as `Some("on")` or not at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +108,66 @@ pub async fn delete_image(group: Option<String>, name: String) -> Result<(), Api
     use crate::ops::images::delete;
     let path = list_path(group.as_deref());
     run(|call| async move { delete(&call, group.as_deref(), &name).await }).await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
+/// An image's standing and the images that may succeed it.
+#[server(endpoint = "image_lifecycle")]
+pub async fn image_lifecycle(
+    group: Option<String>,
+    name: String,
+) -> Result<LifecycleView, ApiError> {
+    use crate::ops::images::{get, successor_choices};
+    let action = crate::domain::Action::ManageGroupImages;
+    run(|call| async move {
+        let record = get(&call, group.as_deref(), &name, action).await?;
+        let successors = successor_choices(&call, group.as_deref(), &name).await?;
+        Ok(LifecycleView {
+            name: record.row.name,
+            display_name: record.row.display_name,
+            standing: record.standing,
+            successors,
+        })
+    })
+    .await
+}
+
+/// Deprecates an image (or changes its deprecation), back to the list when done.
+#[server(endpoint = "deprecate_image")]
+pub async fn deprecate_image(
+    group: Option<String>,
+    name: String,
+    successor: String,
+    retire_on: String,
+) -> Result<(), ApiError> {
+    use crate::ops::images::deprecate;
+    let path = list_path(group.as_deref());
+    let form = crate::domain::DeprecationForm {
+        successor,
+        retire_on,
+    };
+    run(|call| async move { deprecate(&call, group.as_deref(), &name, form).await }).await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
+/// Takes an image out of launch lists now.
+#[server(endpoint = "retire_image")]
+pub async fn retire_image(group: Option<String>, name: String) -> Result<(), ApiError> {
+    use crate::ops::images::retire;
+    let path = list_path(group.as_deref());
+    run(|call| async move { retire(&call, group.as_deref(), &name).await }).await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
+/// Offers a deprecated or retired image as before.
+#[server(endpoint = "restore_image")]
+pub async fn restore_image(group: Option<String>, name: String) -> Result<(), ApiError> {
+    use crate::ops::images::restore;
+    let path = list_path(group.as_deref());
+    run(|call| async move { restore(&call, group.as_deref(), &name).await }).await?;
     leptos_axum::redirect(&path);
     Ok(())
 }

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::db::Conn;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::build::ValidBuild;
-use crate::domain::{ListQuery, SortColumn, ValidImage};
+use crate::domain::{ListQuery, Owner, SortColumn, Standing, Successor, ValidImage};
 
 /// Whose images: a group's (by stored id), or the global ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,11 @@ pub struct ImageRow {
     /// `existing` (registered by URL) or `build` (built by Kiln; its URL is the last
     /// successful build's, '' before the first).
     pub source: String,
+    /// Its life after publishing (see `domain::lifecycle`).
+    pub deprecated_at: Option<i64>,
+    pub successor_id: Option<i64>,
+    pub retire_at: Option<i64>,
+    pub retired_at: Option<i64>,
 }
 
 /// One page of a list, and how many rows match in all.
@@ -38,7 +43,7 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source";
+const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at";
 
 /// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
 fn scope_clause(scope: Scope) -> &'static str {
@@ -121,6 +126,17 @@ pub async fn by_id(db: &Db, id: i64) -> Result<ImageRow> {
             what: "image",
             name: id.to_string(),
         })
+}
+
+/// Every image of a scope, by display name (at most 1,000: the choices of a form).
+pub async fn all_of(db: &Db, scope: Scope) -> Result<Vec<ImageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM images WHERE {} ORDER BY display_name, name LIMIT 1000",
+        scope_clause(scope)
+    ))
+    .bind(scope_id(scope))
+    .fetch_all(&db.pool)
+    .await?)
 }
 
 pub async fn require(db: &Db, scope: Scope, name: &str) -> Result<ImageRow> {
@@ -278,6 +294,93 @@ pub async fn update(
     .fetch_optional(conn)
     .await?;
     updated.ok_or(BackendError::Stale)
+}
+
+/// Deprecates an image (or changes its deprecation): the first deprecation's time stays.
+pub async fn deprecate(
+    conn: &mut Conn,
+    id: i64,
+    successor_id: Option<i64>,
+    retire_at: Option<i64>,
+) -> Result<ImageRow> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE images SET deprecated_at = COALESCE(deprecated_at, $1), successor_id = $2,
+                retire_at = $3, updated_at = $1
+         WHERE id = $4 RETURNING {COLUMNS}"
+    ))
+    .bind(now_ms())
+    .bind(successor_id)
+    .bind(retire_at)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Retires an image now, unless it is retired already (its retire date has passed).
+pub async fn retire(conn: &mut Conn, id: i64, now: i64) -> Result<ImageRow> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE images SET retired_at = COALESCE(retired_at,
+                    CASE WHEN retire_at <= $1 THEN retire_at ELSE $1 END), updated_at = $1
+         WHERE id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Undoes deprecation and retirement: the image is offered as before.
+pub async fn restore(conn: &mut Conn, id: i64) -> Result<ImageRow> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE images SET deprecated_at = NULL, successor_id = NULL, retire_at = NULL,
+                retired_at = NULL, updated_at = $1
+         WHERE id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(now_ms())
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The successors named by these ids, as launch pages see them.
+pub async fn successors(db: &Db, ids: &[i64]) -> Result<Vec<(i64, Successor)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT i.id, i.name, i.display_name, g.name FROM images i
+         LEFT JOIN user_groups g ON g.id = i.group_id WHERE i.id IN ({list})"
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, display_name, group)| {
+            let owner = group.map_or(Owner::System, Owner::Group);
+            (
+                id,
+                Successor {
+                    name,
+                    display_name,
+                    owner,
+                },
+            )
+        })
+        .collect())
+}
+
+impl ImageRow {
+    /// Where the image stands as of `now`, its successor (if it names one) read already.
+    pub fn standing(&self, successor: Option<Successor>, now: i64) -> Standing {
+        Standing::of(
+            self.deprecated_at,
+            successor,
+            self.retire_at,
+            self.retired_at,
+            now,
+        )
+    }
 }
 
 /// Deletes an image with its builds and their logs, unless a build of it is queued or

@@ -21,6 +21,8 @@ pub struct LaunchList {
 pub struct Answer {
     pub list: Arc<LaunchList>,
     pub json: bytes::Bytes,
+    /// When an image in it retires (its retire date): the answer holds until then.
+    pub expires_at: Option<i64>,
 }
 
 /// Which list: the user's name, the accelerator, and whether not-ready images are included.

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use sqlx::FromRow;
 
-use super::{BackendError, Db, Result};
+use super::{BackendError, Db, Result, now_ms};
 use crate::domain::launch::{Candidate, launch_order};
-use crate::domain::{Accelerator, BuildState, ImageType, LaunchableImage, Owner};
+use crate::domain::{
+    Accelerator, BuildState, ImageType, LaunchableImage, Owner, Standing, Successor,
+};
 
 pub use super::launch_list::{Answer, LaunchList, ListKey};
 
@@ -35,10 +37,14 @@ pub async fn version(db: &Db) -> Result<i64> {
 const SELECT_ENTRIES: &str = "SELECT g.name AS group_name, i.name, i.display_name, i.description,
             i.image_type, i.url, i.gpu_url, c.name AS pull_secret,
             (SELECT b.state FROM builds b WHERE b.image_id = i.id
-             ORDER BY b.revision DESC LIMIT 1) AS build_state
+             ORDER BY b.revision DESC LIMIT 1) AS build_state,
+            i.deprecated_at, i.retire_at, i.retired_at, s.name AS successor_name,
+            s.display_name AS successor_display_name, sg.name AS successor_group
      FROM images i
      LEFT JOIN user_groups g ON g.id = i.group_id
-     LEFT JOIN registry_credentials c ON c.id = i.credential_id";
+     LEFT JOIN registry_credentials c ON c.id = i.credential_id
+     LEFT JOIN images s ON s.id = i.successor_id
+     LEFT JOIN user_groups sg ON sg.id = s.group_id";
 
 #[derive(Debug, FromRow)]
 struct Row {
@@ -51,6 +57,12 @@ struct Row {
     gpu_url: String,
     pull_secret: Option<String>,
     build_state: Option<String>,
+    deprecated_at: Option<i64>,
+    retire_at: Option<i64>,
+    retired_at: Option<i64>,
+    successor_name: Option<String>,
+    successor_display_name: Option<String>,
+    successor_group: Option<String>,
 }
 
 /// The launchable images of the user named `user`, for `accelerator`; not-ready ones only
@@ -64,10 +76,14 @@ pub async fn for_user(
     include_not_ready: bool,
 ) -> Result<Answer> {
     let key = (user.to_owned(), accelerator, include_not_ready);
-    if let Some(answer) = db.launches.get(&key, version) {
+    let now = now_ms();
+    // A list holding an image whose retire date has come since is read again.
+    if let Some(answer) = db.launches.get(&key, version)
+        && answer.expires_at.is_none_or(|at| at > now)
+    {
         return Ok(answer);
     }
-    let answer = read(db, user, accelerator, include_not_ready).await?;
+    let answer = read(db, user, accelerator, include_not_ready, now).await?;
     db.launches.put(key, version, answer.clone());
     Ok(answer)
 }
@@ -77,6 +93,7 @@ async fn read(
     user: &str,
     accelerator: Accelerator,
     include_not_ready: bool,
+    now: i64,
 ) -> Result<Answer> {
     let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
         .bind(user)
@@ -92,15 +109,18 @@ async fn read(
         "{SELECT_ENTRIES}
          WHERE (i.group_id IS NULL
                 OR i.group_id IN (SELECT group_id FROM memberships WHERE user_id = $1))
-           AND ($2 = 1 OR i.url <> '')"
+           AND ($2 = 1 OR i.url <> '')
+           AND i.retired_at IS NULL AND (i.retire_at IS NULL OR i.retire_at > $3)"
     ))
     .bind(user_id)
     .bind(include_not_ready as i64)
+    .bind(now)
     .fetch_all(&db.pool)
     .await?;
+    let expires_at = rows.iter().filter_map(|row| row.retire_at).min();
     let mut images = rows
         .into_iter()
-        .map(|row| candidate(row).map(|c| c.resolve(accelerator)))
+        .map(|row| candidate(row, now).map(|c| c.resolve(accelerator)))
         .collect::<Result<Vec<_>>>()?;
     images.sort_by(launch_order);
     let list = LaunchList {
@@ -112,6 +132,7 @@ async fn read(
     Ok(Answer {
         list: Arc::new(list),
         json: json.into(),
+        expires_at,
     })
 }
 
@@ -135,15 +156,28 @@ pub async fn bases_for(
     .await?;
     let mut images = rows
         .into_iter()
-        .map(|row| candidate(row).map(Candidate::as_base))
+        .map(|row| candidate(row, now_ms()).map(Candidate::as_base))
         .collect::<Result<Vec<_>>>()?;
     images.sort_by(launch_order);
     Ok(images)
 }
 
-fn candidate(row: Row) -> Result<Candidate> {
+fn candidate(row: Row, now: i64) -> Result<Candidate> {
     let image_type = ImageType::parse("image_type", &row.image_type)?;
+    let successor = row.successor_name.map(|name| Successor {
+        display_name: row.successor_display_name.unwrap_or_else(|| name.clone()),
+        owner: row.successor_group.map_or(Owner::System, Owner::Group),
+        name,
+    });
+    let standing = Standing::of(
+        row.deprecated_at,
+        successor,
+        row.retire_at,
+        row.retired_at,
+        now,
+    );
     Ok(Candidate {
+        standing,
         owner: row.group_name.map_or(Owner::System, Owner::Group),
         name: row.name,
         display_name: row.display_name,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildState, ImageType};
+use super::{BuildState, Deprecation, ImageType, Standing};
 
 /// What the launch runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -73,6 +73,8 @@ pub struct LaunchableImage {
     pub reason: Option<String>,
     /// What to know before launching it anyway.
     pub warning: Option<String>,
+    /// Set while the image is deprecated: since when, its successor, when it retires.
+    pub deprecated: Option<Deprecation>,
 }
 
 /// The stored facts about an image that the launch rule needs.
@@ -89,6 +91,7 @@ pub struct Candidate {
     pub pull_secret: Option<String>,
     pub owner: Owner,
     pub build_state: Option<BuildState>,
+    pub standing: Standing,
 }
 
 impl Candidate {
@@ -98,6 +101,9 @@ impl Candidate {
 
     /// The image as a launch on `accelerator` sees it.
     pub fn resolve(self, accelerator: Accelerator) -> LaunchableImage {
+        if self.standing.retired_since().is_some() {
+            return self.entry(None, Some(RETIRED.to_owned()), None);
+        }
         let (run, reason, warning) = match (self.ready(), accelerator, self.image_type) {
             (false, _, _) => (None, Some(not_ready_reason(self.build_state)), None),
             (true, Accelerator::Cpu, ImageType::Gpu) => (
@@ -120,6 +126,9 @@ impl Candidate {
     /// it runs on; one without a successful build cannot be built on yet.
     pub fn as_base(self) -> LaunchableImage {
         match self.ready() {
+            _ if self.standing.retired_since().is_some() => {
+                self.entry(None, Some(RETIRED.to_owned()), None)
+            }
             true => {
                 let url = Some(self.url.clone());
                 self.entry(url, None, None)
@@ -139,7 +148,15 @@ impl Candidate {
         warning: Option<String>,
     ) -> LaunchableImage {
         let ready = self.ready();
+        let deprecated = self.standing.deprecation().cloned();
+        // A deprecation is something to know before launching: its note joins the warning.
+        let warning = match (&deprecated, warning) {
+            (Some(d), Some(w)) => Some(format!("{} {w}", d.note())),
+            (Some(d), None) => Some(d.note()),
+            (None, w) => w,
+        };
         LaunchableImage {
+            deprecated,
             cpu_url: (self.image_type != ImageType::Gpu && ready).then(|| self.url.clone()),
             gpu_url: (self.image_type != ImageType::Cpu && ready).then(|| self.gpu_url.clone()),
             available: url.is_some(),
@@ -157,6 +174,8 @@ impl Candidate {
         }
     }
 }
+
+const RETIRED: &str = "Retired: launch pages no longer offer it.";
 
 fn not_ready_reason(state: Option<BuildState>) -> String {
     match state {
@@ -195,6 +214,7 @@ mod tests {
             pull_secret: None,
             owner: Owner::Group("ml".into()),
             build_state: None,
+            standing: Standing::Current,
         }
     }
 
@@ -251,6 +271,32 @@ mod tests {
         assert_eq!(gpu.url.as_deref(), Some("r/g:1"));
         let unbuilt = image(ImageType::Cpu, "", "").as_base();
         assert!(!unbuilt.available && unbuilt.reason.is_some());
+    }
+
+    #[test]
+    fn a_deprecated_image_launches_with_its_note_and_a_retired_one_does_not() {
+        let mut old = image(ImageType::Cpu, "r/c:1", "r/c:1");
+        let deprecation = Deprecation {
+            since: 1,
+            successor: None,
+            retire_at: None,
+        };
+        old.standing = Standing::Deprecated(deprecation.clone());
+        let on_gpu = old.clone().resolve(Accelerator::Gpu);
+        assert!(on_gpu.available);
+        assert_eq!(on_gpu.deprecated, Some(deprecation.clone()));
+        assert_eq!(
+            on_gpu.warning.as_deref(),
+            Some("Deprecated. A CPU-only image: it will not use the GPU.")
+        );
+        old.standing = Standing::Retired {
+            since: 2,
+            deprecation: Some(deprecation),
+        };
+        let retired = old.clone().resolve(Accelerator::Cpu);
+        assert!(!retired.available && retired.url.is_none());
+        assert_eq!(retired.reason.as_deref(), Some(RETIRED));
+        assert!(!old.as_base().available);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod image;
 pub mod image_form;
 pub mod image_ref;
 pub mod launch;
+pub mod lifecycle;
 pub mod listing;
 pub mod names;
 #[cfg(feature = "ssr")]
@@ -20,6 +21,7 @@ pub use image::{DisplayName, ImageName, ImageType};
 pub use image_form::{ImageForm, ValidImage};
 pub use image_ref::ImageRef;
 pub use launch::{Accelerator, LaunchableImage, Owner};
+pub use lifecycle::{Deprecation, DeprecationForm, Standing, Successor};
 pub use listing::{ListQuery, SortColumn};
 pub use names::{GroupName, UserName};
 pub use policy::{Action, Actor, Denied, Membership, Principal, ServiceToken, Target, TokenScope};

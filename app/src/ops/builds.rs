@@ -82,6 +82,7 @@ pub async fn create_custom(
         pull_secret: valid.spec.pull_secret.clone(),
         build_state: Some(build.state()),
         row: image,
+        standing: crate::domain::Standing::Current,
     };
     Ok((record, build))
 }

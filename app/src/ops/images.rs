@@ -2,8 +2,12 @@
 
 use super::{Call, OpResult, first};
 use crate::backend::images::{ImageRow, Scope};
-use crate::backend::{AppState, builds, credentials, images};
-use crate::domain::{Action, BuildState, ImageForm, ListQuery, ValidImage};
+use crate::backend::{AppState, builds, credentials, images, now_ms};
+use crate::domain::lifecycle::successor_refusal;
+use crate::domain::{
+    Action, BuildState, DeprecationForm, ImageForm, ListQuery, Owner, Standing, Successor,
+    ValidImage,
+};
 use crate::wire::ApiError;
 use crate::wire::images::{ImageList, ImageSummary};
 
@@ -13,6 +17,8 @@ pub struct ImageRecord {
     pub row: ImageRow,
     pub pull_secret: Option<String>,
     pub build_state: Option<BuildState>,
+    /// In use, deprecated or retired, as of the read.
+    pub standing: Standing,
 }
 
 impl ImageRecord {
@@ -47,6 +53,16 @@ pub async fn list(call: &Call, group: Option<&str>, query: &ListQuery) -> OpResu
         .map(|i| i.id)
         .collect();
     let states = builds::latest_states(&call.state.db, &built).await?;
+    let named: Vec<i64> = page.items.iter().filter_map(|i| i.successor_id).collect();
+    let successors = images::successors(&call.state.db, &named).await?;
+    let now = now_ms();
+    let standing_of = |row: &ImageRow| {
+        let successor = successors
+            .iter()
+            .find(|(id, _)| Some(*id) == row.successor_id)
+            .map(|(_, s)| s.clone());
+        row.standing(successor, now)
+    };
     let state_of = |id: i64| {
         states
             .iter()
@@ -58,6 +74,7 @@ pub async fn list(call: &Call, group: Option<&str>, query: &ListQuery) -> OpResu
             .items
             .into_iter()
             .map(|i| ImageSummary {
+                standing: standing_of(&i),
                 build_state: state_of(i.id),
                 built: i.source == "build",
                 ready: !i.url.is_empty(),
@@ -96,7 +113,15 @@ async fn record(state: &AppState, row: ImageRow) -> OpResult<ImageRecord> {
             .and_then(|(_, _, s)| BuildState::parse(s)),
         _ => None,
     };
+    let successor = match row.successor_id {
+        Some(id) => images::successors(&state.db, &[id])
+            .await?
+            .pop()
+            .map(|(_, s)| s),
+        None => None,
+    };
     Ok(ImageRecord {
+        standing: row.standing(successor, now_ms()),
         row,
         pull_secret,
         build_state,
@@ -167,6 +192,119 @@ pub async fn delete(call: &Call, group: Option<&str>, name: &str) -> OpResult<()
     }
     let target = audit_target(group, &stored.name);
     change.commit("image.delete", &target, &stored.url).await
+}
+
+/// Deprecates an image, or changes its deprecation: an optional successor (an image of
+/// the same group, else a global one, in use itself) and an optional retire date.
+pub async fn deprecate(
+    call: &Call,
+    group: Option<&str>,
+    name: &str,
+    form: DeprecationForm,
+) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
+    let stored = images::require(&call.state.db, scope, name).await?;
+    let valid = form.validate(&stored.name, now_ms())?;
+    let successor = match &valid.successor {
+        Some(successor) => Some(successor_id(&call.state, scope, successor.as_str()).await?),
+        None => None,
+    };
+    let mut change = call.change().await?;
+    let updated = images::deprecate(change.conn(), stored.id, successor, valid.retire_at).await?;
+    let details = format!(
+        "successor={} retire_on={}",
+        valid.successor.as_ref().map_or("", |s| s.as_str()),
+        form.retire_on.trim()
+    );
+    change
+        .commit("image.deprecate", &audit_target(group, name), &details)
+        .await?;
+    record(&call.state, updated).await
+}
+
+/// The id of the image named `name` that may succeed an image of `scope`: the scope's own,
+/// else a global one; it must be in use (neither deprecated nor retired).
+async fn successor_id(state: &AppState, scope: Scope, name: &str) -> OpResult<i64> {
+    let own = images::find(&state.db, scope, name).await?;
+    let found = match (own, scope) {
+        (Some(row), _) => Some(row),
+        (None, Scope::Group(_)) => images::find(&state.db, Scope::Global, name).await?,
+        (None, Scope::Global) => None,
+    };
+    let Some(row) = found else {
+        let whose = match scope {
+            Scope::Group(_) => "in this group or among the global images",
+            Scope::Global => "among the global images",
+        };
+        return Err(ApiError::invalid(
+            "successor",
+            format!("names no image {whose}: {name}"),
+        ));
+    };
+    match successor_refusal(name, &row.standing(None, now_ms())) {
+        Some(refused) => Err(ApiError::Invalid(refused)),
+        None => Ok(row.id),
+    }
+}
+
+/// Takes an image out of launch lists now; it stays in the catalog with its builds.
+pub async fn retire(call: &Call, group: Option<&str>, name: &str) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
+    let stored = images::require(&call.state.db, scope, name).await?;
+    let mut change = call.change().await?;
+    let updated = images::retire(change.conn(), stored.id, now_ms()).await?;
+    change
+        .commit("image.retire", &audit_target(group, name), "")
+        .await?;
+    record(&call.state, updated).await
+}
+
+/// Undoes deprecation and retirement.
+pub async fn restore(call: &Call, group: Option<&str>, name: &str) -> OpResult<ImageRecord> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
+    let stored = images::require(&call.state.db, scope, name).await?;
+    let mut change = call.change().await?;
+    let updated = images::restore(change.conn(), stored.id).await?;
+    change
+        .commit("image.restore", &audit_target(group, name), "")
+        .await?;
+    record(&call.state, updated).await
+}
+
+/// The images that may succeed `name`: the scope's and the global ones in use, but itself.
+pub async fn successor_choices(
+    call: &Call,
+    group: Option<&str>,
+    name: &str,
+) -> OpResult<Vec<Successor>> {
+    let scope = call.scope(group, Action::ManageGroupImages).await?;
+    let now = now_ms();
+    let mut rows = images::all_of(&call.state.db, scope).await?;
+    if scope != Scope::Global {
+        rows.extend(images::all_of(&call.state.db, Scope::Global).await?);
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|row| {
+            row.standing(None, now) == Standing::Current
+                && !(row.name == name && row.group_id == scope_group(scope))
+        })
+        .map(|row| Successor {
+            owner: match row.group_id {
+                Some(_) => Owner::Group(group.unwrap_or_default().to_owned()),
+                None => Owner::System,
+            },
+            name: row.name,
+            display_name: row.display_name,
+        })
+        .collect())
+}
+
+fn scope_group(scope: Scope) -> Option<i64> {
+    match scope {
+        Scope::Group(id) => Some(id),
+        Scope::Global => None,
+    }
 }
 
 /// The pull secrets a scope may choose from, by name.

@@ -14,8 +14,8 @@ use crate::wire::accounts::Me;
 use components::header::Header;
 use components::status::{ErrorsView, NotFound};
 use pages::images::{
-    builds::BuildDetailsPage, delete::DeleteImagePage, edit::EditImagePage, list::ImagesPage,
-    new::NewImagePage,
+    builds::BuildDetailsPage, delete::DeleteImagePage, edit::EditImagePage,
+    lifecycle::LifecyclePage, list::ImagesPage, new::NewImagePage,
 };
 use pages::{
     audit::AuditLogPage,
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/groups/:group/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/images/:name/lifecycle") view=LifecyclePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/tokens") view=TokensAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/me/tokens") view=MyTokensPage ssr=SsrMode::Async/>
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/images/:name/edit") view=EditImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/delete") view=DeleteImagePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/images/:name/builds") view=BuildDetailsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/images/:name/lifecycle") view=LifecyclePage ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </main>

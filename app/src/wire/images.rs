@@ -17,6 +17,8 @@ pub struct ImageSummary {
     pub ready: bool,
     /// The newest build's state, for built images.
     pub build_state: Option<crate::domain::BuildState>,
+    /// In use, deprecated or retired.
+    pub standing: crate::domain::Standing,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,4 +34,14 @@ pub struct ImageDetail {
     pub name: String,
     pub version: i64,
     pub form: ImageForm,
+}
+
+/// An image's life as its Lifecycle page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleView {
+    pub name: String,
+    pub display_name: String,
+    pub standing: crate::domain::Standing,
+    /// The images that may succeed it: in use, of its group or global.
+    pub successors: Vec<crate::domain::Successor>,
 }

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::types::{ErrorBody, Image, ImageItem, ImagePage, ImagePatch, NewImage, under_build};
+use super::types::{
+    ErrorBody, Image, ImageItem, ImagePage, ImagePatch, NewDeprecation, NewImage, under_build,
+};
 use super::{Body, Caller, Params, Reply, bad_request};
 
 /// Sorting, searching and paging of a catalog page.
@@ -232,4 +234,84 @@ pub async fn patch_global(
               (status = 409, body = ErrorBody)))]
 pub async fn delete_global(caller: Caller, Path(name): Path<String>) -> Reply<StatusCode> {
     delete(caller, None, &name).await
+}
+
+async fn deprecate(
+    caller: Caller,
+    group: Option<&str>,
+    name: &str,
+    body: NewDeprecation,
+) -> Reply<Json<Image>> {
+    let record = ops::images::deprecate(&caller.call, group, name, body.into()).await?;
+    Ok(Json(Image::from_record(record, group)))
+}
+
+/// Deprecates an image, or changes its deprecation: launch pages keep offering it with a
+/// note naming the successor; on the retire date it leaves their lists.
+#[utoipa::path(put, path = "/api/v1/groups/{group}/images/{name}/deprecation", tag = "images",
+    params(("group" = String, Path), ("name" = String, Path)), request_body = NewDeprecation,
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn deprecate_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+    Body(body): Body<NewDeprecation>,
+) -> Reply<Json<Image>> {
+    deprecate(caller, Some(&group), &name, body).await
+}
+
+/// Retires an image now: launch pages no longer offer it; it stays in the catalog.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/images/{name}/retire", tag = "images",
+    params(("group" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn retire_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+) -> Reply<Json<Image>> {
+    let record = ops::images::retire(&caller.call, Some(&group), &name).await?;
+    Ok(Json(Image::from_record(record, Some(&group))))
+}
+
+/// Undoes deprecation and retirement.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/images/{name}/restore", tag = "images",
+    params(("group" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn restore_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+) -> Reply<Json<Image>> {
+    let record = ops::images::restore(&caller.call, Some(&group), &name).await?;
+    Ok(Json(Image::from_record(record, Some(&group))))
+}
+
+#[utoipa::path(put, path = "/api/v1/images/{name}/deprecation", tag = "images",
+    params(("name" = String, Path)), request_body = NewDeprecation,
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn deprecate_global(
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(body): Body<NewDeprecation>,
+) -> Reply<Json<Image>> {
+    deprecate(caller, None, &name, body).await
+}
+
+#[utoipa::path(post, path = "/api/v1/images/{name}/retire", tag = "images",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn retire_global(caller: Caller, Path(name): Path<String>) -> Reply<Json<Image>> {
+    let record = ops::images::retire(&caller.call, None, &name).await?;
+    Ok(Json(Image::from_record(record, None)))
+}
+
+#[utoipa::path(post, path = "/api/v1/images/{name}/restore", tag = "images",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Image), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn restore_global(caller: Caller, Path(name): Path<String>) -> Reply<Json<Image>> {
+    let record = ops::images::restore(&caller.call, None, &name).await?;
+    Ok(Json(Image::from_record(record, None)))
 }

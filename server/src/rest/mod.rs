@@ -21,7 +21,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 pub use types::ErrorBody;
@@ -56,6 +56,27 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/images/{name}/builds",
             get(builds::history_global).post(builds::rebuild_global),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}/deprecation",
+            put(images::deprecate_group),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}/retire",
+            post(images::retire_group),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}/restore",
+            post(images::restore_group),
+        )
+        .route(
+            "/api/v1/images/{name}/deprecation",
+            put(images::deprecate_global),
+        )
+        .route("/api/v1/images/{name}/retire", post(images::retire_global))
+        .route(
+            "/api/v1/images/{name}/restore",
+            post(images::restore_global),
         )
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))

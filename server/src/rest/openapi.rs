@@ -13,7 +13,9 @@ use super::{audit, builds, images, launch, log, tokens};
     paths(
         images::list_group, images::create_group, images::get_group, images::patch_group,
         images::delete_group, images::list_global, images::create_global, images::get_global,
-        images::patch_global, images::delete_global,
+        images::patch_global, images::delete_global, images::deprecate_group,
+        images::retire_group, images::restore_group, images::deprecate_global,
+        images::retire_global, images::restore_global,
         builds::history_group, builds::rebuild_group, builds::history_global,
         builds::rebuild_global, builds::get, builds::cancel, log::build_log,
         launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,

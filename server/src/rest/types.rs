@@ -1,7 +1,7 @@
 //! The JSON the API reads and writes. Bodies are read strictly (`deny_unknown_fields`), so a
 //! misspelt property is an error rather than silently ignored.
 
-use app::domain::{BuildForm, BuildState, ImageForm, Owner};
+use app::domain::{BuildForm, BuildState, Deprecation, DeprecationForm, ImageForm, Owner};
 use app::ops::builds::OwnedBuild;
 use app::ops::images::ImageRecord;
 use app::wire::ApiError;
@@ -70,6 +70,10 @@ pub struct Image {
     pub owner: Owner,
     /// Send it back with a PATCH: the edit is refused if the image changed since.
     pub version: i64,
+    /// Set while it is deprecated (or was, when it retired).
+    pub deprecated: Option<Deprecation>,
+    /// When it left launch lists, once retired (ms since the epoch).
+    pub retired_at: Option<i64>,
 }
 
 impl Image {
@@ -89,6 +93,8 @@ impl Image {
             build_state: record.build_state,
             owner: group.map_or(Owner::System, |g| Owner::Group(g.to_owned())),
             version: row.version,
+            deprecated: record.standing.deprecation().cloned(),
+            retired_at: record.standing.retired_since(),
         }
     }
 }
@@ -104,6 +110,8 @@ pub struct ImageItem {
     pub built: bool,
     pub ready: bool,
     pub build_state: Option<BuildState>,
+    pub deprecated: Option<Deprecation>,
+    pub retired_at: Option<i64>,
 }
 
 impl From<ImageSummary> for ImageItem {
@@ -116,6 +124,8 @@ impl From<ImageSummary> for ImageItem {
             built: s.built,
             ready: s.ready,
             build_state: s.build_state,
+            deprecated: s.standing.deprecation().cloned(),
+            retired_at: s.standing.retired_since(),
         }
     }
 }
@@ -190,6 +200,26 @@ pub struct ImagePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub pull_secret: Option<Option<String>>,
+}
+
+/// A deprecation: an optional successor (the image name of an image of the same group, or
+/// a global one) and an optional retire date (`YYYY-MM-DD`, UTC) after today.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeprecation {
+    #[serde(default)]
+    pub successor: Option<String>,
+    #[serde(default)]
+    pub retire_on: Option<String>,
+}
+
+impl From<NewDeprecation> for DeprecationForm {
+    fn from(d: NewDeprecation) -> DeprecationForm {
+        DeprecationForm {
+            successor: d.successor.unwrap_or_default(),
+            retire_on: d.retire_on.unwrap_or_default(),
+        }
+    }
 }
 
 /// A property that was sent, possibly as `null`.

@@ -16,6 +16,9 @@ pub fn marker_text(image: &LaunchableImage) -> String {
     if !image.ready {
         text.push_str(" · not ready");
     }
+    if image.deprecated.is_some() {
+        text.push_str(" · deprecated");
+    }
     text
 }
 

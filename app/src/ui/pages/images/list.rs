@@ -127,6 +127,15 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
     let delete = format!("{base}/{}/delete", image.name);
     let edit_label = format!("Edit image {}", image.display_name);
     let delete_label = format!("Delete image {}", image.display_name);
+    let lifecycle = format!("{base}/{}/lifecycle", image.name);
+    let lifecycle_label = format!("Deprecate, retire or restore image {}", image.display_name);
+    let standing = image.standing.marker().map(|word| {
+        let href = lifecycle.clone();
+        let summary = image.standing.summary();
+        view! {
+            <A href=href attr:class=format!("standing standing--{word}") attr:title=summary.clone() attr:aria-label=summary>{word}</A>
+        }
+    });
     view! {
         <tr>
             <td class="table__name">
@@ -135,13 +144,18 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
                     <BuildMarker group=group name=image.name.clone() href=details state=image.build_state ready=image.ready/>
                 })}
             </td>
-            <td>{image.display_name}</td>
+            <td>{image.display_name} {standing}</td>
             <td class="table__description">{image.description}</td>
             <td><span class=format!("type type--{}", image.image_type)>{image.image_type.clone()}</span></td>
             <td class="table__actions">
                 <A href=edit attr:class="icon-button" attr:aria-label=edit_label.clone() attr:title=edit_label>
                     <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon">
                         <path d="M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4"/>
+                    </svg>
+                </A>
+                <A href=lifecycle attr:class="icon-button" attr:aria-label=lifecycle_label.clone() attr:title=lifecycle_label>
+                    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon">
+                        <path d="M4 5h16v4H4zM6 9v10h12V9M10 13h4"/>
                     </svg>
                 </A>
                 <A href=delete attr:class="icon-button icon-button--danger" attr:aria-label=delete_label.clone() attr:title=delete_label>

@@ -6,6 +6,7 @@ pub mod builds;
 pub mod delete;
 pub mod edit;
 pub mod fields;
+pub mod lifecycle;
 pub mod list;
 pub mod new;
 

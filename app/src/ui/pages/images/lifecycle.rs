@@ -1,0 +1,163 @@
+//! An image's life after publishing: deprecate it (a successor, a retire date), retire it
+//! now, or restore it. Plain forms: they work with and without JavaScript.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::{group_param, name_param};
+use crate::api::images::{DeprecateImage, RestoreImage, RetireImage, image_lifecycle, list_path};
+use crate::domain::{Owner, Standing};
+use crate::ui::components::status::ApiErrorView;
+use crate::wire::ApiError;
+use crate::wire::images::LifecycleView;
+
+#[component]
+pub fn LifecyclePage() -> impl IntoView {
+    let group = group_param();
+    let name = name_param();
+    let view_of = Resource::new(
+        move || (group.get(), name.get()),
+        |(g, n)| image_lifecycle(g, n),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match view_of.await {
+                    Ok(lifecycle) => Either::Left(view! { <Lifecycle group=group.get_untracked() lifecycle/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The error a form's last post answered, with the field it names.
+fn posted_error(error: Option<ApiError>) -> Option<(Option<String>, String)> {
+    error.map(|e| match e {
+        ApiError::Invalid(f) => (
+            Some(f.field.clone()),
+            format!("{}: {}", label(&f.field), f.message),
+        ),
+        other => (None, other.to_string()),
+    })
+}
+
+fn label(field: &str) -> &'static str {
+    match field {
+        "successor" => "Successor",
+        "retire_on" => "Retire on",
+        _ => "This field",
+    }
+}
+
+#[component]
+fn Lifecycle(group: Option<String>, lifecycle: LifecycleView) -> impl IntoView {
+    let deprecate = ServerAction::<DeprecateImage>::new();
+    let retire = ServerAction::<RetireImage>::new();
+    let restore = ServerAction::<RestoreImage>::new();
+    let error = posted_error(
+        deprecate
+            .value()
+            .get_untracked()
+            .and_then(Result::err)
+            .or_else(|| retire.value().get_untracked().and_then(Result::err))
+            .or_else(|| restore.value().get_untracked().and_then(Result::err)),
+    );
+    let invalid = |field: &'static str| {
+        error
+            .as_ref()
+            .is_some_and(|(f, _)| f.as_deref() == Some(field))
+            .to_string()
+    };
+    let (successor_invalid, retire_on_invalid) = (invalid("successor"), invalid("retire_on"));
+    let base = list_path(group.as_deref());
+    let display = lifecycle.display_name.clone();
+    let standing = lifecycle.standing.clone();
+    let deprecation = standing.deprecation().cloned();
+    let chosen = deprecation
+        .as_ref()
+        .and_then(|d| d.successor.as_ref())
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let retire_on = deprecation
+        .as_ref()
+        .and_then(|d| d.retire_at)
+        .map(|at| crate::domain::time::utc_minute(at)[..10].to_owned())
+        .unwrap_or_default();
+    let retired = standing.retired_since().is_some();
+    let hidden = {
+        let (group, name) = (group.clone(), lifecycle.name.clone());
+        move || {
+            view! {
+                {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
+                <input type="hidden" name="name" value=name.clone()/>
+            }
+        }
+    };
+    let options = lifecycle
+        .successors
+        .iter()
+        .map(|s| {
+            let whose = match &s.owner {
+                Owner::Group(g) => format!("group {g}"),
+                Owner::System => "global".to_owned(),
+            };
+            let selected = s.name == chosen;
+            view! { <option value=s.name.clone() selected=selected>{format!("{} ({whose})", s.display_name)}</option> }
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("Lifecycle of {display}")/>
+        <section class="card card--narrow">
+            <h1>{format!("Lifecycle of image {display}")}</h1>
+            <p class=format!("standing standing--{}", standing.marker().unwrap_or("current")) data-testid="standing">
+                {standing.summary()}
+            </p>
+            {error.clone().map(|(_, m)| view! { <p class="form__error" role="alert">{m}</p> })}
+            {(!retired).then({ let (h1, h2, display) = (hidden(), hidden(), display.clone()); move || view! {
+                <ActionForm action=deprecate attr:class="form" attr:aria-label="Deprecate">
+                    {h1}
+                    <h2>{if deprecation.is_some() { "Change the deprecation" } else { "Deprecate" }}</h2>
+                    <p class="form__hint">"Launch pages keep offering a deprecated image, with a note that names its successor."</p>
+                    <div class="form__field">
+                        <label for="successor">"Successor"</label>
+                        <select id="successor" name="successor" aria-invalid=successor_invalid>
+                            <option value="">"(none)"</option>
+                            {options}
+                        </select>
+                    </div>
+                    <div class="form__field">
+                        <label for="retire-on">"Retire on"</label>
+                        <input id="retire-on" type="date" name="retire_on" value=retire_on
+                            aria-invalid=retire_on_invalid aria-describedby="retire-on-hint"/>
+                        <p class="form__hint" id="retire-on-hint">"Optional. From this day (UTC) launch pages no longer offer it."</p>
+                    </div>
+                    <div class="form__actions">
+                        <button type="submit" class="button button--primary">
+                            {if deprecation.is_some() { "Save deprecation" } else { "Deprecate" }}
+                        </button>
+                    </div>
+                </ActionForm>
+                <ActionForm action=retire attr:class="form" attr:aria-label="Retire now">
+                    {h2}
+                    <h2>"Retire now"</h2>
+                    <p class="form__hint">"Launch pages stop offering it at once; it stays here with its builds."</p>
+                    <div class="form__actions">
+                        <button type="submit" class="button button--danger">{format!("Retire {display} now")}</button>
+                    </div>
+                </ActionForm>
+            }})}
+            {(standing != Standing::Current).then({ let (h3, display) = (hidden(), display.clone()); move || view! {
+                <ActionForm action=restore attr:class="form" attr:aria-label="Restore">
+                    {h3}
+                    <div class="form__actions">
+                        <button type="submit" class="button">{format!("Restore {display}")}</button>
+                    </div>
+                </ActionForm>
+            }})}
+            <p><A href=base>"Back to the images"</A></p>
+        </section>
+    }
+}
