@@ -13,8 +13,8 @@ use app::wire::ApiError;
 use leptos::config::{LeptosOptions, get_configuration};
 
 use crate::config::{
-    Command, Config, CredentialCommand, GroupCommand, KubeCommand, MemberCommand, SecretCommand,
-    TokenCommand, UserCommand,
+    Command, Config, CredentialCommand, GroupCommand, ImageCommand, KubeCommand, MemberCommand,
+    SecretCommand, TokenCommand, UserCommand,
 };
 use crate::origin::AllowedOrigin;
 
@@ -80,6 +80,7 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             );
         }
         Command::Token(command) => token(&call, command).await?,
+        Command::Image(command) => image(&call, command).await?,
         Command::Credential(command) => credential(&call, command).await?,
         Command::Secret(SecretCommand::Rotate { old_key_file }) => {
             let old = SecretKey::from_hex(&std::fs::read_to_string(&old_key_file)?)?;
@@ -139,6 +140,31 @@ async fn token(call: &Call, command: TokenCommand) -> Result<(), CliError> {
             }
         }
     }
+    Ok(())
+}
+
+async fn image(call: &Call, command: ImageCommand) -> Result<(), CliError> {
+    let record = match command {
+        ImageCommand::Deprecate {
+            name,
+            group,
+            successor,
+            retire_on,
+        } => {
+            let form = app::domain::DeprecationForm {
+                successor: successor.unwrap_or_default(),
+                retire_on: retire_on.unwrap_or_default(),
+            };
+            ops::images::deprecate(call, group.as_deref(), &name, form).await?
+        }
+        ImageCommand::Retire { name, group } => {
+            ops::images::retire(call, group.as_deref(), &name).await?
+        }
+        ImageCommand::Restore { name, group } => {
+            ops::images::restore(call, group.as_deref(), &name).await?
+        }
+    };
+    println!("{}: {}", record.row.name, record.standing.summary());
     Ok(())
 }
 

@@ -447,6 +447,9 @@ pub enum Command {
     /// Manage registry credentials (the pull secrets images and builds use).
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// An image's life after publishing: deprecate, retire, restore.
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Kubernetes build Jobs.
     #[command(subcommand)]
     Kube(KubeCommand),
@@ -458,6 +461,37 @@ pub enum Command {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Deprecate an image: launch pages keep offering it with a note naming its successor;
+    /// on the retire date it leaves their lists.
+    Deprecate {
+        /// The image name.
+        name: String,
+        /// Its group; without it, a global image.
+        #[arg(long)]
+        group: Option<String>,
+        /// The image name of the image to use instead (of the same group, or global).
+        #[arg(long)]
+        successor: Option<String>,
+        /// The day (YYYY-MM-DD, UTC) it leaves launch lists.
+        #[arg(long)]
+        retire_on: Option<String>,
+    },
+    /// Retire an image now: launch pages stop offering it; it stays in the catalog.
+    Retire {
+        name: String,
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Undo deprecation and retirement.
+    Restore {
+        name: String,
+        #[arg(long)]
+        group: Option<String>,
     },
 }
 

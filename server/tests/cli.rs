@@ -439,3 +439,84 @@ fn the_command_lines_changes_are_audited_as_the_operator() {
         "{audit}"
     );
 }
+
+#[tokio::test]
+async fn an_image_is_deprecated_retired_and_restored_from_the_command_line() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    // The command line registers no images: one is stored as a page would.
+    let db = app::backend::Db::connect(&format!("sqlite://{}/kiln.db", kiln.dir.display()))
+        .await
+        .unwrap();
+    let ml = app::backend::groups::find(&db, "ml")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for name in ["torch", "torch-2"] {
+        let form = app::domain::ImageForm {
+            display_name: name.into(),
+            image_type: "cpu".into(),
+            url: format!("registry.example/{name}:1"),
+            ..Default::default()
+        };
+        let mut conn = app::backend::db::testing::conn(&db).await;
+        app::backend::images::create(
+            &mut conn,
+            app::backend::images::Scope::Group(ml),
+            &form.validate().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    db.pool.close().await;
+
+    let said = kiln.ok(
+        &[
+            "image",
+            "deprecate",
+            "torch",
+            "--group",
+            "ml",
+            "--successor",
+            "torch-2",
+            "--retire-on",
+            "2999-01-01",
+        ],
+        None,
+    );
+    assert_eq!(
+        said,
+        "torch: Deprecated — use torch-2 instead; it leaves the launch list on 2999-01-01 00:00 UTC.\n"
+    );
+    let refused = kiln.fails(
+        &[
+            "image",
+            "deprecate",
+            "torch-2",
+            "--group",
+            "ml",
+            "--successor",
+            "torch",
+        ],
+        None,
+    );
+    assert!(
+        refused.contains("successor: torch is deprecated itself"),
+        "{refused}"
+    );
+    let refused = kiln.fails(&["image", "retire", "torch"], None);
+    assert!(
+        refused.contains("torch"),
+        "a global image of that name: {refused}"
+    );
+    assert!(
+        kiln.ok(&["image", "retire", "torch", "--group", "ml"], None)
+            .contains("Retired on")
+    );
+    assert_eq!(
+        kiln.ok(&["image", "restore", "torch", "--group", "ml"], None),
+        "torch: In use: launch pages offer it.\n"
+    );
+}

@@ -214,6 +214,8 @@ class KilnImages:
         kind, group = _owner(entry)
         owner = "System" if kind == "system" else f"Group {group}"
         marker = f"{owner}, {self.label}" if self.label else owner
+        if entry.get("deprecated"):
+            marker += ", deprecated"
         description = " ".join(
             part
             for part in (entry.get("description") or "", _warning(entry.get("warning")))
@@ -237,11 +239,17 @@ class KilnImages:
     ) -> list[Profile]:
         """Profiles for ``username``'s available entries, in order; the first is the default.
 
+        The order is Kiln's, except that an image a deprecated one names as its successor
+        comes first and deprecated images come last: the default is never a deprecated
+        image while another can be launched, and the replacement is the first one seen.
+        A deprecated image's profile says so in its name, and its description carries
+        Kiln's note ("Deprecated — use torch-2 instead; …").
+
         Entries that are not available are left out (KubeSpawner cannot show a disabled
         profile), each with an info line in ``logger`` saying why.
         """
         profiles: list[Profile] = []
-        for entry in entries:
+        for entry in _successors_first(entries):
             if entry.get("available") and entry.get("url"):
                 profiles.append(self.to_profile(entry))
             else:
@@ -266,6 +274,28 @@ class KilnImages:
         username = spawner.user.name
         entries = await self.fetch(username)
         return self.profiles(entries, username, getattr(spawner, "log", None))
+
+
+def _successors_first(entries: list[Entry]) -> list[Entry]:
+    """Entries reordered: successors of deprecated entries, then the others, then the
+    deprecated ones; Kiln's order within each (a stable sort)."""
+
+    def key(entry: Entry) -> tuple[str, str]:
+        kind, group = _owner(entry)
+        return (group if kind == "group" else "", str(entry.get("name", "")))
+
+    successors = set()
+    for entry in entries:
+        successor = (entry.get("deprecated") or {}).get("successor")
+        if isinstance(successor, dict):
+            successors.add(key(successor))
+
+    def rank(entry: Entry) -> int:
+        if entry.get("deprecated"):
+            return 2
+        return 0 if key(entry) in successors else 1
+
+    return sorted(entries, key=rank)
 
 
 def _warning(warning: str | None) -> str:

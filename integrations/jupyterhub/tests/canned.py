@@ -56,6 +56,7 @@ def entry(**fields: Any) -> dict[str, Any]:
         "available": True,
         "reason": None,
         "warning": None,
+        "deprecated": None,
     }
     base.update(fields)
     return base

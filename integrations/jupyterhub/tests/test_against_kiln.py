@@ -294,6 +294,37 @@ def test_a_deleted_image_is_no_longer_offered(kiln: RunningKiln) -> None:
     assert "short-lived (Group cv)" not in by_display_name(profiles(kiln, "cpu"))
 
 
+def test_a_deprecated_image_names_its_successor_and_a_retired_one_is_gone(
+    kiln: RunningKiln,
+) -> None:
+    made = {}
+    for display_name in ("old-stack", "new-stack"):
+        status, body = kiln.api(
+            "POST",
+            "/api/v1/groups/cv/images",
+            {"display_name": display_name, "type": "cpu", "url": f"registry.example/cv/{display_name}:1"},
+        )
+        assert status == 201, body
+        made[display_name] = body["name"]
+    path = f"/api/v1/groups/cv/images/{made['old-stack']}"
+    status, body = kiln.api("PUT", path + "/deprecation", {"successor": made["new-stack"]})
+    assert status == 200, body
+    names = [p["display_name"] for p in profiles(kiln, "cpu")]
+    assert names[0] == "new-stack (Group cv)", names
+    assert names[-1] == "old-stack (Group cv, deprecated)", names
+    old = by_display_name(profiles(kiln, "cpu"))["old-stack (Group cv, deprecated)"]
+    assert "Deprecated — use new-stack instead." in old["description"]
+
+    status, body = kiln.api("POST", path + "/retire")
+    assert status == 200, body
+    assert "old-stack (Group cv, deprecated)" not in by_display_name(profiles(kiln, "cpu"))
+    status, body = kiln.api("POST", path + "/restore")
+    assert status == 200, body
+    assert "old-stack (Group cv)" in by_display_name(profiles(kiln, "cpu"))
+    for name in made.values():
+        assert kiln.api("DELETE", f"/api/v1/groups/cv/images/{name}")[0] == 204
+
+
 def test_a_revoked_token_is_a_clear_error(kiln: RunningKiln) -> None:
     token = kiln.token("--name", "revoked-hub", "--scope", "read")
     images = KilnImages(kiln.url, token)

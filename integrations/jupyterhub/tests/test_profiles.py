@@ -262,3 +262,28 @@ def test_an_unknown_owner_is_an_error(canned_kiln: CannedKiln) -> None:
     canned_kiln.answer(200, answer([entry(owner={"user": "bob"})]))
     with pytest.raises(KilnError, match="unknown owner"):
         profiles(KilnImages(canned_kiln.url, TOKEN))
+
+
+def test_a_deprecated_image_goes_last_with_its_note_and_its_successor_first(
+    canned_kiln: CannedKiln,
+) -> None:
+    note = "Deprecated — use torch-2.1 instead; it leaves the launch list on 2027-01-01 00:00 UTC."
+    deprecated = entry(
+        description="Python and JupyterLab",
+        warning=note,
+        deprecated={
+            "since": 1,
+            "successor": {"name": "torch-2-1", "display_name": "torch-2.1", "owner": {"group": "ml"}},
+            "retire_at": 1798761600000,
+        },
+    )
+    canned_kiln.answer(200, answer([deprecated, *CPU_IMAGES[1:]]))
+    got = profiles(KilnImages(canned_kiln.url, TOKEN))
+    assert [p["display_name"] for p in got] == [
+        "torch-2.1 (Group ml)",
+        "opencv-4.9 (Group cv)",
+        "base (System, deprecated)",
+    ]
+    assert got[0]["default"] is True
+    assert "default" not in got[2]
+    assert got[2]["description"] == f"Python and JupyterLab Warning: {note}"
