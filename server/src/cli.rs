@@ -189,6 +189,31 @@ async fn credential(call: &Call, command: CredentialCommand) -> Result<(), CliEr
                 names => println!("Created credential {name} for {}.", names.join(", ")),
             }
         }
+        CredentialCommand::Change {
+            name,
+            username,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                read_password()?
+            } else {
+                String::new()
+            };
+            let username = username.unwrap_or_default();
+            ops::credentials::change(call, &name, &username, &password).await?;
+            println!("Changed credential {name}.");
+        }
+        CredentialCommand::Groups { name, groups } => {
+            ops::credentials::set_groups(call, &name, &groups).await?;
+            match groups.as_slice() {
+                [] => println!("Credential {name} is for global images only."),
+                names => println!("Credential {name} is for {}.", names.join(", ")),
+            }
+        }
+        CredentialCommand::Delete { name } => {
+            ops::credentials::delete(call, &name).await?;
+            println!("Deleted credential {name}.");
+        }
         CredentialCommand::List => {
             for c in ops::credentials::list(call).await? {
                 let groups = c.groups.join(",");

@@ -563,6 +563,23 @@ pub enum CredentialCommand {
     },
     /// List credentials and the groups that may use them (never their passwords).
     List,
+    /// Change a credential's username and/or password (read from standard input, as for add).
+    Change {
+        name: String,
+        #[arg(long)]
+        username: Option<String>,
+        /// Read a new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Let exactly these groups use a credential (none: global images only).
+    Groups {
+        name: String,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    /// Delete a credential; refused while an image or an active build uses it.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -296,6 +296,39 @@ async fn every_route_answers_each_caller_by_the_policy() {
                 Some(json!({"base_image": "registry.example/base:2"})),
                 global_rule(who, 422),
             ),
+            (
+                Method::GET,
+                "/api/v1/credentials".into(),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::POST,
+                "/api/v1/credentials".into(),
+                Some(
+                    json!({"name": format!("cred-{}", who.len()), "registry": "registry.example",
+                            "username": "robot", "password": "pw", "groups": ["ml"]}),
+                ),
+                global_rule(who, 201),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/credentials/cred-{}", who.len()),
+                Some(json!({"password": "new-pw"})),
+                match who {
+                    "system admin" => 200,
+                    other => global_rule(other, 404),
+                },
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/credentials/cred-{}", who.len()),
+                None,
+                match who {
+                    "system admin" => 204,
+                    other => global_rule(other, 404),
+                },
+            ),
             // Clients are generated from it, by anyone.
             (Method::GET, "/api/openapi.json".into(), None, 200),
             (
@@ -1361,5 +1394,188 @@ async fn a_deprecated_image_names_its_successor_to_launch_pages_until_it_retires
             "image.deprecate",
             "image.deprecate"
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_credential_gets_a_new_password_and_is_deleted_only_when_nothing_uses_it() {
+    let api = Api::start().await;
+    let new = json!({"name": "harbor", "registry": "harbor.example", "username": "robot",
+                     "password": "first-pw", "groups": ["ml"]});
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::POST,
+            "/api/v1/credentials",
+            Some(new),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body,
+        json!({"name": "harbor", "registry": "harbor.example",
+                            "username": "robot", "groups": ["ml"]})
+    );
+
+    // Bad changes name the field and change nothing.
+    for (patch, field) in [
+        (json!({"username": "robot\u{7}"}), "username"),
+        (json!({"groups": ["no-such-group"]}), "groups"),
+        (json!({"username": "robot"}), "password"),
+    ] {
+        let (status, body) = api
+            .send(
+                "system admin",
+                Method::PATCH,
+                "/api/v1/credentials/harbor",
+                Some(patch.clone()),
+            )
+            .await;
+        assert_eq!(
+            (status.as_u16(), &body["error"]["field"]),
+            (422, &json!(field)),
+            "{patch}: {body}"
+        );
+    }
+    let key = &api.app.state.secret;
+    let opened = app::backend::credentials::open_by_name(&api.app.db, key, "harbor")
+        .await
+        .unwrap();
+    assert_eq!(
+        opened,
+        ("harbor.example".into(), "robot".into(), "first-pw".into())
+    );
+
+    let patch =
+        json!({"username": "robot-2", "password": "rotated-pw", "groups": ["ml", "ml-team"]});
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::PATCH,
+            "/api/v1/credentials/harbor",
+            Some(patch),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["username"], &body["groups"]),
+        (&json!("robot-2"), &json!(["ml", "ml-team"]))
+    );
+    assert!(
+        !body.to_string().contains("rotated-pw"),
+        "the password never comes back"
+    );
+    let opened = app::backend::credentials::open_by_name(&api.app.db, key, "harbor")
+        .await
+        .unwrap();
+    assert_eq!(
+        opened,
+        (
+            "harbor.example".into(),
+            "robot-2".into(),
+            "rotated-pw".into()
+        )
+    );
+
+    // An image pulls with it: deleting is refused, naming the image.
+    let image = json!({"display_name": "private", "type": "cpu", "url": "harbor.example/ml/private:1",
+                       "pull_secret": "harbor"});
+    let (status, body) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(image),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::DELETE,
+            "/api/v1/credentials/harbor",
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("in use by ml/private"), "{message}");
+    assert!(
+        app::backend::credentials::require(&api.app.db, "harbor")
+            .await
+            .is_ok()
+    );
+
+    let (status, _) = api
+        .send(
+            "group admin",
+            Method::DELETE,
+            "/api/v1/groups/ml/images/private",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::DELETE,
+            "/api/v1/credentials/harbor",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, list) = api
+        .send("system admin", Method::GET, "/api/v1/credentials", None)
+        .await;
+    assert_eq!(list, json!([]));
+    let actions: Vec<(String, String)> = app::backend::audit::recent(&api.app.db, 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.detail))
+        .collect();
+    assert_eq!(actions[0].0, "credential.delete");
+    assert_eq!(
+        actions[3],
+        ("credential.groups".to_owned(), "ml,ml-team".to_owned())
+    );
+    assert_eq!(
+        actions[4],
+        (
+            "credential.update".to_owned(),
+            "username,password".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_credential_a_queued_build_pulls_its_base_with_is_not_deleted() {
+    let api = Api::start().await;
+    let op = api.app.operator();
+    let new = app::backend::credentials::NewCredential {
+        name: "base-pull",
+        registry: "registry.example",
+        username: "robot",
+        password: "pw",
+    };
+    app::ops::credentials::create(&op, &new, &["ml".to_owned()])
+        .await
+        .unwrap();
+    let (name, _) = api
+        .queued_build(Scope::Group(api.group_id("ml").await))
+        .await;
+    sqlx::query("UPDATE builds SET spec = REPLACE(spec, '\"pull_secret\":null', '\"pull_secret\":\"base-pull\"')")
+        .execute(&api.app.db.pool)
+        .await
+        .unwrap();
+    let refused = app::ops::credentials::delete(&op, "base-pull")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 409);
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("build 1 of ml/{name}")),
+        "{refused}"
     );
 }

@@ -520,3 +520,58 @@ async fn an_image_is_deprecated_retired_and_restored_from_the_command_line() {
         "torch: In use: launch pages offer it.\n"
     );
 }
+
+#[test]
+fn a_credential_is_changed_regranted_and_deleted_from_the_command_line() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    kiln.ok(
+        &[
+            "credential",
+            "add",
+            "ghcr",
+            "--registry",
+            "ghcr.io",
+            "--username",
+            "bot",
+        ],
+        Some("first\n"),
+    );
+    assert_eq!(
+        kiln.ok(
+            &[
+                "credential",
+                "change",
+                "ghcr",
+                "--username",
+                "bot-2",
+                "--password-stdin"
+            ],
+            Some("second\n")
+        ),
+        "Changed credential ghcr.\n"
+    );
+    let refused = kiln.fails(&["credential", "change", "ghcr"], None);
+    assert!(
+        refused.contains("password: enter a new username or password"),
+        "{refused}"
+    );
+    assert_eq!(
+        kiln.ok(&["credential", "groups", "ghcr", "--group", "ml"], None),
+        "Credential ghcr is for ml.\n"
+    );
+    let listed = kiln.ok(&["credential", "list"], None);
+    assert!(
+        listed.contains("bot-2") && listed.contains("ml"),
+        "{listed}"
+    );
+    assert_eq!(
+        kiln.ok(&["credential", "delete", "ghcr"], None),
+        "Deleted credential ghcr.\n"
+    );
+    assert_eq!(kiln.ok(&["credential", "list"], None), "");
+    assert!(
+        kiln.fails(&["credential", "delete", "ghcr"], None)
+            .contains("ghcr")
+    );
+}

@@ -48,3 +48,25 @@ pub async fn set_credential_groups(
     leptos_axum::redirect("/admin/credentials");
     Ok(())
 }
+
+/// Changes a credential's username and/or password (an empty field keeps its value).
+#[server(endpoint = "change_credential")]
+pub async fn change_credential(
+    name: String,
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+) -> Result<(), ApiError> {
+    use crate::ops::credentials::change;
+    run(|call| async move { change(&call, &name, &username, &password).await }).await?;
+    leptos_axum::redirect("/admin/credentials");
+    Ok(())
+}
+
+/// Deletes a credential no image or active build uses.
+#[server(endpoint = "delete_credential")]
+pub async fn delete_credential(name: String) -> Result<(), ApiError> {
+    use crate::ops::credentials::delete;
+    run(|call| async move { delete(&call, &name).await }).await?;
+    leptos_axum::redirect("/admin/credentials");
+    Ok(())
+}

@@ -45,18 +45,100 @@ impl NewCredential<'_> {
             )
             .into());
         }
-        if self.username.is_empty() || self.username.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "username",
-                "is required and may not contain control characters",
-            )
-            .into());
-        }
-        if self.password.is_empty() {
-            return Err(FieldError::new("password", "is required").into());
-        }
-        Ok(())
+        check_username(self.username)?;
+        check_password(self.password)
     }
+}
+
+fn check_username(username: &str) -> Result<()> {
+    if username.is_empty() || username.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "username",
+            "is required and may not contain control characters",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.is_empty() {
+        return Err(FieldError::new("password", "is required").into());
+    }
+    Ok(())
+}
+
+/// What changes in a credential: a new username, a new password, or both.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CredentialChange<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+/// Changes a credential's username and/or password (sealed anew under the current key).
+pub async fn change(
+    conn: &mut Conn,
+    key: &SecretKey,
+    credential: &CredentialRow,
+    change: CredentialChange<'_>,
+) -> Result<()> {
+    if let Some(username) = change.username {
+        check_username(username)?;
+        sqlx::query("UPDATE registry_credentials SET username = $1 WHERE id = $2")
+            .bind(username)
+            .bind(credential.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(password) = change.password {
+        check_password(password)?;
+        reseal(
+            conn,
+            &credential.name,
+            &key.seal(password, &credential.name)?,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What uses a credential: images that pull with it (`group/image`, `global/image`) and
+/// queued or running builds whose base image does (`build N of group/image`).
+pub async fn users_of(db: &Db, credential: &CredentialRow) -> Result<Vec<String>> {
+    let images: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT g.name, i.name FROM images i LEFT JOIN user_groups g ON g.id = i.group_id
+         WHERE i.credential_id = $1 ORDER BY g.name, i.name",
+    )
+    .bind(credential.id)
+    .fetch_all(&db.pool)
+    .await?;
+    let builds: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT b.revision, g.name, i.name, b.spec FROM builds b
+         JOIN images i ON i.id = b.image_id LEFT JOIN user_groups g ON g.id = i.group_id
+         WHERE b.state IN ('queued', 'running') ORDER BY b.id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let whose = |group: &Option<String>, image: &str| {
+        format!("{}/{image}", group.as_deref().unwrap_or("global"))
+    };
+    let mut users: Vec<String> = images.iter().map(|(g, i)| whose(g, i)).collect();
+    for (revision, group, image, spec) in &builds {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        if spec["pull_secret"].as_str() == Some(credential.name.as_str()) {
+            users.push(format!("build {revision} of {}", whose(group, image)));
+        }
+    }
+    Ok(users)
+}
+
+/// Deletes a credential; the database refuses while an image still names it.
+pub async fn delete(conn: &mut Conn, credential: &CredentialRow) -> Result<()> {
+    sqlx::query("DELETE FROM registry_credentials WHERE id = $1")
+        .bind(credential.id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Stores a credential, its password sealed, granted to `group_ids`: all of it or nothing.

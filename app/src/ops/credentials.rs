@@ -2,7 +2,7 @@
 //! sealed, granted to groups. Passwords go in, never out.
 
 use super::{Call, OpResult};
-use crate::backend::credentials::{self, NewCredential};
+use crate::backend::credentials::{self, CredentialChange, NewCredential};
 use crate::backend::{SecretKey, groups};
 use crate::domain::{Action, FieldError, Target};
 use crate::wire::ApiError;
@@ -107,6 +107,63 @@ pub async fn set_groups(call: &Call, name: &str, groups: &[String]) -> OpResult<
             &format!("credential:{name}"),
             &groups.join(","),
         )
+        .await
+}
+
+/// Changes a credential's username and/or password (empty: kept); the password is sealed
+/// anew. Builds and launches use the new values from their next start.
+pub async fn change(call: &Call, name: &str, username: &str, password: &str) -> OpResult<()> {
+    may_manage(call)?;
+    let credential = credentials::require(&call.state.db, name).await?;
+    let username = username.trim();
+    let change = CredentialChange {
+        username: (!username.is_empty() && username != credential.username).then_some(username),
+        password: (!password.is_empty()).then_some(password),
+    };
+    let changed: Vec<&str> = [
+        change.username.map(|_| "username"),
+        change.password.map(|_| "password"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if changed.is_empty() {
+        return Err(
+            FieldError::new("password", "enter a new username or password to change").into(),
+        );
+    }
+    let mut tx = call.change().await?;
+    credentials::change(tx.conn(), &call.state.secret, &credential, change).await?;
+    tx.commit(
+        "credential.update",
+        &format!("credential:{name}"),
+        &changed.join(","),
+    )
+    .await
+}
+
+/// Deletes a credential; refused while an image or a queued or running build uses it,
+/// naming them.
+pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
+    may_manage(call)?;
+    let credential = credentials::require(&call.state.db, name).await?;
+    let users = credentials::users_of(&call.state.db, &credential).await?;
+    if !users.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "Credential {name} is in use by {}. Choose another pull secret for them (or \
+             wait for the builds), then delete it.",
+            users.join(", ")
+        )));
+    }
+    let mut tx = call.change().await?;
+    credentials::delete(tx.conn(), &credential)
+        .await
+        .map_err(|_| {
+            ApiError::Conflict(format!(
+                "Credential {name} came into use; nothing was deleted."
+            ))
+        })?;
+    tx.commit("credential.delete", &format!("credential:{name}"), "")
         .await
 }
 

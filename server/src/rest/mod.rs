@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod builds;
+pub mod credentials;
 pub mod images;
 pub mod launch;
 pub mod log;
@@ -77,6 +78,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/images/{name}/restore",
             post(images::restore_global),
+        )
+        .route(
+            "/api/v1/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/api/v1/credentials/{name}",
+            axum::routing::patch(credentials::patch).delete(credentials::delete),
         )
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))

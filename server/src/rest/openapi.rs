@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, builds, images, launch, log, tokens};
+use super::{audit, builds, credentials, images, launch, log, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,14 +15,15 @@ use super::{audit, builds, images, launch, log, tokens};
         images::delete_group, images::list_global, images::create_global, images::get_global,
         images::patch_global, images::delete_global, images::deprecate_group,
         images::retire_group, images::restore_group, images::deprecate_global,
-        images::retire_global, images::restore_global,
+        images::retire_global, images::restore_global, credentials::list, credentials::create,
+        credentials::patch, credentials::delete,
         builds::history_group, builds::rebuild_group, builds::history_global,
         builds::rebuild_global, builds::get, builds::cancel, log::build_log,
         launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,
     ),
     modifiers(&BearerToken),
     security(("token" = [])),
-    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"), (name = "audit"))
+    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"), (name = "audit"), (name = "credentials"))
 )]
 pub struct ApiDoc;
 

@@ -4,7 +4,9 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::credentials::{CreateCredential, SetCredentialGroups, credentials_overview};
+use crate::api::credentials::{
+    ChangeCredential, CreateCredential, DeleteCredential, SetCredentialGroups, credentials_overview,
+};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::{CredentialView, CredentialsPage};
 
@@ -12,9 +14,21 @@ use crate::wire::accounts::{CredentialView, CredentialsPage};
 pub fn CredentialsAdminPage() -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
     let save = ServerAction::<SetCredentialGroups>::new();
+    let actions = RowActions {
+        save,
+        change: ServerAction::<ChangeCredential>::new(),
+        delete: ServerAction::<DeleteCredential>::new(),
+    };
     // After a change the server sends the browser back here: read the list again.
     let page = Resource::new(
-        move || (create.version().get(), save.version().get()),
+        move || {
+            (
+                create.version().get(),
+                save.version().get(),
+                actions.change.version().get(),
+                actions.delete.version().get(),
+            )
+        },
         |_| credentials_overview(),
     );
     view! {
@@ -22,7 +36,7 @@ pub fn CredentialsAdminPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => Either::Left(view! { <Credentials page create save/> }),
+                    Ok(page) => Either::Left(view! { <Credentials page create actions/> }),
                     Err(error) => Either::Right(view! { <ApiErrorView error/> }),
                 }
             })}
@@ -34,7 +48,7 @@ pub fn CredentialsAdminPage() -> impl IntoView {
 fn Credentials(
     page: CredentialsPage,
     create: ServerAction<CreateCredential>,
-    save: ServerAction<SetCredentialGroups>,
+    actions: RowActions,
 ) -> impl IntoView {
     let error = move || {
         create
@@ -43,11 +57,23 @@ fn Credentials(
             .and_then(Result::err)
             .map(|e| e.to_string())
     };
+    // A row's change or deletion that was refused says why, above the table.
+    let row_error = move || {
+        actions
+            .change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| actions.delete.value().get().and_then(Result::err))
+            .or_else(|| actions.save.value().get().and_then(Result::err))
+            .map(|e| e.to_string())
+    };
     let all_groups = page.all_groups.clone();
     view! {
         <section class="images">
             <h1>"Registry credentials"</h1>
             <p class="form__hint">"Image pull secrets. Passwords are sealed with the server's key and never shown again."</p>
+            {move || row_error().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             {if page.credentials.is_empty() {
                 Either::Left(view! { <p class="empty">"No registry credentials yet."</p> })
             } else {
@@ -56,9 +82,10 @@ fn Credentials(
                         <thead><tr>
                             <th scope="col">"Name"</th><th scope="col">"Registry"</th>
                             <th scope="col">"Username"</th><th scope="col">"Groups that may use it"</th>
+                            <th scope="col">"Change"</th>
                         </tr></thead>
                         <tbody>
-                            {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone() save/> }).collect_view()}
+                            {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone() actions/> }).collect_view()}
                         </tbody>
                     </table>
                 })
@@ -77,15 +104,34 @@ fn Credentials(
     }
 }
 
+/// The forms each row posts to.
+#[derive(Clone, Copy)]
+struct RowActions {
+    save: ServerAction<SetCredentialGroups>,
+    change: ServerAction<ChangeCredential>,
+    delete: ServerAction<DeleteCredential>,
+}
+
 #[component]
 fn CredentialRow(
     credential: CredentialView,
     all_groups: Vec<String>,
-    save: ServerAction<SetCredentialGroups>,
+    actions: RowActions,
 ) -> impl IntoView {
+    let RowActions {
+        save,
+        change,
+        delete,
+    } = actions;
     let prefix = credential.name.clone();
     let label = format!("Groups of {}", credential.name);
     let name = credential.name.clone();
+    let (change_name, delete_name) = (name.clone(), name.clone());
+    let change_label = format!("Change {name}");
+    let delete_label = format!("Delete {name}");
+    let delete_button = delete_label.clone();
+    let user_id = format!("{name}-username");
+    let password_id = format!("{name}-password");
     view! {
         <tr>
             <td class="table__name">{credential.name.clone()}</td>
@@ -97,6 +143,27 @@ fn CredentialRow(
                     <GroupChoices all_groups chosen=credential.groups prefix/>
                     <button type="submit" class="button">"Save groups"</button>
                 </ActionForm>
+            </td>
+            <td>
+                <details class="row-change">
+                    <summary>{change_label.clone()}</summary>
+                    <ActionForm action=change attr:class="form" attr:aria-label=change_label>
+                        <input type="hidden" name="name" value=change_name/>
+                        <div class="form__field">
+                            <label for=user_id.clone()>"New username"</label>
+                            <input id=user_id name="username" autocomplete="off" placeholder="(unchanged)"/>
+                        </div>
+                        <div class="form__field">
+                            <label for=password_id.clone()>"New password or token"</label>
+                            <input id=password_id name="password" type="password" autocomplete="new-password" placeholder="(unchanged)"/>
+                        </div>
+                        <button type="submit" class="button button--primary">"Save"</button>
+                    </ActionForm>
+                    <ActionForm action=delete attr:class="inline-form" attr:aria-label=delete_label>
+                        <input type="hidden" name="name" value=delete_name/>
+                        <button type="submit" class="button button--danger">{delete_button}</button>
+                    </ActionForm>
+                </details>
             </td>
         </tr>
     }

@@ -80,7 +80,7 @@ fn LaunchChooser(initial: Vec<LaunchableImage>) -> impl IntoView {
 fn LaunchTable(images: Vec<LaunchableImage>) -> impl IntoView {
     view! {
         <table class="table">
-            <thead><tr><th scope="col">"Image"</th><th scope="col">"Owner"</th><th scope="col">"URL"</th><th scope="col">"Ready"</th></tr></thead>
+            <thead><tr><th scope="col">"Image"</th><th scope="col">"Owner"</th><th scope="col">"URL"</th><th scope="col">"Ready"</th><th scope="col">"Note"</th></tr></thead>
             <tbody>
                 {images.into_iter().map(|i| view! {
                     <tr>
@@ -88,6 +88,7 @@ fn LaunchTable(images: Vec<LaunchableImage>) -> impl IntoView {
                         <td>{marker_text(&i)}</td>
                         <td><code>{i.url.clone().unwrap_or_default()}</code></td>
                         <td>{i.reason.clone().unwrap_or_else(|| "yes".into())}</td>
+                        <td>{i.warning.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
