@@ -67,6 +67,22 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
                 println!("Password (shown once): {password}");
             }
         }
+        Command::User(UserCommand::Disable { name }) => {
+            ops::accounts::set_disabled(&call, &name, true).await?;
+            println!("Disabled {name}: their sessions and tokens no longer work.");
+        }
+        Command::User(UserCommand::Enable { name }) => {
+            ops::accounts::set_disabled(&call, &name, false).await?;
+            println!("Enabled {name}.");
+        }
+        Command::User(UserCommand::Password { name }) => {
+            ops::accounts::reset_password(&call, &name, &read_password()?).await?;
+            println!("Set the password of {name}; their sessions ended.");
+        }
+        Command::Member(MemberCommand::Remove { group, user }) => {
+            ops::accounts::remove_member(&call, &group, &user).await?;
+            println!("{user} is no longer a member of {group}.");
+        }
         Command::Group(GroupCommand::Add { name }) => {
             ops::accounts::add_group(&call, &name).await?;
             println!("Created group {name}.");

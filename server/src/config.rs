@@ -584,6 +584,13 @@ pub enum CredentialCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Disable an account: it can't sign in; its sessions and tokens stop at once.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
+    /// Set a local account's password, read from the first line of standard input; its
+    /// sessions end.
+    Password { name: String },
     /// Create a local account. Prints a generated password unless --password-stdin is given.
     Add {
         name: String,
@@ -604,6 +611,8 @@ pub enum GroupCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
+    /// End USER's membership of GROUP (one Kiln made; the identity provider's stay).
+    Remove { group: String, user: String },
     /// Add USER to GROUP as a member (or, with --admin, as a group admin).
     Add {
         group: String,

@@ -1579,3 +1579,197 @@ async fn a_credential_a_queued_build_pulls_its_base_with_is_not_deleted() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_disabled_user_is_refused_at_the_next_request_on_another_replica_too() {
+    let api = Api::start().await;
+    let second = TestApp::spawn_with(
+        app::backend::identity::AuthSettings::local(),
+        app::backend::builder::BuildQueue::disabled("No builder here."),
+        app::backend::db::testing::another_replica(&api.app.db),
+    )
+    .await;
+    let op = api.app.operator();
+    let token = tokens::create(&op, "g-script", "write", Some("g-admin"), "")
+        .await
+        .unwrap();
+    let on_second = second.bearer(&token);
+    let session_on_second = second.signed_in("g-admin").await;
+    let images = "/api/v1/groups/ml/images";
+    // Both replicas remember the token's answer.
+    for _ in 0..2 {
+        assert_eq!(
+            on_second
+                .get(second.url(images))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        assert_eq!(
+            api.send("write token of the group admin", Method::GET, images, None)
+                .await
+                .0,
+            200
+        );
+    }
+
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::PATCH,
+            "/api/v1/users/g-admin",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let refused = on_second.get(second.url(images)).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("g-admin is disabled"),
+        "{body}"
+    );
+    assert_eq!(
+        session_on_second
+            .get(second.url(images))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let sign_in = second
+        .call(
+            &second.client(),
+            "login",
+            &[("username", "g-admin"), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(sign_in.status(), 403, "a disabled account does not sign in");
+    let (status, _) = api
+        .send(
+            "system admin",
+            Method::PATCH,
+            "/api/v1/users/root",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 409, "nobody disables themselves");
+
+    api.send(
+        "system admin",
+        Method::PATCH,
+        "/api/v1/users/g-admin",
+        Some(json!({"disabled": false})),
+    )
+    .await;
+    assert_eq!(
+        on_second
+            .get(second.url(images))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_group_admin_adds_and_removes_members_and_a_user_changes_their_password() {
+    let api = Api::start().await;
+    let members = "/api/v1/groups/ml/members";
+    let (status, body) = api
+        .send(
+            "group admin",
+            Method::PUT,
+            &format!("{members}/loner"),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["user"] == "loner" && m["role"] == "member")
+    );
+    let (status, _) = api
+        .send(
+            "admin of another group",
+            Method::PUT,
+            &format!("{members}/loner"),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = api
+        .send(
+            "group admin",
+            Method::PUT,
+            &format!("{members}/loner"),
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), &body["error"]["field"]),
+        (400, &json!("role"))
+    );
+    let (status, _) = api
+        .send(
+            "group admin",
+            Method::DELETE,
+            &format!("{members}/loner"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, body) = api.send("group admin", Method::GET, members, None).await;
+    assert!(
+        !body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["user"] == "loner")
+    );
+
+    // One's own password: the current one is checked; the sessions end.
+    let path = "/api/v1/me/password";
+    let wrong = json!({"current_password": "guess", "new_password": "a new long password"});
+    let (status, body) = api.send("member", Method::PUT, path, Some(wrong)).await;
+    assert_eq!(
+        (status.as_u16(), &body["error"]["field"]),
+        (422, &json!("current_password"))
+    );
+    let short = json!({"current_password": common::PASSWORD, "new_password": "short"});
+    let (status, body) = api.send("member", Method::PUT, path, Some(short)).await;
+    assert_eq!(
+        (status.as_u16(), &body["error"]["field"]),
+        (422, &json!("password"))
+    );
+    let (status, _) = api
+        .send("write token of the group admin", Method::PUT, path,
+              Some(json!({"current_password": common::PASSWORD, "new_password": "a new long password"})))
+        .await;
+    assert_eq!(status, 403, "not with a token");
+    let good = json!({"current_password": common::PASSWORD, "new_password": "a new long password"});
+    let (status, body) = api.send("member", Method::PUT, path, Some(good)).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = api
+        .send("member", Method::GET, "/api/v1/me/tokens", None)
+        .await;
+    assert_eq!(status, 401, "the session ended");
+    let user = app::backend::users::find(&api.app.db, "member")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        app::backend::passwords::verify("a new long password".into(), user.password_hash)
+            .await
+            .unwrap()
+    );
+}

@@ -575,3 +575,42 @@ fn a_credential_is_changed_regranted_and_deleted_from_the_command_line() {
             .contains("ghcr")
     );
 }
+
+#[test]
+fn an_account_is_disabled_enabled_given_a_password_and_a_membership_removed() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    kiln.ok(
+        &["user", "add", "ann", "--password-stdin"],
+        Some("a long password\n"),
+    );
+    kiln.ok(&["member", "add", "ml", "ann"], None);
+    assert_eq!(
+        kiln.ok(&["user", "disable", "ann"], None),
+        "Disabled ann: their sessions and tokens no longer work.\n"
+    );
+    assert_eq!(kiln.ok(&["user", "enable", "ann"], None), "Enabled ann.\n");
+    let short = kiln.fails(&["user", "password", "ann"], Some("short\n"));
+    assert!(
+        short.contains("password: must be at least 8 characters"),
+        "{short}"
+    );
+    kiln.ok(&["user", "password", "ann"], Some("another long one\n"));
+    assert_eq!(
+        kiln.ok(&["member", "remove", "ml", "ann"], None),
+        "ann is no longer a member of ml.\n"
+    );
+    assert!(
+        kiln.fails(&["member", "remove", "ml", "ann"], None)
+            .contains("not a member of ml")
+    );
+    let audit = kiln.ok(&["audit", "--limit", "4"], None);
+    for action in [
+        "membership.remove",
+        "user.password",
+        "user.enable",
+        "user.disable",
+    ] {
+        assert!(audit.contains(action), "{audit}");
+    }
+}

@@ -172,6 +172,19 @@ pub mod testing {
         db.pool.acquire().await.expect("a connection")
     }
 
+    /// The same database as another replica sees it: the same pool, caches of its own.
+    pub fn another_replica(db: &Db) -> Db {
+        Db {
+            pool: db.pool.clone(),
+            kind: db.kind,
+            counts: Default::default(),
+            launches: Default::default(),
+            token_actors: Default::default(),
+            token_uses: Default::default(),
+            launch_counter: Default::default(),
+        }
+    }
+
     pub async fn fresh_db() -> Db {
         let name = format!("kiln_test_{}", super::super::random_hex(6));
         let db = match std::env::var("KILN_TEST_DATABASE_URL") {

@@ -32,6 +32,9 @@ pub enum BackendError {
         user: String,
         confirmed_at: Option<i64>,
     },
+    /// The account was disabled by a system admin.
+    #[error("the account {user} is disabled")]
+    Disabled { user: String },
     /// The request is malformed in a way only the server sees (e.g. a repeated header).
     #[error("{0}")]
     BadRequest(String),

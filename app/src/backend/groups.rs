@@ -77,6 +77,30 @@ pub async fn set_member(conn: &mut Conn, group_id: i64, user_id: i64, role: Role
     Ok(())
 }
 
+/// Ends a membership Kiln made; one the identity provider made is left (answer: false).
+pub async fn remove_local_member(conn: &mut Conn, group_id: i64, user_id: i64) -> Result<bool> {
+    let removed = sqlx::query(
+        "DELETE FROM memberships WHERE group_id = $1 AND user_id = $2 AND source = 'local'",
+    )
+    .bind(group_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(removed == 1)
+}
+
+/// A group's members: name, role and where the membership came from (`local`, `proxy`).
+pub async fn members(db: &Db, group_id: i64) -> Result<Vec<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT u.name, m.role, m.source FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.group_id = $1 ORDER BY u.name",
+    )
+    .bind(group_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 #[derive(FromRow)]
 struct MembershipRow {
     group_id: i64,

@@ -217,6 +217,9 @@ async fn token_actor(db: &Db, secret: &str) -> Result<TokenActor> {
     let user = users::find_by_id(db, user_id)
         .await?
         .ok_or(BackendError::BadToken)?;
+    if user.is_disabled() {
+        return Err(BackendError::Disabled { user: user.name });
+    }
     Ok(TokenActor {
         token_id: grant.id,
         token_name: grant.name.clone(),
@@ -244,6 +247,9 @@ async fn from_session(db: &Db, headers: &HeaderMap) -> Result<Actor> {
     let Some(user) = users::find_by_id(db, user_id).await? else {
         return Ok(Actor::Anonymous);
     };
+    if user.is_disabled() {
+        return Ok(Actor::Anonymous);
+    }
     Ok(Actor::User(Principal {
         id: user.id,
         system_admin: user.is_system_admin(),
@@ -307,6 +313,9 @@ async fn from_proxy(
         .collect();
 
     let user = users::ensure_proxy_user(db, &name).await?;
+    if user.is_disabled() {
+        return Err(BackendError::Disabled { user: user.name });
+    }
     // Written at most once a minute, and often enough that a token's groups do not expire
     // while their user keeps using Kiln through the proxy.
     let every = (auth.external_groups_ttl / 10).min(Duration::from_secs(60));

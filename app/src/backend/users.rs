@@ -19,15 +19,20 @@ pub struct UserRow {
     pub provider_admin: i64,
     /// When the identity provider last confirmed the user's groups.
     pub groups_confirmed_at: Option<i64>,
+    /// Set while a system admin has disabled the account.
+    pub disabled_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, name, password_hash, system_admin, source, provider_admin, groups_confirmed_at";
+const COLUMNS: &str = "id, name, password_hash, system_admin, source, provider_admin, groups_confirmed_at, disabled_at";
 
 impl UserRow {
     /// A system admin, by Kiln's grant or the identity provider's.
     pub fn is_system_admin(&self) -> bool {
         self.system_admin != 0 || self.provider_admin != 0
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
     }
 
     /// The identity provider owns this account (and its memberships).
@@ -194,4 +199,44 @@ mod tests {
             "proxy users cannot sign in with a password"
         );
     }
+}
+
+/// Every account, by name (at most 5,000: the users page).
+pub async fn list(db: &Db) -> Result<Vec<UserRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY name LIMIT 5000"
+    ))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Disables (or enables again) an account; a disabled one's sessions end.
+pub async fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> Result<()> {
+    sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+        .bind(disabled.then(now_ms))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if disabled {
+        end_sessions(conn, id).await?;
+    }
+    Ok(())
+}
+
+/// Stores a new password hash and ends the account's sessions.
+pub async fn set_password(conn: &mut Conn, id: i64, password_hash: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    end_sessions(conn, id).await
+}
+
+async fn end_sessions(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

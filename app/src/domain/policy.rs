@@ -137,8 +137,10 @@ pub enum Action {
     ManageGlobalImages,
     /// Create registry credentials and choose which groups may use them.
     ManageCredentials,
-    /// Create groups and users, change memberships.
+    /// Create groups and users, disable them, reset passwords.
     ManageAccounts,
+    /// Add and remove a group's members, grant and revoke its admin role.
+    ManageGroupMembers,
     /// Read the audit log: all of it (system admins) or a group's entries (its admins).
     ViewAuditLog,
     /// List the global images (read only).
@@ -148,7 +150,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ViewGroupImages,
         Action::ManageGroupImages,
         Action::BuildGroupImages,
@@ -156,6 +158,7 @@ impl Action {
         Action::ManageGlobalImages,
         Action::ManageCredentials,
         Action::ManageAccounts,
+        Action::ManageGroupMembers,
         Action::ViewAuditLog,
         Action::ViewGlobalImages,
         Action::ViewAnyUsersLaunchable,
@@ -168,7 +171,8 @@ impl Action {
             | Action::BuildGroupImages
             | Action::ManageGlobalImages
             | Action::ManageCredentials
-            | Action::ManageAccounts => true,
+            | Action::ManageAccounts
+            | Action::ManageGroupMembers => true,
             Action::ViewGroupImages
             | Action::LaunchGroupImages
             | Action::ViewAuditLog
@@ -184,6 +188,7 @@ impl Action {
             Action::ViewGroupImages
             | Action::ManageGroupImages
             | Action::BuildGroupImages
+            | Action::ManageGroupMembers
             | Action::ViewAuditLog => Needs::Role(Role::Admin),
             Action::ManageGlobalImages
             | Action::ManageCredentials
@@ -342,6 +347,7 @@ mod tests {
                 Action::ViewGroupImages
                 | Action::ManageGroupImages
                 | Action::BuildGroupImages
+                | Action::ManageGroupMembers
                 | Action::ViewAuditLog => match who {
                     "admin of G" | "read token of admin of G" | "write token of admin of G" => {
                         Ok(())

@@ -47,14 +47,13 @@ pub async fn add_group(call: &Call, name: &str) -> OpResult<i64> {
     Ok(id)
 }
 
-/// Makes `user` a member (or admin) of `group`; both must exist.
+/// Makes `user` a member (or admin) of `group`; both must exist. System admins and the
+/// group's admins may.
 pub async fn add_member(call: &Call, group: &str, user: &str, role: Role) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
     let db = &call.state.db;
     let g = groups::require(db, group).await?;
-    let u = users::find(db, user)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("User \"{user}\" does not exist")))?;
+    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    let u = require_user(call, user).await?;
     let mut change = call.change().await?;
     groups::set_member(change.conn(), g.id, u.id, role).await?;
     change
@@ -62,6 +61,140 @@ pub async fn add_member(call: &Call, group: &str, user: &str, role: Role) -> OpR
             "membership.set",
             &format!("group:{}", g.name),
             &format!("{} as {role}", u.name),
+        )
+        .await
+}
+
+async fn require_user(call: &Call, user: &str) -> OpResult<users::UserRow> {
+    users::find(&call.state.db, user.trim())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("User \"{}\" does not exist", user.trim())))
+}
+
+/// Ends `user`'s membership of `group`. One the identity provider made is its to end: refused.
+pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()> {
+    let db = &call.state.db;
+    let g = groups::require(db, group).await?;
+    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    let u = require_user(call, user).await?;
+    let mut change = call.change().await?;
+    if !groups::remove_local_member(change.conn(), g.id, u.id).await? {
+        let provider = groups::members(db, g.id)
+            .await?
+            .iter()
+            .any(|(name, _, source)| *name == u.name && source != "local");
+        return Err(match provider {
+            true => ApiError::Conflict(format!(
+                "The identity provider made {} a member of {group}; remove them there.",
+                u.name
+            )),
+            false => ApiError::NotFound(format!("{} is not a member of {group}.", u.name)),
+        });
+    }
+    change
+        .commit("membership.remove", &format!("group:{group}"), &u.name)
+        .await
+}
+
+/// A group's members as (name, role, source), for its admins and system admins.
+pub async fn members(call: &Call, group: &str) -> OpResult<Vec<(String, String, String)>> {
+    let g = groups::require(&call.state.db, group).await?;
+    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    Ok(groups::members(&call.state.db, g.id).await?)
+}
+
+/// Disables an account (its sessions and tokens stop at their next request, on every
+/// replica) or enables it again. Nobody disables themselves.
+pub async fn set_disabled(call: &Call, user: &str, disabled: bool) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let u = require_user(call, user).await?;
+    if let crate::domain::Actor::User(me) = &call.actor
+        && me.id == u.id
+    {
+        return Err(ApiError::Conflict(
+            "You cannot disable your own account; ask another system admin.".into(),
+        ));
+    }
+    let mut change = call.change().await?;
+    users::set_disabled(change.conn(), u.id, disabled).await?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    change.commit(action, &format!("user:{}", u.name), "").await
+}
+
+fn check_new_password(password: &str) -> OpResult<()> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD} characters"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Sets a local account's password (system admins); its sessions end.
+pub async fn reset_password(call: &Call, user: &str, password: &str) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let u = require_user(call, user).await?;
+    if u.is_external() {
+        return Err(ApiError::Conflict(format!(
+            "{} signs in with the identity provider; Kiln keeps no password for them.",
+            u.name
+        )));
+    }
+    check_new_password(password)?;
+    let hash = passwords::hash(password.to_owned()).await?;
+    let mut change = call.change().await?;
+    users::set_password(change.conn(), u.id, &hash).await?;
+    change
+        .commit("user.password", &format!("user:{}", u.name), "reset")
+        .await
+}
+
+/// Changes the caller's own password (local accounts), given the current one. Every
+/// session of theirs ends, this one too: they sign in again with the new password.
+pub async fn change_own_password(call: &Call, current: &str, new: &str) -> OpResult<()> {
+    let crate::domain::Actor::User(me) = &call.actor else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if me.token.is_some() {
+        return Err(ApiError::Forbidden(
+            "A password is changed by its owner in the browser or with their session, not \
+             with a token."
+                .into(),
+        ));
+    }
+    let u = require_user(call, &me.name).await?;
+    if u.is_external() || call.state.auth.mode != crate::backend::identity::AuthMode::Local {
+        return Err(ApiError::Conflict(
+            "You sign in with your organisation's account; change your password there.".into(),
+        ));
+    }
+    let matched = passwords::verify(current.to_owned(), u.password_hash.clone())
+        .await
+        .map_err(|passwords::Busy| ApiError::TooManyAttempts {
+            message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
+            retry_after_secs: 1,
+        })?;
+    if !matched {
+        return Err(ApiError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    check_new_password(new)?;
+    let hash = passwords::hash(new.to_owned()).await?;
+    let mut change = call.change().await?;
+    users::set_password(change.conn(), u.id, &hash).await?;
+    change
+        .commit(
+            "user.password",
+            &format!("user:{}", u.name),
+            "changed by the user",
         )
         .await
 }

@@ -20,6 +20,10 @@ impl From<BackendError> for ApiError {
                  have not been confirmed recently enough. It works again once {user} signs in \
                  to Kiln."
             )),
+            BackendError::Disabled { user } => ApiError::Forbidden(format!(
+                "The account {user} is disabled: its sessions and tokens no longer work. \
+                 A system admin can enable it again."
+            )),
             BackendError::BadRequest(message) => ApiError::BadRequest {
                 message,
                 field: None,

@@ -44,6 +44,8 @@ enum Rule {
     SignedInUser,
     /// A change to what is one's own: a user by session or write token.
     OwnChange,
+    /// A user by session only (their password).
+    SessionUser,
 }
 
 fn allowed(rule: Rule, who: &str) -> bool {
@@ -74,6 +76,7 @@ fn allowed(rule: Rule, who: &str) -> bool {
         Rule::SystemAdmin => ["system admin", "operator"].contains(&who),
         Rule::OwnLaunchList | Rule::SignedInUser => users.contains(&who),
         Rule::OwnChange => users.contains(&who) && who != "read token of the group admin",
+        Rule::SessionUser => users.contains(&who) && !who.contains("token"),
         Rule::AnyLaunchList => [
             "system admin",
             "read token",
@@ -95,6 +98,10 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("images::update", Rule::GroupWrite),
     ("images::delete", Rule::GroupWrite),
     ("images::pull_secret_choices", Rule::GroupWrite),
+    ("images::deprecate", Rule::GroupWrite),
+    ("images::retire", Rule::GroupWrite),
+    ("images::restore", Rule::GroupWrite),
+    ("images::successor_choices", Rule::GroupWrite),
     ("builds::check_spec", Rule::GroupWrite),
     ("builds::base_choices", Rule::GroupWrite),
     ("builds::create_custom", Rule::GroupWrite),
@@ -112,6 +119,8 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("credentials::overview", Rule::SystemAdmin),
     ("credentials::create", Rule::SystemAdmin),
     ("credentials::set_groups", Rule::SystemAdmin),
+    ("credentials::change", Rule::SystemAdmin),
+    ("credentials::delete", Rule::SystemAdmin),
     ("tokens::list", Rule::SystemAdmin),
     ("tokens::overview", Rule::SystemAdmin),
     ("tokens::create", Rule::SystemAdmin),
@@ -120,7 +129,12 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("tokens::revoke_mine", Rule::OwnChange),
     ("accounts::add_user", Rule::SystemAdmin),
     ("accounts::add_group", Rule::SystemAdmin),
-    ("accounts::add_member", Rule::SystemAdmin),
+    ("accounts::add_member", Rule::GroupWrite),
+    ("accounts::remove_member", Rule::GroupWrite),
+    ("accounts::members", Rule::GroupWrite),
+    ("accounts::set_disabled", Rule::SystemAdmin),
+    ("accounts::reset_password", Rule::SystemAdmin),
+    ("accounts::change_own_password", Rule::SessionUser),
     ("audit::recent", Rule::SystemAdmin),
     ("audit::search everything", Rule::SystemAdmin),
     ("audit::search of a group", Rule::GroupRead),
@@ -248,6 +262,8 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
         || op.starts_with("images::update")
         || op.starts_with("images::delete")
         || op.starts_with("builds::rebuild")
+        || ["images::deprecate", "images::retire", "images::restore"].contains(&op)
+        || op == "images::successor_choices"
     {
         images::create(&operator, ml, image_form(&own))
             .await
@@ -279,6 +295,12 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
         .map(drop),
         "images::delete" => images::delete(call, ml, &own).await,
         "images::pull_secret_choices" => images::pull_secret_choices(call, ml).await.map(drop),
+        "images::deprecate" => images::deprecate(call, ml, &own, Default::default())
+            .await
+            .map(drop),
+        "images::retire" => images::retire(call, ml, &own).await.map(drop),
+        "images::restore" => images::restore(call, ml, &own).await.map(drop),
+        "images::successor_choices" => images::successor_choices(call, ml, &own).await.map(drop),
         "builds::check_spec" => builds::check_spec(call, ml, build_form(&own))
             .await
             .map(drop),
@@ -331,6 +353,20 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
             credentials::create(&operator, &new, &[]).await.unwrap();
             credentials::set_groups(call, &name, &["ml".to_owned()]).await
         }
+        "credentials::change" | "credentials::delete" => {
+            let name = format!("chg{k}x{i}");
+            let new = NewCredential {
+                name: &name,
+                registry: "registry.example.org",
+                username: "bot",
+                password: "secret",
+            };
+            credentials::create(&operator, &new, &[]).await.unwrap();
+            match op {
+                "credentials::change" => credentials::change(call, &name, "bot-2", "").await,
+                _ => credentials::delete(call, &name).await,
+            }
+        }
         "tokens::list" => tokens::list(call).await.map(drop),
         "tokens::overview" => tokens::overview(call).await.map(drop),
         "tokens::create" => tokens::create(call, &format!("t{i}"), "read", None, "")
@@ -359,9 +395,34 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
             .await
             .map(drop),
         "accounts::add_group" => accounts::add_group(call, &format!("g{i}")).await.map(drop),
-        "accounts::add_member" => accounts::add_member(call, "ml-team", "member", Role::Member)
+        "accounts::add_member" => accounts::add_member(call, "ml", "loner", Role::Member)
             .await
             .map(drop),
+        "accounts::remove_member" => {
+            let user = format!("rm{i}");
+            accounts::add_user(&operator, &user, "long enough", false)
+                .await
+                .unwrap();
+            accounts::add_member(&operator, "ml", &user, Role::Member)
+                .await
+                .unwrap();
+            accounts::remove_member(call, "ml", &user).await
+        }
+        "accounts::members" => accounts::members(call, "ml").await.map(drop),
+        "accounts::set_disabled" | "accounts::reset_password" => {
+            let user = format!("{}{i}", &op[10..13]);
+            accounts::add_user(&operator, &user, "long enough", false)
+                .await
+                .unwrap();
+            match op {
+                "accounts::set_disabled" => accounts::set_disabled(call, &user, true).await,
+                _ => accounts::reset_password(call, &user, "another long one").await,
+            }
+        }
+        // The wrong current password: nobody's changes, and those allowed hear why.
+        "accounts::change_own_password" => {
+            accounts::change_own_password(call, "not the password", "another long one").await
+        }
         "audit::recent" => audit::recent(call, 10).await.map(drop),
         "audit::search everything" => audit::search(call, None, &Default::default(), None, 10)
             .await

@@ -115,6 +115,9 @@ pub async fn sign_in(
         return Err(ApiError::BadCredentials);
     }
     let user = user.ok_or(ApiError::Internal)?;
+    if user.is_disabled() {
+        return Err(crate::backend::BackendError::Disabled { user: user.name }.into());
+    }
     let mut change = Change::begin(&state.db, user.name.clone()).await?;
     throttle::clear(change.conn(), username).await?;
     if let Some(ip) = client {
@@ -148,6 +151,9 @@ pub async fn sign_in_external(
             (SignInFailure::Taken, detail)
         })?;
     binding.commit().await.map_err(|e| internal(e.into()))?;
+    if user.is_disabled() {
+        return Err((SignInFailure::Disabled, format!("{name} is disabled")));
+    }
     users::confirm_external(&state.db, user.id, identity.system_admin, Duration::ZERO)
         .await
         .map_err(internal)?;

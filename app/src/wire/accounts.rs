@@ -44,18 +44,21 @@ pub enum SignInFailure {
     Name,
     /// The account of that name is bound to another person at the provider.
     Taken,
+    /// A system admin disabled the account.
+    Disabled,
     /// Kiln itself failed (its database); logged.
     Internal,
 }
 
 impl SignInFailure {
-    const ALL: [SignInFailure; 7] = [
+    const ALL: [SignInFailure; 8] = [
         SignInFailure::State,
         SignInFailure::Provider,
         SignInFailure::Unreachable,
         SignInFailure::Token,
         SignInFailure::Name,
         SignInFailure::Taken,
+        SignInFailure::Disabled,
         SignInFailure::Internal,
     ];
 
@@ -67,6 +70,7 @@ impl SignInFailure {
             SignInFailure::Token => "token",
             SignInFailure::Name => "name",
             SignInFailure::Taken => "taken",
+            SignInFailure::Disabled => "disabled",
             SignInFailure::Internal => "internal",
         }
     }
@@ -84,6 +88,9 @@ impl SignInFailure {
             SignInFailure::Provider => {
                 "The identity provider did not sign you in. Start again, or ask your \
                  administrator for access."
+            }
+            SignInFailure::Disabled => {
+                "Your Kiln account is disabled. A system admin can enable it again."
             }
             SignInFailure::Unreachable => {
                 "Kiln could not reach the identity provider. Try again in a moment; if it \

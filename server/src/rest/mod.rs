@@ -10,6 +10,7 @@ pub mod images;
 pub mod launch;
 pub mod log;
 pub mod openapi;
+pub mod people;
 pub mod tokens;
 pub mod types;
 
@@ -87,6 +88,16 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/credentials/{name}",
             axum::routing::patch(credentials::patch).delete(credentials::delete),
         )
+        .route("/api/v1/groups/{group}/members", get(people::members))
+        .route(
+            "/api/v1/groups/{group}/members/{user}",
+            put(people::set_member).delete(people::remove_member),
+        )
+        .route(
+            "/api/v1/users/{user}",
+            axum::routing::patch(people::patch_user),
+        )
+        .route("/api/v1/me/password", put(people::change_password))
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
         .route("/api/v1/builds/{id}/log", get(log::build_log))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, builds, credentials, images, launch, log, tokens};
+use super::{audit, builds, credentials, images, launch, log, people, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,14 +16,15 @@ use super::{audit, builds, credentials, images, launch, log, tokens};
         images::patch_global, images::delete_global, images::deprecate_group,
         images::retire_group, images::restore_group, images::deprecate_global,
         images::retire_global, images::restore_global, credentials::list, credentials::create,
-        credentials::patch, credentials::delete,
+        credentials::patch, credentials::delete, people::members, people::set_member,
+        people::remove_member, people::patch_user, people::change_password,
         builds::history_group, builds::rebuild_group, builds::history_global,
         builds::rebuild_global, builds::get, builds::cancel, log::build_log,
         launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,
     ),
     modifiers(&BearerToken),
     security(("token" = [])),
-    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"), (name = "audit"), (name = "credentials"))
+    tags((name = "images"), (name = "builds"), (name = "launch"), (name = "tokens"), (name = "audit"), (name = "credentials"), (name = "people"))
 )]
 pub struct ApiDoc;
 
