@@ -164,43 +164,6 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::db::testing::{conn, fresh_db};
-
-    #[tokio::test]
-    async fn a_duplicate_name_is_refused_by_name() {
-        let db = fresh_db().await;
-        let alice = UserName::parse("user", "alice").unwrap();
-        let id = create(&mut *conn(&db).await, &alice, "hash", false)
-            .await
-            .unwrap();
-        let err = create(&mut *conn(&db).await, &alice, "other", true)
-            .await
-            .unwrap_err();
-        assert_eq!(err.to_string(), "user \"alice\" already exists");
-        let row = find(&db, "alice").await.unwrap().unwrap();
-        assert_eq!(
-            (row.id, row.password_hash.as_deref(), row.is_system_admin()),
-            (id, Some("hash"), false)
-        );
-    }
-
-    #[tokio::test]
-    async fn proxy_users_are_created_once() {
-        let db = fresh_db().await;
-        let bob = UserName::parse("user", "bob@example.org").unwrap();
-        let first = ensure_proxy_user(&db, &bob).await.unwrap();
-        let again = ensure_proxy_user(&db, &bob).await.unwrap();
-        assert_eq!(first.id, again.id);
-        assert!(
-            first.password_hash.is_none(),
-            "proxy users cannot sign in with a password"
-        );
-    }
-}
-
 /// Every account, by name (at most 5,000: the users page).
 pub async fn list(db: &Db) -> Result<Vec<UserRow>> {
     Ok(sqlx::query_as(&format!(
@@ -239,4 +202,41 @@ async fn end_sessions(conn: &mut Conn, id: i64) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::db::testing::{conn, fresh_db};
+
+    #[tokio::test]
+    async fn a_duplicate_name_is_refused_by_name() {
+        let db = fresh_db().await;
+        let alice = UserName::parse("user", "alice").unwrap();
+        let id = create(&mut *conn(&db).await, &alice, "hash", false)
+            .await
+            .unwrap();
+        let err = create(&mut *conn(&db).await, &alice, "other", true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "user \"alice\" already exists");
+        let row = find(&db, "alice").await.unwrap().unwrap();
+        assert_eq!(
+            (row.id, row.password_hash.as_deref(), row.is_system_admin()),
+            (id, Some("hash"), false)
+        );
+    }
+
+    #[tokio::test]
+    async fn proxy_users_are_created_once() {
+        let db = fresh_db().await;
+        let bob = UserName::parse("user", "bob@example.org").unwrap();
+        let first = ensure_proxy_user(&db, &bob).await.unwrap();
+        let again = ensure_proxy_user(&db, &bob).await.unwrap();
+        assert_eq!(first.id, again.id);
+        assert!(
+            first.password_hash.is_none(),
+            "proxy users cannot sign in with a password"
+        );
+    }
 }
