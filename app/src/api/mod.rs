@@ -2,6 +2,7 @@
 //! resolves the caller, the operation does the work, and the result (or a redirect) goes
 //! back to the page.
 
+pub mod accounts;
 pub mod audit;
 pub mod builds;
 pub mod credentials;

@@ -2,9 +2,11 @@
 //! audited.
 
 use super::{Call, OpResult};
+use crate::backend::identity::AuthMode;
 use crate::backend::{groups, passwords, users};
 use crate::domain::{Action, FieldError, GroupName, Role, Target, UserName};
 use crate::wire::ApiError;
+use crate::wire::accounts::{MemberView, MembersPage, UserView, UsersPage};
 
 /// Local passwords are at least this long.
 pub const MIN_PASSWORD: usize = 8;
@@ -96,6 +98,45 @@ pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()>
         .await
 }
 
+/// The Users page: every account (system admins).
+pub async fn users_overview(call: &Call) -> OpResult<UsersPage> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let users = users::list(&call.state.db).await?;
+    Ok(UsersPage {
+        users: users
+            .into_iter()
+            .map(|u| UserView {
+                local: !u.is_external(),
+                system_admin: u.is_system_admin(),
+                disabled: u.is_disabled(),
+                name: u.name,
+            })
+            .collect(),
+        passwords_here: call.state.auth.mode == AuthMode::Local,
+    })
+}
+
+/// A group's Members page (its admins and system admins).
+pub async fn members_page(call: &Call, group: &str) -> OpResult<MembersPage> {
+    let members = members(call, group).await?;
+    Ok(MembersPage {
+        group: group.to_owned(),
+        members: members
+            .into_iter()
+            .map(|(user, role, source)| MemberView {
+                user,
+                role: if role == "admin" {
+                    Role::Admin
+                } else {
+                    Role::Member
+                },
+                local: source == "local",
+            })
+            .collect(),
+        provider_owned: call.state.auth.mode != AuthMode::Local,
+    })
+}
+
 /// A group's members as (name, role, source), for its admins and system admins.
 pub async fn members(call: &Call, group: &str) -> OpResult<Vec<(String, String, String)>> {
     let g = groups::require(&call.state.db, group).await?;
@@ -169,7 +210,7 @@ pub async fn change_own_password(call: &Call, current: &str, new: &str) -> OpRes
         ));
     }
     let u = require_user(call, &me.name).await?;
-    if u.is_external() || call.state.auth.mode != crate::backend::identity::AuthMode::Local {
+    if u.is_external() || call.state.auth.mode != AuthMode::Local {
         return Err(ApiError::Conflict(
             "You sign in with your organisation's account; change your password there.".into(),
         ));

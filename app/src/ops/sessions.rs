@@ -49,6 +49,7 @@ pub async fn me(call: &Call) -> OpResult<Option<Me>> {
         system_admin: user.system_admin,
         manages,
         via_proxy: call.state.auth.mode == AuthMode::Proxy,
+        has_password: call.state.auth.mode == AuthMode::Local,
     }))
 }
 

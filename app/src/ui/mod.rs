@@ -24,6 +24,7 @@ use pages::{
     launch::LaunchPage,
     login::LoginPage,
     tokens::{MyTokensPage, TokensAdminPage},
+    users::{MembersAdminPage, PasswordPage, UsersAdminPage},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -80,6 +81,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/credentials") view=CredentialsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/tokens") view=TokensAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/me/tokens") view=MyTokensPage ssr=SsrMode::Async/>
+                        <Route path=path!("/me/password") view=PasswordPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/users") view=UsersAdminPage ssr=SsrMode::Async/>
+                        <Route path=path!("/groups/:group/members") view=MembersAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/audit") view=AuditLogPage ssr=SsrMode::Async/>
                         <Route path=path!("/launch") view=LaunchPage ssr=SsrMode::Async/>

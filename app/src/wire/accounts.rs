@@ -15,6 +15,8 @@ pub struct Me {
     pub manages: Vec<String>,
     /// Signed in by an identity proxy: there is no Kiln sign-out.
     pub via_proxy: bool,
+    /// Signs in with a password Kiln keeps (local mode): they may change it here.
+    pub has_password: bool,
 }
 
 /// How people sign in to this Kiln, for the sign-in page.
@@ -167,4 +169,39 @@ mod tests {
         }
         assert_eq!(SignInFailure::from_code("<script>"), None);
     }
+}
+
+/// An account as the Users page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    /// Kiln's own account (with a password), or the identity provider's.
+    pub local: bool,
+    pub system_admin: bool,
+    pub disabled: bool,
+}
+
+/// The Users page: every account, and whether Kiln keeps passwords here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<UserView>,
+    pub passwords_here: bool,
+}
+
+/// A member of a group as its Members page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user: String,
+    pub role: Role,
+    /// Made in Kiln (it may be removed here), or by the identity provider.
+    pub local: bool,
+}
+
+/// A group's Members page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub group: String,
+    pub members: Vec<MemberView>,
+    /// People sign in through an identity provider, which owns the memberships it lists.
+    pub provider_owned: bool,
 }

@@ -44,6 +44,7 @@ fn UserBar(me: Me) -> impl IntoView {
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
             {me.system_admin.then(|| view! {
                 <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
+                <A href="/admin/users" attr:class="topbar__link">"Users"</A>
                 <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
                 <A href="/admin/tokens" attr:class="topbar__link">"Service tokens"</A>
                 <A href="/admin/audit" attr:class="topbar__link">"Audit log"</A>
@@ -52,6 +53,7 @@ fn UserBar(me: Me) -> impl IntoView {
         <div class="topbar__user">
             <span class="topbar__name" data-testid="signed-in-user">{me.name.clone()}</span>
             <A href="/me/tokens" attr:class="topbar__link">"Your tokens"</A>
+            {me.has_password.then(|| view! { <A href="/me/password" attr:class="topbar__link">"Change password"</A> })}
             {role.map(|r| view! { <span class="badge">{r}</span> })}
             {(!me.via_proxy).then(|| view! {
                 <ActionForm action=session.logout attr:class="topbar__logout">

@@ -20,11 +20,14 @@ pub fn LoginPage() -> impl IntoView {
         .read_untracked()
         .get("failed")
         .and_then(|code| SignInFailure::from_code(&code));
+    // After a password change every session ends: the page says why one signs in again.
+    let changed = query.read_untracked().get("changed").as_deref() == Some("password");
     view! {
         <Title text="Sign in"/>
         <section class="card card--narrow">
             <h1>"Sign in to Kiln"</h1>
             {failed.map(|f| view! { <p class="form__error" role="alert">{f.message()}</p> })}
+            {changed.then(|| view! { <p class="form__notice" role="status">"Your password was changed. Sign in with the new one."</p> })}
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match mode.await {

@@ -7,3 +7,4 @@ pub mod images;
 pub mod launch;
 pub mod login;
 pub mod tokens;
+pub mod users;

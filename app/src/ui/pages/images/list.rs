@@ -91,6 +91,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
                 <h1>"Images"</h1>
                 <p class="images__group" data-testid="page-group">{group.clone().unwrap_or_else(|| "global".into())}</p>
                 <A href=format!("{base}/new") attr:class="button button--primary images__new">"New Image"</A>
+                {group.clone().map(|g| view! { <A href=format!("/groups/{g}/members") attr:class="button images__audit">{format!("Members of {g}")}</A> })}
                 {group.clone().map(|g| view! { <A href=format!("/groups/{g}/audit") attr:class="button images__audit">{format!("Audit log of {g}")}</A> })}
             </header>
             <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
