@@ -25,9 +25,12 @@ KILN_K8S_BUILDER=buildah KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
   KILN_K8S_TOLERATIONS='[{"key":"builds","operator":"Exists","effect":"NoSchedule"}]' \
   "$kiln" kube render > "$out/build-buildah.yaml"
 KILN_K8S_PROCESS_SANDBOX=true KILN_K8S_BUILD_EGRESS_ALLOW=10.20.0.5/32 \
+  KILN_K8S_PULL_SECRET_NAMESPACES=jupyterhub,team-a \
   "$kiln" kube render > "$out/build-sandboxed.yaml"
+grep -q '"kubernetes.io/dockerconfigjson"' "$out/build-sandboxed.yaml" \
+  || { echo "kube render printed no pull secret" >&2; exit 1; }
 validate "$out/deploy.yaml" "$out/build-buildkit.yaml" "$out/build-buildah.yaml" \
-  "$out/build-sandboxed.yaml"
+  "$out/build-sandboxed.yaml" deploy/pull-secrets/rbac.yaml
 
 # deploy/ ships the NetworkPolicy Kiln renders for its defaults, not a copy that drifted.
 KILN_K8S_NAMESPACE=kiln-builds "$kiln" kube render > "$out/build-defaults.yaml"

@@ -359,6 +359,21 @@ fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
     for doc in docs {
         println!("---\n{}", doc.map_err(|e| CliError::Config(e.to_string()))?);
     }
+    // The pull secret Kiln keeps for each credential in each listed namespace (an example).
+    use app::backend::builder::kubernetes::pull_secrets::Wanted;
+    let example = Wanted::new(
+        "example-registry",
+        "registry.example.org",
+        "robot",
+        "example",
+    );
+    for namespace in &kube.pull_secret_namespaces {
+        let secret = serde_json::to_string_pretty(&example.secret(namespace, None));
+        println!(
+            "---\n{}",
+            secret.map_err(|e| CliError::Config(e.to_string()))?
+        );
+    }
     Ok(())
 }
 

@@ -372,6 +372,17 @@ pub struct KubeConfig {
     /// Tolerations of build Pods, as a JSON array as in a Pod spec.
     #[arg(long, env = "KILN_K8S_TOLERATIONS", default_value = "", global = true)]
     pub k8s_tolerations: String,
+
+    /// Namespaces where notebooks start (comma-separated): Kiln keeps a
+    /// kubernetes.io/dockerconfigjson Secret per registry credential in each, named like it,
+    /// so the pull secrets launch pages pass on exist.
+    #[arg(
+        long,
+        env = "KILN_K8S_PULL_SECRET_NAMESPACES",
+        default_value = "",
+        global = true
+    )]
+    pub k8s_pull_secret_namespaces: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -778,6 +789,10 @@ impl Config {
             ttl_seconds: k.k8s_ttl,
             node_selector: kubernetes::parse_node_selector(&k.k8s_node_selector)?,
             tolerations: kubernetes::parse_tolerations(&k.k8s_tolerations)?,
+            pull_secret_namespaces: kubernetes::parse_namespaces(
+                "KILN_K8S_PULL_SECRET_NAMESPACES",
+                &k.k8s_pull_secret_namespaces,
+            )?,
         };
         settings.check()?;
         Ok(settings)

@@ -5,7 +5,6 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::edge::run;
-use crate::domain::Role;
 use crate::wire::ApiError;
 use crate::wire::accounts::{MembersPage, UsersPage};
 
@@ -55,6 +54,7 @@ pub async fn members_of(group: String) -> Result<MembersPage, ApiError> {
 /// Adds a member to a group, or changes their role (`role`: member or admin).
 #[server(endpoint = "set_group_member")]
 pub async fn set_group_member(group: String, user: String, role: String) -> Result<(), ApiError> {
+    use crate::domain::Role;
     use crate::ops::accounts::add_member;
     let role = match role.as_str() {
         "admin" => Role::Admin,

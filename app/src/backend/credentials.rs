@@ -186,6 +186,35 @@ pub async fn open_by_name(
     Ok((registry, username, password))
 }
 
+/// Every credential opened: (name, registry, username, password). One that does not open
+/// fails the whole answer (a partial list would read as deletions).
+pub async fn open_all(db: &Db, key: &SecretKey) -> Result<Vec<(String, String, String, String)>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT name, registry, username, sealed FROM registry_credentials ORDER BY name",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|(name, registry, username, sealed)| {
+            let password = key.open(&sealed, &name)?;
+            Ok((name, registry, username, password))
+        })
+        .collect()
+}
+
+/// A number that changes whenever any credential is added, changed or deleted.
+pub async fn fingerprint(db: &Db) -> Result<u64> {
+    use std::hash::{Hash, Hasher};
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT name, registry, username, sealed FROM registry_credentials ORDER BY name",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    rows.hash(&mut hasher);
+    Ok(hasher.finish())
+}
+
 /// Every credential's name and sealed password, for a key rotation.
 pub async fn all_sealed(conn: &mut Conn) -> Result<Vec<(String, String)>> {
     Ok(

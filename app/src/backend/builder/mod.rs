@@ -170,6 +170,15 @@ pub trait Builder: Send + Sync {
     async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
         self.registry().exists(target, auth).await
     }
+    /// Whether this backend keeps pull secrets where notebooks start (then the leader calls
+    /// [`Builder::sync_pull_secrets`] after every credential change and every minute).
+    fn keeps_pull_secrets(&self) -> bool {
+        false
+    }
+    /// Brings the pull secrets in line with the stored credentials.
+    async fn sync_pull_secrets(&self, _db: &Db, _key: &SecretKey) -> Result<()> {
+        Ok(())
+    }
     /// Builds and pushes; the log goes to `log`. Ends early when `stop` fires: a cancelled
     /// build is stopped; a detached one may go on where the backend allows it.
     async fn build(

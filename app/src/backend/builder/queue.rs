@@ -42,6 +42,44 @@ enum Start {
 
 /// The leader looks at the queue and at cancel requests at least this often.
 const QUEUE_TICK: Duration = Duration::from_secs(1);
+/// Pull secrets are checked against the cluster this often even when no credential changed
+/// (someone may have edited or deleted one).
+const PULL_SECRETS_EVERY: Duration = Duration::from_secs(60);
+
+/// When the leader next brings the pull secrets in line, and the credentials it last did.
+#[derive(Default)]
+struct PullSecretPasses {
+    /// The credentials' fingerprint at the last successful pass.
+    synced: Option<u64>,
+    /// A minute after a success, 10 s after a failure.
+    next: Option<std::time::Instant>,
+}
+
+impl PullSecretPasses {
+    /// Syncs when a credential changed (on any replica) or when the next pass is due.
+    async fn pass(&mut self, builder: &dyn Builder, db: &Db, key: &SecretKey) {
+        let fingerprint = match crate::backend::credentials::fingerprint(db).await {
+            Ok(f) => f,
+            Err(e) => return tracing::warn!(error = %e, "could not read the credentials"),
+        };
+        let now = std::time::Instant::now();
+        let changed = self.synced.is_some_and(|seen| seen != fingerprint);
+        if !(changed || self.next.is_none_or(|next| now >= next)) {
+            return;
+        }
+        match builder.sync_pull_secrets(db, key).await {
+            Ok(()) => {
+                self.synced = Some(fingerprint);
+                self.next = Some(now + PULL_SECRETS_EVERY);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not bring the pull secrets in line");
+                self.synced = None;
+                self.next = Some(now + Duration::from_secs(10));
+            }
+        }
+    }
+}
 
 impl BuildQueue {
     pub fn new(builder: Arc<dyn Builder>, settings: BuildSettings) -> Arc<BuildQueue> {
@@ -191,9 +229,10 @@ impl BuildQueue {
     /// One term as leader: until `lost`, then the builds it drives are detached and left to
     /// the next leader.
     async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, lost: &CancellationToken) {
-        let Some((_, settings)) = &self.backend else {
+        let Some((builder, settings)) = &self.backend else {
             return;
         };
+        let mut pull_secrets = PullSecretPasses::default();
         let mut drivers = JoinSet::new();
         match builds::running(db).await {
             Ok(left) => {
@@ -230,6 +269,9 @@ impl BuildQueue {
                 }
             }
             while drivers.try_join_next().is_some() {}
+            if builder.keeps_pull_secrets() {
+                pull_secrets.pass(builder.as_ref(), db, key).await;
+            }
             tokio::select! {
                 _ = lost.cancelled() => break,
                 _ = self.wake.notified() => {}

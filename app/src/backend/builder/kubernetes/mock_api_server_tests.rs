@@ -364,6 +364,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
             r#"[{"key": "builds", "operator": "Exists", "effect": "NoSchedule"}]"#,
         )
         .unwrap(),
+        pull_secret_namespaces: Vec::new(),
     };
     let build = BuildSettings {
         registry: "registry.internal:5000/kiln".into(),

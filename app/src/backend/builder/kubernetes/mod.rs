@@ -7,6 +7,7 @@
 //! cancel, and a new leader picks up Jobs that are still running.
 
 pub mod objects;
+pub mod pull_secrets;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,8 @@ pub struct KubeSettings {
     pub ttl_seconds: i32,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
+    /// Namespaces where notebooks start: each gets a pull secret per registry credential.
+    pub pull_secret_namespaces: Vec<String>,
 }
 
 /// The push step's image unless one is configured.
@@ -122,6 +125,24 @@ pub fn parse_cidrs(setting: &str, text: &str) -> Result<Vec<String>, String> {
             c.parse::<ipnet::IpNet>()
                 .map(|net| net.to_string())
                 .map_err(|_| format!("{setting}: {c:?} is not a CIDR (e.g. 10.0.0.0/8)"))
+        })
+        .collect()
+}
+
+/// `ns-a,ns-b` into namespace names (DNS labels).
+pub fn parse_namespaces(setting: &str, text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            let label = n.len() <= 63
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !n.starts_with('-')
+                && !n.ends_with('-');
+            label
+                .then(|| n.to_owned())
+                .ok_or_else(|| format!("{setting}: {n:?} is not a namespace name"))
         })
         .collect()
 }
@@ -456,6 +477,37 @@ fn failure_of(phase: Phase, log: &LogWriter) -> Option<BuildFailure> {
 impl Builder for KubeBuilder {
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    fn keeps_pull_secrets(&self) -> bool {
+        !self.kube.pull_secret_namespaces.is_empty()
+    }
+
+    async fn sync_pull_secrets(
+        &self,
+        db: &crate::backend::Db,
+        key: &crate::backend::SecretKey,
+    ) -> crate::backend::Result<()> {
+        let wanted: Vec<pull_secrets::Wanted> = crate::backend::credentials::open_all(db, key)
+            .await?
+            .iter()
+            .map(|(name, registry, username, password)| {
+                pull_secrets::Wanted::new(name, registry, username, password)
+            })
+            .collect();
+        let changes = pull_secrets::sync(&self.client, &self.kube.pull_secret_namespaces, &wanted)
+            .await
+            .map_err(|e| crate::backend::BackendError::Internal(format!("pull secrets: {e}")))?;
+        if changes != pull_secrets::Changes::default() {
+            tracing::info!(
+                created = ?changes.created,
+                replaced = ?changes.replaced,
+                deleted = ?changes.deleted,
+                foreign = ?changes.foreign,
+                "pull secrets brought in line with the registry credentials"
+            );
+        }
+        Ok(())
     }
 
     async fn build(

@@ -707,6 +707,7 @@ mod tests {
             ttl_seconds: 600,
             node_selector: BTreeMap::new(),
             tolerations: Vec::new(),
+            pull_secret_namespaces: Vec::new(),
         };
         let build = BuildSettings {
             registry: "registry.example.org/kiln".into(),
