@@ -302,6 +302,15 @@ async fn serve(config: Config) -> Result<(), CliError> {
         .with_auth(auth)
         .with_leptos_options(leptos_options(&config)?);
     let stop_builds = tokio_util::sync::CancellationToken::new();
+    let retention = ops::retention::Retention {
+        audit_days: config.audit_retention_days,
+        build_log_days: config.build_log_retention_days,
+    };
+    tokio::spawn(ops::retention::run(
+        db.clone(),
+        retention,
+        stop_builds.clone(),
+    ));
     let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));
     let app = crate::router::router_with(
         state,

@@ -170,6 +170,16 @@ pub struct Config {
     #[arg(long, env = "KILN_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
     pub request_timeout: Duration,
 
+    /// Days audit entries are kept (every replica removes older ones hourly, recording
+    /// it in the audit log); unset: forever.
+    #[arg(long, env = "KILN_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub audit_retention_days: Option<u32>,
+
+    /// Days a finished build's log is kept (its record stays; each image's newest
+    /// successful build keeps its log); unset: forever.
+    #[arg(long, env = "KILN_BUILD_LOG_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub build_log_retention_days: Option<u32>,
+
     /// Hours a sign-in lasts.
     #[arg(long, env = "KILN_SESSION_HOURS", default_value_t = 12, global = true)]
     pub session_hours: u64,

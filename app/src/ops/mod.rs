@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod images;
 pub mod launch;
+pub mod retention;
 pub mod sessions;
 pub mod tokens;
 
