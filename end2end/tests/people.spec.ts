@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { demoAccount, systemAdmin } from "./accounts";
 import { LoginPage } from "./pages";
@@ -78,4 +80,36 @@ test("a group admin adds a member, makes them an admin, and removes them", async
   await expect(page.locator("tr", { hasText: "loner" })).toContainText("admin");
   await page.getByRole("button", { name: "Remove loner" }).click();
   await expect(page.locator("tr", { hasText: "loner" })).toHaveCount(0);
+});
+
+test("a system admin creates, renames and deletes a group; one with images is kept", async ({ page, request }, info) => {
+  const group = `spare-${info.project.name}-${Date.now() % 100000}`;
+  await new LoginPage(page).open();
+  await new LoginPage(page).signInAs(systemAdmin);
+  await page.getByRole("link", { name: "Groups" }).click();
+  const form = page.locator("form[aria-label='New group']");
+  await form.getByLabel("Group name").fill("global");
+  await form.getByRole("button", { name: "Create group" }).click();
+  await expect(page.getByRole("alert")).toContainText("Group name: is reserved");
+  await form.getByLabel("Group name").fill(group);
+  await form.getByRole("button", { name: "Create group" }).click();
+  const row = page.locator("tr", { hasText: group });
+  await expect(row).toContainText("0");
+
+  await row.getByText(`Rename ${group}`).click();
+  await row.getByLabel("New name").fill(`${group}-b`);
+  await row.getByRole("button", { name: "Rename", exact: true }).click();
+  await expect(page.locator("tr", { hasText: `${group}-b` })).toBeVisible();
+
+  // launch-e2e has images: deleting it is refused, saying so.
+  const token = readFileSync(join(__dirname, "..", ".state", "token.txt"), "utf8").trim();
+  const made = await request.post("/api/v1/groups/launch-e2e/images", {
+    headers: { authorization: `Bearer ${token}` },
+    data: { display_name: `kept-${info.project.name}`, type: "cpu", url: "registry.example/kept:1" },
+  });
+  expect([201, 422]).toContain(made.status());
+  await page.getByRole("button", { name: "Delete launch-e2e" }).click();
+  await expect(page.getByRole("alert")).toContainText("Group launch-e2e still has");
+  await page.getByRole("button", { name: `Delete ${group}-b` }).click();
+  await expect(page.locator("tr", { hasText: group })).toHaveCount(0);
 });

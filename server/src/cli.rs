@@ -83,6 +83,14 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             ops::accounts::remove_member(&call, &group, &user).await?;
             println!("{user} is no longer a member of {group}.");
         }
+        Command::Group(GroupCommand::Rename { name, new_name }) => {
+            ops::accounts::rename_group(&call, &name, &new_name).await?;
+            println!("Renamed group {name} to {new_name}.");
+        }
+        Command::Group(GroupCommand::Delete { name }) => {
+            ops::accounts::delete_group(&call, &name).await?;
+            println!("Deleted group {name}.");
+        }
         Command::Group(GroupCommand::Add { name }) => {
             ops::accounts::add_group(&call, &name).await?;
             println!("Created group {name}.");

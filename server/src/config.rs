@@ -628,6 +628,10 @@ pub enum UserCommand {
 pub enum GroupCommand {
     /// Create a group.
     Add { name: String },
+    /// Rename a group (its images keep their URLs).
+    Rename { name: String, new_name: String },
+    /// Delete a group without images.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1773,3 +1773,108 @@ async fn a_group_admin_adds_and_removes_members_and_a_user_changes_their_passwor
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_group_is_renamed_with_its_images_and_deleted_only_when_empty() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let torch = api.image(ml).await;
+    let (status, _) = api
+        .send(
+            "system admin",
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "spare"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for (body, field) in [
+        (json!({"name": "ml-team"}), None),
+        (json!({"name": "Bad Name"}), Some("name")),
+    ] {
+        let (status, answer) = api
+            .send(
+                "system admin",
+                Method::PATCH,
+                "/api/v1/groups/ml",
+                Some(body.clone()),
+            )
+            .await;
+        assert!(status == 409 || status == 422, "{body}: {status} {answer}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["field"], field);
+        }
+    }
+    let (status, _) = api
+        .send(
+            "group admin",
+            Method::PATCH,
+            "/api/v1/groups/ml",
+            Some(json!({"name": "ml2"})),
+        )
+        .await;
+    assert_eq!(status, 403, "group admins don't rename their group");
+    let (status, body) = api
+        .send(
+            "system admin",
+            Method::PATCH,
+            "/api/v1/groups/ml",
+            Some(json!({"name": "ml2"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    // Its images, members and launch lists follow the new name.
+    let (status, image) = api
+        .send(
+            "group admin",
+            Method::GET,
+            &format!("/api/v1/groups/ml2/images/{torch}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{image}");
+    let (_, launch) = api
+        .send(
+            "read token",
+            Method::GET,
+            "/api/v1/users/member/launchable-images",
+            None,
+        )
+        .await;
+    let entry = launch["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == torch.as_str())
+        .cloned();
+    assert_eq!(entry.unwrap()["owner"]["group"], "ml2");
+
+    let (status, body) = api
+        .send("system admin", Method::DELETE, "/api/v1/groups/ml2", None)
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("still has 1 image"),
+        "{body}"
+    );
+    assert_eq!(
+        api.send("system admin", Method::DELETE, "/api/v1/groups/spare", None)
+            .await
+            .0,
+        204
+    );
+    let (_, groups) = api
+        .send("system admin", Method::GET, "/api/v1/groups", None)
+        .await;
+    let names: Vec<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ml-team", "ml2"]);
+    assert_eq!(groups[1]["images"], 1);
+}

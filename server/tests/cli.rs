@@ -614,3 +614,23 @@ fn an_account_is_disabled_enabled_given_a_password_and_a_membership_removed() {
         assert!(audit.contains(action), "{audit}");
     }
 }
+
+#[test]
+fn a_group_is_renamed_and_deleted_from_the_command_line() {
+    let kiln = Kiln::new();
+    kiln.ok(&["group", "add", "ml"], None);
+    assert_eq!(
+        kiln.ok(&["group", "rename", "ml", "ml-2"], None),
+        "Renamed group ml to ml-2.\n"
+    );
+    let refused = kiln.fails(&["group", "rename", "ml-2", "global"], None);
+    assert!(refused.contains("name: is reserved"), "{refused}");
+    assert_eq!(
+        kiln.ok(&["group", "delete", "ml-2"], None),
+        "Deleted group ml-2.\n"
+    );
+    assert!(
+        kiln.fails(&["group", "delete", "ml-2"], None)
+            .contains("ml-2")
+    );
+}

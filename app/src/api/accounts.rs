@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::edge::run;
 use crate::wire::ApiError;
-use crate::wire::accounts::{MembersPage, UsersPage};
+use crate::wire::accounts::{GroupView, MembersPage, UsersPage};
 
 #[server(endpoint = "users_overview")]
 pub async fn users_overview() -> Result<UsersPage, ApiError> {
@@ -86,5 +86,33 @@ pub async fn change_my_password(
     run(|call| async move { change_own_password(&call, &current_password, &new_password).await })
         .await?;
     leptos_axum::redirect("/login?changed=password");
+    Ok(())
+}
+
+#[server(endpoint = "groups_overview")]
+pub async fn groups_overview() -> Result<Vec<GroupView>, ApiError> {
+    run(|call| async move { crate::ops::accounts::groups_overview(&call).await }).await
+}
+
+#[server(endpoint = "create_group")]
+pub async fn create_group(name: String) -> Result<(), ApiError> {
+    use crate::ops::accounts::add_group;
+    run(|call| async move { add_group(&call, name.trim()).await }).await?;
+    leptos_axum::redirect("/admin/groups");
+    Ok(())
+}
+
+#[server(endpoint = "rename_group")]
+pub async fn rename_group(group: String, name: String) -> Result<(), ApiError> {
+    run(|call| async move { crate::ops::accounts::rename_group(&call, &group, &name).await })
+        .await?;
+    leptos_axum::redirect("/admin/groups");
+    Ok(())
+}
+
+#[server(endpoint = "delete_group")]
+pub async fn delete_group(group: String) -> Result<(), ApiError> {
+    run(|call| async move { crate::ops::accounts::delete_group(&call, &group).await }).await?;
+    leptos_axum::redirect("/admin/groups");
     Ok(())
 }

@@ -61,6 +61,43 @@ pub async fn list(db: &Db) -> Result<Vec<GroupRow>> {
     )
 }
 
+/// Each group with how many members and images it has, by name.
+pub async fn list_with_counts(db: &Db) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT g.name,
+                (SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id),
+                (SELECT COUNT(*) FROM images i WHERE i.group_id = g.id)
+         FROM user_groups g ORDER BY g.name",
+    )
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Renames a group; the new name must be free.
+pub async fn rename(conn: &mut Conn, id: i64, name: &GroupName) -> Result<()> {
+    sqlx::query("UPDATE user_groups SET name = $1 WHERE id = $2")
+        .bind(name.as_str())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(BackendError::on_unique("group", name.as_str()))?;
+    Ok(())
+}
+
+/// Deletes a group with its memberships and credential grants, unless it has images
+/// (deleting the group would delete them with their builds): then nothing, and false.
+pub async fn delete_if_empty(conn: &mut Conn, id: i64) -> Result<bool> {
+    let deleted = sqlx::query(
+        "DELETE FROM user_groups WHERE id = $1
+           AND NOT EXISTS (SELECT 1 FROM images WHERE group_id = $1)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(deleted == 1)
+}
+
 /// Gives `user_id` this role in the group, replacing any role they had. A membership the
 /// identity provider made stays the provider's (its role is Kiln's): it ends when the
 /// provider stops listing the group, admin role and all.

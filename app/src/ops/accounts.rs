@@ -6,7 +6,7 @@ use crate::backend::identity::AuthMode;
 use crate::backend::{groups, passwords, users};
 use crate::domain::{Action, FieldError, GroupName, Role, Target, UserName};
 use crate::wire::ApiError;
-use crate::wire::accounts::{MemberView, MembersPage, UserView, UsersPage};
+use crate::wire::accounts::{GroupView, MemberView, MembersPage, UserView, UsersPage};
 
 /// Local passwords are at least this long.
 pub const MIN_PASSWORD: usize = 8;
@@ -47,6 +47,55 @@ pub async fn add_group(call: &Call, name: &str) -> OpResult<i64> {
         .commit("group.create", &format!("group:{name}"), "")
         .await?;
     Ok(id)
+}
+
+/// Every group with its member and image counts (system admins).
+pub async fn groups_overview(call: &Call) -> OpResult<Vec<GroupView>> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    Ok(groups::list_with_counts(&call.state.db)
+        .await?
+        .into_iter()
+        .map(|(name, members, images)| GroupView {
+            name,
+            members,
+            images,
+        })
+        .collect())
+}
+
+/// Renames a group. Its images keep their URLs; builds from now on push under the new
+/// name; an identity provider that names the group must use the new name too.
+pub async fn rename_group(call: &Call, group: &str, new_name: &str) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let g = groups::require(&call.state.db, group).await?;
+    let name = GroupName::for_new_group("name", new_name.trim())?;
+    let mut change = call.change().await?;
+    groups::rename(change.conn(), g.id, &name).await?;
+    change
+        .commit("group.rename", &format!("group:{group}"), name.as_str())
+        .await
+}
+
+/// Deletes a group with its memberships and credential grants; refused while it has
+/// images (they would go with it), saying how many.
+pub async fn delete_group(call: &Call, group: &str) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let g = groups::require(&call.state.db, group).await?;
+    let mut change = call.change().await?;
+    if !groups::delete_if_empty(change.conn(), g.id).await? {
+        let images = groups::list_with_counts(&call.state.db)
+            .await?
+            .into_iter()
+            .find(|(name, _, _)| name == group)
+            .map_or(0, |(_, _, images)| images);
+        return Err(ApiError::Conflict(format!(
+            "Group {group} still has {images} image(s); deleting it would delete them and \
+             their builds. Delete or move them first."
+        )));
+    }
+    change
+        .commit("group.delete", &format!("group:{group}"), "")
+        .await
 }
 
 /// Makes `user` a member (or admin) of `group`; both must exist. System admins and the

@@ -129,6 +129,10 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("tokens::revoke_mine", Rule::OwnChange),
     ("accounts::add_user", Rule::SystemAdmin),
     ("accounts::add_group", Rule::SystemAdmin),
+    ("accounts::groups_overview", Rule::SystemAdmin),
+    ("accounts::users_overview", Rule::SystemAdmin),
+    ("accounts::rename_group", Rule::SystemAdmin),
+    ("accounts::delete_group", Rule::SystemAdmin),
     ("accounts::add_member", Rule::GroupWrite),
     ("accounts::remove_member", Rule::GroupWrite),
     ("accounts::members", Rule::GroupWrite),
@@ -409,6 +413,18 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
             accounts::remove_member(call, "ml", &user).await
         }
         "accounts::members" => accounts::members(call, "ml").await.map(drop),
+        "accounts::groups_overview" => accounts::groups_overview(call).await.map(drop),
+        "accounts::users_overview" => accounts::users_overview(call).await.map(drop),
+        "accounts::rename_group" | "accounts::delete_group" => {
+            let group = format!("grp{k}x{i}");
+            accounts::add_group(&operator, &group).await.unwrap();
+            match op {
+                "accounts::rename_group" => {
+                    accounts::rename_group(call, &group, &format!("{group}-new")).await
+                }
+                _ => accounts::delete_group(call, &group).await,
+            }
+        }
         "accounts::set_disabled" | "accounts::reset_password" => {
             let user = format!("{}{i}", &op[10..13]);
             accounts::add_user(&operator, &user, "long enough", false)

@@ -24,7 +24,7 @@ use pages::{
     launch::LaunchPage,
     login::LoginPage,
     tokens::{MyTokensPage, TokensAdminPage},
-    users::{MembersAdminPage, PasswordPage, UsersAdminPage},
+    users::{GroupsAdminPage, MembersAdminPage, PasswordPage, UsersAdminPage},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/me/tokens") view=MyTokensPage ssr=SsrMode::Async/>
                         <Route path=path!("/me/password") view=PasswordPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/users") view=UsersAdminPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/groups") view=GroupsAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/members") view=MembersAdminPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                         <Route path=path!("/groups/:group/audit") view=AuditLogPage ssr=SsrMode::Async/>

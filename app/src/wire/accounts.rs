@@ -205,3 +205,11 @@ pub struct MembersPage {
     /// People sign in through an identity provider, which owns the memberships it lists.
     pub provider_owned: bool,
 }
+
+/// A group as the Groups page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub name: String,
+    pub members: i64,
+    pub images: i64,
+}

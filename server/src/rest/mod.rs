@@ -88,6 +88,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/credentials/{name}",
             axum::routing::patch(credentials::patch).delete(credentials::delete),
         )
+        .route(
+            "/api/v1/groups",
+            get(people::groups).post(people::create_group),
+        )
+        .route(
+            "/api/v1/groups/{group}",
+            axum::routing::patch(people::rename_group).delete(people::delete_group),
+        )
         .route("/api/v1/groups/{group}/members", get(people::members))
         .route(
             "/api/v1/groups/{group}/members/{user}",

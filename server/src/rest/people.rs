@@ -139,3 +139,64 @@ pub async fn change_password(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A group with how many members and images it has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Group {
+    pub name: String,
+    pub members: i64,
+    pub images: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupName {
+    pub name: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/groups", tag = "people",
+    responses((status = 200, body = Vec<Group>), (status = 403, body = ErrorBody)))]
+pub async fn groups(caller: Caller) -> Reply<Json<Vec<Group>>> {
+    let all = accounts::groups_overview(&caller.call).await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|g| Group {
+                name: g.name,
+                members: g.members,
+                images: g.images,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/groups", tag = "people", request_body = GroupName,
+    responses((status = 201), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn create_group(caller: Caller, Body(body): Body<GroupName>) -> Reply<StatusCode> {
+    accounts::add_group(&caller.call, body.name.trim()).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Renames a group (`{"name": NEW}`): its images keep their URLs.
+#[utoipa::path(patch, path = "/api/v1/groups/{group}", tag = "people",
+    params(("group" = String, Path)), request_body = GroupName,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rename_group(
+    caller: Caller,
+    Path(group): Path<String>,
+    Body(body): Body<GroupName>,
+) -> Reply<StatusCode> {
+    accounts::rename_group(&caller.call, &group, &body.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a group without images (409 saying how many it has).
+#[utoipa::path(delete, path = "/api/v1/groups/{group}", tag = "people",
+    params(("group" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn delete_group(caller: Caller, Path(group): Path<String>) -> Reply<StatusCode> {
+    accounts::delete_group(&caller.call, &group).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

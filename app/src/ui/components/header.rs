@@ -45,6 +45,7 @@ fn UserBar(me: Me) -> impl IntoView {
             {me.system_admin.then(|| view! {
                 <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
                 <A href="/admin/users" attr:class="topbar__link">"Users"</A>
+                <A href="/admin/groups" attr:class="topbar__link">"Groups"</A>
                 <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
                 <A href="/admin/tokens" attr:class="topbar__link">"Service tokens"</A>
                 <A href="/admin/audit" attr:class="topbar__link">"Audit log"</A>

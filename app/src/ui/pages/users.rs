@@ -8,13 +8,14 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::accounts::{
-    ChangeMyPassword, CreateUser, RemoveGroupMember, ResetUserPassword, SetGroupMember,
-    SetUserDisabled, members_of, users_overview,
+    ChangeMyPassword, CreateGroup, CreateUser, DeleteGroup, RemoveGroupMember, RenameGroup,
+    ResetUserPassword, SetGroupMember, SetUserDisabled, groups_overview, members_of,
+    users_overview,
 };
 use crate::domain::Role;
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::ApiError;
-use crate::wire::accounts::{MemberView, MembersPage, UserView, UsersPage};
+use crate::wire::accounts::{GroupView, MemberView, MembersPage, UserView, UsersPage};
 
 /// The message of the first refused post among `errors`, for the page's alert.
 fn first_error(errors: [Option<ApiError>; 3]) -> Option<String> {
@@ -30,6 +31,7 @@ fn field_label(field: &str) -> &'static str {
         "password" => "Password",
         "current_password" => "Current password",
         "role" => "Role",
+        "group" | "name" => "Group name",
         _ => "This field",
     }
 }
@@ -269,5 +271,91 @@ pub fn PasswordPage() -> impl IntoView {
                 <div class="form__actions"><button type="submit" class="button button--primary">"Change password"</button></div>
             </ActionForm>
         </section>
+    }
+}
+
+#[component]
+pub fn GroupsAdminPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| groups_overview());
+    view! {
+        <Title text="Groups"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(groups) => Either::Left(view! { <Groups groups/> }),
+                    Err(error) => Either::Right(view! { <ApiErrorView error/> }),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Groups(groups: Vec<GroupView>) -> impl IntoView {
+    let create = ServerAction::<CreateGroup>::new();
+    let rename = ServerAction::<RenameGroup>::new();
+    let delete = ServerAction::<DeleteGroup>::new();
+    let error = first_error([
+        create.value().get_untracked().and_then(Result::err),
+        rename.value().get_untracked().and_then(Result::err),
+        delete.value().get_untracked().and_then(Result::err),
+    ]);
+    let rows = groups
+        .into_iter()
+        .map(|g| group_row(g, rename, delete))
+        .collect_view();
+    view! {
+        <section class="images">
+            <h1>"Groups"</h1>
+            <p class="form__hint">"Renaming keeps a group's images and their URLs; builds from then on push under the new name, and an identity provider must use the new name too. A group with images cannot be deleted."</p>
+            {error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
+            <table class="table">
+                <thead><tr>
+                    <th scope="col">"Group"</th><th scope="col">"Members"</th>
+                    <th scope="col">"Images"</th><th scope="col">"Change"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <h2>"New group"</h2>
+            <ActionForm action=create attr:class="form card" attr:aria-label="New group">
+                <div class="form__field"><label for="group-name">"Group name"</label><input id="group-name" name="name" required autocomplete="off"/></div>
+                <div class="form__actions"><button type="submit" class="button button--primary">"Create group"</button></div>
+            </ActionForm>
+        </section>
+    }
+}
+
+fn group_row(
+    group: GroupView,
+    rename: ServerAction<RenameGroup>,
+    delete: ServerAction<DeleteGroup>,
+) -> impl IntoView {
+    let name = group.name.clone();
+    let rename_label = format!("Rename {name}");
+    let delete_label = format!("Delete {name}");
+    let delete_button = delete_label.clone();
+    let input_id = format!("rename-{name}");
+    let (hidden_rename, hidden_delete) = (name.clone(), name.clone());
+    view! {
+        <tr>
+            <td class="table__name">{name.clone()}</td>
+            <td>{group.members}</td>
+            <td>{group.images}</td>
+            <td>
+                <details class="row-change">
+                    <summary>{rename_label.clone()}</summary>
+                    <ActionForm action=rename attr:class="inline-form" attr:aria-label=rename_label>
+                        <input type="hidden" name="group" value=hidden_rename/>
+                        <label for=input_id.clone()>"New name"</label>
+                        <input id=input_id name="name" required autocomplete="off"/>
+                        <button type="submit" class="button">"Rename"</button>
+                    </ActionForm>
+                </details>
+                <ActionForm action=delete attr:class="inline-form" attr:aria-label=delete_label>
+                    <input type="hidden" name="group" value=hidden_delete/>
+                    <button type="submit" class="button button--danger">{delete_button}</button>
+                </ActionForm>
+            </td>
+        </tr>
     }
 }
