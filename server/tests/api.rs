@@ -329,6 +329,65 @@ async fn every_route_answers_each_caller_by_the_policy() {
                     other => global_rule(other, 404),
                 },
             ),
+            (
+                Method::GET,
+                "/api/v1/groups/ml/members".into(),
+                None,
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/groups/ml/members/loner".into(),
+                Some(json!({"role": "member"})),
+                group_rule(who, 200, false),
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/groups/ml/members/loner".into(),
+                None,
+                group_rule(who, 204, false),
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/users/loner".into(),
+                Some(json!({"disabled": false})),
+                global_rule(who, 204),
+            ),
+            // One's own password, by session only (the wrong current one: nothing changes).
+            (
+                Method::PUT,
+                "/api/v1/me/password".into(),
+                Some(json!({"current_password": "wrong", "new_password": "long enough"})),
+                match who {
+                    "anonymous" => 401,
+                    "member" | "admin of another group" | "group admin" | "system admin" => 422,
+                    _ => 403,
+                },
+            ),
+            (
+                Method::GET,
+                "/api/v1/groups".into(),
+                None,
+                global_rule(who, 200),
+            ),
+            (
+                Method::POST,
+                "/api/v1/groups".into(),
+                Some(json!({"name": format!("made-{}", who.len())})),
+                global_rule(who, 201),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/groups/made-{}", who.len()),
+                Some(json!({"name": format!("renamed-{}", who.len())})),
+                global_rule(who, 204),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/groups/renamed-{}", who.len()),
+                None,
+                global_rule(who, 204),
+            ),
             // Clients are generated from it, by anyone.
             (Method::GET, "/api/openapi.json".into(), None, 200),
             (
@@ -1676,6 +1735,48 @@ async fn a_disabled_user_is_refused_at_the_next_request_on_another_replica_too()
             .unwrap()
             .status(),
         200
+    );
+
+    // A grant revoked on one replica: the other refuses at the next request.
+    let (status, _) = api
+        .send(
+            "system admin",
+            Method::PUT,
+            "/api/v1/groups/ml/members/g-admin",
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        on_second
+            .get(second.url(images))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let (status, _) = api
+        .send(
+            "system admin",
+            Method::DELETE,
+            "/api/v1/groups/ml/members/g-admin",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let launch = on_second
+        .get(second.url("/api/v1/me/launchable-images"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = launch.json().await.unwrap();
+    assert!(
+        body["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["owner"] != json!({"group": "ml"}))
     );
 }
 

@@ -248,8 +248,14 @@ pub async fn reset_password(call: &Call, user: &str, password: &str) -> OpResult
 /// Changes the caller's own password (local accounts), given the current one. Every
 /// session of theirs ends, this one too: they sign in again with the new password.
 pub async fn change_own_password(call: &Call, current: &str, new: &str) -> OpResult<()> {
-    let crate::domain::Actor::User(me) = &call.actor else {
-        return Err(ApiError::Unauthenticated);
+    let me = match &call.actor {
+        crate::domain::Actor::User(me) => me,
+        crate::domain::Actor::Anonymous => return Err(ApiError::Unauthenticated),
+        _ => {
+            return Err(ApiError::Forbidden(
+                "Only a user changes their password.".into(),
+            ));
+        }
     };
     if me.token.is_some() {
         return Err(ApiError::Forbidden(

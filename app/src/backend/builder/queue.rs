@@ -63,21 +63,27 @@ impl PullSecretPasses {
             Err(e) => return tracing::warn!(error = %e, "could not read the credentials"),
         };
         let now = std::time::Instant::now();
-        let changed = self.synced.is_some_and(|seen| seen != fingerprint);
-        if !(changed || self.next.is_none_or(|next| now >= next)) {
+        if !self.due(fingerprint, now) {
             return;
         }
-        match builder.sync_pull_secrets(db, key).await {
-            Ok(()) => {
-                self.synced = Some(fingerprint);
-                self.next = Some(now + PULL_SECRETS_EVERY);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not bring the pull secrets in line");
-                self.synced = None;
-                self.next = Some(now + Duration::from_secs(10));
-            }
+        let result = builder.sync_pull_secrets(db, key).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "could not bring the pull secrets in line");
         }
+        self.record(result.is_ok(), fingerprint, now);
+    }
+
+    /// A credential changed since the last success, or the next pass's time has come.
+    fn due(&self, fingerprint: u64, now: std::time::Instant) -> bool {
+        self.synced.is_some_and(|seen| seen != fingerprint)
+            || self.next.is_none_or(|next| now >= next)
+    }
+
+    fn record(&mut self, ok: bool, fingerprint: u64, now: std::time::Instant) {
+        (self.synced, self.next) = match ok {
+            true => (Some(fingerprint), Some(now + PULL_SECRETS_EVERY)),
+            false => (None, Some(now + Duration::from_secs(10))),
+        };
     }
 }
 
@@ -412,5 +418,33 @@ impl BuildQueue {
         };
         log.close().await;
         result
+    }
+}
+
+#[cfg(test)]
+mod pull_secret_pass_tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn pull_secrets_are_synced_at_once_after_a_change_every_minute_and_10_s_after_a_failure() {
+        let start = Instant::now();
+        let mut passes = super::PullSecretPasses::default();
+        assert!(passes.due(1, start), "the first pass");
+        passes.record(true, 1, start);
+        assert!(!passes.due(1, start + Duration::from_secs(59)));
+        assert!(
+            passes.due(2, start + Duration::from_secs(1)),
+            "a credential changed"
+        );
+        assert!(
+            passes.due(1, start + Duration::from_secs(60)),
+            "the minute passed"
+        );
+        passes.record(false, 2, start);
+        assert!(
+            !passes.due(3, start + Duration::from_secs(9)),
+            "a failure waits"
+        );
+        assert!(passes.due(3, start + Duration::from_secs(10)));
     }
 }
