@@ -14,11 +14,12 @@ test("a group admin builds up a catalog: add, sort, search, edit, delete", async
   await new LoginPage(page).signInAs(systemAdmin);
   await page.goto("/admin/credentials");
   const secret = `reg-${group}`;
-  await page.getByLabel("Name", { exact: true }).fill(secret);
-  await page.getByLabel("Registry", { exact: true }).fill("registry.example.org");
-  await page.getByLabel("Username").fill("robot");
-  await page.getByLabel("Password or token").fill("t0ken-never-shown");
-  await page.locator("form[aria-label='New credential']").getByLabel(group, { exact: true }).check();
+  const form = page.locator("form[aria-label='New credential']");
+  await form.getByLabel("Name", { exact: true }).fill(secret);
+  await form.getByLabel("Registry", { exact: true }).fill("registry.example.org");
+  await form.getByLabel("Username").fill("robot");
+  await form.getByLabel("Password or token").fill("t0ken-never-shown");
+  await form.getByLabel(group, { exact: true }).check();
   await page.getByRole("button", { name: "Create" }).click();
   await expect(page.locator("tbody")).toContainText(secret);
   await expect(page.locator("body")).not.toContainText("t0ken-never-shown");

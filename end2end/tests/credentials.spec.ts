@@ -13,11 +13,12 @@ test("a system admin enters a rotated password, and deletes a credential once no
   await new LoginPage(page).open();
   await new LoginPage(page).signInAs(systemAdmin);
   await page.goto("/admin/credentials");
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("Registry", { exact: true }).fill("registry.example.org");
-  await page.getByLabel("Username").fill("robot");
-  await page.getByLabel("Password or token").fill("first-secret");
-  await page.locator("form[aria-label='New credential']").getByLabel("launch-e2e", { exact: true }).check();
+  const form = page.locator("form[aria-label='New credential']");
+  await form.getByLabel("Name", { exact: true }).fill(name);
+  await form.getByLabel("Registry", { exact: true }).fill("registry.example.org");
+  await form.getByLabel("Username").fill("robot");
+  await form.getByLabel("Password or token").fill("first-secret");
+  await form.getByLabel("launch-e2e", { exact: true }).check();
   await page.getByRole("button", { name: "Create" }).click();
   const row = page.locator("tr", { hasText: name });
   await expect(row).toContainText("robot");
