@@ -57,6 +57,13 @@ test("a system admin makes an account, disables it (its session stops), and sets
   await expect(them).toHaveURL(/\/login\?changed=password/);
   await expect(them.getByRole("status")).toContainText("Your password was changed");
   await new LoginPage(them).signInAs({ user, password: "third password" });
+
+  // Deleted: gone from the list; their session ends.
+  await page.goto("/admin/users");
+  await page.getByRole("button", { name: `Delete ${user}` }).click();
+  await expect(page.locator("tr", { hasText: user })).toHaveCount(0);
+  await them.goto("/me/tokens");
+  await expect(them.getByTestId("signed-in-user")).toHaveCount(0);
   await theirs.close();
 });
 

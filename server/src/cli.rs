@@ -71,6 +71,10 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
             ops::accounts::set_disabled(&call, &name, true).await?;
             println!("Disabled {name}: their sessions and tokens no longer work.");
         }
+        Command::User(UserCommand::Delete { name }) => {
+            ops::accounts::delete_user(&call, &name).await?;
+            println!("Deleted {name} with their memberships and tokens.");
+        }
         Command::User(UserCommand::Enable { name }) => {
             ops::accounts::set_disabled(&call, &name, false).await?;
             println!("Enabled {name}.");

@@ -609,6 +609,8 @@ pub enum UserCommand {
     Disable { name: String },
     /// Enable a disabled account again.
     Enable { name: String },
+    /// Delete an account with its sessions, memberships and tokens.
+    Delete { name: String },
     /// Set a local account's password, read from the first line of standard input; its
     /// sessions end.
     Password { name: String },

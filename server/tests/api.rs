@@ -1979,3 +1979,43 @@ async fn a_group_is_renamed_with_its_images_and_deleted_only_when_empty() {
     assert_eq!(names, ["ml-team", "ml2"]);
     assert_eq!(groups[1]["images"], 1);
 }
+
+#[tokio::test]
+async fn a_deleted_user_loses_their_sessions_memberships_and_tokens_at_once() {
+    let api = Api::start().await;
+    let op = api.app.operator();
+    let token = tokens::create(&op, "member-laptop", "read", Some("member"), "")
+        .await
+        .unwrap();
+    let by_token = api.app.bearer(&token);
+    let mine = api.app.url("/api/v1/me/launchable-images");
+    assert_eq!(by_token.get(&mine).send().await.unwrap().status(), 200);
+    let (status, _) = api
+        .send("system admin", Method::DELETE, "/api/v1/users/root", None)
+        .await;
+    assert_eq!(status, 409, "nobody deletes themselves");
+    let (status, body) = api
+        .send("system admin", Method::DELETE, "/api/v1/users/member", None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(by_token.get(&mine).send().await.unwrap().status(), 401);
+    assert_eq!(
+        api.send("member", Method::GET, "/api/v1/me/tokens", None)
+            .await
+            .0,
+        401
+    );
+    let (_, members) = api
+        .send(
+            "group admin",
+            Method::GET,
+            "/api/v1/groups/ml/members",
+            None,
+        )
+        .await;
+    assert!(!members.to_string().contains("\"member\""), "{members}");
+    let (status, _) = api
+        .send("system admin", Method::DELETE, "/api/v1/users/member", None)
+        .await;
+    assert_eq!(status, 404);
+}

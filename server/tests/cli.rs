@@ -604,7 +604,11 @@ fn an_account_is_disabled_enabled_given_a_password_and_a_membership_removed() {
         kiln.fails(&["member", "remove", "ml", "ann"], None)
             .contains("not a member of ml")
     );
-    let audit = kiln.ok(&["audit", "--limit", "4"], None);
+    assert_eq!(
+        kiln.ok(&["user", "delete", "ann"], None),
+        "Deleted ann with their memberships and tokens.\n"
+    );
+    let audit = kiln.ok(&["audit", "--limit", "5"], None);
     for action in [
         "membership.remove",
         "user.password",

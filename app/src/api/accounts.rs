@@ -116,3 +116,11 @@ pub async fn delete_group(group: String) -> Result<(), ApiError> {
     leptos_axum::redirect("/admin/groups");
     Ok(())
 }
+
+/// Deletes an account with its sessions, memberships and tokens.
+#[server(endpoint = "delete_user")]
+pub async fn delete_user(name: String) -> Result<(), ApiError> {
+    run(|call| async move { crate::ops::accounts::delete_user(&call, &name).await }).await?;
+    leptos_axum::redirect("/admin/users");
+    Ok(())
+}

@@ -186,6 +186,16 @@ pub async fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> Result<()
     Ok(())
 }
 
+/// Deletes an account with its sessions, memberships and tokens (the audit log keeps its
+/// name).
+pub async fn delete(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a new password hash and ends the account's sessions.
 pub async fn set_password(conn: &mut Conn, id: i64, password_hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

@@ -198,13 +198,7 @@ pub async fn members(call: &Call, group: &str) -> OpResult<Vec<(String, String, 
 pub async fn set_disabled(call: &Call, user: &str, disabled: bool) -> OpResult<()> {
     call.check(Action::ManageAccounts, Target::System, "accounts")?;
     let u = require_user(call, user).await?;
-    if let crate::domain::Actor::User(me) = &call.actor
-        && me.id == u.id
-    {
-        return Err(ApiError::Conflict(
-            "You cannot disable your own account; ask another system admin.".into(),
-        ));
-    }
+    refuse_self(call, &u, "disable")?;
     let mut change = call.change().await?;
     users::set_disabled(change.conn(), u.id, disabled).await?;
     let action = if disabled {
@@ -213,6 +207,28 @@ pub async fn set_disabled(call: &Call, user: &str, disabled: bool) -> OpResult<(
         "user.enable"
     };
     change.commit(action, &format!("user:{}", u.name), "").await
+}
+
+/// Deletes an account: its sessions, memberships and tokens go with it, at once on every
+/// replica. Nobody deletes themselves.
+pub async fn delete_user(call: &Call, user: &str) -> OpResult<()> {
+    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    let u = require_user(call, user).await?;
+    refuse_self(call, &u, "delete")?;
+    let mut change = call.change().await?;
+    users::delete(change.conn(), u.id).await?;
+    change
+        .commit("user.delete", &format!("user:{}", u.name), "")
+        .await
+}
+
+fn refuse_self(call: &Call, user: &users::UserRow, what: &str) -> OpResult<()> {
+    match &call.actor {
+        crate::domain::Actor::User(me) if me.id == user.id => Err(ApiError::Conflict(format!(
+            "You cannot {what} your own account; ask another system admin."
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn check_new_password(password: &str) -> OpResult<()> {

@@ -138,6 +138,7 @@ const OPERATIONS: &[(&str, Rule)] = &[
     ("accounts::members", Rule::GroupWrite),
     ("accounts::set_disabled", Rule::SystemAdmin),
     ("accounts::reset_password", Rule::SystemAdmin),
+    ("accounts::delete_user", Rule::SystemAdmin),
     ("accounts::change_own_password", Rule::SessionUser),
     ("audit::recent", Rule::SystemAdmin),
     ("audit::search everything", Rule::SystemAdmin),
@@ -425,13 +426,14 @@ async fn run(world: &World, (k, op): (usize, &str), i: usize, call: &Call) -> Op
                 _ => accounts::delete_group(call, &group).await,
             }
         }
-        "accounts::set_disabled" | "accounts::reset_password" => {
+        "accounts::set_disabled" | "accounts::reset_password" | "accounts::delete_user" => {
             let user = format!("{}{i}", &op[10..13]);
             accounts::add_user(&operator, &user, "long enough", false)
                 .await
                 .unwrap();
             match op {
                 "accounts::set_disabled" => accounts::set_disabled(call, &user, true).await,
+                "accounts::delete_user" => accounts::delete_user(call, &user).await,
                 _ => accounts::reset_password(call, &user, "another long one").await,
             }
         }

@@ -103,7 +103,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/users/{user}",
-            axum::routing::patch(people::patch_user),
+            axum::routing::patch(people::patch_user).delete(people::delete_user),
         )
         .route("/api/v1/me/password", put(people::change_password))
         .route("/api/v1/builds/{id}", get(builds::get))

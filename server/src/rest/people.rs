@@ -200,3 +200,13 @@ pub async fn delete_group(caller: Caller, Path(group): Path<String>) -> Reply<St
     accounts::delete_group(&caller.call, &group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Deletes an account with its sessions, memberships and tokens (system admins; not one's own).
+#[utoipa::path(delete, path = "/api/v1/users/{user}", tag = "people",
+    params(("user" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn delete_user(caller: Caller, Path(user): Path<String>) -> Reply<StatusCode> {
+    accounts::delete_user(&caller.call, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

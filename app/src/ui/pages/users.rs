@@ -8,8 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::accounts::{
-    ChangeMyPassword, CreateGroup, CreateUser, DeleteGroup, RemoveGroupMember, RenameGroup,
-    ResetUserPassword, SetGroupMember, SetUserDisabled, groups_overview, members_of,
+    ChangeMyPassword, CreateGroup, CreateUser, DeleteGroup, DeleteUser, RemoveGroupMember,
+    RenameGroup, ResetUserPassword, SetGroupMember, SetUserDisabled, groups_overview, members_of,
     users_overview,
 };
 use crate::domain::Role;
@@ -57,21 +57,29 @@ fn Users(page: UsersPage) -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetUserPassword>::new();
+    let delete = ServerAction::<DeleteUser>::new();
     let error = first_error([
         create.value().get_untracked().and_then(Result::err),
         disable.value().get_untracked().and_then(Result::err),
         reset.value().get_untracked().and_then(Result::err),
-    ]);
+    ])
+    .or_else(|| {
+        first_error([
+            delete.value().get_untracked().and_then(Result::err),
+            None,
+            None,
+        ])
+    });
     let passwords_here = page.passwords_here;
     let rows = page
         .users
         .into_iter()
-        .map(|user| user_row(user, passwords_here, disable, reset))
+        .map(|user| user_row(user, passwords_here, disable, reset, delete))
         .collect_view();
     view! {
         <section class="images">
             <h1>"Users"</h1>
-            <p class="form__hint">"A disabled account cannot sign in; its sessions and tokens stop at their next request."</p>
+            <p class="form__hint">"A disabled account cannot sign in; its sessions and tokens stop at their next request. Deleting an account deletes its memberships and tokens too; the audit log keeps its name."</p>
             {error.map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             <table class="table">
                 <thead><tr>
@@ -102,8 +110,12 @@ fn user_row(
     passwords_here: bool,
     disable: ServerAction<SetUserDisabled>,
     reset: ServerAction<ResetUserPassword>,
+    delete: ServerAction<DeleteUser>,
 ) -> impl IntoView {
     let name = user.name.clone();
+    let delete_label = format!("Delete {name}");
+    let delete_button = delete_label.clone();
+    let delete_name = name.clone();
     let account = match (user.local, user.system_admin) {
         (true, true) => "Kiln, system admin",
         (true, false) => "Kiln",
@@ -142,6 +154,10 @@ fn user_row(
                     <button type="submit" class="button">{toggle_button}</button>
                 </ActionForm>
                 {reset_form}
+                <ActionForm action=delete attr:class="inline-form" attr:aria-label=delete_label>
+                    <input type="hidden" name="name" value=delete_name/>
+                    <button type="submit" class="button button--danger">{delete_button}</button>
+                </ActionForm>
             </td>
         </tr>
     }
