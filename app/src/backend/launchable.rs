@@ -109,19 +109,27 @@ async fn read(
         "{SELECT_ENTRIES}
          WHERE (i.group_id IS NULL
                 OR i.group_id IN (SELECT group_id FROM memberships WHERE user_id = $1))
-           AND ($2 = 1 OR i.url <> '')
-           AND i.retired_at IS NULL AND (i.retire_at IS NULL OR i.retire_at > $3)"
+           AND ($2 = 1 OR i.url <> '')"
     ))
     .bind(user_id)
     .bind(include_not_ready as i64)
-    .bind(now)
     .fetch_all(&db.pool)
     .await?;
-    let expires_at = rows.iter().filter_map(|row| row.retire_at).min();
-    let mut images = rows
+    // Retired images are not offered (the domain's rule, as of `now`); the answer holds
+    // until the next retire date among those offered.
+    let offered = rows
         .into_iter()
-        .map(|row| candidate(row, now).map(|c| c.resolve(accelerator)))
+        .map(|row| candidate(row, now))
+        .filter(|c| !matches!(c, Ok(c) if c.standing.retired_since().is_some()))
         .collect::<Result<Vec<_>>>()?;
+    let expires_at = offered
+        .iter()
+        .filter_map(|c| c.standing.deprecation().and_then(|d| d.retire_at))
+        .min();
+    let mut images: Vec<LaunchableImage> = offered
+        .into_iter()
+        .map(|c| c.resolve(accelerator))
+        .collect();
     images.sort_by(launch_order);
     let list = LaunchList {
         user: user.to_owned(),
