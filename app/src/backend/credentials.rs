@@ -189,12 +189,9 @@ pub async fn open_by_name(
 /// Every credential opened: (name, registry, username, password). One that does not open
 /// fails the whole answer (a partial list would read as deletions).
 pub async fn open_all(db: &Db, key: &SecretKey) -> Result<Vec<(String, String, String, String)>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT name, registry, username, sealed FROM registry_credentials ORDER BY name",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    rows.into_iter()
+    all_rows(db)
+        .await?
+        .into_iter()
         .map(|(name, registry, username, sealed)| {
             let password = key.open(&sealed, &name)?;
             Ok((name, registry, username, password))
@@ -202,16 +199,20 @@ pub async fn open_all(db: &Db, key: &SecretKey) -> Result<Vec<(String, String, S
         .collect()
 }
 
-/// A number that changes whenever any credential is added, changed or deleted.
-pub async fn fingerprint(db: &Db) -> Result<u64> {
-    use std::hash::{Hash, Hasher};
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+/// Every credential as stored: (name, registry, username, sealed password), by name.
+async fn all_rows(db: &Db) -> Result<Vec<(String, String, String, String)>> {
+    Ok(sqlx::query_as(
         "SELECT name, registry, username, sealed FROM registry_credentials ORDER BY name",
     )
     .fetch_all(&db.pool)
-    .await?;
+    .await?)
+}
+
+/// A number that changes whenever any credential is added, changed or deleted.
+pub async fn fingerprint(db: &Db) -> Result<u64> {
+    use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    rows.hash(&mut hasher);
+    all_rows(db).await?.hash(&mut hasher);
     Ok(hasher.finish())
 }
 

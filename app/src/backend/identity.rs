@@ -394,6 +394,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_disabled_account_behind_the_proxy_is_refused_and_an_enabled_one_is_not() {
+        let db = fresh_db().await;
+        let auth = proxy_settings();
+        let h = headers(&[("x-forwarded-user", "ann")]);
+        let proxy = Some("127.0.0.1".parse().unwrap());
+        assert!(matches!(
+            resolve_actor(&db, &auth, &h, proxy).await,
+            Ok(Actor::User(_))
+        ));
+        let ann = users::find(&db, "ann").await.unwrap().unwrap();
+        users::set_disabled(&mut *conn(&db).await, ann.id, true)
+            .await
+            .unwrap();
+        assert!(matches!(
+            resolve_actor(&db, &auth, &h, proxy).await,
+            Err(BackendError::Disabled { user }) if user == "ann"
+        ));
+        users::set_disabled(&mut *conn(&db).await, ann.id, false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            resolve_actor(&db, &auth, &h, proxy).await,
+            Ok(Actor::User(_))
+        ));
+    }
+
+    #[tokio::test]
     async fn a_repeated_identity_header_is_refused_whoever_sends_it() {
         let db = fresh_db().await;
         let auth = proxy_settings();

@@ -20,13 +20,7 @@ pub async fn add_user(
 ) -> OpResult<i64> {
     call.check(Action::ManageAccounts, Target::System, "accounts")?;
     let name = UserName::parse("user", name)?;
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(FieldError::new(
-            "password",
-            format!("must be at least {MIN_PASSWORD} characters"),
-        )
-        .into());
-    }
+    check_new_password(password)?;
     // Hashing takes a while: before the change begins, not while it holds the database.
     let hash = passwords::hash(password.to_owned()).await?;
     let mut change = call.change().await?;
@@ -174,11 +168,7 @@ pub async fn members_page(call: &Call, group: &str) -> OpResult<MembersPage> {
             .into_iter()
             .map(|(user, role, source)| MemberView {
                 user,
-                role: if role == "admin" {
-                    Role::Admin
-                } else {
-                    Role::Member
-                },
+                role: Role::parse(&role).unwrap_or(Role::Member),
                 local: source == "local",
             })
             .collect(),
@@ -286,13 +276,7 @@ pub async fn change_own_password(call: &Call, current: &str, new: &str) -> OpRes
             "You sign in with your organisation's account; change your password there.".into(),
         ));
     }
-    let matched = passwords::verify(current.to_owned(), u.password_hash.clone())
-        .await
-        .map_err(|passwords::Busy| ApiError::TooManyAttempts {
-            message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
-            retry_after_secs: 1,
-        })?;
-    if !matched {
+    if !super::sessions::password_matches(current, u.password_hash.clone()).await? {
         return Err(ApiError::invalid(
             "current_password",
             "is not your current password",
@@ -355,5 +339,47 @@ mod tests {
             .map(|e| e.action)
             .collect();
         assert_eq!(actions, ["membership.set", "group.create", "user.create"]);
+    }
+
+    #[tokio::test]
+    async fn a_membership_the_provider_made_is_not_removed_here() {
+        let call = operator().await;
+        let db = &call.state.db;
+        let ml = add_group(&call, "ml").await.unwrap();
+        let ann = add_user(&call, "ann", "long enough", false).await.unwrap();
+        sqlx::query("INSERT INTO memberships (group_id, user_id, role, source) VALUES ($1, $2, 'member', 'proxy')")
+            .bind(ml)
+            .bind(ann)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let refused = remove_member(&call, "ml", "ann").await.unwrap_err();
+        assert_eq!(refused.status(), 409);
+        assert!(
+            refused.to_string().contains("identity provider"),
+            "{refused}"
+        );
+        assert_eq!(members(&call, "ml").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_disabled_account_is_not_signed_in_by_the_identity_provider() {
+        use crate::backend::oidc::Identity;
+        use crate::wire::accounts::SignInFailure;
+        let call = operator().await;
+        let identity = Identity {
+            subject: "https://idp.example|ann".into(),
+            name: "ann".into(),
+            groups: None,
+            system_admin: false,
+        };
+        crate::ops::sessions::sign_in_external(&call.state, &identity)
+            .await
+            .unwrap();
+        set_disabled(&call, "ann", true).await.unwrap();
+        let refused = crate::ops::sessions::sign_in_external(&call.state, &identity)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.0, SignInFailure::Disabled);
     }
 }

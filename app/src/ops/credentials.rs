@@ -158,10 +158,16 @@ pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
     let mut tx = call.change().await?;
     credentials::delete(tx.conn(), &credential)
         .await
-        .map_err(|_| {
-            ApiError::Conflict(format!(
-                "Credential {name} came into use; nothing was deleted."
-            ))
+        .map_err(|e| match e {
+            // An image took it up between the check and the delete.
+            crate::backend::BackendError::Database(sqlx::Error::Database(d))
+                if d.is_foreign_key_violation() =>
+            {
+                ApiError::Conflict(format!(
+                    "Credential {name} came into use; nothing was deleted."
+                ))
+            }
+            other => other.into(),
         })?;
     tx.commit("credential.delete", &format!("credential:{name}"), "")
         .await

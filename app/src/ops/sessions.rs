@@ -53,6 +53,17 @@ pub async fn me(call: &Call) -> OpResult<Option<Me>> {
     }))
 }
 
+/// Whether `password` is the one `hash` was made from (none: no password matches); when
+/// too many checks run at once, 429 with a retry in a second.
+pub(crate) async fn password_matches(password: &str, hash: Option<String>) -> OpResult<bool> {
+    passwords::verify(password.to_owned(), hash)
+        .await
+        .map_err(|passwords::Busy| ApiError::TooManyAttempts {
+            message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
+            retry_after_secs: 1,
+        })
+}
+
 /// Checks a local account's password and starts a session; answers the session's token.
 /// Each attempt is counted for its client address and its name before the password is
 /// checked (and slows both down); failures are audited.
@@ -103,13 +114,7 @@ pub async fn sign_in(
     let user = users::find(&state.db, username).await?;
     let target = format!("user:{username}");
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matched =
-        passwords::verify(password.to_owned(), hash)
-            .await
-            .map_err(|passwords::Busy| ApiError::TooManyAttempts {
-                message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
-                retry_after_secs: 1,
-            })?;
+    let matched = password_matches(password, hash).await?;
     if !matched {
         let change = Change::begin(&state.db, username.to_owned()).await?;
         change.commit("session.login_failed", &target, "").await?;

@@ -85,10 +85,8 @@ pub async fn set_member(
     Path((group, user)): Path<(String, String)>,
     Body(body): Body<MemberRole>,
 ) -> Reply<Json<Vec<Member>>> {
-    let role = match body.role.as_str() {
-        "member" => app::domain::Role::Member,
-        "admin" => app::domain::Role::Admin,
-        _ => return Err(bad_request("must be member or admin", Some("role".into()))),
+    let Some(role) = app::domain::Role::parse(&body.role) else {
+        return Err(bad_request("must be member or admin", Some("role".into())));
     };
     accounts::add_member(&caller.call, &group, &user, role).await?;
     member_list(&caller, &group).await
