@@ -2019,3 +2019,69 @@ async fn a_deleted_user_loses_their_sessions_memberships_and_tokens_at_once() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_gpu_url_on_an_image_that_is_not_universal_is_refused_naming_it() {
+    let api = Api::start().await;
+    let body = json!({"display_name": "cpu-only", "type": "cpu", "url": "registry.example/c:1",
+                      "gpu_url": "registry.example/c:gpu"});
+    let (status, answer) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), &answer["error"]["field"]),
+        (422, &json!("gpu_url")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only universal images")
+    );
+    let (_, list) = api
+        .send("group admin", Method::GET, "/api/v1/groups/ml/images", None)
+        .await;
+    assert_eq!(list["total"], 0, "nothing was stored");
+
+    // A universal image with its own GPU image, changed to cpu without dropping it: refused.
+    let body = json!({"display_name": "both", "type": "universal", "url": "registry.example/b:1",
+                      "gpu_url": "registry.example/b:gpu"});
+    let (status, image) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 201, "{image}");
+    let path = "/api/v1/groups/ml/images/both";
+    let (status, answer) = api
+        .send(
+            "group admin",
+            Method::PATCH,
+            path,
+            Some(json!({"version": image["version"], "type": "cpu"})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), &answer["error"]["field"]),
+        (422, &json!("gpu_url"))
+    );
+    let (status, changed) = api
+        .send(
+            "group admin",
+            Method::PATCH,
+            path,
+            Some(json!({"version": image["version"], "type": "cpu", "gpu_url": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["gpu_url"], Value::Null);
+}

@@ -49,11 +49,20 @@ impl ImageForm {
         let description = keep(e, check_description(&self.description));
         let image_type = keep(e, ImageType::parse("type", &self.image_type));
         let url = keep(e, ImageRef::parse("url", &self.url));
-        let separate_gpu = self.use_gpu_url && image_type == Some(ImageType::Universal);
-        let gpu_url = if separate_gpu {
-            keep(e, ImageRef::parse("gpu_url", &self.gpu_url))
-        } else {
-            url.clone()
+        // Only a universal image names a separate GPU image; asking for one on another
+        // type is refused rather than dropped (an API client would not notice otherwise).
+        let gpu_url = match (self.use_gpu_url, image_type) {
+            (true, Some(ImageType::Universal)) => {
+                keep(e, ImageRef::parse("gpu_url", &self.gpu_url))
+            }
+            (true, Some(_)) => {
+                e.push(FieldError::new(
+                    "gpu_url",
+                    "only universal images name a separate GPU image; leave it out, or choose universal",
+                ));
+                None
+            }
+            _ => url.clone(),
         };
         let pull_secret = keep(
             e,
@@ -159,16 +168,19 @@ mod tests {
         .validate()
         .unwrap();
         assert_eq!(v.gpu_url.as_str(), "tensorflow/tensorflow:2.3.0-gpu");
-        // Only universal images may name a separate GPU image.
-        let v = ImageForm {
+        // Only universal images may name a separate GPU image: on another type it is
+        // refused, naming the field.
+        let errors = ImageForm {
             image_type: "cpu".into(),
             use_gpu_url: true,
             gpu_url: "x:y".into(),
             ..form()
         }
         .validate()
-        .unwrap();
-        assert_eq!(v.gpu_url, v.url);
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "gpu_url");
+        assert!(errors[0].message.contains("only universal images"));
     }
 
     #[test]

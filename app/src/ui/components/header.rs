@@ -41,6 +41,7 @@ fn UserBar(me: Me) -> impl IntoView {
     view! {
         <nav class="topbar__nav" aria-label="Main">
             <A href="/launch" attr:class="topbar__link">"Launch"</A>
+            {me.manages.first().cloned().map(|first| view! { <ImagesLink first/> })}
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
             {me.system_admin.then(|| view! {
                 <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
@@ -72,6 +73,18 @@ fn group_in_path(path: &str) -> Option<String> {
         .next()
         .filter(|g| !g.is_empty())
         .map(str::to_owned)
+}
+
+/// "Images": the open group's Images page (the manual's name for it), else the first group
+/// the user manages.
+#[component]
+fn ImagesLink(first: String) -> impl IntoView {
+    let location = use_location();
+    let href = move || {
+        let group = group_in_path(&location.pathname.get()).unwrap_or_else(|| first.clone());
+        format!("/groups/{group}/images")
+    };
+    view! { <a href=href class="topbar__link">"Images"</a> }
 }
 
 /// Moves between the groups the user manages: a disclosure of plain links, no script needed.

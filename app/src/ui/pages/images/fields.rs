@@ -82,7 +82,14 @@ pub fn ImageFields(
         </Field>
         <Field id="type" label="Type" error=error_for("type") hint="">
             <select id="type" name="image[image_type]"
-                on:change=move |ev| { touch("type"); form.update(|f| f.image_type = event_target_value(&ev)) }>
+                on:change=move |ev| {
+                    touch("type");
+                    // Only universal images name a GPU image: another type drops the choice.
+                    form.update(|f| {
+                        f.image_type = event_target_value(&ev);
+                        f.use_gpu_url &= f.image_type == ImageType::Universal.as_str();
+                    })
+                }>
                 {ImageType::ALL.into_iter().map(|t| {
                     let selected = initial.image_type == t.as_str();
                     view! { <option value=t.as_str() selected=selected>{t.as_str()}</option> }
@@ -118,6 +125,8 @@ pub fn ImageFields(
             <legend>"Specific container image url for GPU"</legend>
             <label class="form__check">
                 <input type="checkbox" name="image[use_gpu_url]" checked=initial.use_gpu_url
+                    prop:checked=move || form.with(|f| f.use_gpu_url)
+                    disabled=move || hydrated.get() && !is_universal()
                     on:change=move |ev| form.update(|f| f.use_gpu_url = event_target_checked(&ev))/>
                 "Use a different image on GPU (universal images only; otherwise the GPU url is the container image url)"
             </label>

@@ -65,8 +65,8 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
                 (true, true) => "descending",
             };
             let arrow = match sort {
-                "ascending" => " ▲",
-                "descending" => " ▼",
+                "ascending" => " ↑",
+                "descending" => " ↓",
                 _ => "",
             };
             let href = format!("{base}{}", query.sorted_by(column).to_query_string());

@@ -21,6 +21,8 @@ pub fn NewImagePage() -> impl IntoView {
     let group = group_param();
     let query = use_query_map();
     let building = Memo::new(move |_| query.read().get("tab").as_deref() == Some("build"));
+    // What the other tab's form carried here (the tabs submit it; see `OtherTab`).
+    let carried = Memo::new(move |_| Carried::from_query(&query.read()));
     let choices = Resource::new(move || group.get(), pull_secret_choices);
     let status = Resource::new(|| (), |_| builds_status());
     let bases = Resource::new(
@@ -39,7 +41,7 @@ pub fn NewImagePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match (choices.await, status.await, bases.await) {
                     (Ok(pull_secrets), Ok(builds_disabled), Ok(bases)) => Either::Left(view! {
-                        <NewImage group=group.get_untracked() building pull_secrets builds_disabled bases/>
+                        <NewImage group=group.get_untracked() building carried=carried.get_untracked() pull_secrets builds_disabled bases/>
                     }),
                     (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => Either::Right(view! { <ApiErrorView error/> }),
                 }
@@ -48,10 +50,45 @@ pub fn NewImagePage() -> impl IntoView {
     }
 }
 
+/// The fields both ways of adding an image share: choosing the other way keeps them.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Carried {
+    display_name: String,
+    description: String,
+    image_type: String,
+}
+
+impl Carried {
+    /// Reads the fields from either form's names (`image[…]` or `build[…]`).
+    fn from_query(query: &leptos_router::params::ParamsMap) -> Self {
+        let field = |name: &str| {
+            query
+                .get(&format!("image[{name}]"))
+                .or_else(|| query.get(&format!("build[{name}]")))
+                .unwrap_or_default()
+        };
+        let image_type = field("image_type");
+        Self {
+            display_name: field("display_name"),
+            description: field("description"),
+            image_type: if image_type.is_empty() {
+                "cpu".into()
+            } else {
+                image_type
+            },
+        }
+    }
+}
+
+/// The form each tab shows, for the other tab to submit.
+const EXISTING_FORM: &str = "new-existing-image";
+const BUILD_FORM: &str = "new-custom-image";
+
 #[component]
 fn NewImage(
     group: Option<String>,
     building: Memo<bool>,
+    carried: Carried,
     pull_secrets: Vec<String>,
     /// Why builds cannot start here, when they cannot.
     builds_disabled: Option<String>,
@@ -61,31 +98,70 @@ fn NewImage(
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
     let title = scope_title(group.as_deref());
-    let tab = move |build: bool| move || (building.get() == build).then_some("page");
+    let build_tab = format!("{new}?tab=build");
+    let on_build = building.get_untracked();
+    // The open tab's form, if it shows one (none when builds are off).
+    let open_form = match (on_build, builds_disabled.is_some()) {
+        (false, _) => Some(EXISTING_FORM),
+        (true, false) => Some(BUILD_FORM),
+        (true, true) => None,
+    };
     view! {
         <Title text=format!("New Image · {title}")/>
         <section class="card">
             <h1>"New Image"</h1>
             <p class="images__group">{title.clone()}</p>
             <nav class="tabs" aria-label="How to add the image">
-                <A href=new.clone() attr:class="tabs__tab" attr:aria-current=tab(false)>"Use existing image"</A>
-                <A href=format!("{new}?tab=build") attr:class="tabs__tab" attr:aria-current=tab(true)>"Build custom image"</A>
+                {if on_build {
+                    Either::Left(view! {
+                        <OtherTab label="Use existing image" href=new.clone() tab="existing" form=open_form/>
+                        <span class="tabs__tab" aria-current="page">"Build custom image"</span>
+                    })
+                } else {
+                    Either::Right(view! {
+                        <span class="tabs__tab" aria-current="page">"Use existing image"</span>
+                        <OtherTab label="Build custom image" href=build_tab tab="build" form=open_form/>
+                    })
+                }}
             </nav>
-            {if building.get_untracked() {
+            {if on_build {
                 Either::Left(match builds_disabled {
                     Some(reason) => Either::Left(view! { <BuildsNotSetUp reason/> }),
-                    None => Either::Right(view! { <BuildImageForm group=group.clone() pull_secrets=pull_secrets.clone() bases base=base.clone()/> }),
+                    None => Either::Right(view! { <BuildImageForm group=group.clone() carried pull_secrets=pull_secrets.clone() bases base=base.clone()/> }),
                 })
             } else {
-                Either::Right(view! { <ExistingImageForm group=group.clone() pull_secrets=pull_secrets.clone() base=base.clone()/> })
+                Either::Right(view! { <ExistingImageForm group=group.clone() carried pull_secrets=pull_secrets.clone() base=base.clone()/> })
             }}
         </section>
+    }
+}
+
+/// The tab not chosen. When the open tab shows a form, choosing the other way submits that
+/// form's fields to this page (a GET: nothing is created), so what was typed stays; with or
+/// without JavaScript.
+#[component]
+fn OtherTab(
+    label: &'static str,
+    href: String,
+    tab: &'static str,
+    form: Option<&'static str>,
+) -> impl IntoView {
+    match form {
+        Some(form) => {
+            let action = href.split('?').next().unwrap_or_default().to_owned();
+            Either::Left(view! {
+                <button type="submit" form=form formmethod="get" formaction=action formnovalidate
+                    name="tab" value=tab class="tabs__tab">{label}</button>
+            })
+        }
+        None => Either::Right(view! { <a href=href class="tabs__tab">{label}</a> }),
     }
 }
 
 #[component]
 fn ExistingImageForm(
     group: Option<String>,
+    carried: Carried,
     pull_secrets: Vec<String>,
     base: String,
 ) -> impl IntoView {
@@ -93,11 +169,13 @@ fn ExistingImageForm(
     // Without JavaScript the form posts and comes back here with the server's answer.
     let server_error = action.value().get_untracked().and_then(Result::err);
     let initial = ImageForm {
-        image_type: "cpu".into(),
+        display_name: carried.display_name,
+        description: carried.description,
+        image_type: carried.image_type,
         ..Default::default()
     };
     view! {
-        <ActionForm action=action attr:class="form" attr:aria-label="Use existing image">
+        <ActionForm action=action attr:id=EXISTING_FORM attr:class="form" attr:aria-label="Use existing image">
             {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
             <ImageFields initial pull_secrets server_error=server_error.clone() fixed_name=None/>
             {form_level_error(server_error).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
@@ -113,6 +191,7 @@ fn ExistingImageForm(
 #[component]
 fn BuildImageForm(
     group: Option<String>,
+    carried: Carried,
     pull_secrets: Vec<String>,
     bases: Vec<LaunchableImage>,
     base: String,
@@ -120,11 +199,13 @@ fn BuildImageForm(
     let action = ServerAction::<CreateCustomImage>::new();
     let error = action.value().get_untracked().and_then(Result::err);
     let initial = BuildForm {
-        image_type: "cpu".into(),
+        display_name: carried.display_name,
+        description: carried.description,
+        image_type: carried.image_type,
         ..Default::default()
     };
     view! {
-        <ActionForm action=action attr:class="form" attr:aria-label="Build custom image">
+        <ActionForm action=action attr:id=BUILD_FORM attr:class="form" attr:aria-label="Build custom image">
             {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
             <BuildFields group initial pull_secrets bases error spec_only=false/>
             <div class="form__actions">
