@@ -58,6 +58,9 @@ pub fn ImagePicker(
     /// The form needs a value.
     #[prop(optional)]
     required: bool,
+    /// The value breaks a rule (its error shows): `aria-invalid`.
+    #[prop(optional, into)]
+    invalid: Signal<bool>,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
     let active = RwSignal::new(None::<usize>);
@@ -140,6 +143,7 @@ pub fn ImagePicker(
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 aria-activedescendant=active_id
                 aria-describedby=described_by
+                aria-invalid=move || invalid.get().then_some("true")
                 // The attribute for the server's HTML (forms work without JavaScript), the
                 // property for what changes after hydration.
                 value=value.get_untracked()

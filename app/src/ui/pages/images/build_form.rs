@@ -42,6 +42,7 @@ pub fn BuildFields(
         Some(ApiError::Invalid(_)) | None => None,
         Some(other) => Some(other.to_string()),
     };
+    let invalid = |field: &str| field_error(field).map(|_| "true");
     // Package errors already name their box and line; the others get their field's label.
     let show = |id: &'static str, label: &'static str, message: Option<String>| {
         message.map(|m| {
@@ -58,18 +59,20 @@ pub fn BuildFields(
             <div class="form__field">
                 <label for="b-display_name">"Display name"</label>
                 <input id="b-display_name" name="build[display_name]" required maxlength="63" autocomplete="off"
+                    aria-describedby="b-display_name-error" aria-invalid=invalid("display_name")
                     value=initial.display_name.clone()/>
                 <p class="form__hint">"Lowercase letters, digits, '.' and '-'; up to 63 characters. The image name is made from it ('.' becomes '-')."</p>
                 {show("b-display_name", "Display name", field_error("display_name"))}
             </div>
             <div class="form__field">
                 <label for="b-description">"Description"</label>
-                <textarea id="b-description" name="build[description]" rows="2" maxlength="2000">{initial.description.clone()}</textarea>
+                <textarea id="b-description" name="build[description]" rows="2" maxlength="2000"
+                    aria-describedby="b-description-error" aria-invalid=invalid("description")>{initial.description.clone()}</textarea>
                 {show("b-description", "Description", field_error("description"))}
             </div>
             <div class="form__field">
                 <label for="b-type">"Type"</label>
-                <select id="b-type" name="build[image_type]">
+                <select id="b-type" name="build[image_type]" aria-describedby="b-type-error" aria-invalid=invalid("type")>
                     {ImageType::ALL.into_iter().map(|t| {
                         let selected = initial.image_type == t.as_str();
                         view! { <option value=t.as_str() selected=selected>{t.as_str()}</option> }
@@ -164,6 +167,11 @@ fn SpecFields(
             })
         }
     };
+    // `aria-invalid` on a field while its error shows.
+    let invalid = move |field: &'static str| {
+        let message = error_for(field);
+        move || message().map(|_| "true")
+    };
     let show = move |id: &'static str, label: &'static str, field: &'static str| {
         let message = error_for(field);
         view! {
@@ -177,6 +185,7 @@ fn SpecFields(
             <label for="b-base_image">"Base image"</label>
             <ImagePicker id="b-base_image" name="build[base_image]" entries=Signal::stored(bases)
                 value=base on_pick=picked required=true described_by="b-base_image-hint b-base_image-error"
+                invalid=Signal::derive(move || invalid("base_image")().is_some())
                 placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"/>
             <p class="form__hint" id="b-base_image-hint">"Any image reference, or one of this group's ready images (↓ to choose). Kiln resolves it to its digest before the build is queued."</p>
             {show("b-base_image", "Base image", "base_image")}
@@ -192,6 +201,7 @@ fn SpecFields(
             <div class="form__field">
                 <label for="b-pull_secret">"Pull secret"</label>
                 <select id="b-pull_secret" name="build[pull_secret]"
+                    aria-describedby="b-pull_secret-error" aria-invalid=invalid("pull_secret")
                     prop:value=move || form.with(|f| f.pull_secret.clone())
                     on:change=edit(|f, v| f.pull_secret = v)>
                     <option value="">"Choose…"</option>
@@ -210,18 +220,21 @@ fn SpecFields(
                 <div class="form__field">
                     <label for="b-apt">"APT"</label>
                     <textarea id="b-apt" name="build[apt]" rows="6" spellcheck="false" placeholder="curl\nlibgl1=1.6.0-1"
+                        aria-describedby="b-apt-error" aria-invalid=invalid("apt")
                         on:input=edit(|f, v| f.apt = v)>{initial.apt.clone()}</textarea>
                     {show("b-apt", "", "apt")}
                 </div>
                 <div class="form__field">
                     <label for="b-conda">"Conda"</label>
                     <textarea id="b-conda" name="build[conda]" rows="6" spellcheck="false" placeholder="-c conda-forge::numpy==1.17*"
+                        aria-describedby="b-conda-error" aria-invalid=invalid("conda")
                         on:input=edit(|f, v| f.conda = v)>{initial.conda.clone()}</textarea>
                     {show("b-conda", "", "conda")}
                 </div>
                 <div class="form__field">
                     <label for="b-pip">"Pip"</label>
                     <textarea id="b-pip" name="build[pip]" rows="6" spellcheck="false" placeholder="torch==2.3.0+cu121\npandas[excel]<3"
+                        aria-describedby="b-pip-error" aria-invalid=invalid("pip")
                         on:input=edit(|f, v| f.pip = v)>{initial.pip.clone()}</textarea>
                     {show("b-pip", "", "pip")}
                 </div>

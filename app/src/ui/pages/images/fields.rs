@@ -59,6 +59,11 @@ pub fn ImageFields(
                 .unwrap_or_default(),
         }
     };
+    // `aria-invalid` on a field while its error shows.
+    let invalid = move |field: &'static str| {
+        let error = error_for(field);
+        move || error.get().map(|_| "true")
+    };
     let is_universal = move || form.with(|f| f.image_type == ImageType::Universal.as_str());
     let initial = form.get_untracked();
 
@@ -67,7 +72,7 @@ pub fn ImageFields(
             hint="Lowercase letters, digits, '.' and '-'; up to 63 characters.">
             <input id="display_name" name="image[display_name]" required maxlength="63" autocomplete="off"
                 value=initial.display_name.clone()
-                aria-describedby="display_name-hint display_name-error"
+                aria-describedby="display_name-hint display_name-error" aria-invalid=invalid("display_name")
                 on:input=move |ev| { touch("display_name"); form.update(|f| f.display_name = event_target_value(&ev)) }/>
         </Field>
         <Field id="image_name" label="Image name" error=Signal::derive(|| None)
@@ -76,12 +81,13 @@ pub fn ImageFields(
         </Field>
         <Field id="description" label="Description" error=error_for("description") hint="">
             <textarea id="description" name="image[description]" rows="2" maxlength="2000"
+                aria-describedby="description-error" aria-invalid=invalid("description")
                 on:input=move |ev| { touch("description"); form.update(|f| f.description = event_target_value(&ev)) }>
                 {initial.description.clone()}
             </textarea>
         </Field>
         <Field id="type" label="Type" error=error_for("type") hint="">
-            <select id="type" name="image[image_type]"
+            <select id="type" name="image[image_type]" aria-describedby="type-error" aria-invalid=invalid("type")
                 on:change=move |ev| {
                     touch("type");
                     // Only universal images name a GPU image: another type drops the choice.
@@ -98,6 +104,7 @@ pub fn ImageFields(
         </Field>
         <Field id="url" label="Container image url" error=error_for("url") hint="e.g. nvcr.io/nvidia/pytorch:24.01-py3">
             <input id="url" name="image[url]" required autocomplete="off" spellcheck="false"
+                aria-describedby="url-hint url-error" aria-invalid=invalid("url")
                 value=initial.url.clone()
                 on:input=move |ev| { touch("url"); form.update(|f| f.url = event_target_value(&ev)) }/>
         </Field>
@@ -110,7 +117,7 @@ pub fn ImageFields(
             </label>
             <div class="form__field" hidden=move || hydrated.get() && !form.with(|f| f.use_pull_secret)>
                 <label for="pull_secret">"Pull secret"</label>
-                <select id="pull_secret" name="image[pull_secret]"
+                <select id="pull_secret" name="image[pull_secret]" aria-describedby="pull_secret-error" aria-invalid=invalid("pull_secret")
                     on:change=move |ev| { touch("pull_secret"); form.update(|f| f.pull_secret = event_target_value(&ev)) }>
                     <option value="">"Choose…"</option>
                     {pull_secrets.into_iter().map(|name| {
@@ -133,6 +140,7 @@ pub fn ImageFields(
             <div class="form__field" hidden=move || hydrated.get() && !form.with(|f| f.use_gpu_url)>
                 <label for="gpu_url">"Container image url for GPU"</label>
                 <input id="gpu_url" name="image[gpu_url]" autocomplete="off" spellcheck="false"
+                    aria-describedby="gpu_url-error" aria-invalid=invalid("gpu_url")
                     value=initial.gpu_url.clone()
                     on:input=move |ev| { touch("gpu_url"); form.update(|f| f.gpu_url = event_target_value(&ev)) }/>
                 <FieldError id="gpu_url" error=error_for("gpu_url")/>
