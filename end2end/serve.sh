@@ -25,7 +25,7 @@ $kiln member add other other-admin --admin
 $kiln user add loner --password-stdin <<<"loner-password"
 $kiln user add root --system-admin --password-stdin <<<"root-password"
 for project in hydrated no-js; do
-  for group in "team-$project" "team-$project-builds" "manual-$project" "pages-$project"; do
+  for group in "team-$project" "team-$project-builds" "manual-$project" "pages-$project" "zh-$project"; do
     $kiln group add "$group"
     $kiln member add "$group" demo-admin --admin
   done

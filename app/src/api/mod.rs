@@ -9,6 +9,7 @@ pub mod credentials;
 #[cfg(feature = "ssr")]
 pub(crate) mod edge;
 pub mod images;
+pub mod language;
 pub mod launch;
 pub mod session;
 pub mod tokens;

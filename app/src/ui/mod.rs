@@ -29,9 +29,17 @@ use pages::{
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's language, for every component below (see `i18n::use_lang`).
+    #[cfg(feature = "ssr")]
+    let lang = use_context::<http::request::Parts>()
+        .map(|parts| crate::i18n::from_headers(&parts.headers))
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let lang = crate::i18n::use_lang();
+    provide_context(lang);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.tag()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

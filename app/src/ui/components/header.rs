@@ -5,12 +5,15 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
+use crate::api::language::SetLanguage;
+use crate::i18n::{Lang, t, use_lang};
 use crate::ui::Session;
 use crate::wire::accounts::Me;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let session = expect_context::<Session>();
+    let l = use_lang();
     view! {
         <header class="topbar">
             <A href="/" attr:class="topbar__brand">"Kiln"</A>
@@ -19,8 +22,9 @@ pub fn Header() -> impl IntoView {
                     match session.me.await {
                         Ok(Some(me)) => Either::Left(view! { <UserBar me/> }),
                         _ => Either::Right(view! {
-                            <nav class="topbar__user" aria-label="Account">
-                                <A href="/login">"Sign in"</A>
+                            <nav class="topbar__user" aria-label=t(l, "Account")>
+                                <A href="/login">{t(l, "Sign in")}</A>
+                                <LanguageSwitch/>
                             </nav>
                         }),
                     }
@@ -33,36 +37,61 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn UserBar(me: Me) -> impl IntoView {
     let session = expect_context::<Session>();
-    let role = if me.system_admin {
-        Some("system admin")
-    } else {
-        None
-    };
+    let l = use_lang();
+    let role = me.system_admin.then(|| t(l, "system admin"));
     view! {
-        <nav class="topbar__nav" aria-label="Main">
-            <A href="/launch" attr:class="topbar__link">"Launch"</A>
+        <nav class="topbar__nav" aria-label=t(l, "Main")>
+            <A href="/launch" attr:class="topbar__link">{t(l, "Launch")}</A>
             {me.manages.first().cloned().map(|first| view! { <ImagesLink first/> })}
             {(!me.manages.is_empty()).then(|| view! { <GroupSwitcher groups=me.manages.clone()/> })}
             {me.system_admin.then(|| view! {
-                <A href="/admin/images" attr:class="topbar__link">"Global images"</A>
-                <A href="/admin/users" attr:class="topbar__link">"Users"</A>
-                <A href="/admin/groups" attr:class="topbar__link">"Groups"</A>
-                <A href="/admin/credentials" attr:class="topbar__link">"Registry credentials"</A>
-                <A href="/admin/tokens" attr:class="topbar__link">"Service tokens"</A>
-                <A href="/admin/audit" attr:class="topbar__link">"Audit log"</A>
+                <A href="/admin/images" attr:class="topbar__link">{t(l, "Global images")}</A>
+                <A href="/admin/users" attr:class="topbar__link">{t(l, "Users")}</A>
+                <A href="/admin/groups" attr:class="topbar__link">{t(l, "Groups")}</A>
+                <A href="/admin/credentials" attr:class="topbar__link">{t(l, "Registry credentials")}</A>
+                <A href="/admin/tokens" attr:class="topbar__link">{t(l, "Service tokens")}</A>
+                <A href="/admin/audit" attr:class="topbar__link">{t(l, "Audit log")}</A>
             })}
         </nav>
         <div class="topbar__user">
             <span class="topbar__name" data-testid="signed-in-user">{me.name.clone()}</span>
-            <A href="/me/tokens" attr:class="topbar__link">"Your tokens"</A>
-            {me.has_password.then(|| view! { <A href="/me/password" attr:class="topbar__link">"Change password"</A> })}
+            <A href="/me/tokens" attr:class="topbar__link">{t(l, "Your tokens")}</A>
+            {me.has_password.then(|| view! { <A href="/me/password" attr:class="topbar__link">{t(l, "Change password")}</A> })}
             {role.map(|r| view! { <span class="badge">{r}</span> })}
             {(!me.via_proxy).then(|| view! {
                 <ActionForm action=session.logout attr:class="topbar__logout">
-                    <button type="submit" class="button button--quiet">"Sign out"</button>
+                    <button type="submit" class="button button--quiet">{t(l, "Sign out")}</button>
                 </ActionForm>
             })}
+            <LanguageSwitch/>
         </div>
+    }
+}
+
+/// Offers the other language, named in itself; the choice is remembered (a cookie) and the
+/// same page comes back in it. A plain form: no script needed.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let l = use_lang();
+    let location = use_location();
+    let here = move || {
+        let search = location.search.get();
+        let path = location.pathname.get();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    };
+    let action = ServerAction::<SetLanguage>::new();
+    view! {
+        <ActionForm action attr:class="topbar__language">
+            <input type="hidden" name="next" value=here/>
+            {Lang::ALL.into_iter().filter(|other| *other != l).map(|other| view! {
+                <button type="submit" name="lang" value=other.tag() lang=other.tag()
+                    class="button button--quiet" title=t(l, "Language")>{other.own_name()}</button>
+            }).collect_view()}
+        </ActionForm>
     }
 }
 
@@ -84,7 +113,8 @@ fn ImagesLink(first: String) -> impl IntoView {
         let group = group_in_path(&location.pathname.get()).unwrap_or_else(|| first.clone());
         format!("/groups/{group}/images")
     };
-    view! { <a href=href class="topbar__link">"Images"</a> }
+    let l = use_lang();
+    view! { <a href=href class="topbar__link">{t(l, "Images")}</a> }
 }
 
 /// Moves between the groups the user manages: a disclosure of plain links, no script needed.
@@ -95,11 +125,12 @@ fn GroupSwitcher(
 ) -> impl IntoView {
     let location = use_location();
     let current = Memo::new(move |_| group_in_path(&location.pathname.get()));
+    let l = use_lang();
     view! {
         <details class="switcher">
             <summary class="switcher__toggle">
-                "Group: "
-                <strong data-testid="current-group">{move || current.get().unwrap_or_else(|| "choose…".into())}</strong>
+                {t(l, "Group: ")}
+                <strong data-testid="current-group">{move || current.get().unwrap_or_else(|| t(l, "choose…").into())}</strong>
             </summary>
             <ul class="switcher__menu">
                 {groups

@@ -1,5 +1,6 @@
 //! Pages for refusals and failures: 401 sends to sign-in, 403, 404, and the error boundary.
 
+use crate::i18n::{t, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,6 +12,7 @@ use crate::api::ApiError;
 /// Shows a server function's error the way its status asks for.
 #[component]
 pub fn ApiErrorView(error: ApiError) -> impl IntoView {
+    let l = use_lang();
     let (code, title, message) = match error {
         ApiError::Unauthenticated => {
             let location = use_location();
@@ -26,9 +28,13 @@ pub fn ApiErrorView(error: ApiError) -> impl IntoView {
             };
             return Either::Left(view! { <Redirect path=to/> });
         }
-        ApiError::Forbidden(message) => (403, "Not allowed", message),
-        ApiError::NotFound(message) => (404, "Not found", message),
-        other => (other.status(), "Something went wrong", other.to_string()),
+        ApiError::Forbidden(message) => (403, t(l, "Not allowed"), message),
+        ApiError::NotFound(message) => (404, t(l, "Not found"), message),
+        other => (
+            other.status(),
+            t(l, "Something went wrong"),
+            other.to_string(),
+        ),
     };
     Either::Right(view! { <StatusPage code title message/> })
 }
@@ -40,7 +46,8 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
-    view! { <StatusPage code=404 title="Not found" message="There is no page at this address.".to_owned()/> }
+    let l = use_lang();
+    view! { <StatusPage code=404 title=t(l, "Not found") message=t(l, "There is no page at this address.").to_owned()/> }
 }
 
 #[component]
@@ -52,13 +59,14 @@ pub fn StatusPage(
     /// What happened and what to do, in a sentence or two.
     message: String,
 ) -> impl IntoView {
+    let l = use_lang();
     view! {
         <Title text=title/>
         <section class="status" data-status=code>
             <p class="status__code">{code}</p>
             <h1 class="status__title">{title}</h1>
             <p class="status__message" role="alert">{message}</p>
-            <a class="button" href="/">"Go to your start page"</a>
+            <a class="button" href="/">{t(l, "Go to your start page")}</a>
         </section>
     }
 }
@@ -73,11 +81,12 @@ pub fn ErrorsView(errors: ArcRwSignal<Errors>) -> impl IntoView {
             .map(|(_, e)| view! { <li>{e.to_string()}</li> })
             .collect_view()
     };
+    let l = use_lang();
     view! {
         <section class="status" data-status="500">
-            <h1 class="status__title">"Something went wrong"</h1>
+            <h1 class="status__title">{t(l, "Something went wrong")}</h1>
             <ul role="alert">{messages}</ul>
-            <a class="button" href="/">"Go to your start page"</a>
+            <a class="button" href="/">{t(l, "Go to your start page")}</a>
         </section>
     }
 }

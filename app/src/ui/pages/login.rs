@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::session::{Login, how_to_sign_in};
+use crate::i18n::{t, use_lang};
 use crate::ui::components::status::encode_component;
 use crate::wire::accounts::{SignInFailure, SignInMode};
 
@@ -22,25 +23,25 @@ pub fn LoginPage() -> impl IntoView {
         .and_then(|code| SignInFailure::from_code(&code));
     // After a password change every session ends: the page says why one signs in again.
     let changed = query.read_untracked().get("changed").as_deref() == Some("password");
+    let l = use_lang();
     view! {
-        <Title text="Sign in"/>
+        <Title text=t(l, "Sign in")/>
         <section class="card card--narrow">
-            <h1>"Sign in to Kiln"</h1>
+            <h1>{t(l, "Sign in to Kiln")}</h1>
             {failed.map(|f| view! { <p class="form__error" role="alert">{f.message()}</p> })}
-            {changed.then(|| view! { <p class="form__notice" role="status">"Your password was changed. Sign in with the new one."</p> })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {changed.then(|| view! { <p class="form__notice" role="status">{t(l, "Your password was changed. Sign in with the new one.")}</p> })}
+            <Suspense fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
                 {move || Suspend::new(async move {
                     match mode.await {
                         Ok(SignInMode::Provider) => EitherOf3::A(view! {
-                            <p>"This Kiln signs you in with your organisation's account."</p>
+                            <p>{t(l, "This Kiln signs you in with your organisation's account.")}</p>
                             <a class="button button--primary" rel="external"
                                 href=format!("/auth/oidc/login?next={}", encode_component(&next()))>
-                                "Sign in with your organisation's account"
+                                {t(l, "Sign in with your organisation's account")}
                             </a>
                         }),
                         Ok(SignInMode::Proxy) => EitherOf3::B(view! {
-                            <p>"Your organisation's sign-in service signs you in before you reach Kiln. \
-                                Open Kiln from your platform's address to be signed in."</p>
+                            <p>{t(l, "Your organisation's sign-in service signs you in before you reach Kiln. Open Kiln from your platform's address to be signed in.")}</p>
                         }),
                         _ => EitherOf3::C(view! { <PasswordForm next=next()/> }),
                     }
@@ -55,19 +56,20 @@ fn PasswordForm(next: String) -> impl IntoView {
     let login = ServerAction::<Login>::new();
     // A failed sign-in comes back here with the server's answer.
     let error = login.value().get_untracked().and_then(Result::err);
+    let l = use_lang();
     view! {
-        <ActionForm action=login attr:class="form" attr:aria-label="Sign in">
+        <ActionForm action=login attr:class="form" attr:aria-label=t(l, "Sign in")>
             <input type="hidden" name="next" value=next/>
             <div class="form__field">
-                <label for="username">"User name"</label>
+                <label for="username">{t(l, "User name")}</label>
                 <input id="username" name="username" autocomplete="username" required autofocus/>
             </div>
             <div class="form__field">
-                <label for="password">"Password"</label>
+                <label for="password">{t(l, "Password")}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>
             </div>
             {error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
-            <button type="submit" class="button button--primary">"Sign in"</button>
+            <button type="submit" class="button button--primary">{t(l, "Sign in")}</button>
         </ActionForm>
     }
 }

@@ -9,6 +9,7 @@ use crate::api::ApiError;
 use crate::api::builds::PostedBuild;
 use crate::domain::LaunchableImage;
 use crate::domain::{BuildForm, FieldError, ImageType};
+use crate::i18n::{t, use_lang};
 use crate::ui::components::picker::ImagePicker;
 
 #[component]
@@ -26,6 +27,7 @@ pub fn BuildFields(
     /// Rebuild: only the spec (base image, pull secret, packages) can change.
     spec_only: bool,
 ) -> impl IntoView {
+    let l = use_lang();
     let field_error = |field: &str| match &error {
         Some(ApiError::Invalid(f)) if f.field == field => Some(f.message.clone()),
         _ => None,
@@ -57,28 +59,28 @@ pub fn BuildFields(
     view! {
         {(!spec_only).then(|| view! {
             <div class="form__field">
-                <label for="b-display_name">"Display name"</label>
+                <label for="b-display_name">{t(l, "Display name")}</label>
                 <input id="b-display_name" name="build[display_name]" required maxlength="63" autocomplete="off"
                     aria-describedby="b-display_name-error" aria-invalid=invalid("display_name")
                     value=initial.display_name.clone()/>
-                <p class="form__hint">"Lowercase letters, digits, '.' and '-'; up to 63 characters. The image name is made from it ('.' becomes '-')."</p>
-                {show("b-display_name", "Display name", field_error("display_name"))}
+                <p class="form__hint">{t(l, "Lowercase letters, digits, '.' and '-'; up to 63 characters. The image name is made from it ('.' becomes '-').")}</p>
+                {show("b-display_name", t(l, "Display name"), field_error("display_name"))}
             </div>
             <div class="form__field">
-                <label for="b-description">"Description"</label>
+                <label for="b-description">{t(l, "Description")}</label>
                 <textarea id="b-description" name="build[description]" rows="2" maxlength="2000"
                     aria-describedby="b-description-error" aria-invalid=invalid("description")>{initial.description.clone()}</textarea>
-                {show("b-description", "Description", field_error("description"))}
+                {show("b-description", t(l, "Description"), field_error("description"))}
             </div>
             <div class="form__field">
-                <label for="b-type">"Type"</label>
+                <label for="b-type">{t(l, "Type")}</label>
                 <select id="b-type" name="build[image_type]" aria-describedby="b-type-error" aria-invalid=invalid("type")>
                     {ImageType::ALL.into_iter().map(|t| {
                         let selected = initial.image_type == t.as_str();
                         view! { <option value=t.as_str() selected=selected>{t.as_str()}</option> }
                     }).collect_view()}
                 </select>
-                {show("b-type", "Type", field_error("type"))}
+                {show("b-type", t(l, "Type"), field_error("type"))}
             </div>
         })}
         <SpecFields group initial=initial.clone() pull_secrets bases server_error=error.clone()/>
@@ -99,6 +101,7 @@ fn SpecFields(
     /// The server's answer to the last submission, until the user edits.
     server_error: Option<ApiError>,
 ) -> impl IntoView {
+    let l = use_lang();
     let form = RwSignal::new(initial.clone());
     let submitted: Vec<FieldError> = match server_error {
         Some(ApiError::Invalid(f)) => vec![f],
@@ -182,40 +185,40 @@ fn SpecFields(
     };
     view! {
         <div class="form__field">
-            <label for="b-base_image">"Base image"</label>
+            <label for="b-base_image">{t(l, "Base image")}</label>
             <ImagePicker id="b-base_image" name="build[base_image]" entries=Signal::stored(bases)
                 value=base on_pick=picked required=true described_by="b-base_image-hint b-base_image-error"
                 invalid=Signal::derive(move || invalid("base_image")().is_some())
                 placeholder="e.g. quay.io/jupyter/base-notebook:2024-12-02"/>
-            <p class="form__hint" id="b-base_image-hint">"Any image reference, or one of this group's ready images (↓ to choose). Kiln resolves it to its digest before the build is queued."</p>
-            {show("b-base_image", "Base image", "base_image")}
+            <p class="form__hint" id="b-base_image-hint">{t(l, "Any image reference, or one of this group's ready images (↓ to choose). Kiln resolves it to its digest before the build is queued.")}</p>
+            {show("b-base_image", t(l, "Base image"), "base_image")}
         </div>
         <fieldset class="form__group">
-            <legend>"Image Pull Secret"</legend>
+            <legend>{t(l, "Image Pull Secret")}</legend>
             <label class="form__check">
                 <input type="checkbox" name="build[use_pull_secret]" checked=initial.use_pull_secret
                     prop:checked=move || form.with(|f| f.use_pull_secret)
                     on:change=move |ev| { form.update(|f| f.use_pull_secret = event_target_checked(&ev)); }/>
-                "The base image's registry needs a pull secret"
+                {t(l, "The base image's registry needs a pull secret")}
             </label>
             <div class="form__field">
-                <label for="b-pull_secret">"Pull secret"</label>
+                <label for="b-pull_secret">{t(l, "Pull secret")}</label>
                 <select id="b-pull_secret" name="build[pull_secret]"
                     aria-describedby="b-pull_secret-error" aria-invalid=invalid("pull_secret")
                     prop:value=move || form.with(|f| f.pull_secret.clone())
                     on:change=edit(|f, v| f.pull_secret = v)>
-                    <option value="">"Choose…"</option>
+                    <option value="">{t(l, "Choose…")}</option>
                     {pull_secrets.into_iter().map(|name| {
                         let selected = initial.pull_secret == name;
                         view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
                     }).collect_view()}
                 </select>
-                {show("b-pull_secret", "Image Pull Secret", "pull_secret")}
+                {show("b-pull_secret", t(l, "Image Pull Secret"), "pull_secret")}
             </div>
         </fieldset>
         <fieldset class="form__group packages">
-            <legend>"Packages"</legend>
-            <p class="form__hint">"One package per line; at least one in all. Each line is checked as you type."</p>
+            <legend>{t(l, "Packages")}</legend>
+            <p class="form__hint">{t(l, "One package per line; at least one in all. Each line is checked as you type.")}</p>
             <div class="packages__boxes">
                 <div class="form__field">
                     <label for="b-apt">"APT"</label>
@@ -239,7 +242,7 @@ fn SpecFields(
                     {show("b-pip", "", "pip")}
                 </div>
             </div>
-            {show("b-packages", "Packages", "packages")}
+            {show("b-packages", t(l, "Packages"), "packages")}
         </fieldset>
     }
 }

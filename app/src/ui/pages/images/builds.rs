@@ -1,6 +1,7 @@
 //! Build Details of a custom image: the newest build's state, progress and live log, Cancel
 //! Build, Rebuild from the edited spec, and the history of every build.
 
+use crate::i18n::use_lang;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -42,7 +43,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
     let cancel_error = cancel.value().get_untracked().and_then(Result::err);
     let rebuild_error = rebuild.value().get_untracked().and_then(Result::err);
     let base = list_path(group.as_deref());
-    let title = scope_title(group.as_deref());
+    let title = scope_title(use_lang(), group.as_deref());
     let newest = page.builds.first().cloned();
     let history = page.builds.clone();
     let (cancel_group, image_name) = (group.clone(), page.name.clone());

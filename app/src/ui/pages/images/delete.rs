@@ -1,5 +1,6 @@
 //! Delete an image (the trash can), after a confirmation that names it.
 
+use crate::i18n::{t, tf, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,19 +35,35 @@ fn ConfirmDelete(group: Option<String>, detail: ImageDetail) -> impl IntoView {
     let error = move || form_level_error(action.value().get().and_then(Result::err));
     let base = list_path(group.as_deref());
     let display = detail.form.display_name.clone();
-    let scope = scope_title(group.as_deref());
+    let l = use_lang();
+    let scope = scope_title(l, group.as_deref());
+    let name = [("name", display.as_str())];
+    let (title, heading) = (
+        tf(l, "Delete {name}", &name),
+        tf(l, "Delete image {name}?", &name),
+    );
+    let button = tf(l, "Delete image {name}", &name);
+    let warning = tf(
+        l,
+        "{scope} will no longer offer {name} ({url}) to launch. This cannot be undone.",
+        &[
+            ("scope", &scope),
+            ("name", &display),
+            ("url", &detail.form.url),
+        ],
+    );
     view! {
-        <Title text=format!("Delete {display}")/>
+        <Title text=title/>
         <section class="card card--narrow">
-            <h1>{format!("Delete image {display}?")}</h1>
-            <p>{format!("{scope} will no longer offer {display} ({}) to launch. This cannot be undone.", detail.form.url)}</p>
-            <ActionForm action=action attr:class="form" attr:aria-label="Confirm deletion">
+            <h1>{heading}</h1>
+            <p>{warning}</p>
+            <ActionForm action=action attr:class="form" attr:aria-label=t(l, "Confirm deletion")>
                 {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
                 <input type="hidden" name="name" value=detail.name.clone()/>
                 {move || error().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
                 <div class="form__actions">
-                    <button type="submit" class="button button--danger">{format!("Delete image {display}")}</button>
-                    <A href=base attr:class="button">"Cancel"</A>
+                    <button type="submit" class="button button--danger">{button}</button>
+                    <A href=base attr:class="button">{t(l, "Cancel")}</A>
                 </div>
             </ActionForm>
         </section>

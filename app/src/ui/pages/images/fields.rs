@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::domain::{DisplayName, ImageForm, ImageType};
+use crate::i18n::{Lang, t, use_lang};
 
 #[island]
 pub fn ImageFields(
@@ -66,27 +67,28 @@ pub fn ImageFields(
     };
     let is_universal = move || form.with(|f| f.image_type == ImageType::Universal.as_str());
     let initial = form.get_untracked();
+    let l = use_lang();
 
     view! {
-        <Field id="display_name" label="Display name" error=error_for("display_name")
-            hint="Lowercase letters, digits, '.' and '-'; up to 63 characters.">
+        <Field id="display_name" label=t(l, "Display name") error=error_for("display_name")
+            hint=t(l, "Lowercase letters, digits, '.' and '-'; up to 63 characters.")>
             <input id="display_name" name="image[display_name]" required maxlength="63" autocomplete="off"
                 value=initial.display_name.clone()
                 aria-describedby="display_name-hint display_name-error" aria-invalid=invalid("display_name")
                 on:input=move |ev| { touch("display_name"); form.update(|f| f.display_name = event_target_value(&ev)) }/>
         </Field>
-        <Field id="image_name" label="Image name" error=Signal::derive(|| None)
-            hint=if fixed_name.is_some() { "Fixed once the image exists." } else { "Made from the display name." }>
+        <Field id="image_name" label=t(l, "Image name") error=Signal::derive(|| None)
+            hint=if fixed_name.is_some() { t(l, "Fixed once the image exists.") } else { t(l, "Made from the display name.") }>
             <input id="image_name" readonly value=image_name.clone() prop:value=image_name tabindex="-1"/>
         </Field>
-        <Field id="description" label="Description" error=error_for("description") hint="">
+        <Field id="description" label=t(l, "Description") error=error_for("description") hint="">
             <textarea id="description" name="image[description]" rows="2" maxlength="2000"
                 aria-describedby="description-error" aria-invalid=invalid("description")
                 on:input=move |ev| { touch("description"); form.update(|f| f.description = event_target_value(&ev)) }>
                 {initial.description.clone()}
             </textarea>
         </Field>
-        <Field id="type" label="Type" error=error_for("type") hint="">
+        <Field id="type" label=t(l, "Type") error=error_for("type") hint="">
             <select id="type" name="image[image_type]" aria-describedby="type-error" aria-invalid=invalid("type")
                 on:change=move |ev| {
                     touch("type");
@@ -102,24 +104,24 @@ pub fn ImageFields(
                 }).collect_view()}
             </select>
         </Field>
-        <Field id="url" label="Container image url" error=error_for("url") hint="e.g. nvcr.io/nvidia/pytorch:24.01-py3">
+        <Field id="url" label=t(l, "Container image url") error=error_for("url") hint=t(l, "e.g. nvcr.io/nvidia/pytorch:24.01-py3")>
             <input id="url" name="image[url]" required autocomplete="off" spellcheck="false"
                 aria-describedby="url-hint url-error" aria-invalid=invalid("url")
                 value=initial.url.clone()
                 on:input=move |ev| { touch("url"); form.update(|f| f.url = event_target_value(&ev)) }/>
         </Field>
         <fieldset class="form__group">
-            <legend>"Image Pull Secret"</legend>
+            <legend>{t(l, "Image Pull Secret")}</legend>
             <label class="form__check">
                 <input type="checkbox" name="image[use_pull_secret]" checked=initial.use_pull_secret
                     on:change=move |ev| form.update(|f| f.use_pull_secret = event_target_checked(&ev))/>
-                "The registry needs a pull secret"
+                {t(l, "The registry needs a pull secret")}
             </label>
             <div class="form__field" hidden=move || hydrated.get() && !form.with(|f| f.use_pull_secret)>
-                <label for="pull_secret">"Pull secret"</label>
+                <label for="pull_secret">{t(l, "Pull secret")}</label>
                 <select id="pull_secret" name="image[pull_secret]" aria-describedby="pull_secret-error" aria-invalid=invalid("pull_secret")
                     on:change=move |ev| { touch("pull_secret"); form.update(|f| f.pull_secret = event_target_value(&ev)) }>
-                    <option value="">"Choose…"</option>
+                    <option value="">{t(l, "Choose…")}</option>
                     {pull_secrets.into_iter().map(|name| {
                         let selected = initial.pull_secret == name;
                         view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
@@ -129,16 +131,16 @@ pub fn ImageFields(
             </div>
         </fieldset>
         <fieldset class="form__group" hidden=move || hydrated.get() && !is_universal()>
-            <legend>"Specific container image url for GPU"</legend>
+            <legend>{t(l, "Specific container image url for GPU")}</legend>
             <label class="form__check">
                 <input type="checkbox" name="image[use_gpu_url]" checked=initial.use_gpu_url
                     prop:checked=move || form.with(|f| f.use_gpu_url)
                     disabled=move || hydrated.get() && !is_universal()
                     on:change=move |ev| form.update(|f| f.use_gpu_url = event_target_checked(&ev))/>
-                "Use a different image on GPU (universal images only; otherwise the GPU url is the container image url)"
+                {t(l, "Use a different image on GPU (universal images only; otherwise the GPU url is the container image url)")}
             </label>
             <div class="form__field" hidden=move || hydrated.get() && !form.with(|f| f.use_gpu_url)>
-                <label for="gpu_url">"Container image url for GPU"</label>
+                <label for="gpu_url">{t(l, "Container image url for GPU")}</label>
                 <input id="gpu_url" name="image[gpu_url]" autocomplete="off" spellcheck="false"
                     aria-describedby="gpu_url-error" aria-invalid=invalid("gpu_url")
                     value=initial.gpu_url.clone()
@@ -181,20 +183,20 @@ fn FieldError(
 ) -> impl IntoView {
     view! {
         <p class="form__error" id=format!("{id}-error") role="alert" hidden=move || error.get().is_none()>
-            {move || error.get().map(|m| format!("{}: {m}", field_label(id)))}
+            {move || error.get().map(|m| format!("{}: {m}", field_label(use_lang(), id)))}
         </p>
     }
 }
 
-fn field_label(id: &str) -> &'static str {
+fn field_label(l: Lang, id: &str) -> &'static str {
     match id {
-        "display_name" => "Display name",
-        "description" => "Description",
-        "type" => "Type",
-        "url" => "Container image url",
-        "gpu_url" => "Container image url for GPU",
-        "pull_secret" => "Image Pull Secret",
-        _ => "This field",
+        "display_name" => t(l, "Display name"),
+        "description" => t(l, "Description"),
+        "type" => t(l, "Type"),
+        "url" => t(l, "Container image url"),
+        "gpu_url" => t(l, "Container image url for GPU"),
+        "pull_secret" => t(l, "Image Pull Secret"),
+        _ => t(l, "This field"),
     }
 }
 

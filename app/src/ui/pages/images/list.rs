@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::{group_param, scope_title};
 use crate::api::images::{list_images, list_path};
 use crate::domain::{BuildState, ListQuery, SortColumn};
+use crate::i18n::{t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::images::{ImageList, ImageSummary};
 
@@ -29,8 +30,9 @@ pub fn ImagesPage() -> impl IntoView {
         move || (group.get(), query.get()),
         |(group, query)| list_images(group, query),
     );
+    let l = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading images…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading images…")}</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(list) => Either::Left(view! { <ImagesTable group=group.get_untracked() list/> }),
@@ -45,15 +47,20 @@ pub fn ImagesPage() -> impl IntoView {
 fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
     let base = list_path(group.as_deref());
     let query = list.query.clone();
-    let title = scope_title(group.as_deref());
+    let l = use_lang();
+    let title = scope_title(l, group.as_deref());
     let empty_text = if query.search.is_empty() {
         if group.is_some() {
-            "No images in this group yet.".to_owned()
+            t(l, "No images in this group yet.").to_owned()
         } else {
-            "No global images yet.".to_owned()
+            t(l, "No global images yet.").to_owned()
         }
     } else {
-        format!("No images match \u{201c}{}\u{201d}.", query.search)
+        tf(
+            l,
+            "No images match \u{201c}{search}\u{201d}.",
+            &[("search", &query.search)],
+        )
     };
     let headings = SortColumn::ALL
         .into_iter()
@@ -72,7 +79,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
             let href = format!("{base}{}", query.sorted_by(column).to_query_string());
             view! {
                 <th scope="col" aria-sort=sort>
-                    <A href=href attr:class="table__sort">{column.label()}{arrow}</A>
+                    <A href=href attr:class="table__sort">{column_label(l, column)}{arrow}</A>
                 </th>
             }
         })
@@ -88,18 +95,18 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
         <Title text=format!("Images · {title}")/>
         <section class="images">
             <header class="images__header">
-                <h1>"Images"</h1>
+                <h1>{t(l, "Images")}</h1>
                 <p class="images__group" data-testid="page-group">{group.clone().unwrap_or_else(|| "global".into())}</p>
-                <A href=format!("{base}/new") attr:class="button button--primary images__new">"New Image"</A>
-                {group.clone().map(|g| view! { <A href=format!("/groups/{g}/members") attr:class="button images__audit">{format!("Members of {g}")}</A> })}
-                {group.clone().map(|g| view! { <A href=format!("/groups/{g}/audit") attr:class="button images__audit">{format!("Audit log of {g}")}</A> })}
+                <A href=format!("{base}/new") attr:class="button button--primary images__new">{t(l, "New Image")}</A>
+                {group.clone().map(|g| view! { <A href=format!("/groups/{g}/members") attr:class="button images__audit">{tf(l, "Members of {group}", &[("group", &g)])}</A> })}
+                {group.clone().map(|g| view! { <A href=format!("/groups/{g}/audit") attr:class="button images__audit">{tf(l, "Audit log of {group}", &[("group", &g)])}</A> })}
             </header>
             <Form method="GET" action=base.clone() attr:class="search" attr:role="search">
-                <label for="search" class="search__label">"Search Image"</label>
+                <label for="search" class="search__label">{t(l, "Search Image")}</label>
                 <input id="search" type="search" name="q" value=search maxlength="200"/>
                 {(query.sort != SortColumn::Name).then(|| view! { <input type="hidden" name="sort" value=query.sort.key()/> })}
                 {query.descending.then(|| view! { <input type="hidden" name="dir" value="desc"/> })}
-                <button type="submit" class="button">"Search"</button>
+                <button type="submit" class="button">{t(l, "Search")}</button>
             </Form>
             {if list.total == 0 {
                 Either::Left(view! { <p class="empty">{empty_text}</p> })
@@ -109,7 +116,7 @@ fn ImagesTable(group: Option<String>, list: ImageList) -> impl IntoView {
                         <thead>
                             <tr>
                                 {headings}
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                <th scope="col"><span class="visually-hidden">{t(l, "Actions")}</span></th>
                             </tr>
                         </thead>
                         <tbody>{rows}</tbody>
@@ -126,10 +133,12 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
     let details = format!("{base}/{}/builds", image.name);
     let edit = format!("{base}/{}/edit", image.name);
     let delete = format!("{base}/{}/delete", image.name);
-    let edit_label = format!("Edit image {}", image.display_name);
-    let delete_label = format!("Delete image {}", image.display_name);
+    let l = use_lang();
+    let name = [("name", image.display_name.as_str())];
+    let edit_label = tf(l, "Edit image {name}", &name);
+    let delete_label = tf(l, "Delete image {name}", &name);
     let lifecycle = format!("{base}/{}/lifecycle", image.name);
-    let lifecycle_label = format!("Deprecate, retire or restore image {}", image.display_name);
+    let lifecycle_label = tf(l, "Deprecate, retire or restore image {name}", &name);
     let standing = image.standing.marker().map(|word| {
         let href = lifecycle.clone();
         let summary = image.standing.summary();
@@ -210,26 +219,30 @@ fn BuildMarker(
             }
         });
     });
+    let l = use_lang();
     let look = move || {
         let (state, ready) = now.get();
-        match state {
-            Some(BuildState::Queued | BuildState::Running) => {
-                ("marker marker--building", "▲ Image building in progress")
-            }
+        let (class, text) = match state {
+            Some(BuildState::Queued | BuildState::Running) => (
+                "marker marker--building",
+                t(l, "▲ Image building in progress"),
+            ),
             Some(BuildState::Failed) if !ready => {
-                ("marker marker--failed", "✕ Build failed · not ready")
+                ("marker marker--failed", t(l, "✕ Build failed · not ready"))
             }
-            Some(BuildState::Failed) => ("marker marker--failed", "✕ Build failed"),
-            Some(BuildState::Cancelled) if !ready => {
-                ("marker marker--cancelled", "◼ Build cancelled · not ready")
-            }
-            Some(BuildState::Cancelled) => ("marker marker--cancelled", "◼ Build cancelled"),
-            _ if !ready => ("marker marker--failed", "Not ready"),
-            _ => ("marker", "View build details"),
-        }
+            Some(BuildState::Failed) => ("marker marker--failed", t(l, "✕ Build failed")),
+            Some(BuildState::Cancelled) if !ready => (
+                "marker marker--cancelled",
+                t(l, "◼ Build cancelled · not ready"),
+            ),
+            Some(BuildState::Cancelled) => ("marker marker--cancelled", t(l, "◼ Build cancelled")),
+            _ if !ready => ("marker marker--failed", t(l, "Not ready")),
+            _ => ("marker", t(l, "View build details")),
+        };
+        (class, text)
     };
     view! {
-        <a href=href class=move || look().0 title="View build details" data-testid="build-marker">{move || look().1}</a>
+        <a href=href class=move || look().0 title=t(l, "View build details") data-testid="build-marker">{move || look().1}</a>
     }
 }
 
@@ -240,12 +253,36 @@ fn Pager(base: String, query: ListQuery, total: i64) -> impl IntoView {
     let last = (query.offset() + per_page).min(total);
     let pages = ((total + per_page - 1) / per_page).max(1) as u32;
     let link = |page: u32| format!("{base}{}", query.at_page(page).to_query_string());
+    let l = use_lang();
+    let (first, last, total) = (first.to_string(), last.to_string(), total.to_string());
+    let range = tf(
+        l,
+        "{first}–{last} of {total}",
+        &[("first", &first), ("last", &last), ("total", &total)],
+    );
+    let (has_prev, has_next) = (query.page > 1, query.page < pages);
+    let (page, pages) = (query.page.to_string(), pages.to_string());
+    let at = tf(
+        l,
+        "Page {page} of {pages}",
+        &[("page", &page), ("pages", &pages)],
+    );
     view! {
-        <nav class="pager" aria-label="Pages">
-            <span class="pager__range">{format!("{first}–{last} of {total}")}</span>
-            {(query.page > 1).then(|| view! { <A href=link(query.page - 1) attr:rel="prev">"← Previous"</A> })}
-            <span class="pager__page">{format!("Page {} of {pages}", query.page)}</span>
-            {(query.page < pages).then(|| view! { <A href=link(query.page + 1) attr:rel="next">"Next →"</A> })}
+        <nav class="pager" aria-label=t(l, "Pages")>
+            <span class="pager__range">{range}</span>
+            {has_prev.then(|| view! { <A href=link(query.page - 1) attr:rel="prev">{t(l, "← Previous")}</A> })}
+            <span class="pager__page">{at}</span>
+            {has_next.then(|| view! { <A href=link(query.page + 1) attr:rel="next">{t(l, "Next →")}</A> })}
         </nav>
+    }
+}
+
+/// A column's heading: the manual keeps these in English in both languages.
+fn column_label(l: crate::i18n::Lang, column: SortColumn) -> &'static str {
+    match column {
+        SortColumn::Name => t(l, "Name"),
+        SortColumn::DisplayName => t(l, "Display Name"),
+        SortColumn::Description => t(l, "Description"),
+        SortColumn::Type => t(l, "Type"),
     }
 }

@@ -26,6 +26,10 @@ pub fn name_param() -> Memo<String> {
 }
 
 /// "Group demo" or "Global images", for headings.
-pub fn scope_title(group: Option<&str>) -> String {
-    group.map_or_else(|| "Global images".to_owned(), |g| format!("Group {g}"))
+pub fn scope_title(l: crate::i18n::Lang, group: Option<&str>) -> String {
+    use crate::i18n::{t, tf};
+    group.map_or_else(
+        || t(l, "Global images").to_owned(),
+        |g| tf(l, "Group {group}", &[("group", g)]),
+    )
 }

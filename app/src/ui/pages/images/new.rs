@@ -1,6 +1,7 @@
 //! New Image: "Use existing image" registers an image by its URL; "Build custom image"
 //! builds one (it says what to configure until the builder exists).
 
+use crate::i18n::{t, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,8 +37,9 @@ pub fn NewImagePage() -> impl IntoView {
             }
         },
     );
+    let l = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match (choices.await, status.await, bases.await) {
                     (Ok(pull_secrets), Ok(builds_disabled), Ok(bases)) => Either::Left(view! {
@@ -97,7 +99,8 @@ fn NewImage(
 ) -> impl IntoView {
     let base = list_path(group.as_deref());
     let new = format!("{base}/new");
-    let title = scope_title(group.as_deref());
+    let l = use_lang();
+    let title = scope_title(l, group.as_deref());
     let build_tab = format!("{new}?tab=build");
     let on_build = building.get_untracked();
     // The open tab's form, if it shows one (none when builds are off).
@@ -107,20 +110,20 @@ fn NewImage(
         (true, true) => None,
     };
     view! {
-        <Title text=format!("New Image · {title}")/>
+        <Title text=format!("{} · {title}", t(l, "New Image"))/>
         <section class="card">
-            <h1>"New Image"</h1>
+            <h1>{t(l, "New Image")}</h1>
             <p class="images__group">{title.clone()}</p>
-            <nav class="tabs" aria-label="How to add the image">
+            <nav class="tabs" aria-label=t(l, "How to add the image")>
                 {if on_build {
                     Either::Left(view! {
-                        <OtherTab label="Use existing image" href=new.clone() tab="existing" form=open_form/>
-                        <span class="tabs__tab" aria-current="page">"Build custom image"</span>
+                        <OtherTab label=t(l, "Use existing image") href=new.clone() tab="existing" form=open_form/>
+                        <span class="tabs__tab" aria-current="page">{t(l, "Build custom image")}</span>
                     })
                 } else {
                     Either::Right(view! {
-                        <span class="tabs__tab" aria-current="page">"Use existing image"</span>
-                        <OtherTab label="Build custom image" href=build_tab tab="build" form=open_form/>
+                        <span class="tabs__tab" aria-current="page">{t(l, "Use existing image")}</span>
+                        <OtherTab label=t(l, "Build custom image") href=build_tab tab="build" form=open_form/>
                     })
                 }}
             </nav>
@@ -168,6 +171,7 @@ fn ExistingImageForm(
     let action = ServerAction::<CreateImage>::new();
     // Without JavaScript the form posts and comes back here with the server's answer.
     let server_error = action.value().get_untracked().and_then(Result::err);
+    let l = use_lang();
     let initial = ImageForm {
         display_name: carried.display_name,
         description: carried.description,
@@ -175,13 +179,13 @@ fn ExistingImageForm(
         ..Default::default()
     };
     view! {
-        <ActionForm action=action attr:id=EXISTING_FORM attr:class="form" attr:aria-label="Use existing image">
+        <ActionForm action=action attr:id=EXISTING_FORM attr:class="form" attr:aria-label=t(l, "Use existing image")>
             {group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
             <ImageFields initial pull_secrets server_error=server_error.clone() fixed_name=None/>
             {form_level_error(server_error).map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             <div class="form__actions">
-                <button type="submit" class="button button--primary">"Create"</button>
-                <A href=base attr:class="button">"Cancel"</A>
+                <button type="submit" class="button button--primary">{t(l, "Create")}</button>
+                <A href=base attr:class="button">{t(l, "Cancel")}</A>
             </div>
         </ActionForm>
     }
@@ -198,6 +202,7 @@ fn BuildImageForm(
 ) -> impl IntoView {
     let action = ServerAction::<CreateCustomImage>::new();
     let error = action.value().get_untracked().and_then(Result::err);
+    let l = use_lang();
     let initial = BuildForm {
         display_name: carried.display_name,
         description: carried.description,
@@ -205,12 +210,12 @@ fn BuildImageForm(
         ..Default::default()
     };
     view! {
-        <ActionForm action=action attr:id=BUILD_FORM attr:class="form" attr:aria-label="Build custom image">
+        <ActionForm action=action attr:id=BUILD_FORM attr:class="form" attr:aria-label=t(l, "Build custom image")>
             {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
             <BuildFields group initial pull_secrets bases error spec_only=false/>
             <div class="form__actions">
-                <button type="submit" class="button button--primary">"Create"</button>
-                <A href=base attr:class="button">"Cancel"</A>
+                <button type="submit" class="button button--primary">{t(l, "Create")}</button>
+                <A href=base attr:class="button">{t(l, "Cancel")}</A>
             </div>
         </ActionForm>
     }
@@ -218,11 +223,12 @@ fn BuildImageForm(
 
 #[component]
 fn BuildsNotSetUp(reason: String) -> impl IntoView {
+    let l = use_lang();
     view! {
         <div class="notice" role="status">
-            <p><strong>"Builds are not set up on this Kiln."</strong></p>
+            <p><strong>{t(l, "Builds are not set up on this Kiln.")}</strong></p>
             <p>{reason}</p>
-            <p>"Register an existing image with \u{201c}Use existing image\u{201d} instead."</p>
+            <p>{t(l, "Register an existing image with \u{201c}Use existing image\u{201d} instead.")}</p>
         </div>
     }
 }

@@ -1,0 +1,177 @@
+//! The zh-TW catalog: each English text of the UI and its Traditional Chinese. The terms
+//! are the manual's (`group-image-cht.md`): 映像檔, 群組, 顯示名稱, 描述, 類型; the labels
+//! the manual quotes in English stay in English (`New Image`, `Search Image`,
+//! `Display name`, `Use existing image`, `Build custom image`, `Create`, …).
+
+/// English text → zh-TW text.
+pub static ENTRIES: &[(&str, &str)] = &[
+    // The top bar.
+    ("Account", "帳號"),
+    ("Main", "主選單"),
+    ("Launch", "啟動"),
+    ("Images", "映像檔"),
+    ("Group: ", "群組："),
+    ("choose…", "請選擇…"),
+    ("Global images", "全域映像檔"),
+    ("Users", "使用者"),
+    ("Groups", "群組"),
+    ("Registry credentials", "Registry 憑證"),
+    ("Service tokens", "服務權杖"),
+    ("Audit log", "稽核紀錄"),
+    ("Your tokens", "我的權杖"),
+    ("Change password", "變更密碼"),
+    ("system admin", "系統管理者"),
+    ("Sign out", "登出"),
+    ("Language", "語言"),
+    // Signing in.
+    ("Sign in", "登入"),
+    ("Sign in to Kiln", "登入 Kiln"),
+    ("User name", "使用者名稱"),
+    ("Password", "密碼"),
+    (
+        "Your password was changed. Sign in with the new one.",
+        "您的密碼已變更，請以新密碼登入。",
+    ),
+    (
+        "This Kiln signs you in with your organisation's account.",
+        "此 Kiln 以您組織的帳號登入。",
+    ),
+    ("Sign in with your organisation's account", "以組織帳號登入"),
+    (
+        "Your organisation's sign-in service signs you in before you reach Kiln. Open Kiln from your platform's address to be signed in.",
+        "您組織的登入服務會在進入 Kiln 之前完成登入。請從平台的網址開啟 Kiln 以登入。",
+    ),
+    // The Images list (the manual keeps its column names, Search Image and New Image).
+    ("Loading images…", "正在載入映像檔…"),
+    ("Loading…", "載入中…"),
+    ("No images in this group yet.", "此群組尚無映像檔。"),
+    ("No global images yet.", "尚無全域映像檔。"),
+    (
+        "No images match “{search}”.",
+        "沒有符合「{search}」的映像檔。",
+    ),
+    ("Members of {group}", "{group} 群組的成員"),
+    ("Audit log of {group}", "{group} 群組的稽核紀錄"),
+    ("Search Image", "Search Image"),
+    ("Search", "搜尋"),
+    ("New Image", "New Image"),
+    ("Name", "Name"),
+    ("Display Name", "Display Name"),
+    ("Description", "Description"),
+    ("Type", "Type"),
+    ("Actions", "操作"),
+    ("Edit image {name}", "編輯映像檔 {name}"),
+    ("Delete image {name}", "刪除映像檔 {name}"),
+    (
+        "Deprecate, retire or restore image {name}",
+        "停用、下架或恢復映像檔 {name}",
+    ),
+    (
+        "▲ Image building in progress",
+        "▲ Image building in progress",
+    ),
+    ("✕ Build failed · not ready", "✕ 建置失敗 · 尚未就緒"),
+    ("✕ Build failed", "✕ 建置失敗"),
+    ("◼ Build cancelled · not ready", "◼ 建置已撤消 · 尚未就緒"),
+    ("◼ Build cancelled", "◼ 建置已撤消"),
+    ("Not ready", "尚未就緒"),
+    ("View build details", "View build details"),
+    ("Pages", "分頁"),
+    (
+        "{first}–{last} of {total}",
+        "第 {first}–{last} 筆，共 {total} 筆",
+    ),
+    ("Page {page} of {pages}", "第 {page} 頁，共 {pages} 頁"),
+    ("← Previous", "← 上一頁"),
+    ("Next →", "下一頁 →"),
+    ("Group {group}", "{group} 群組"),
+    // New Image, Edit, Delete.
+    ("How to add the image", "加入映像檔的方式"),
+    ("Use existing image", "Use existing image"),
+    ("Build custom image", "Build custom image"),
+    ("Create", "Create"),
+    ("Cancel", "取消"),
+    ("Save", "儲存"),
+    (
+        "Builds are not set up on this Kiln.",
+        "此 Kiln 尚未設定映像檔創建。",
+    ),
+    (
+        "Register an existing image with “Use existing image” instead.",
+        "請改以「Use existing image」加入已存在的映像檔。",
+    ),
+    ("Display name", "Display name"),
+    (
+        "Lowercase letters, digits, '.' and '-'; up to 63 characters.",
+        "必填，只能填寫小寫字母、數字、點（“.”）、連接號（“-”），最多 63 個字元。",
+    ),
+    (
+        "Lowercase letters, digits, '.' and '-'; up to 63 characters. The image name is made from it ('.' becomes '-').",
+        "必填，只能填寫小寫字母、數字、點（“.”）、連接號（“-”），最多 63 個字元。Image name 依據它自動產生（“.” 換成 “-”）。",
+    ),
+    ("Image name", "Image name"),
+    ("Fixed once the image exists.", "映像檔建立後即固定。"),
+    (
+        "Made from the display name.",
+        "依據 Display name 自動產生。",
+    ),
+    ("Container image url", "Container image url"),
+    (
+        "e.g. nvcr.io/nvidia/pytorch:24.01-py3",
+        "例：nvcr.io/nvidia/pytorch:24.01-py3",
+    ),
+    ("Image Pull Secret", "Image Pull Secret"),
+    (
+        "The registry needs a pull secret",
+        "此 registry 需要指定 pull-secret",
+    ),
+    ("Pull secret", "Pull secret"),
+    ("Choose…", "請選擇…"),
+    (
+        "Specific container image url for GPU",
+        "Specific container image url for GPU",
+    ),
+    (
+        "Use a different image on GPU (universal images only; otherwise the GPU url is the container image url)",
+        "為 GPU 指定不同的 image（僅限 Type 為 universal；未勾選時，預設為跟 Container image url 一樣）",
+    ),
+    ("Container image url for GPU", "Container image url for GPU"),
+    ("This field", "此欄位"),
+    ("Base image", "Base image"),
+    (
+        "Any image reference, or one of this group's ready images (↓ to choose). Kiln resolves it to its digest before the build is queued.",
+        "必填，可輸入任何有效的 Image URL，或從此群組已就緒的映像檔中選擇（按 ↓ 選擇）。排入創建前，Kiln 會將它解析為其 digest。",
+    ),
+    (
+        "The base image's registry needs a pull secret",
+        "Base image 的 registry 需要指定 pull-secret",
+    ),
+    ("Packages", "Packages"),
+    (
+        "One package per line; at least one in all. Each line is checked as you type.",
+        "一行輸入一個套件，總共至少一個；輸入時即逐行檢查。",
+    ),
+    ("Edit image", "編輯映像檔"),
+    ("Edit {name}", "編輯 {name}"),
+    ("Confirm deletion", "確認刪除"),
+    ("Delete {name}", "刪除 {name}"),
+    ("Delete image {name}?", "刪除映像檔 {name}？"),
+    (
+        "{scope} will no longer offer {name} ({url}) to launch. This cannot be undone.",
+        "{scope}將不再提供 {name}（{url}）啟動。此動作無法復原。",
+    ),
+    // Status pages.
+    ("Not allowed", "沒有權限"),
+    ("Not found", "找不到"),
+    ("Something went wrong", "發生錯誤"),
+    ("There is no page at this address.", "此網址沒有頁面。"),
+    ("Go to your start page", "回到起始頁"),
+];
+
+/// The zh-TW text for `en`, if the catalog has it.
+pub fn get(en: &str) -> Option<&'static str> {
+    ENTRIES
+        .iter()
+        .find(|(key, _)| *key == en)
+        .map(|(_, zh)| *zh)
+}
