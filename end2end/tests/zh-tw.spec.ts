@@ -67,3 +67,27 @@ test("a browser that asks for English, or for nothing this UI speaks, gets Engli
     await context.close();
   }
 });
+
+test("a refused form says why in zh-TW, from the refusal's code", async ({ page }, info) => {
+  const group = `zh-${info.project.name}`;
+  const account = demoAccount("demo-admin");
+  await page.goto(`/login?next=${encodeURIComponent(`/groups/${group}/images/new`)}`);
+  await page.getByLabel("使用者名稱").fill(account.user);
+  await page.getByLabel("密碼").fill(account.password);
+  await page.getByRole("button", { name: "登入" }).click();
+  await page.getByLabel("Display name").fill("Bad");
+  await page.getByLabel("Description").fill("x");
+  await page.getByLabel("Container image url", { exact: true }).fill("registry.example.org/zh/bad:1");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Display name:" })).toHaveText(
+    "Display name: 只能填寫小寫字母、數字、點（“.”）、連接號（“-”），不可用「B」（請改用小寫）",
+  );
+  // A package line refused on the build form: the box, the line and the text, in Chinese.
+  await page.goto(`/groups/${group}/images/new?tab=build`);
+  const build = page.getByRole("form", { name: "Build custom image" });
+  await build.getByLabel("Display name").fill("zh-bad-build");
+  await build.getByLabel("Base image", { exact: true }).fill("127.0.0.1:5055/base/debian:bookworm");
+  await build.getByLabel("APT").fill("hello\nNot A Package");
+  await build.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "APT 第 2 行" }).first()).toContainText("APT 第 2 行：「Not A Package」");
+});

@@ -2085,3 +2085,52 @@ async fn a_gpu_url_on_an_image_that_is_not_universal_is_refused_naming_it() {
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["gpu_url"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_refusal_carries_its_message_code_and_params_for_any_language() {
+    let api = Api::start().await;
+    let body = json!({"display_name": "Bad", "type": "cpu", "url": "registry.example/c:1"});
+    let (status, answer) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["error"],
+        json!({
+            "code": "invalid",
+            "field": "display_name",
+            "message": "may contain only lowercase letters, digits, '.' and '-', not 'B' (use lowercase)",
+            "message_code": "display_name.uppercase",
+            "params": {"found": "B"},
+        })
+    );
+    let body =
+        json!({"display_name": "x".repeat(64), "type": "cpu", "url": "registry.example/c:1"});
+    let (_, answer) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(body),
+        )
+        .await;
+    assert_eq!(answer["error"]["message_code"], "too_long");
+    assert_eq!(answer["error"]["params"], json!({"max": "63"}));
+    // Every refusal has params, empty when its message has none.
+    let (status, answer) = api
+        .send(
+            "group admin",
+            Method::GET,
+            "/api/v1/groups/ml/images/nothing",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(answer["error"]["params"], json!({}));
+    assert_eq!(answer["error"].get("message_code"), None);
+}

@@ -1,21 +1,74 @@
 //! An input that broke a rule, named by its field so a form can show it beside the field.
+//!
+//! A rule's refusal is a [`Message`]: a stable code (for scripts and translations) and its
+//! English wording with `{placeholders}`; the error carries the code and the values, and
+//! the English text rendered for callers that read only `message`. Pages render it in the
+//! user's language (`i18n::field_message`); the REST API answers all three.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// A refusal's code and English wording. Every one is listed in [`super::messages::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub code: &'static str,
+    pub en: &'static str,
+}
+
+impl Message {
+    pub const fn new(code: &'static str, en: &'static str) -> Self {
+        Self { code, en }
+    }
+
+    /// The message with its placeholders filled, in `template` (its English, or a
+    /// translation of it).
+    pub fn fill(template: &str, params: &BTreeMap<String, String>) -> String {
+        let mut text = template.to_owned();
+        for (name, value) in params {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
     /// The form field or API property, e.g. `display_name`.
     pub field: String,
-    /// What is wrong, in words a user can act on.
+    /// What is wrong, in words a user can act on (English).
     pub message: String,
+    /// The message's code, e.g. `display_name.charset`; empty for a message not coded yet.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    /// The values the message's placeholders take.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 impl FieldError {
+    /// A refusal in plain English words, without a code.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
+            code: String::new(),
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// A coded refusal: `message` with `params` for its placeholders.
+    pub fn coded(field: impl Into<String>, message: Message, params: &[(&str, &str)]) -> Self {
+        let params: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self {
+            field: field.into(),
+            message: Message::fill(message.en, &params),
+            code: message.code.to_owned(),
+            params,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use super::{FieldError, messages};
 
 /// What a group admin types: 1–63 lowercase letters, digits, `.` and `-`, starting and
 /// ending with a letter or digit (SPEC §3).
@@ -20,32 +20,34 @@ impl DisplayName {
     pub const MAX_LEN: usize = 63;
 
     pub fn parse(field: &str, input: &str) -> Result<DisplayName, FieldError> {
-        let fail = |m: &str| Err(FieldError::new(field, m));
+        let fail = |m, params: &[(&str, &str)]| Err(FieldError::coded(field, m, params));
         let s = input.trim();
         if s.is_empty() {
-            return fail("is required");
+            return fail(messages::REQUIRED, &[]);
         }
         if s.chars().count() > Self::MAX_LEN {
-            return fail("must be at most 63 characters");
+            return fail(messages::TOO_LONG, &[("max", "63")]);
         }
         if let Some(c) = s
             .chars()
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
         {
-            let shown = if c.is_ascii_uppercase() {
-                format!("'{c}' (use lowercase)")
+            return if c.is_ascii_uppercase() {
+                fail(
+                    messages::DISPLAY_NAME_UPPERCASE,
+                    &[("found", &c.to_string())],
+                )
             } else {
-                format!("{c:?}")
+                fail(
+                    messages::DISPLAY_NAME_CHARSET,
+                    &[("found", &format!("{c:?}"))],
+                )
             };
-            return Err(FieldError::new(
-                field,
-                format!("may contain only lowercase letters, digits, '.' and '-', not {shown}"),
-            ));
         }
         if !(s.starts_with(|c: char| c.is_ascii_alphanumeric())
             && s.ends_with(|c: char| c.is_ascii_alphanumeric()))
         {
-            return fail("must start and end with a letter or digit");
+            return fail(messages::NAME_EDGES, &[]);
         }
         Ok(DisplayName(s.to_owned()))
     }
@@ -71,7 +73,7 @@ impl ImageName {
         if name.0 == s {
             Ok(name)
         } else {
-            Err(FieldError::new(field, "is not an image name"))
+            Err(FieldError::coded(field, messages::NOT_AN_IMAGE_NAME, &[]))
         }
     }
 }
@@ -121,7 +123,7 @@ impl ImageType {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| FieldError::new(field, "must be cpu, gpu or universal"))
+            .ok_or_else(|| FieldError::coded(field, messages::IMAGE_TYPE, &[]))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DisplayName, FieldError, ImageName, ImageRef, ImageType};
+use super::{DisplayName, FieldError, ImageName, ImageRef, ImageType, messages};
 
 /// What the form sends, as typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,9 +56,10 @@ impl ImageForm {
                 keep(e, ImageRef::parse("gpu_url", &self.gpu_url))
             }
             (true, Some(_)) => {
-                e.push(FieldError::new(
+                e.push(FieldError::coded(
                     "gpu_url",
-                    "only universal images name a separate GPU image; leave it out, or choose universal",
+                    messages::GPU_URL_NOT_UNIVERSAL,
+                    &[],
                 ));
                 None
             }
@@ -109,9 +110,10 @@ impl ImageForm {
 pub(crate) fn pull_secret_choice(use_it: bool, name: &str) -> Result<Option<String>, FieldError> {
     match (use_it, name.trim()) {
         (false, _) => Ok(None),
-        (true, "") => Err(FieldError::new(
+        (true, "") => Err(FieldError::coded(
             "pull_secret",
-            "choose a pull secret, or untick the box",
+            messages::PULL_SECRET_CHOOSE,
+            &[],
         )),
         (true, name) => Ok(Some(name.to_owned())),
     }
@@ -125,15 +127,17 @@ pub(crate) fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError
 pub(crate) fn check_description(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     if s.chars().count() > MAX_DESCRIPTION {
-        return Err(FieldError::new(
+        return Err(FieldError::coded(
             "description",
-            "must be at most 2000 characters",
+            messages::TOO_LONG,
+            &[("max", "2000")],
         ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(
+        return Err(FieldError::coded(
             "description",
-            "may not contain control characters",
+            messages::CONTROL_CHARACTERS,
+            &[],
         ));
     }
     Ok(s.replace("\r\n", "\n"))
@@ -211,6 +215,13 @@ mod tests {
         }
         .validate()
         .unwrap_err();
-        assert_eq!(errors, vec![FieldError::new("gpu_url", "is required")]);
+        assert_eq!(
+            errors,
+            vec![FieldError::coded(
+                "gpu_url",
+                crate::domain::messages::REQUIRED,
+                &[]
+            )]
+        );
     }
 }

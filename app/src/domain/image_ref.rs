@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use super::{FieldError, messages};
 
 /// A valid image reference, kept exactly as typed (after trimming).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,10 +22,12 @@ const MAX_TAG: usize = 128;
 
 impl ImageRef {
     pub fn parse(field: &str, input: &str) -> Result<ImageRef, FieldError> {
-        let fail = |m: String| Err(FieldError::new(field, m));
+        let invalid =
+            |why: String| FieldError::coded(field, messages::IMAGE_REFERENCE, &[("why", &why)]);
+        let fail = |why: String| Err(invalid(why));
         let text = input.trim();
         if text.is_empty() {
-            return fail("is required".into());
+            return Err(FieldError::coded(field, messages::REQUIRED, &[]));
         }
         if let Some(c) = text.chars().find(|c| !c.is_ascii_graphic()) {
             return fail(format!(
@@ -34,7 +36,7 @@ impl ImageRef {
         }
         let (before_digest, digest_start) = match text.split_once('@') {
             Some((head, digest)) => {
-                check_digest(digest).map_err(|m| FieldError::new(field, m))?;
+                check_digest(digest).map_err(invalid)?;
                 (head, Some(head.len() + 1))
             }
             None => (text, None),
@@ -49,7 +51,7 @@ impl ImageRef {
             None => (before_digest, None),
         };
         if let Some(tag) = tag {
-            check_tag(tag).map_err(|m| FieldError::new(field, m))?;
+            check_tag(tag).map_err(invalid)?;
         }
         if name.len() > MAX_NAME {
             return fail(format!(
@@ -58,9 +60,9 @@ impl ImageRef {
         }
         let (domain, path) = split_domain(name);
         if let Some(domain) = domain {
-            check_domain(domain).map_err(|m| FieldError::new(field, m))?;
+            check_domain(domain).map_err(invalid)?;
         }
-        check_path(path).map_err(|m| FieldError::new(field, m))?;
+        check_path(path).map_err(invalid)?;
         Ok(ImageRef {
             domain_end: domain.map(str::len),
             name_end: name.len(),

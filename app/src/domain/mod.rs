@@ -8,6 +8,7 @@ pub mod image_ref;
 pub mod launch;
 pub mod lifecycle;
 pub mod listing;
+pub mod messages;
 pub mod names;
 #[cfg(feature = "ssr")]
 pub mod packages;
@@ -16,7 +17,7 @@ pub mod role;
 pub mod time;
 
 pub use build::{BuildForm, BuildState};
-pub use field::FieldError;
+pub use field::{FieldError, Message};
 pub use image::{DisplayName, ImageName, ImageType};
 pub use image_form::{ImageForm, ValidImage};
 pub use image_ref::ImageRef;

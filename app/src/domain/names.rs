@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use super::{FieldError, messages};
 
 /// A group's name: 1–63 characters of lowercase letters, digits, `-`, `_` and `.`,
 /// starting and ending with a letter or digit. Compared exactly: `ml` is not `ml-team`.
@@ -26,30 +26,27 @@ impl GroupName {
     pub fn for_new_group(field: &str, s: &str) -> Result<Self, FieldError> {
         let name = Self::parse(field, s)?;
         if name.0 == Self::GLOBAL {
-            return Err(FieldError::new(
-                field,
-                "is reserved: the global images are pushed under that name",
-            ));
+            return Err(FieldError::coded(field, messages::GROUP_NAME_RESERVED, &[]));
         }
         Ok(name)
     }
 
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
-        let fail = |m: &str| Err(FieldError::new(field, m));
+        let fail = |m, params: &[(&str, &str)]| Err(FieldError::coded(field, m, params));
         if s.is_empty() {
-            return fail("is required");
+            return fail(messages::REQUIRED, &[]);
         }
         if s.chars().count() > Self::MAX_LEN {
-            return fail("must be at most 63 characters");
+            return fail(messages::TOO_LONG, &[("max", "63")]);
         }
         if !s
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
         {
-            return fail("may contain only lowercase letters, digits, '-', '_' and '.'");
+            return fail(messages::GROUP_NAME_CHARSET, &[]);
         }
         if !starts_and_ends_alphanumeric(s) {
-            return fail("must start and end with a letter or digit");
+            return fail(messages::NAME_EDGES, &[]);
         }
         Ok(Self(s.to_owned()))
     }
@@ -63,21 +60,21 @@ impl UserName {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
-        let fail = |m: &str| Err(FieldError::new(field, m));
+        let fail = |m, params: &[(&str, &str)]| Err(FieldError::coded(field, m, params));
         if s.is_empty() {
-            return fail("is required");
+            return fail(messages::REQUIRED, &[]);
         }
         if s.chars().count() > Self::MAX_LEN {
-            return fail("must be at most 64 characters");
+            return fail(messages::TOO_LONG, &[("max", "64")]);
         }
         if !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
         {
-            return fail("may contain only letters, digits, '.', '_', '-', '@' and '+'");
+            return fail(messages::USER_NAME_CHARSET, &[]);
         }
         if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return fail("must start with a letter or digit");
+            return fail(messages::NAME_START, &[]);
         }
         Ok(Self(s.to_owned()))
     }

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use super::{FieldError, messages};
 
 /// Which box a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +74,7 @@ impl Packages {
             }
         }
         if errors.is_empty() && packages.is_empty() {
-            errors.push(FieldError::new(
-                "packages",
-                "give at least one package, in APT, Conda or Pip",
-            ));
+            errors.push(FieldError::coded("packages", messages::PACKAGES_NONE, &[]));
         }
         if errors.is_empty() {
             Ok(packages)
@@ -88,9 +85,13 @@ impl Packages {
 
     fn add_box(&mut self, ecosystem: Ecosystem, text: &str) -> Result<(), FieldError> {
         if text.len() > MAX_BOX_BYTES {
-            return Err(FieldError::new(
+            return Err(FieldError::coded(
                 ecosystem.field(),
-                format!("{}: at most {MAX_BOX_BYTES} bytes", ecosystem.label()),
+                messages::PACKAGES_BOX_TOO_BIG,
+                &[
+                    ("box", ecosystem.label()),
+                    ("max", &MAX_BOX_BYTES.to_string()),
+                ],
             ));
         }
         for (index, raw) in text.lines().enumerate() {
@@ -99,14 +100,15 @@ impl Packages {
                 continue;
             }
             let refuse = |why: String| {
-                FieldError::new(
+                FieldError::coded(
                     ecosystem.field(),
-                    format!(
-                        "{} line {}: \u{201c}{}\u{201d} {why}",
-                        ecosystem.label(),
-                        index + 1,
-                        shorten(line)
-                    ),
+                    messages::PACKAGES_LINE,
+                    &[
+                        ("box", ecosystem.label()),
+                        ("line", &(index + 1).to_string()),
+                        ("text", &shorten(line)),
+                        ("why", &why),
+                    ],
                 )
             };
             match ecosystem {

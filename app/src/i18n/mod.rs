@@ -8,6 +8,7 @@
 //! writes it to `<html lang>`, where the browser's islands read it back.
 
 pub mod zh_tw;
+pub mod zh_tw_pages;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +116,15 @@ pub fn tf(lang: Lang, en: &'static str, params: &[(&str, &str)]) -> String {
         text = text.replace(&format!("{{{name}}}"), value);
     }
     text
+}
+
+/// A rule's refusal in `lang`: a coded one from its wording's translation, filled with its
+/// values; one not coded yet as the server worded it.
+pub fn field_message(lang: Lang, error: &crate::domain::FieldError) -> String {
+    match crate::domain::messages::by_code(&error.code) {
+        Some(message) => crate::domain::Message::fill(t(lang, message.en), &error.params),
+        None => error.message.clone(),
+    }
 }
 
 /// The language of the page being rendered: on the server the request's (see the shell),

@@ -58,6 +58,9 @@ fn texts_in_sources() -> Vec<(String, String)> {
                 for text in literals_after(&source, &["t(", "tf("]) {
                     found.push((path.display().to_string(), text));
                 }
+                for text in message_wordings(&source) {
+                    found.push((path.display().to_string(), text));
+                }
             }
         }
     }
@@ -116,6 +119,58 @@ fn literals_after(source: &str, calls: &[&str]) -> Vec<String> {
     found
 }
 
+/// The English wording of each `Message::new("code", "wording")` in `source`.
+fn message_wordings(source: &str) -> Vec<String> {
+    source
+        .split("Message::new(")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest.trim_start().strip_prefix('"')?;
+            let (_code, rest) = rest.split_once('"')?;
+            let rest = rest.trim_start().strip_prefix(',')?.trim_start();
+            // Reuse the call scanner on a call of our own making.
+            literals_after(&format!("t(l, {rest}"), &["t("])
+                .into_iter()
+                .next()
+        })
+        .collect()
+}
+
+#[test]
+fn every_coded_message_is_found_by_the_scan_and_by_its_code() {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/messages.rs"),
+    )
+    .unwrap();
+    let wordings = message_wordings(&source);
+    let all = crate::domain::messages::ALL;
+    assert_eq!(wordings.len(), all.len(), "every message is listed in ALL");
+    for message in all {
+        assert!(wordings.iter().any(|w| w == message.en), "{}", message.code);
+        assert_eq!(
+            crate::domain::messages::by_code(message.code),
+            Some(*message)
+        );
+    }
+}
+
+#[test]
+fn a_coded_refusal_is_shown_in_the_users_language_and_an_uncoded_one_as_worded() {
+    let error = crate::domain::DisplayName::parse("display_name", "Bad").unwrap_err();
+    assert_eq!(error.code, "display_name.uppercase");
+    assert_eq!(
+        field_message(Lang::En, &error),
+        "may contain only lowercase letters, digits, '.' and '-', not 'B' (use lowercase)"
+    );
+    assert_eq!(field_message(Lang::En, &error), error.message);
+    assert_eq!(
+        field_message(Lang::ZhTw, &error),
+        "只能填寫小寫字母、數字、點（“.”）、連接號（“-”），不可用「B」（請改用小寫）"
+    );
+    let plain = crate::domain::FieldError::new("x", "something else");
+    assert_eq!(field_message(Lang::ZhTw, &plain), "something else");
+}
+
 fn placeholders(text: &str) -> Vec<&str> {
     let mut names: Vec<&str> = text
         .split('{')
@@ -144,14 +199,14 @@ fn the_zh_tw_catalog_has_every_text_of_the_ui_with_the_same_placeholders() {
         "no zh-TW text for:\n{}",
         missing.join("\n")
     );
-    for (en, zh) in zh_tw::ENTRIES {
+    for (en, zh) in zh_tw::all() {
         assert_eq!(placeholders(en), placeholders(zh), "placeholders of {en:?}");
         assert!(
             used.iter().any(|(_, text)| text == en),
             "{en:?} is in the catalog but no page uses it"
         );
     }
-    let mut keys: Vec<&str> = zh_tw::ENTRIES.iter().map(|(en, _)| *en).collect();
+    let mut keys: Vec<&str> = zh_tw::all().map(|(en, _)| *en).collect();
     keys.sort_unstable();
     let before = keys.len();
     keys.dedup();

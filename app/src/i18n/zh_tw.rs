@@ -160,6 +160,58 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "{scope} will no longer offer {name} ({url}) to launch. This cannot be undone.",
         "{scope}將不再提供 {name}（{url}）啟動。此動作無法復原。",
     ),
+    // The rules' refusals (`domain::messages`), after the field's label.
+    ("is required", "為必填"),
+    ("must be at most {max} characters", "最多 {max} 個字元"),
+    ("may not contain control characters", "不可包含控制字元"),
+    (
+        "may contain only lowercase letters, digits, '.' and '-', not {found}",
+        "只能填寫小寫字母、數字、點（“.”）、連接號（“-”），不可用 {found}",
+    ),
+    (
+        "may contain only lowercase letters, digits, '.' and '-', not '{found}' (use lowercase)",
+        "只能填寫小寫字母、數字、點（“.”）、連接號（“-”），不可用「{found}」（請改用小寫）",
+    ),
+    (
+        "must start and end with a letter or digit",
+        "開頭與結尾須為字母或數字",
+    ),
+    ("must start with a letter or digit", "開頭須為字母或數字"),
+    (
+        "may contain only lowercase letters, digits, '-', '_' and '.'",
+        "只能填寫小寫字母、數字、“-”、“_” 與 “.”",
+    ),
+    (
+        "is reserved: the global images are pushed under that name",
+        "為保留名稱：全域映像檔推送於此名稱之下",
+    ),
+    (
+        "may contain only letters, digits, '.', '_', '-', '@' and '+'",
+        "只能填寫字母、數字、“.”、“_”、“-”、“@” 與 “+”",
+    ),
+    ("is not an image name", "不是映像檔名稱"),
+    (
+        "must be cpu, gpu or universal",
+        "須為 cpu、gpu 或 universal",
+    ),
+    (
+        "choose a pull secret, or untick the box",
+        "請選擇 pull secret，或取消勾選",
+    ),
+    (
+        "only universal images name a separate GPU image; leave it out, or choose universal",
+        "只有 universal 映像檔可指定不同的 GPU image；請移除它，或將 Type 改為 universal",
+    ),
+    ("{why}", "不是有效的映像檔位址：{why}"),
+    (
+        "give at least one package, in APT, Conda or Pip",
+        "請至少於 APT、Conda 或 Pip 輸入一個套件",
+    ),
+    ("{box}: at most {max} bytes", "{box}：最多 {max} 位元組"),
+    (
+        "{box} line {line}: \u{201c}{text}\u{201d} {why}",
+        "{box} 第 {line} 行：「{text}」{why}",
+    ),
     // Status pages.
     ("Not allowed", "沒有權限"),
     ("Not found", "找不到"),
@@ -170,8 +222,11 @@ pub static ENTRIES: &[(&str, &str)] = &[
 
 /// The zh-TW text for `en`, if the catalog has it.
 pub fn get(en: &str) -> Option<&'static str> {
-    ENTRIES
-        .iter()
-        .find(|(key, _)| *key == en)
-        .map(|(_, zh)| *zh)
+    all().find(|(key, _)| *key == en).map(|(_, zh)| *zh)
+}
+
+/// Every entry: the walk's pages and the rules' refusals here, the other pages' in
+/// [`super::zh_tw_pages`].
+pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    ENTRIES.iter().chain(super::zh_tw_pages::ENTRIES)
 }

@@ -28,6 +28,13 @@ pub struct ErrorDetail {
     /// The property the error is about, when it is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Which rule's refusal `message` is, when it is a coded one (e.g. `required`,
+    /// `display_name.charset`, `packages.line`): stable, for scripts and translations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_code: Option<String>,
+    /// The values in the message (e.g. `{"max": "63"}`); empty when it has none.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 impl From<&ApiError> for ErrorBody {
@@ -37,6 +44,14 @@ impl From<&ApiError> for ErrorBody {
                 code: e.code().to_owned(),
                 message: e.message(),
                 field: e.field().map(api_field),
+                message_code: match e {
+                    ApiError::Invalid(f) if !f.code.is_empty() => Some(f.code.clone()),
+                    _ => None,
+                },
+                params: match e {
+                    ApiError::Invalid(f) => f.params.clone(),
+                    _ => Default::default(),
+                },
             },
         }
     }

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t, tf, use_lang};
+
 /// The viewer keeps at most this much text; the download has all of it.
 const KEEP_BYTES: usize = 512 * 1024;
 
@@ -21,12 +23,13 @@ pub fn LogView(
     step: i64,
     steps: i64,
 ) -> impl IntoView {
+    let l = use_lang();
     let progress = RwSignal::new(step);
     let text = RwSignal::new(initial);
     let paused = RwSignal::new(false);
     let follow = RwSignal::new(true);
     let held = StoredValue::new(String::new());
-    let status = RwSignal::new(if active { "live" } else { "ended" });
+    let status = RwSignal::new(if active { t(l, "live") } else { t(l, "ended") });
     let pre = NodeRef::<leptos::html::Pre>::new();
 
     let append = move |chunk: String| {
@@ -54,6 +57,7 @@ pub fn LogView(
     Effect::new(move |_| {
         if active {
             live::follow(
+                l,
                 build_id,
                 after_seq,
                 append,
@@ -69,22 +73,25 @@ pub fn LogView(
         <div class="log">
             {active.then(|| view! {
                 <label class="build-status__progress" data-testid="build-progress">
-                    {move || format!("Step {} of {steps}", progress.get())}
+                    {move || {
+                        let (step, steps) = (progress.get().to_string(), steps.to_string());
+                        tf(l, "Step {step} of {steps}", &[("step", &step), ("steps", &steps)])
+                    }}
                     <progress max=steps prop:value=move || progress.get() as f64 value=step></progress>
                 </label>
             })}
             <div class="log__tools">
                 <button type="button" class="button" on:click=toggle_pause hidden=!active>
-                    {move || if paused.get() { "Resume" } else { "Pause" }}
+                    {move || if paused.get() { t(l, "Resume") } else { t(l, "Pause") }}
                 </button>
                 <label class="form__check">
                     <input type="checkbox" prop:checked=follow on:change=move |ev| follow.set(event_target_checked(&ev))/>
-                    "Follow the end"
+                    {t(l, "Follow the end")}
                 </label>
-                <a class="button" href=format!("/api/v1/builds/{build_id}/log") download=format!("build-{build_id}.log")>"Download"</a>
+                <a class="button" href=format!("/api/v1/builds/{build_id}/log") download=format!("build-{build_id}.log")>{t(l, "Download")}</a>
                 <span class="log__status" data-testid="log-status">{move || status.get()}</span>
             </div>
-            <pre class="log__text" node_ref=pre tabindex="0" aria-label="Build log" data-testid="build-log">{move || text.get()}</pre>
+            <pre class="log__text" node_ref=pre tabindex="0" aria-label=t(l, "Build log") data-testid="build-log">{move || text.get()}</pre>
         </div>
     }
 }
@@ -105,9 +112,12 @@ mod live {
     use wasm_bindgen::closure::Closure;
     use web_sys::{EventSource, MessageEvent};
 
+    use crate::i18n::{Lang, t};
+
     /// Opens the build's event stream: `log` events carry chunks of the log; `end` says the
     /// build ended, and the page reloads to show how.
     pub fn follow(
+        l: Lang,
         build_id: i64,
         after_seq: i64,
         append: impl Fn(String) + 'static,
@@ -116,7 +126,7 @@ mod live {
     ) {
         let url = format!("/api/v1/builds/{build_id}/log?after={after_seq}");
         let Ok(source) = EventSource::new(&url) else {
-            status("could not connect");
+            status(t(l, "could not connect"));
             return;
         };
         let on_log = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
@@ -137,7 +147,7 @@ mod live {
         let closing = source.clone();
         let on_end = Closure::<dyn Fn(MessageEvent)>::new(move |_| {
             closing.close();
-            status("ended");
+            status(t(l, "ended"));
             if let Some(window) = web_sys::window() {
                 let _ = window.location().reload();
             }

@@ -9,15 +9,19 @@
 use leptos::prelude::*;
 
 use crate::domain::LaunchableImage;
+use crate::i18n::{Lang, t, use_lang};
 
-/// The marker's tooltip: owner, type, and "not ready" when it is not.
-pub fn marker_text(image: &LaunchableImage) -> String {
+/// The marker's tooltip: owner, type, and "not ready" when it is not. The owner stays as
+/// the manual words it (`Group`); the rest is in `l`.
+pub fn marker_text(l: Lang, image: &LaunchableImage) -> String {
     let mut text = format!("{} · {}", image.owner.label(), image.image_type.as_str());
     if !image.ready {
-        text.push_str(" · not ready");
+        text.push_str(" · ");
+        text.push_str(t(l, "not ready"));
     }
     if image.deprecated.is_some() {
-        text.push_str(" · deprecated");
+        text.push_str(" · ");
+        text.push_str(t(l, "deprecated"));
     }
     text
 }
@@ -62,6 +66,7 @@ pub fn ImagePicker(
     #[prop(optional, into)]
     invalid: Signal<bool>,
 ) -> impl IntoView {
+    let l = use_lang();
     let open = RwSignal::new(false);
     let active = RwSignal::new(None::<usize>);
     // Once an entry is picked, the list shows everything again until the user types.
@@ -160,7 +165,7 @@ pub fn ImagePicker(
             />
             <ul id=list_id class="picker__list" role="listbox" hidden=move || !open.get() || shown.with(Vec::is_empty)>
                 {move || shown.get().into_iter().enumerate().map(|(i, image)| {
-                    let tip = marker_text(&image);
+                    let tip = marker_text(l, &image);
                     let disabled = !image.available;
                     view! {
                         <li

@@ -10,6 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::audit::audit_entries;
 use crate::domain::time::utc_minute;
+use crate::i18n::{Lang, t, use_lang};
 use crate::ui::components::status::{ApiErrorView, encode_component};
 use crate::wire::ApiError;
 use crate::wire::audit::{AuditFilter, AuditPage};
@@ -40,18 +41,19 @@ pub fn AuditLogPage() -> impl IntoView {
         move || (group(), filter(), before()),
         |(group, filter, before)| audit_entries(group, filter, before),
     );
+    let l = use_lang();
     view! {
-        <Title text="Audit log"/>
+        <Title text=t(l, "Audit log")/>
         <section class="images">
             <header class="images__header">
-                <h1>"Audit log"</h1>
-                <p class="images__group" data-testid="page-group">{move || group().unwrap_or_else(|| "everything".into())}</p>
+                <h1>{t(l, "Audit log")}</h1>
+                <p class="images__group" data-testid="page-group">{move || group().unwrap_or_else(|| t(l, "everything").into())}</p>
             </header>
             <Filters filter=filter()/>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) => EitherOf3::A(entries(page, group(), filter())),
+                        Ok(page) => EitherOf3::A(entries(l, page, group(), filter())),
                         // A filter that is not valid: said beside the form, which keeps it.
                         Err(ApiError::Invalid(e)) => EitherOf3::B(view! {
                             <p class="form__error" role="alert">{e.to_string()}</p>
@@ -66,6 +68,7 @@ pub fn AuditLogPage() -> impl IntoView {
 
 #[component]
 fn Filters(filter: AuditFilter) -> impl IntoView {
+    let l = use_lang();
     let field = |id: &'static str, label: &'static str, value: String, hint: &'static str| {
         view! {
             <div class="form__field">
@@ -75,20 +78,20 @@ fn Filters(filter: AuditFilter) -> impl IntoView {
         }
     };
     view! {
-        <form method="get" class="form card audit__filters" aria-label="Filter the audit log">
-            {field("actor", "Actor", filter.actor, "a user name")}
-            {field("action", "Action", filter.action, "image.create, or image.")}
-            {field("target", "Target", filter.target, "starts with, e.g. group:ml/image:")}
-            {field("since", "From", filter.since, "YYYY-MM-DD (UTC)")}
-            {field("until", "Until", filter.until, "YYYY-MM-DD (UTC)")}
+        <form method="get" class="form card audit__filters" aria-label=t(l, "Filter the audit log")>
+            {field("actor", t(l, "Actor"), filter.actor, t(l, "a user name"))}
+            {field("action", t(l, "Action"), filter.action, t(l, "image.create, or image."))}
+            {field("target", t(l, "Target"), filter.target, t(l, "starts with, e.g. group:ml/image:"))}
+            {field("since", t(l, "From"), filter.since, t(l, "YYYY-MM-DD (UTC)"))}
+            {field("until", t(l, "Until"), filter.until, t(l, "YYYY-MM-DD (UTC)"))}
             <div class="form__actions">
-                <button type="submit" class="button button--primary">"Filter"</button>
+                <button type="submit" class="button button--primary">{t(l, "Filter")}</button>
             </div>
         </form>
     }
 }
 
-fn entries(page: AuditPage, group: Option<String>, filter: AuditFilter) -> impl IntoView {
+fn entries(l: Lang, page: AuditPage, group: Option<String>, filter: AuditFilter) -> impl IntoView {
     let mut query = query_of(&filter);
     if let Some(group) = &group {
         query.push(format!("group={}", encode_component(group)));
@@ -120,20 +123,20 @@ fn entries(page: AuditPage, group: Option<String>, filter: AuditFilter) -> impl 
         .collect_view();
     view! {
         <p class="audit__downloads">
-            "Download what matches: "
+            {t(l, "Download what matches: ")}
             <a href=download("csv") rel="external">"CSV"</a>" · "
             <a href=download("jsonl") rel="external">"JSON lines"</a>
         </p>
         <table class="table">
             <thead><tr>
-                <th scope="col">"When"</th><th scope="col">"Actor"</th><th scope="col">"Action"</th>
-                <th scope="col">"Target"</th><th scope="col">"Detail"</th>
+                <th scope="col">{t(l, "When")}</th><th scope="col">{t(l, "Actor")}</th><th scope="col">{t(l, "Action")}</th>
+                <th scope="col">{t(l, "Target")}</th><th scope="col">{t(l, "Detail")}</th>
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>
         {match older {
-            Some(href) => Either::Left(view! { <a class="button" href=href>"Older entries"</a> }),
-            None => Either::Right(view! { <p class="muted">"No older entries."</p> }),
+            Some(href) => Either::Left(view! { <a class="button" href=href>{t(l, "Older entries")}</a> }),
+            None => Either::Right(view! { <p class="muted">{t(l, "No older entries.")}</p> }),
         }}
     }
 }

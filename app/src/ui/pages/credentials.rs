@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use crate::api::credentials::{
     ChangeCredential, CreateCredential, DeleteCredential, SetCredentialGroups, credentials_overview,
 };
+use crate::i18n::{t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::{CredentialView, CredentialsPage};
 
@@ -31,9 +32,10 @@ pub fn CredentialsAdminPage() -> impl IntoView {
         },
         |_| credentials_overview(),
     );
+    let l = use_lang();
     view! {
-        <Title text="Registry credentials"/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=t(l, "Registry credentials")/>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(page) => Either::Left(view! { <Credentials page create actions/> }),
@@ -69,20 +71,21 @@ fn Credentials(
             .map(|e| e.to_string())
     };
     let all_groups = page.all_groups.clone();
+    let l = use_lang();
     view! {
         <section class="images">
-            <h1>"Registry credentials"</h1>
-            <p class="form__hint">"Image pull secrets. Passwords are sealed with the server's key and never shown again."</p>
+            <h1>{t(l, "Registry credentials")}</h1>
+            <p class="form__hint">{t(l, "Image pull secrets. Passwords are sealed with the server's key and never shown again.")}</p>
             {move || row_error().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
             {if page.credentials.is_empty() {
-                Either::Left(view! { <p class="empty">"No registry credentials yet."</p> })
+                Either::Left(view! { <p class="empty">{t(l, "No registry credentials yet.")}</p> })
             } else {
                 Either::Right(view! {
                     <table class="table">
                         <thead><tr>
-                            <th scope="col">"Name"</th><th scope="col">"Registry"</th>
-                            <th scope="col">"Username"</th><th scope="col">"Groups that may use it"</th>
-                            <th scope="col">"Change"</th>
+                            <th scope="col">{t(l, "Name")}</th><th scope="col">{t(l, "Registry")}</th>
+                            <th scope="col">{t(l, "Username")}</th><th scope="col">{t(l, "Groups that may use it")}</th>
+                            <th scope="col">{t(l, "Change")}</th>
                         </tr></thead>
                         <tbody>
                             {page.credentials.into_iter().map(|c| view! { <CredentialRow credential=c all_groups=all_groups.clone() actions/> }).collect_view()}
@@ -90,15 +93,15 @@ fn Credentials(
                     </table>
                 })
             }}
-            <h2>"New credential"</h2>
-            <ActionForm action=create attr:class="form card" attr:aria-label="New credential">
-                <div class="form__field"><label for="cred-name">"Name"</label><input id="cred-name" name="name" required/></div>
-                <div class="form__field"><label for="cred-registry">"Registry"</label><input id="cred-registry" name="registry" placeholder="ghcr.io" required/></div>
-                <div class="form__field"><label for="cred-username">"Username"</label><input id="cred-username" name="username" autocomplete="off" required/></div>
-                <div class="form__field"><label for="cred-password">"Password or token"</label><input id="cred-password" name="password" type="password" autocomplete="new-password" required/></div>
+            <h2>{t(l, "New credential")}</h2>
+            <ActionForm action=create attr:class="form card" attr:aria-label=t(l, "New credential")>
+                <div class="form__field"><label for="cred-name">{t(l, "Name")}</label><input id="cred-name" name="name" required/></div>
+                <div class="form__field"><label for="cred-registry">{t(l, "Registry")}</label><input id="cred-registry" name="registry" placeholder="ghcr.io" required/></div>
+                <div class="form__field"><label for="cred-username">{t(l, "Username")}</label><input id="cred-username" name="username" autocomplete="off" required/></div>
+                <div class="form__field"><label for="cred-password">{t(l, "Password or token")}</label><input id="cred-password" name="password" type="password" autocomplete="new-password" required/></div>
                 <GroupChoices all_groups=page.all_groups chosen=Vec::new() prefix="new"/>
                 {move || error().map(|m| view! { <p class="form__error" role="alert">{m}</p> })}
-                <div class="form__actions"><button type="submit" class="button button--primary">"Create"</button></div>
+                <div class="form__actions"><button type="submit" class="button button--primary">{t(l, "Create")}</button></div>
             </ActionForm>
         </section>
     }
@@ -124,11 +127,12 @@ fn CredentialRow(
         delete,
     } = actions;
     let prefix = credential.name.clone();
-    let label = format!("Groups of {}", credential.name);
+    let l = use_lang();
+    let label = tf(l, "Groups of {name}", &[("name", &credential.name)]);
     let name = credential.name.clone();
     let (change_name, delete_name) = (name.clone(), name.clone());
-    let change_label = format!("Change {name}");
-    let delete_label = format!("Delete {name}");
+    let change_label = tf(l, "Change {name}", &[("name", &name)]);
+    let delete_label = tf(l, "Delete {name}", &[("name", &name)]);
     let delete_button = delete_label.clone();
     let user_id = format!("{name}-username");
     let password_id = format!("{name}-password");
@@ -141,7 +145,7 @@ fn CredentialRow(
                 <ActionForm action=save attr:class="inline-form" attr:aria-label=label>
                     <input type="hidden" name="name" value=name/>
                     <GroupChoices all_groups chosen=credential.groups prefix/>
-                    <button type="submit" class="button">"Save groups"</button>
+                    <button type="submit" class="button">{t(l, "Save groups")}</button>
                 </ActionForm>
             </td>
             <td>
@@ -150,14 +154,14 @@ fn CredentialRow(
                     <ActionForm action=change attr:class="form" attr:aria-label=change_label>
                         <input type="hidden" name="name" value=change_name/>
                         <div class="form__field">
-                            <label for=user_id.clone()>"New username"</label>
-                            <input id=user_id name="username" autocomplete="off" placeholder="(unchanged)"/>
+                            <label for=user_id.clone()>{t(l, "New username")}</label>
+                            <input id=user_id name="username" autocomplete="off" placeholder=t(l, "(unchanged)")/>
                         </div>
                         <div class="form__field">
-                            <label for=password_id.clone()>"New password or token"</label>
-                            <input id=password_id name="password" type="password" autocomplete="new-password" placeholder="(unchanged)"/>
+                            <label for=password_id.clone()>{t(l, "New password or token")}</label>
+                            <input id=password_id name="password" type="password" autocomplete="new-password" placeholder=t(l, "(unchanged)")/>
                         </div>
-                        <button type="submit" class="button button--primary">"Save"</button>
+                        <button type="submit" class="button button--primary">{t(l, "Save")}</button>
                     </ActionForm>
                     <ActionForm action=delete attr:class="inline-form" attr:aria-label=delete_label>
                         <input type="hidden" name="name" value=delete_name/>
@@ -176,9 +180,10 @@ fn GroupChoices(
     chosen: Vec<String>,
     #[prop(into)] prefix: String,
 ) -> impl IntoView {
+    let l = use_lang();
     view! {
         <fieldset class="form__group">
-            <legend>"Groups that may use it"</legend>
+            <legend>{t(l, "Groups that may use it")}</legend>
             {all_groups.into_iter().map(|g| {
                 let id = format!("{prefix}-group-{g}");
                 let label_for = id.clone();

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::domain::Role;
+use crate::i18n::{t, tf, use_lang};
 use crate::ui::Session;
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::Me;
@@ -13,9 +14,10 @@ use crate::wire::accounts::Me;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = expect_context::<Session>();
+    let l = use_lang();
     view! {
-        <Title text="Home"/>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=t(l, "Home")/>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(None) => EitherOf3::A(view! { <Redirect path="/login"/> }),
@@ -32,21 +34,30 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn MemberHome(me: Me) -> impl IntoView {
+    let l = use_lang();
     let groups = me
         .groups
         .iter()
-        .map(|(g, role)| view! { <li>{g.clone()} " (" {if *role == Role::Admin { "admin" } else { "member" }} ")"</li> })
+        .map(|(g, role)| {
+            let role = if *role == Role::Admin {
+                t(l, "admin")
+            } else {
+                t(l, "member")
+            };
+            let text = tf(l, "{group} ({role})", &[("group", g), ("role", role)]);
+            view! { <li>{text}</li> }
+        })
         .collect_view();
     view! {
         <section class="card">
-            <h1>"Welcome, " {me.name.clone()}</h1>
+            <h1>{t(l, "Welcome, ")} {me.name.clone()}</h1>
             {if me.groups.is_empty() {
-                Either::Left(view! { <p>"You are not in any group yet. Ask a system admin to add you to one."</p> })
+                Either::Left(view! { <p>{t(l, "You are not in any group yet. Ask a system admin to add you to one.")}</p> })
             } else {
                 Either::Right(view! {
-                    <p>"Your groups:"</p>
+                    <p>{t(l, "Your groups:")}</p>
                     <ul>{groups}</ul>
-                    <p>"Members launch their groups' images from the notebook launch page. Only group admins manage images here."</p>
+                    <p>{t(l, "Members launch their groups' images from the notebook launch page. Only group admins manage images here.")}</p>
                 })
             }}
         </section>

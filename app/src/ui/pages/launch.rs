@@ -8,18 +8,20 @@ use leptos_meta::Title;
 
 use crate::api::launch::my_launchable_images;
 use crate::domain::{Accelerator, LaunchableImage};
+use crate::i18n::{t, use_lang};
 use crate::ui::components::picker::{ImagePicker, marker_text};
 use crate::ui::components::status::ApiErrorView;
 
 #[component]
 pub fn LaunchPage() -> impl IntoView {
     let images = Resource::new(|| (), |_| my_launchable_images(Accelerator::Cpu, true));
+    let l = use_lang();
     view! {
-        <Title text="Launch"/>
+        <Title text=t(l, "Launch")/>
         <section class="images">
-            <h1>"Launch"</h1>
-            <p class="form__hint">"The images you may launch: the global ones and those of your groups. Launch pages get this list from "<code>"/api/v1/me/launchable-images"</code>"."</p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h1>{t(l, "Launch")}</h1>
+            <p class="form__hint">{t(l, "The images you may launch: the global ones and those of your groups. Launch pages get this list from ")}<code>"/api/v1/me/launchable-images"</code>{t(l, ".")}</p>
+            <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
                 {move || Suspend::new(async move {
                     match images.await {
                         Ok(images) => Either::Left(view! {
@@ -52,24 +54,25 @@ fn LaunchChooser(initial: Vec<LaunchableImage>) -> impl IntoView {
         });
     };
     let pick = Callback::new(move |image: LaunchableImage| chosen.set(Some(image)));
+    let l = use_lang();
     view! {
         <div class="form card launch">
             <fieldset class="form__group">
-                <legend>"Launch on"</legend>
+                <legend>{t(l, "Launch on")}</legend>
                 <label class="form__check"><input type="radio" name="accelerator" checked=true on:change=move |_| switch(Accelerator::Cpu)/>"CPU"</label>
                 <label class="form__check"><input type="radio" name="accelerator" on:change=move |_| switch(Accelerator::Gpu)/>"GPU"</label>
             </fieldset>
             <div class="form__field">
-                <label for="launch-image">"Image"</label>
+                <label for="launch-image">{t(l, "Image")}</label>
                 <ImagePicker id="launch-image" name="image" entries=entries value on_pick=pick
-                    placeholder="Type to search, ↓ to choose"/>
+                    placeholder=t(l, "Type to search, ↓ to choose")/>
             </div>
             {move || chosen.get().map(|image| view! {
                 <dl class="launch__chosen" aria-live="polite">
-                    <dt>"Runs"</dt><dd><code>{image.url.clone().unwrap_or_default()}</code></dd>
-                    <dt>"Owner"</dt><dd>{image.owner.label()}</dd>
-                    <dt>"Pull secret"</dt><dd>{image.pull_secret.clone().unwrap_or_else(|| "none".into())}</dd>
-                    {image.warning.clone().map(|w| view! { <dt>"Warning"</dt><dd class="picker__warning">{w}</dd> })}
+                    <dt>{t(l, "Runs")}</dt><dd><code>{image.url.clone().unwrap_or_default()}</code></dd>
+                    <dt>{t(l, "Owner")}</dt><dd>{image.owner.label()}</dd>
+                    <dt>{t(l, "Pull secret")}</dt><dd>{image.pull_secret.clone().unwrap_or_else(|| t(l, "none").into())}</dd>
+                    {image.warning.clone().map(|w| view! { <dt>{t(l, "Warning")}</dt><dd class="picker__warning">{w}</dd> })}
                 </dl>
             })}
         </div>
@@ -78,16 +81,17 @@ fn LaunchChooser(initial: Vec<LaunchableImage>) -> impl IntoView {
 
 #[component]
 fn LaunchTable(images: Vec<LaunchableImage>) -> impl IntoView {
+    let l = use_lang();
     view! {
         <table class="table">
-            <thead><tr><th scope="col">"Image"</th><th scope="col">"Owner"</th><th scope="col">"URL"</th><th scope="col">"Ready"</th><th scope="col">"Note"</th></tr></thead>
+            <thead><tr><th scope="col">{t(l, "Image")}</th><th scope="col">{t(l, "Owner")}</th><th scope="col">"URL"</th><th scope="col">{t(l, "Ready")}</th><th scope="col">{t(l, "Note")}</th></tr></thead>
             <tbody>
                 {images.into_iter().map(|i| view! {
                     <tr>
                         <td>{i.display_name.clone()}</td>
-                        <td>{marker_text(&i)}</td>
+                        <td>{marker_text(l, &i)}</td>
                         <td><code>{i.url.clone().unwrap_or_default()}</code></td>
-                        <td>{i.reason.clone().unwrap_or_else(|| "yes".into())}</td>
+                        <td>{i.reason.clone().unwrap_or_else(|| t(l, "yes").into())}</td>
                         <td>{i.warning.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}

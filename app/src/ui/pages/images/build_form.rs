@@ -9,7 +9,7 @@ use crate::api::ApiError;
 use crate::api::builds::PostedBuild;
 use crate::domain::LaunchableImage;
 use crate::domain::{BuildForm, FieldError, ImageType};
-use crate::i18n::{t, use_lang};
+use crate::i18n::{field_message, t, use_lang};
 use crate::ui::components::picker::ImagePicker;
 
 #[component]
@@ -29,7 +29,7 @@ pub fn BuildFields(
 ) -> impl IntoView {
     let l = use_lang();
     let field_error = |field: &str| match &error {
-        Some(ApiError::Invalid(f)) if f.field == field => Some(f.message.clone()),
+        Some(ApiError::Invalid(f)) if f.field == field => Some(field_message(l, f)),
         _ => None,
     };
     let form_error = match &error {
@@ -39,7 +39,7 @@ pub fn BuildFields(
                 .chain(crate::domain::build::SPEC_FIELDS)
                 .any(|field| field == f.field) =>
         {
-            Some(f.message.clone())
+            Some(field_message(l, f))
         }
         Some(ApiError::Invalid(_)) | None => None,
         Some(other) => Some(other.to_string()),
@@ -166,7 +166,7 @@ fn SpecFields(
             errors.with(|e| {
                 e.iter()
                     .find(|e| e.field == field)
-                    .map(|e| e.message.clone())
+                    .map(|e| field_message(l, e))
             })
         }
     };

@@ -1,7 +1,7 @@
 //! Build Details of a custom image: the newest build's state, progress and live log, Cancel
 //! Build, Rebuild from the edited spec, and the history of every build.
 
-use crate::i18n::use_lang;
+use crate::i18n::{Lang, t, tf, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,8 +24,9 @@ pub fn BuildDetailsPage() -> impl IntoView {
         move || (group.get(), name.get()),
         |(g, n)| build_details(g, n),
     );
+    let l = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(page) => Either::Left(view! { <BuildDetails group=group.get_untracked() page/> }),
@@ -43,7 +44,10 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
     let cancel_error = cancel.value().get_untracked().and_then(Result::err);
     let rebuild_error = rebuild.value().get_untracked().and_then(Result::err);
     let base = list_path(group.as_deref());
-    let title = scope_title(use_lang(), group.as_deref());
+    let l = use_lang();
+    let title = scope_title(l, group.as_deref());
+    let page_title = tf(l, "Build Details · {name}", &[("name", &page.display_name)]);
+    let breadcrumb = tf(l, "Images · {scope}", &[("scope", &title)]);
     let newest = page.builds.first().cloned();
     let history = page.builds.clone();
     let (cancel_group, image_name) = (group.clone(), page.name.clone());
@@ -53,50 +57,50 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
         view! {
             <BuildStatus of=build.clone()/>
             {active.then(|| view! {
-                <ActionForm action=cancel attr:class="inline-form" attr:aria-label="Cancel build">
+                <ActionForm action=cancel attr:class="inline-form" attr:aria-label=t(l, "Cancel build")>
                     {cancel_group.map(|g| view! { <input type="hidden" name="group" value=g/> })}
                     <input type="hidden" name="name" value=image_name/>
                     <input type="hidden" name="build" value=build.id/>
-                    <button type="submit" class="button button--danger">"Cancel Build"</button>
+                    <button type="submit" class="button button--danger">{t(l, "Cancel Build")}</button>
                 </ActionForm>
             })}
-            <h2>"Log"</h2>
+            <h2>{t(l, "Log")}</h2>
             <LogView build_id=build.id active initial=log_tail after_seq=log_seq step=build.step steps=build.steps/>
         }
     });
     view! {
-        <Title text=format!("Build Details · {}", page.display_name)/>
+        <Title text=page_title/>
         <section class="card">
-            <p class="breadcrumbs"><A href=base.clone()>{format!("Images · {title}")}</A></p>
-            <h1>"Build Details: " {page.display_name.clone()}</h1>
+            <p class="breadcrumbs"><A href=base.clone()>{breadcrumb}</A></p>
+            <h1>{t(l, "Build Details: ")} {page.display_name.clone()}</h1>
             <dl class="facts">
-                <dt>"Image name"</dt><dd>{page.name.clone()}</dd>
-                <dt>"Type"</dt><dd>{page.image_type.clone()}</dd>
-                <dt>"Container image url"</dt>
-                <dd>{if page.url.is_empty() { "not ready: no build has succeeded yet".to_owned() } else { page.url.clone() }}</dd>
+                <dt>{t(l, "Image name")}</dt><dd>{page.name.clone()}</dd>
+                <dt>{t(l, "Type")}</dt><dd>{page.image_type.clone()}</dd>
+                <dt>{t(l, "Container image url")}</dt>
+                <dd>{if page.url.is_empty() { t(l, "not ready: no build has succeeded yet").to_owned() } else { page.url.clone() }}</dd>
             </dl>
             {page.builds_disabled.clone().map(|why| view! { <p class="notice" role="status">{why}</p> })}
             {cancel_error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
             {newest_view}
         </section>
         <section class="card">
-            <h2>"Rebuild"</h2>
-            <p class="form__hint">"Edit the spec and start a new build. The image keeps its current url until the new build succeeds."</p>
-            <ActionForm action=rebuild attr:class="form" attr:aria-label="Rebuild">
+            <h2>{t(l, "Rebuild")}</h2>
+            <p class="form__hint">{t(l, "Edit the spec and start a new build. The image keeps its current url until the new build succeeds.")}</p>
+            <ActionForm action=rebuild attr:class="form" attr:aria-label=t(l, "Rebuild")>
                 {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
                 <input type="hidden" name="name" value=page.name.clone()/>
                 <BuildFields group=group.clone() initial=page.rebuild.clone() pull_secrets=page.pull_secrets.clone() bases=page.bases.clone() error=rebuild_error.clone() spec_only=true/>
                 <div class="form__actions">
-                    <button type="submit" class="button button--primary" disabled=page.builds_disabled.is_some()>"Rebuild"</button>
+                    <button type="submit" class="button button--primary" disabled=page.builds_disabled.is_some()>{t(l, "Rebuild")}</button>
                 </div>
             </ActionForm>
         </section>
         <section class="card">
-            <h2>"History"</h2>
+            <h2>{t(l, "History")}</h2>
             <table class="table">
                 <thead><tr>
-                    <th scope="col">"Build"</th><th scope="col">"State"</th><th scope="col">"By"</th>
-                    <th scope="col">"Duration"</th><th scope="col">"Image"</th>
+                    <th scope="col">{t(l, "Build")}</th><th scope="col">{t(l, "State")}</th><th scope="col">{t(l, "By")}</th>
+                    <th scope="col">{t(l, "Duration")}</th><th scope="col">{t(l, "Image")}</th>
                 </tr></thead>
                 <tbody>
                     {history.into_iter().map(|b| view! { <HistoryRow of=b/> }).collect_view()}
@@ -110,18 +114,21 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
 #[component]
 fn BuildStatus(of: BuildView) -> impl IntoView {
     let build = of;
-    let label = state_label(&build);
+    let l = use_lang();
+    let label = state_label(l, &build);
+    let revision = build.revision.to_string();
+    let heading = tf(l, "Build {revision}: ", &[("revision", &revision)]);
     view! {
         <div class=format!("build-status build-status--{}", build.state.as_str()) data-testid="build-state">
             <p class="build-status__state">
-                <strong>{format!("Build {}: ", build.revision)}</strong>{label}
+                <strong>{heading}</strong>{label}
             </p>
             {(!build.message.is_empty() && build.state != BuildState::Succeeded).then(|| view! {
                 <p class="build-status__message" role="alert">{build.message.clone()}</p>
             })}
             {(!build.installed.is_empty()).then(|| view! {
                 <details class="build-status__installed">
-                    <summary>"Installed packages"</summary>
+                    <summary>{t(l, "Installed packages")}</summary>
                     <pre>{build.installed.clone()}</pre>
                 </details>
             })}
@@ -129,34 +136,42 @@ fn BuildStatus(of: BuildView) -> impl IntoView {
     }
 }
 
-fn state_label(build: &BuildView) -> String {
+fn state_label(l: Lang, build: &BuildView) -> String {
     match build.state {
         BuildState::Queued => match build.queue_position {
-            Some(0) | None => "queued, starts next".to_owned(),
-            Some(n) => format!("queued, {n} ahead in the queue"),
+            Some(0) | None => t(l, "queued, starts next").to_owned(),
+            Some(n) => tf(
+                l,
+                "queued, {n} ahead in the queue",
+                &[("n", &n.to_string())],
+            ),
         },
-        BuildState::Running => "Image building in progress".to_owned(),
+        BuildState::Running => t(l, "Image building in progress").to_owned(),
         BuildState::Succeeded if build.reused => {
-            "succeeded (the registry already had this image)".to_owned()
+            t(l, "succeeded (the registry already had this image)").to_owned()
         }
-        BuildState::Succeeded => "succeeded".to_owned(),
-        BuildState::Failed => format!("failed ({})", build.reason),
-        BuildState::Cancelled => "cancelled".to_owned(),
+        BuildState::Succeeded => t(l, "succeeded").to_owned(),
+        BuildState::Failed => tf(l, "failed ({reason})", &[("reason", &build.reason)]),
+        BuildState::Cancelled => t(l, "cancelled").to_owned(),
     }
 }
 
 #[component]
 fn HistoryRow(of: BuildView) -> impl IntoView {
     let build = of;
+    let l = use_lang();
     let duration = match (build.started_at, build.finished_at) {
-        (Some(start), Some(end)) => format!("{:.0} s", (end - start) as f64 / 1000.0),
-        (Some(_), None) => "running".to_owned(),
+        (Some(start), Some(end)) => {
+            let seconds = format!("{:.0}", (end - start) as f64 / 1000.0);
+            tf(l, "{seconds} s", &[("seconds", &seconds)])
+        }
+        (Some(_), None) => t(l, "running").to_owned(),
         _ => "—".to_owned(),
     };
     view! {
         <tr>
             <td>{build.revision}</td>
-            <td>{state_label(&build)}</td>
+            <td>{state_label(l, &build)}</td>
             <td>{build.created_by.clone()}</td>
             <td>{duration}</td>
             <td class="table__description">{build.target.clone()}</td>

@@ -17,8 +17,9 @@ pub fn DeleteImagePage() -> impl IntoView {
     let group = group_param();
     let name = name_param();
     let detail = Resource::new(move || (group.get(), name.get()), |(g, n)| get_image(g, n));
+    let l = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => Either::Left(view! { <ConfirmDelete group=group.get_untracked() detail/> }),

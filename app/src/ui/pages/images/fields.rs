@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::domain::{DisplayName, ImageForm, ImageType};
-use crate::i18n::{Lang, t, use_lang};
+use crate::i18n::{Lang, field_message, t, use_lang};
 
 #[island]
 pub fn ImageFields(
@@ -30,12 +30,19 @@ pub fn ImageFields(
     let errors = Memo::new(move |_| form.with(|f| f.validate().err().unwrap_or_default()));
     let error_for = move |field: &'static str| {
         Signal::derive(move || {
+            let l = use_lang();
             let local = touched
                 .with(|t| t.contains(&field))
-                .then(|| ImageForm::error_for(&errors.get(), field))
+                .then(|| {
+                    errors.with(|all| {
+                        all.iter()
+                            .find(|e| e.field == field)
+                            .map(|e| field_message(l, e))
+                    })
+                })
                 .flatten();
             let server = server_error.with_value(|e| match e {
-                Some(ApiError::Invalid(f)) if f.field == field => Some(f.message.clone()),
+                Some(ApiError::Invalid(f)) if f.field == field => Some(field_message(l, f)),
                 _ => None,
             });
             local.or(server)

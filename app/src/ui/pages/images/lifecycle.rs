@@ -9,6 +9,7 @@ use leptos_router::components::A;
 use super::{group_param, name_param};
 use crate::api::images::{DeprecateImage, RestoreImage, RetireImage, image_lifecycle, list_path};
 use crate::domain::{Owner, Standing};
+use crate::i18n::{Lang, field_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::ApiError;
 use crate::wire::images::LifecycleView;
@@ -21,8 +22,9 @@ pub fn LifecyclePage() -> impl IntoView {
         move || (group.get(), name.get()),
         |(g, n)| image_lifecycle(g, n),
     );
+    let l = use_lang();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
             {move || Suspend::new(async move {
                 match view_of.await {
                     Ok(lifecycle) => Either::Left(view! { <Lifecycle group=group.get_untracked() lifecycle/> }),
@@ -34,21 +36,28 @@ pub fn LifecyclePage() -> impl IntoView {
 }
 
 /// The error a form's last post answered, with the field it names.
-fn posted_error(error: Option<ApiError>) -> Option<(Option<String>, String)> {
+fn posted_error(l: Lang, error: Option<ApiError>) -> Option<(Option<String>, String)> {
     error.map(|e| match e {
         ApiError::Invalid(f) => (
             Some(f.field.clone()),
-            format!("{}: {}", label(&f.field), f.message),
+            tf(
+                l,
+                "{field}: {message}",
+                &[
+                    ("field", label(l, &f.field)),
+                    ("message", &field_message(l, &f)),
+                ],
+            ),
         ),
         other => (None, other.to_string()),
     })
 }
 
-fn label(field: &str) -> &'static str {
+fn label(l: Lang, field: &str) -> &'static str {
     match field {
-        "successor" => "Successor",
-        "retire_on" => "Retire on",
-        _ => "This field",
+        "successor" => t(l, "Successor"),
+        "retire_on" => t(l, "Retire on"),
+        _ => t(l, "This field"),
     }
 }
 
@@ -57,7 +66,9 @@ fn Lifecycle(group: Option<String>, lifecycle: LifecycleView) -> impl IntoView {
     let deprecate = ServerAction::<DeprecateImage>::new();
     let retire = ServerAction::<RetireImage>::new();
     let restore = ServerAction::<RestoreImage>::new();
+    let l = use_lang();
     let error = posted_error(
+        l,
         deprecate
             .value()
             .get_untracked()
@@ -101,63 +112,77 @@ fn Lifecycle(group: Option<String>, lifecycle: LifecycleView) -> impl IntoView {
         .iter()
         .map(|s| {
             let whose = match &s.owner {
-                Owner::Group(g) => format!("group {g}"),
-                Owner::System => "global".to_owned(),
+                Owner::Group(g) => tf(l, "group {group}", &[("group", g)]),
+                Owner::System => t(l, "global").to_owned(),
             };
             let selected = s.name == chosen;
-            view! { <option value=s.name.clone() selected=selected>{format!("{} ({whose})", s.display_name)}</option> }
+            let text = tf(
+                l,
+                "{name} ({owner})",
+                &[("name", &s.display_name), ("owner", &whose)],
+            );
+            view! { <option value=s.name.clone() selected=selected>{text}</option> }
         })
         .collect_view();
+    let name = [("name", display.as_str())];
+    let (title, heading) = (
+        tf(l, "Lifecycle of {name}", &name),
+        tf(l, "Lifecycle of image {name}", &name),
+    );
+    let (retire_button, restore_button) = (
+        tf(l, "Retire {name} now", &name),
+        tf(l, "Restore {name}", &name),
+    );
     view! {
-        <Title text=format!("Lifecycle of {display}")/>
+        <Title text=title/>
         <section class="card card--narrow">
-            <h1>{format!("Lifecycle of image {display}")}</h1>
+            <h1>{heading}</h1>
             <p class=format!("standing standing--{}", standing.marker().unwrap_or("current")) data-testid="standing">
                 {standing.summary()}
             </p>
             {error.clone().map(|(_, m)| view! { <p class="form__error" role="alert">{m}</p> })}
-            {(!retired).then({ let (h1, h2, display) = (hidden(), hidden(), display.clone()); move || view! {
-                <ActionForm action=deprecate attr:class="form" attr:aria-label="Deprecate">
+            {(!retired).then({ let (h1, h2) = (hidden(), hidden()); move || view! {
+                <ActionForm action=deprecate attr:class="form" attr:aria-label=t(l, "Deprecate")>
                     {h1}
-                    <h2>{if deprecation.is_some() { "Change the deprecation" } else { "Deprecate" }}</h2>
-                    <p class="form__hint">"Launch pages keep offering a deprecated image, with a note that names its successor."</p>
+                    <h2>{if deprecation.is_some() { t(l, "Change the deprecation") } else { t(l, "Deprecate") }}</h2>
+                    <p class="form__hint">{t(l, "Launch pages keep offering a deprecated image, with a note that names its successor.")}</p>
                     <div class="form__field">
-                        <label for="successor">"Successor"</label>
+                        <label for="successor">{t(l, "Successor")}</label>
                         <select id="successor" name="successor" aria-invalid=successor_invalid>
-                            <option value="">"(none)"</option>
+                            <option value="">{t(l, "(none)")}</option>
                             {options}
                         </select>
                     </div>
                     <div class="form__field">
-                        <label for="retire-on">"Retire on"</label>
+                        <label for="retire-on">{t(l, "Retire on")}</label>
                         <input id="retire-on" type="date" name="retire_on" value=retire_on
                             aria-invalid=retire_on_invalid aria-describedby="retire-on-hint"/>
-                        <p class="form__hint" id="retire-on-hint">"Optional. From this day (UTC) launch pages no longer offer it."</p>
+                        <p class="form__hint" id="retire-on-hint">{t(l, "Optional. From this day (UTC) launch pages no longer offer it.")}</p>
                     </div>
                     <div class="form__actions">
                         <button type="submit" class="button button--primary">
-                            {if deprecation.is_some() { "Save deprecation" } else { "Deprecate" }}
+                            {if deprecation.is_some() { t(l, "Save deprecation") } else { t(l, "Deprecate") }}
                         </button>
                     </div>
                 </ActionForm>
-                <ActionForm action=retire attr:class="form" attr:aria-label="Retire now">
+                <ActionForm action=retire attr:class="form" attr:aria-label=t(l, "Retire now")>
                     {h2}
-                    <h2>"Retire now"</h2>
-                    <p class="form__hint">"Launch pages stop offering it at once; it stays here with its builds."</p>
+                    <h2>{t(l, "Retire now")}</h2>
+                    <p class="form__hint">{t(l, "Launch pages stop offering it at once; it stays here with its builds.")}</p>
                     <div class="form__actions">
-                        <button type="submit" class="button button--danger">{format!("Retire {display} now")}</button>
+                        <button type="submit" class="button button--danger">{retire_button}</button>
                     </div>
                 </ActionForm>
             }})}
-            {(standing != Standing::Current).then({ let (h3, display) = (hidden(), display.clone()); move || view! {
-                <ActionForm action=restore attr:class="form" attr:aria-label="Restore">
+            {(standing != Standing::Current).then({ let h3 = hidden(); move || view! {
+                <ActionForm action=restore attr:class="form" attr:aria-label=t(l, "Restore")>
                     {h3}
                     <div class="form__actions">
-                        <button type="submit" class="button">{format!("Restore {display}")}</button>
+                        <button type="submit" class="button">{restore_button}</button>
                     </div>
                 </ActionForm>
             }})}
-            <p><A href=base>"Back to the images"</A></p>
+            <p><A href=base>{t(l, "Back to the images")}</A></p>
         </section>
     }
 }
