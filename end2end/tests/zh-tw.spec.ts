@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { demoAccount } from "./accounts";
+import { demoAccount, otherAdmin } from "./accounts";
 
 // The seed's walk in Traditional Chinese: a browser that asks for zh-TW gets every page of
 // the walk in it, rendered so by the server (no flash of English), with the manual's
@@ -90,4 +90,17 @@ test("a refused form says why in zh-TW, from the refusal's code", async ({ page 
   await build.getByLabel("APT").fill("hello\nNot A Package");
   await build.getByRole("button", { name: "Create" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "APT 第 2 行" }).first()).toContainText("APT 第 2 行：「Not A Package」");
+});
+
+test("a refused page says why in zh-TW: another group's admin is not a member here", async ({ page }, info) => {
+  const group = `zh-${info.project.name}`;
+  await page.goto("/login");
+  await page.getByLabel("使用者名稱").fill(otherAdmin.user);
+  await page.getByLabel("密碼").fill(otherAdmin.password);
+  await page.getByRole("button", { name: "登入" }).click();
+  await expect(page.getByTestId("signed-in-user")).toHaveText(otherAdmin.user);
+  const response = await page.goto(`/groups/${group}/images`);
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("沒有權限");
+  await expect(page.getByRole("alert")).toHaveText(`您不是 ${group} 群組的成員。`);
 });

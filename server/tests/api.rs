@@ -2134,3 +2134,40 @@ async fn a_refusal_carries_its_message_code_and_params_for_any_language() {
     assert_eq!(answer["error"]["params"], json!({}));
     assert_eq!(answer["error"].get("message_code"), None);
 }
+
+#[tokio::test]
+async fn a_permission_refusal_names_its_group_as_a_param() {
+    let api = Api::start().await;
+    let (status, answer) = api
+        .send(
+            "admin of another group",
+            Method::GET,
+            "/api/v1/groups/ml/images",
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(
+        answer["error"],
+        json!({
+            "code": "forbidden",
+            "message": "You are not a member of group ml.",
+            "message_code": "forbidden.not_in_group",
+            "params": {"group": "ml"},
+        })
+    );
+    let (status, answer) = api
+        .send(
+            "member",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(json!({"display_name": "x", "type": "cpu", "url": "r.example/x:1"})),
+        )
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(
+        answer["error"]["message_code"],
+        "forbidden.needs_group_admin"
+    );
+    assert_eq!(answer["error"]["params"], json!({"group": "ml"}));
+}

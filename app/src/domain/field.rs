@@ -72,3 +72,53 @@ impl FieldError {
         }
     }
 }
+
+/// A message as said to the caller: the English text, and its code and values when it is a
+/// coded one (a refusal that is not about one field: a permission, a conflict, a missing
+/// thing). Displays as its English text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    pub message: String,
+    /// The message's code; empty for one not coded yet.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+impl Said {
+    /// `message` with `params` for its placeholders.
+    pub fn coded(message: Message, params: &[(&str, &str)]) -> Self {
+        let params: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self {
+            message: Message::fill(message.en, &params),
+            code: message.code.to_owned(),
+            params,
+        }
+    }
+}
+
+impl From<String> for Said {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            code: String::new(),
+            params: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<&str> for Said {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -55,6 +55,37 @@ pub const PACKAGES_LINE: Message = Message::new(
     "{box} line {line}: \u{201c}{text}\u{201d} {why}",
 );
 
+// Refusals that are not about one field.
+pub const NOT_IN_GROUP: Message = Message::new(
+    "forbidden.not_in_group",
+    "You are not a member of group {group}.",
+);
+pub const NEEDS_GROUP_ADMIN: Message = Message::new(
+    "forbidden.needs_group_admin",
+    "Only the group admins of group {group} can manage its images. You are a member; ask one of its admins.",
+);
+pub const NEEDS_SYSTEM_ADMIN: Message = Message::new(
+    "forbidden.needs_system_admin",
+    "Only system admins can do this.",
+);
+pub const READ_ONLY_TOKEN: Message = Message::new(
+    "forbidden.read_only_token",
+    "This token has the read scope; it cannot change anything.",
+);
+pub const TOKEN_ONLY_LAUNCHABLE: Message = Message::new(
+    "forbidden.token_only_launchable",
+    "This token acts for no user; it may only read launchable images.",
+);
+pub const ACCOUNT_DISABLED: Message = Message::new(
+    "forbidden.account_disabled",
+    "The account {user} is disabled: its sessions and tokens no longer work. A system admin can enable it again.",
+);
+pub const NO_SUCH_GROUP: Message = Message::new("not_found.group", "There is no group {group}.");
+pub const STALE: Message = Message::new(
+    "conflict.stale",
+    "This was changed by someone else since you opened it. Nothing was overwritten; reload to see the current version.",
+);
+
 /// Every coded message, for finding one by its code.
 pub const ALL: &[Message] = &[
     REQUIRED,
@@ -75,6 +106,14 @@ pub const ALL: &[Message] = &[
     PACKAGES_NONE,
     PACKAGES_BOX_TOO_BIG,
     PACKAGES_LINE,
+    NOT_IN_GROUP,
+    NEEDS_GROUP_ADMIN,
+    NEEDS_SYSTEM_ADMIN,
+    READ_ONLY_TOKEN,
+    TOKEN_ONLY_LAUNCHABLE,
+    ACCOUNT_DISABLED,
+    NO_SUCH_GROUP,
+    STALE,
 ];
 
 /// The message with this code.

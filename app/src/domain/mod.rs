@@ -17,7 +17,7 @@ pub mod role;
 pub mod time;
 
 pub use build::{BuildForm, BuildState};
-pub use field::{FieldError, Message};
+pub use field::{FieldError, Message, Said};
 pub use image::{DisplayName, ImageName, ImageType};
 pub use image_form::{ImageForm, ValidImage};
 pub use image_ref::ImageRef;

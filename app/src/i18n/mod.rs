@@ -121,10 +121,34 @@ pub fn tf(lang: Lang, en: &'static str, params: &[(&str, &str)]) -> String {
 /// A rule's refusal in `lang`: a coded one from its wording's translation, filled with its
 /// values; one not coded yet as the server worded it.
 pub fn field_message(lang: Lang, error: &crate::domain::FieldError) -> String {
-    match crate::domain::messages::by_code(&error.code) {
-        Some(message) => crate::domain::Message::fill(t(lang, message.en), &error.params),
-        None => error.message.clone(),
+    coded_message(lang, &error.code, &error.params).unwrap_or_else(|| error.message.clone())
+}
+
+/// A refusal that is not about one field (a permission, a conflict, a missing thing), in
+/// `lang` the same way.
+pub fn said_message(lang: Lang, said: &crate::domain::Said) -> String {
+    coded_message(lang, &said.code, &said.params).unwrap_or_else(|| said.message.clone())
+}
+
+/// Any error's words in `lang`: coded refusals translated, the rest as the server said them.
+pub fn error_message(lang: Lang, error: &crate::wire::ApiError) -> String {
+    use crate::wire::ApiError;
+    match error {
+        ApiError::Invalid(f) => format!("{}: {}", f.field, field_message(lang, f)),
+        ApiError::Forbidden(s) | ApiError::NotFound(s) | ApiError::Conflict(s) => {
+            said_message(lang, s)
+        }
+        other => other.to_string(),
     }
+}
+
+fn coded_message(
+    lang: Lang,
+    code: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let message = crate::domain::messages::by_code(code)?;
+    Some(crate::domain::Message::fill(t(lang, message.en), params))
 }
 
 /// The language of the page being rendered: on the server the request's (see the shell),

@@ -212,6 +212,36 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "{box} line {line}: \u{201c}{text}\u{201d} {why}",
         "{box} 第 {line} 行：「{text}」{why}",
     ),
+    // Refusals that are not about one field.
+    (
+        "You are not a member of group {group}.",
+        "您不是 {group} 群組的成員。",
+    ),
+    (
+        "Only the group admins of group {group} can manage its images. You are a member; ask one of its admins.",
+        "只有 {group} 群組的管理者能管理其映像檔。您是成員；請洽該群組的管理者。",
+    ),
+    (
+        "Only system admins can do this.",
+        "只有系統管理者能執行此操作。",
+    ),
+    (
+        "This token has the read scope; it cannot change anything.",
+        "此權杖為 read 範圍，無法變更任何內容。",
+    ),
+    (
+        "This token acts for no user; it may only read launchable images.",
+        "此權杖未綁定使用者，只能讀取可啟動的映像檔。",
+    ),
+    (
+        "The account {user} is disabled: its sessions and tokens no longer work. A system admin can enable it again.",
+        "帳號 {user} 已停用：其登入階段與權杖已失效。系統管理者可重新啟用。",
+    ),
+    ("There is no group {group}.", "沒有 {group} 群組。"),
+    (
+        "This was changed by someone else since you opened it. Nothing was overwritten; reload to see the current version.",
+        "自您開啟後，已有其他人變更此內容。沒有任何內容被覆寫；請重新載入以查看目前版本。",
+    ),
     // Status pages.
     ("Not allowed", "沒有權限"),
     ("Not found", "找不到"),

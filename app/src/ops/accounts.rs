@@ -82,10 +82,13 @@ pub async fn delete_group(call: &Call, group: &str) -> OpResult<()> {
             .into_iter()
             .find(|(name, _, _)| name == group)
             .map_or(0, |(_, _, images)| images);
-        return Err(ApiError::Conflict(format!(
-            "Group {group} still has {images} image(s); deleting it would delete them and \
+        return Err(ApiError::Conflict(
+            format!(
+                "Group {group} still has {images} image(s); deleting it would delete them and \
              their builds. Delete or move them first."
-        )));
+            )
+            .into(),
+        ));
     }
     change
         .commit("group.delete", &format!("group:{group}"), "")
@@ -97,7 +100,7 @@ pub async fn delete_group(call: &Call, group: &str) -> OpResult<()> {
 pub async fn add_member(call: &Call, group: &str, user: &str, role: Role) -> OpResult<()> {
     let db = &call.state.db;
     let g = groups::require(db, group).await?;
-    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    call.check_group(Action::ManageGroupMembers, Target::Group(g.id), group)?;
     let u = require_user(call, user).await?;
     let mut change = call.change().await?;
     groups::set_member(change.conn(), g.id, u.id, role).await?;
@@ -113,14 +116,16 @@ pub async fn add_member(call: &Call, group: &str, user: &str, role: Role) -> OpR
 async fn require_user(call: &Call, user: &str) -> OpResult<users::UserRow> {
     users::find(&call.state.db, user.trim())
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("User \"{}\" does not exist", user.trim())))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("User \"{}\" does not exist", user.trim()).into())
+        })
 }
 
 /// Ends `user`'s membership of `group`. One the identity provider made is its to end: refused.
 pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()> {
     let db = &call.state.db;
     let g = groups::require(db, group).await?;
-    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    call.check_group(Action::ManageGroupMembers, Target::Group(g.id), group)?;
     let u = require_user(call, user).await?;
     let mut change = call.change().await?;
     if !groups::remove_local_member(change.conn(), g.id, u.id).await? {
@@ -129,11 +134,14 @@ pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()>
             .iter()
             .any(|(name, _, source)| *name == u.name && source != "local");
         return Err(match provider {
-            true => ApiError::Conflict(format!(
-                "The identity provider made {} a member of {group}; remove them there.",
-                u.name
-            )),
-            false => ApiError::NotFound(format!("{} is not a member of {group}.", u.name)),
+            true => ApiError::Conflict(
+                format!(
+                    "The identity provider made {} a member of {group}; remove them there.",
+                    u.name
+                )
+                .into(),
+            ),
+            false => ApiError::NotFound(format!("{} is not a member of {group}.", u.name).into()),
         });
     }
     change
@@ -179,7 +187,7 @@ pub async fn members_page(call: &Call, group: &str) -> OpResult<MembersPage> {
 /// A group's members as (name, role, source), for its admins and system admins.
 pub async fn members(call: &Call, group: &str) -> OpResult<Vec<(String, String, String)>> {
     let g = groups::require(&call.state.db, group).await?;
-    call.check(Action::ManageGroupMembers, Target::Group(g.id), group)?;
+    call.check_group(Action::ManageGroupMembers, Target::Group(g.id), group)?;
     Ok(groups::members(&call.state.db, g.id).await?)
 }
 
@@ -214,9 +222,9 @@ pub async fn delete_user(call: &Call, user: &str) -> OpResult<()> {
 
 fn refuse_self(call: &Call, user: &users::UserRow, what: &str) -> OpResult<()> {
     match &call.actor {
-        crate::domain::Actor::User(me) if me.id == user.id => Err(ApiError::Conflict(format!(
-            "You cannot {what} your own account; ask another system admin."
-        ))),
+        crate::domain::Actor::User(me) if me.id == user.id => Err(ApiError::Conflict(
+            format!("You cannot {what} your own account; ask another system admin.").into(),
+        )),
         _ => Ok(()),
     }
 }
@@ -237,10 +245,13 @@ pub async fn reset_password(call: &Call, user: &str, password: &str) -> OpResult
     call.check(Action::ManageAccounts, Target::System, "accounts")?;
     let u = require_user(call, user).await?;
     if u.is_external() {
-        return Err(ApiError::Conflict(format!(
-            "{} signs in with the identity provider; Kiln keeps no password for them.",
-            u.name
-        )));
+        return Err(ApiError::Conflict(
+            format!(
+                "{} signs in with the identity provider; Kiln keeps no password for them.",
+                u.name
+            )
+            .into(),
+        ));
     }
     check_new_password(password)?;
     let hash = passwords::hash(password.to_owned()).await?;

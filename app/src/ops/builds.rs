@@ -99,9 +99,10 @@ pub async fn rebuild(
     let scope = call.scope(group, Action::BuildGroupImages).await?;
     let image = images::require(&state.db, scope, name).await?;
     if image.source != "build" {
-        return Err(ApiError::Conflict(format!(
-            "Image {name} was registered by its URL, not built by Kiln; edit it instead."
-        )));
+        return Err(ApiError::Conflict(
+            format!("Image {name} was registered by its URL, not built by Kiln; edit it instead.")
+                .into(),
+        ));
     }
     let spec = form.validate_spec().map_err(first)?;
     credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
@@ -204,10 +205,13 @@ pub async fn cancel(call: &Call, id: i64) -> OpResult<OwnedBuild> {
     let state = &call.state;
     let mut change = call.change().await?;
     if !state.builds.cancel(change.conn(), &owned.build).await? {
-        return Err(ApiError::Conflict(format!(
-            "Build {} of {} has already ended.",
-            owned.build.revision, owned.image
-        )));
+        return Err(ApiError::Conflict(
+            format!(
+                "Build {} of {} has already ended.",
+                owned.build.revision, owned.image
+            )
+            .into(),
+        ));
     }
     let target = audit_target(owned.group.as_deref(), &owned.image);
     change
@@ -231,9 +235,9 @@ pub async fn cancel_of_image(
     let image = images::require(&call.state.db, scope, name).await?;
     let stored = builds::get(&call.state.db, id).await?;
     if stored.image_id != image.id {
-        return Err(ApiError::NotFound(format!(
-            "Image {name} has no build {id}."
-        )));
+        return Err(ApiError::NotFound(
+            format!("Image {name} has no build {id}.").into(),
+        ));
     }
     cancel(call, id).await.map(|_| ())
 }

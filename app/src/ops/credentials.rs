@@ -57,15 +57,15 @@ pub async fn rotate_key(call: &Call, old: &SecretKey) -> OpResult<usize> {
         if SecretKey::sealed_by(&sealed) == Some(new.id().as_str()) {
             continue;
         }
-        let password = old
-            .open(&sealed, &name)
-            .or_else(|_| new.open(&sealed, &name))
-            .map_err(|_| {
-                ApiError::Conflict(format!(
+        let password =
+            old.open(&sealed, &name)
+                .or_else(|_| new.open(&sealed, &name))
+                .map_err(|_| {
+                    ApiError::Conflict(format!(
                     "Credential {name} opens with neither the old key nor the configured one; \
                      nothing was re-sealed."
-                ))
-            })?;
+                ).into())
+                })?;
         credentials::reseal(change.conn(), &name, &new.seal(&password, &name)?).await?;
         resealed += 1;
     }
@@ -149,11 +149,14 @@ pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
     let credential = credentials::require(&call.state.db, name).await?;
     let users = credentials::users_of(&call.state.db, &credential).await?;
     if !users.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "Credential {name} is in use by {}. Choose another pull secret for them (or \
+        return Err(ApiError::Conflict(
+            format!(
+                "Credential {name} is in use by {}. Choose another pull secret for them (or \
              wait for the builds), then delete it.",
-            users.join(", ")
-        )));
+                users.join(", ")
+            )
+            .into(),
+        ));
     }
     let mut tx = call.change().await?;
     credentials::delete(tx.conn(), &credential)
@@ -163,9 +166,9 @@ pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
             crate::backend::BackendError::Database(sqlx::Error::Database(d))
                 if d.is_foreign_key_violation() =>
             {
-                ApiError::Conflict(format!(
-                    "Credential {name} came into use; nothing was deleted."
-                ))
+                ApiError::Conflict(
+                    format!("Credential {name} came into use; nothing was deleted.").into(),
+                )
             }
             other => other.into(),
         })?;

@@ -2,8 +2,8 @@
 //! person can act on, and nothing of the server's internals (those go to the log).
 
 use crate::backend::BackendError;
-use crate::domain::FieldError;
 use crate::domain::policy::Denied;
+use crate::domain::{FieldError, Said, messages};
 use crate::wire::ApiError;
 
 impl From<BackendError> for ApiError {
@@ -15,26 +15,26 @@ impl From<BackendError> for ApiError {
                 "The service token {name} expired at {}; ask for a new one.",
                 crate::domain::time::utc_minute(at)
             )),
-            BackendError::GroupsExpired { user, .. } => ApiError::Forbidden(format!(
-                "This token acts for {user}, whose groups come from the identity provider and \
+            BackendError::GroupsExpired { user, .. } => ApiError::Forbidden(
+                format!(
+                    "This token acts for {user}, whose groups come from the identity provider and \
                  have not been confirmed recently enough. It works again once {user} signs in \
                  to Kiln."
-            )),
-            BackendError::Disabled { user } => ApiError::Forbidden(format!(
-                "The account {user} is disabled: its sessions and tokens no longer work. \
-                 A system admin can enable it again."
-            )),
+                )
+                .into(),
+            ),
+            BackendError::Disabled { user } => {
+                ApiError::Forbidden(Said::coded(messages::ACCOUNT_DISABLED, &[("user", &user)]))
+            }
             BackendError::BadRequest(message) => ApiError::BadRequest {
                 message,
                 field: None,
             },
-            BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string())),
-            BackendError::AlreadyExists { .. } => ApiError::Conflict(capitalised(&e.to_string())),
-            BackendError::Stale => ApiError::Conflict(
-                "This was changed by someone else since you opened it. Nothing was overwritten; \
-                 reload to see the current version."
-                    .into(),
-            ),
+            BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string()).into()),
+            BackendError::AlreadyExists { .. } => {
+                ApiError::Conflict(capitalised(&e.to_string()).into())
+            }
+            BackendError::Stale => ApiError::Conflict(Said::coded(messages::STALE, &[])),
             BackendError::Database(_) | BackendError::Migration(_) | BackendError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 ApiError::Internal
@@ -49,21 +49,39 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// A refusal of the policy; `what` names the target ("group ml").
-pub fn refusal(denied: Denied, what: &str) -> ApiError {
-    match denied {
-        Denied::NotSignedIn => ApiError::Unauthenticated,
-        Denied::NotInGroup => ApiError::Forbidden(format!("You are not a member of {what}.")),
-        Denied::NeedsGroupAdmin => ApiError::Forbidden(format!(
-            "Only the group admins of {what} can manage its images. You are a member; ask one of its admins."
-        )),
-        Denied::NeedsSystemAdmin => ApiError::Forbidden("Only system admins can do this.".into()),
-        Denied::ReadOnlyToken => {
-            ApiError::Forbidden("This token has the read scope; it cannot change anything.".into())
+/// What a refused action was about, for the refusal's words.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    /// A group, by name.
+    Group(&'a str),
+    /// Anything else, named in English ("accounts", "the audit log").
+    Other(&'a str),
+}
+
+/// A policy refusal as the caller hears it.
+pub fn refusal(denied: Denied, what: Subject) -> ApiError {
+    let forbidden =
+        |message, params: &[(&str, &str)]| ApiError::Forbidden(Said::coded(message, params));
+    match (denied, what) {
+        (Denied::NotSignedIn, _) => ApiError::Unauthenticated,
+        (Denied::NotInGroup, Subject::Group(group)) => {
+            forbidden(messages::NOT_IN_GROUP, &[("group", group)])
         }
-        Denied::ServiceTokenOnlyLaunchable => ApiError::Forbidden(
-            "This token acts for no user; it may only read launchable images.".into(),
+        (Denied::NotInGroup, Subject::Other(what)) => {
+            ApiError::Forbidden(format!("You are not a member of {what}.").into())
+        }
+        (Denied::NeedsGroupAdmin, Subject::Group(group)) => {
+            forbidden(messages::NEEDS_GROUP_ADMIN, &[("group", group)])
+        }
+        (Denied::NeedsGroupAdmin, Subject::Other(what)) => ApiError::Forbidden(
+            format!(
+                "Only the group admins of {what} can manage its images. You are a member; ask one of its admins."
+            )
+            .into(),
         ),
+        (Denied::NeedsSystemAdmin, _) => forbidden(messages::NEEDS_SYSTEM_ADMIN, &[]),
+        (Denied::ReadOnlyToken, _) => forbidden(messages::READ_ONLY_TOKEN, &[]),
+        (Denied::ServiceTokenOnlyLaunchable, _) => forbidden(messages::TOKEN_ONLY_LAUNCHABLE, &[]),
     }
 }
 

@@ -157,9 +157,12 @@ pub async fn update(
     let mut form = edit(record(&call.state, stored.clone()).await?.form());
     if stored.source == "build" {
         if stored.url.is_empty() {
-            return Err(ApiError::Conflict(format!(
-                "Image {name} has no successful build yet; see its Build Details, or Rebuild."
-            )));
+            return Err(ApiError::Conflict(
+                format!(
+                    "Image {name} has no successful build yet; see its Build Details, or Rebuild."
+                )
+                .into(),
+            ));
         }
         form.url = stored.url.clone();
         form.use_gpu_url = false;
@@ -185,10 +188,13 @@ pub async fn delete(call: &Call, group: Option<&str>, name: &str) -> OpResult<()
         let build = active.map_or_else(String::new, |b| {
             format!(" (build {}, {})", b.revision, b.state().as_str())
         });
-        return Err(ApiError::Conflict(format!(
-            "Image {name} is being built{build}. Cancel the build on its Build Details, \
+        return Err(ApiError::Conflict(
+            format!(
+                "Image {name} is being built{build}. Cancel the build on its Build Details, \
              then delete the image."
-        )));
+            )
+            .into(),
+        ));
     }
     let target = audit_target(group, &stored.name);
     change.commit("image.delete", &target, &stored.url).await

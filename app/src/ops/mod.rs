@@ -25,6 +25,7 @@ pub(crate) mod testing;
 use crate::backend::AppState;
 use crate::backend::images::Scope;
 use crate::domain::policy::{self, Action, Actor, Denied, Target};
+use crate::domain::{Said, messages};
 use crate::wire::ApiError;
 
 pub use error::first;
@@ -51,7 +52,14 @@ impl Call {
 
     /// Checks the policy; `what` names the target in the refusal ("group ml").
     pub fn check(&self, action: Action, target: Target, what: &str) -> OpResult<()> {
-        policy::decide(&self.actor, action, target).map_err(|d| error::refusal(d, what))
+        policy::decide(&self.actor, action, target)
+            .map_err(|d| error::refusal(d, error::Subject::Other(what)))
+    }
+
+    /// Checks the policy for an action on the group named `group`.
+    pub fn check_group(&self, action: Action, target: Target, group: &str) -> OpResult<()> {
+        policy::decide(&self.actor, action, target)
+            .map_err(|d| error::refusal(d, error::Subject::Group(group)))
     }
 
     /// The name the audit log gives this caller. Only users and the operator change things.
@@ -59,7 +67,10 @@ impl Call {
         match &self.actor {
             Actor::User(user) => Ok(user.name.clone()),
             Actor::Operator => Ok(Actor::OPERATOR.to_owned()),
-            Actor::Service(_) => Err(error::refusal(Denied::ServiceTokenOnlyLaunchable, "")),
+            Actor::Service(_) => Err(error::refusal(
+                Denied::ServiceTokenOnlyLaunchable,
+                error::Subject::Other(""),
+            )),
             Actor::Anonymous => Err(ApiError::Unauthenticated),
         }
     }
@@ -75,7 +86,10 @@ impl Call {
     pub async fn scope(&self, group: Option<&str>, action: Action) -> OpResult<Scope> {
         if let Actor::Service(_) = self.actor {
             // A token bound to no user reads launch lists only; it has no catalog.
-            return Err(error::refusal(Denied::ServiceTokenOnlyLaunchable, ""));
+            return Err(error::refusal(
+                Denied::ServiceTokenOnlyLaunchable,
+                error::Subject::Other(""),
+            ));
         }
         let Some(group) = group else {
             let global = match action.changes() {
@@ -85,15 +99,18 @@ impl Call {
             self.check(global, Target::System, "global images")?;
             return Ok(Scope::Global);
         };
-        let what = format!("group {group}");
         let Some(stored) = crate::backend::groups::find(&self.state.db, group).await? else {
-            return Err(match self.check(action, Target::System, &what) {
-                Ok(()) => ApiError::NotFound(format!("There is no group {group}.")),
+            return Err(match self.check(action, Target::System, group) {
+                Ok(()) => {
+                    ApiError::NotFound(Said::coded(messages::NO_SUCH_GROUP, &[("group", group)]))
+                }
                 Err(ApiError::Unauthenticated) => ApiError::Unauthenticated,
-                Err(_) => ApiError::Forbidden(format!("You are not a member of {what}.")),
+                Err(_) => {
+                    ApiError::Forbidden(Said::coded(messages::NOT_IN_GROUP, &[("group", group)]))
+                }
             });
         };
-        self.check(action, Target::Group(stored.id), &what)?;
+        self.check_group(action, Target::Group(stored.id), group)?;
         Ok(Scope::Group(stored.id))
     }
 }

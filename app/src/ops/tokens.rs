@@ -93,7 +93,9 @@ pub async fn create(
         Some(user) => Some(
             users::find(&call.state.db, user)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("User \"{user}\" does not exist")))?
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("User \"{user}\" does not exist").into())
+                })?
                 .id,
         ),
         None => None,

@@ -4,7 +4,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Said};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
@@ -24,13 +24,13 @@ pub enum ApiError {
         field: Option<String>,
     },
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Said),
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Said),
     #[error("{0}")]
     Invalid(FieldError),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Said),
     /// The request's body is larger than Kiln reads.
     #[error("{0}")]
     TooLarge(String),
@@ -102,6 +102,18 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::Timeout(_) => "timeout",
         }
+    }
+
+    /// The coded message's code and values, when it is a coded one.
+    pub fn coded(&self) -> Option<(&str, &std::collections::BTreeMap<String, String>)> {
+        let (code, params) = match self {
+            ApiError::Invalid(e) => (&e.code, &e.params),
+            ApiError::Forbidden(s) | ApiError::NotFound(s) | ApiError::Conflict(s) => {
+                (&s.code, &s.params)
+            }
+            _ => return None,
+        };
+        (!code.is_empty()).then_some((code.as_str(), params))
     }
 
     /// The message without the field name in front: the field travels separately.

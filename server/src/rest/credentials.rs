@@ -62,9 +62,9 @@ pub struct CredentialPatch {
 async fn one(caller: &Caller, name: &str) -> Reply<Json<Credential>> {
     let all = ops::credentials::list(&caller.call).await?;
     let found = all.into_iter().find(|c| c.name == name);
-    let found = found.ok_or(app::wire::ApiError::NotFound(format!(
-        "There is no credential {name}."
-    )))?;
+    let found = found.ok_or(app::wire::ApiError::NotFound(
+        format!("There is no credential {name}.").into(),
+    ))?;
     Ok(Json(found.into()))
 }
 

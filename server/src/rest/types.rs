@@ -44,14 +44,8 @@ impl From<&ApiError> for ErrorBody {
                 code: e.code().to_owned(),
                 message: e.message(),
                 field: e.field().map(api_field),
-                message_code: match e {
-                    ApiError::Invalid(f) if !f.code.is_empty() => Some(f.code.clone()),
-                    _ => None,
-                },
-                params: match e {
-                    ApiError::Invalid(f) => f.params.clone(),
-                    _ => Default::default(),
-                },
+                message_code: e.coded().map(|(code, _)| code.to_owned()),
+                params: e.coded().map(|(_, p)| p.clone()).unwrap_or_default(),
             },
         }
     }

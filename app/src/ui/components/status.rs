@@ -1,6 +1,6 @@
 //! Pages for refusals and failures: 401 sends to sign-in, 403, 404, and the error boundary.
 
-use crate::i18n::{t, use_lang};
+use crate::i18n::{said_message, t, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,8 +28,8 @@ pub fn ApiErrorView(error: ApiError) -> impl IntoView {
             };
             return Either::Left(view! { <Redirect path=to/> });
         }
-        ApiError::Forbidden(message) => (403, t(l, "Not allowed"), message),
-        ApiError::NotFound(message) => (404, t(l, "Not found"), message),
+        ApiError::Forbidden(said) => (403, t(l, "Not allowed"), said_message(l, &said)),
+        ApiError::NotFound(said) => (404, t(l, "Not found"), said_message(l, &said)),
         other => (
             other.status(),
             t(l, "Something went wrong"),

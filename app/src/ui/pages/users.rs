@@ -13,7 +13,7 @@ use crate::api::accounts::{
     users_overview,
 };
 use crate::domain::Role;
-use crate::i18n::{Lang, field_message, t, tf, use_lang};
+use crate::i18n::{Lang, error_message, field_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::ApiError;
 use crate::wire::accounts::{GroupView, MemberView, MembersPage, UserView, UsersPage};
@@ -29,7 +29,7 @@ fn first_error(l: Lang, errors: [Option<ApiError>; 3]) -> Option<String> {
                 ("message", &field_message(l, &f)),
             ],
         ),
-        other => other.to_string(),
+        other => error_message(l, &other),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::api::ApiError;
 use crate::api::builds::PostedBuild;
 use crate::domain::LaunchableImage;
 use crate::domain::{BuildForm, FieldError, ImageType};
-use crate::i18n::{field_message, t, use_lang};
+use crate::i18n::{error_message, field_message, t, use_lang};
 use crate::ui::components::picker::ImagePicker;
 
 #[component]
@@ -42,7 +42,7 @@ pub fn BuildFields(
             Some(field_message(l, f))
         }
         Some(ApiError::Invalid(_)) | None => None,
-        Some(other) => Some(other.to_string()),
+        Some(other) => Some(error_message(l, other)),
     };
     let invalid = |field: &str| field_error(field).map(|_| "true");
     // Package errors already name their box and line; the others get their field's label.

@@ -1,7 +1,7 @@
 //! Build Details of a custom image: the newest build's state, progress and live log, Cancel
 //! Build, Rebuild from the edited spec, and the history of every build.
 
-use crate::i18n::{Lang, t, tf, use_lang};
+use crate::i18n::{Lang, error_message, t, tf, use_lang};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,7 +80,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
                 <dd>{if page.url.is_empty() { t(l, "not ready: no build has succeeded yet").to_owned() } else { page.url.clone() }}</dd>
             </dl>
             {page.builds_disabled.clone().map(|why| view! { <p class="notice" role="status">{why}</p> })}
-            {cancel_error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
+            {cancel_error.map(|e| view! { <p class="form__error" role="alert">{error_message(use_lang(), &e)}</p> })}
             {newest_view}
         </section>
         <section class="card">

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::domain::{DisplayName, ImageForm, ImageType};
-use crate::i18n::{Lang, field_message, t, use_lang};
+use crate::i18n::{Lang, error_message, field_message, t, use_lang};
 
 #[island]
 pub fn ImageFields(
@@ -211,6 +211,6 @@ fn field_label(l: Lang, id: &str) -> &'static str {
 pub fn form_level_error(error: Option<ApiError>) -> Option<String> {
     match error {
         Some(ApiError::Invalid(_)) | None => None,
-        Some(other) => Some(other.to_string()),
+        Some(other) => Some(error_message(use_lang(), &other)),
     }
 }

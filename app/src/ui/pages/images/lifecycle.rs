@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use super::{group_param, name_param};
 use crate::api::images::{DeprecateImage, RestoreImage, RetireImage, image_lifecycle, list_path};
 use crate::domain::{Owner, Standing};
-use crate::i18n::{Lang, field_message, t, tf, use_lang};
+use crate::i18n::{Lang, error_message, field_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::ApiError;
 use crate::wire::images::LifecycleView;
@@ -49,7 +49,7 @@ fn posted_error(l: Lang, error: Option<ApiError>) -> Option<(Option<String>, Str
                 ],
             ),
         ),
-        other => (None, other.to_string()),
+        other => (None, error_message(l, &other)),
     })
 }
 
