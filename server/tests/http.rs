@@ -658,3 +658,46 @@ async fn a_body_of_unknown_length_is_cut_at_the_limit() {
         assert!(answer.contains("too_large"), "{path}: {answer}");
     }
 }
+
+/// Posts the language switch as a browser without JavaScript would.
+async fn switch_language(app: &TestApp, lang: &str, next: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/api/language"))
+        .header("accept", "text/html")
+        .header("origin", format!("http://{}", app.addr))
+        .form(&[("lang", lang), ("next", next)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_language_switch_remembers_a_known_language_and_stays_on_this_site() {
+    let app = TestApp::with_roles().await;
+    let answer = switch_language(&app, "zh-TW", "/groups/ml/images?q=x").await;
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    assert_eq!(answer.headers()["location"], "/groups/ml/images?q=x");
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("kiln_lang=zh-TW;"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // Another site is never where the switch goes.
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let answer = switch_language(&app, "en", next).await;
+        assert_eq!(answer.headers()["location"], "/", "{next}");
+    }
+    // A language this UI does not speak is refused, and nothing is remembered.
+    // (Without JavaScript a refused form goes back where it came from, not to `next`.)
+    let answer = switch_language(&app, "klingon", "/somewhere").await;
+    assert!(answer.headers().get("set-cookie").is_none());
+    assert_ne!(answer.headers()["location"], "/somewhere");
+}

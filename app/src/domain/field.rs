@@ -21,12 +21,15 @@ impl Message {
         Self { code, en }
     }
 
-    /// The message with its placeholders filled, in `template` (its English, or a
-    /// translation of it).
-    pub fn fill(template: &str, params: &BTreeMap<String, String>) -> String {
+    /// `template` (a message's English, or a translation of any text) with its `{name}`
+    /// placeholders filled: the one filler for messages and the UI's texts.
+    pub fn fill<K: AsRef<str>, V: AsRef<str>>(
+        template: &str,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> String {
         let mut text = template.to_owned();
         for (name, value) in params {
-            text = text.replace(&format!("{{{name}}}"), value);
+            text = text.replace(&format!("{{{}}}", name.as_ref()), value.as_ref());
         }
         text
     }
@@ -60,14 +63,15 @@ impl FieldError {
 
     /// A coded refusal: `message` with `params` for its placeholders.
     pub fn coded(field: impl Into<String>, message: Message, params: &[(&str, &str)]) -> Self {
-        let params: BTreeMap<String, String> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let Said {
+            message,
+            code,
+            params,
+        } = Said::coded(message, params);
         Self {
             field: field.into(),
-            message: Message::fill(message.en, &params),
-            code: message.code.to_owned(),
+            message,
+            code,
             params,
         }
     }

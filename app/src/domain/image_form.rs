@@ -96,14 +96,6 @@ impl ImageForm {
             _ => Err(errors),
         }
     }
-
-    /// The first error for one field, for showing beside it.
-    pub fn error_for(errors: &[FieldError], field: &str) -> Option<String> {
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.clone())
-    }
 }
 
 /// The pull secret the form names: none when the box is unticked, else one must be chosen.
@@ -204,7 +196,10 @@ mod tests {
             ["display_name", "description", "type", "url", "pull_secret"]
         );
         assert_eq!(
-            ImageForm::error_for(&errors, "type").as_deref(),
+            errors
+                .iter()
+                .find(|e| e.field == "type")
+                .map(|e| e.message.as_str()),
             Some("must be cpu, gpu or universal")
         );
 

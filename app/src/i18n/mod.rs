@@ -111,11 +111,7 @@ pub fn t(lang: Lang, en: &'static str) -> &'static str {
 
 /// `en` in `lang`, its `{name}` placeholders filled from `params`.
 pub fn tf(lang: Lang, en: &'static str, params: &[(&str, &str)]) -> String {
-    let mut text = t(lang, en).to_owned();
-    for (name, value) in params {
-        text = text.replace(&format!("{{{name}}}"), value);
-    }
-    text
+    crate::domain::Message::fill(t(lang, en), params.iter().copied())
 }
 
 /// A rule's refusal in `lang`: a coded one from its wording's translation, filled with its
