@@ -33,10 +33,9 @@ pub async fn time_limit(
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(path, limit_s = limit.as_secs_f64(), "request timed out");
-            let refusal = ApiError::Timeout(format!(
-                "Kiln stopped working on this request after {} s; nothing it was changing \
-                 was kept. Try again.",
-                limit.as_secs()
+            let refusal = ApiError::Timeout(app::domain::Said::coded(
+                app::domain::messages::TIMEOUT,
+                &[("seconds", &limit.as_secs().to_string())],
             ));
             crate::rest::Failure::from(refusal).into_response()
         }

@@ -8,8 +8,8 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// The refusal of a body over [`BODY_LIMIT`].
 pub fn too_large() -> ApiError {
-    ApiError::TooLarge(format!(
-        "The request body is larger than {} KiB, the most Kiln reads.",
-        BODY_LIMIT / 1024
+    ApiError::TooLarge(app::domain::Said::coded(
+        app::domain::messages::TOO_LARGE,
+        &[("kib", &(BODY_LIMIT / 1024).to_string())],
     ))
 }

@@ -2121,7 +2121,7 @@ async fn a_refusal_carries_its_message_code_and_params_for_any_language() {
         .await;
     assert_eq!(answer["error"]["message_code"], "too_long");
     assert_eq!(answer["error"]["params"], json!({"max": "63"}));
-    // Every refusal has params, empty when its message has none.
+    // A missing thing is coded too, with the name asked for.
     let (status, answer) = api
         .send(
             "group admin",
@@ -2131,8 +2131,29 @@ async fn a_refusal_carries_its_message_code_and_params_for_any_language() {
         )
         .await;
     assert_eq!(status, 404);
-    assert_eq!(answer["error"]["params"], json!({}));
-    assert_eq!(answer["error"].get("message_code"), None);
+    assert_eq!(answer["error"]["message_code"], "not_found.image");
+    assert_eq!(answer["error"]["params"], json!({"name": "nothing"}));
+    // Every refusal has params, empty when its message has none; so has a route that
+    // does not exist, and a request without credentials.
+    for (who, path, status, code) in [
+        (
+            "group admin",
+            "/api/v1/audit",
+            403,
+            "forbidden.needs_system_admin",
+        ),
+        (
+            "group admin",
+            "/api/v1/no-such-route",
+            404,
+            "not_found.route",
+        ),
+    ] {
+        let (got, answer) = api.send(who, Method::GET, path, None).await;
+        assert_eq!(got, status, "{path}: {answer}");
+        assert_eq!(answer["error"]["message_code"], code, "{path}");
+        assert_eq!(answer["error"]["params"], json!({}), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -79,19 +79,19 @@ fn accounts_groups_and_memberships_are_made_and_bad_input_is_named() {
 
     assert_eq!(
         kiln.fails(&["user", "add", "ann"], None),
-        "error: User \"ann\" already exists\n"
+        "error: There is a user ann already.\n"
     );
     assert_eq!(
         kiln.fails(&["group", "add", "ml"], None),
-        "error: Group \"ml\" already exists\n"
+        "error: There is a group ml already.\n"
     );
     assert_eq!(
         kiln.fails(&["member", "add", "cv", "ann"], None),
-        "error: Group \"cv\" does not exist\n"
+        "error: There is no group cv.\n"
     );
     assert_eq!(
         kiln.fails(&["member", "add", "ml", "bob"], None),
-        "error: User \"bob\" does not exist\n"
+        "error: There is no user bob.\n"
     );
     assert!(
         kiln.fails(&["group", "add", "Bad Name"], None)
@@ -161,7 +161,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
             &["token", "create", "--name", "hub", "--scope", "read"],
             None
         ),
-        "error: Token \"hub\" already exists\n"
+        "error: There is a token hub already.\n"
     );
     assert_eq!(
         kiln.fails(
@@ -184,7 +184,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
             ],
             None
         ),
-        "error: User \"bob\" does not exist\n"
+        "error: There is no user bob.\n"
     );
 
     assert_eq!(
@@ -193,7 +193,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked_by_name() {
     );
     assert_eq!(
         kiln.fails(&["token", "revoke", "hub"], None),
-        "error: Token \"hub\" does not exist\n"
+        "error: There is no token hub.\n"
     );
     let list = kiln.ok(&["token", "list"], None);
     assert!(
@@ -269,7 +269,7 @@ fn a_registry_credential_is_stored_sealed_for_its_groups_and_bad_input_is_named(
         (
             add(&["ghcr", "--registry", "ghcr.io", "--username", "bot"]),
             "x\n",
-            "error: Credential \"ghcr\" already exists\n",
+            "error: There is a credential ghcr already.\n",
         ),
         (
             add(&["q", "--registry", "https://quay.io", "--username", "bot"]),
@@ -602,7 +602,7 @@ fn an_account_is_disabled_enabled_given_a_password_and_a_membership_removed() {
     );
     assert!(
         kiln.fails(&["member", "remove", "ml", "ann"], None)
-            .contains("not a member of ml")
+            .contains("not a member of group ml")
     );
     assert_eq!(
         kiln.ok(&["user", "delete", "ann"], None),

@@ -13,9 +13,10 @@ const REMEMBER_SECONDS: u64 = 365 * 24 * 3600;
 pub async fn set_language(lang: String, next: Option<String>) -> Result<(), ApiError> {
     use crate::i18n::{COOKIE, Lang};
     let lang = Lang::parse(&lang).ok_or_else(|| {
-        ApiError::Invalid(crate::domain::FieldError::new(
+        ApiError::Invalid(crate::domain::FieldError::coded(
             "lang",
-            "must be en or zh-TW",
+            crate::domain::messages::LANGUAGE,
+            &[],
         ))
     })?;
     let secure =

@@ -27,11 +27,10 @@ pub async fn create_token(
         // A plain form post is answered with a redirect, which would lose the secret: the
         // token would exist with nobody knowing it. (The page's button waits for JavaScript.)
         if is_plain_form_post() {
-            return Err(ApiError::Conflict(
-                "Creating a token needs JavaScript, so that its secret can be shown once; \
-                 or use `kiln token create`."
-                    .into(),
-            ));
+            return Err(ApiError::Conflict(crate::domain::Said::coded(
+                crate::domain::messages::TOKEN_NEEDS_JAVASCRIPT,
+                &[],
+            )));
         }
         let user = Some(user.trim()).filter(|u| !u.is_empty());
         crate::ops::tokens::create(&call, name.trim(), &scope, user, &expires_in).await

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use super::db::Conn;
 use super::images::Scope;
 use super::{BackendError, Db, Result, SecretKey, now_ms};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, messages};
 
 /// A credential as lists show it: never the password.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize, serde::Deserialize)]
@@ -26,12 +26,8 @@ pub struct NewCredential<'a> {
 
 impl NewCredential<'_> {
     fn check(&self) -> Result<()> {
-        crate::domain::GroupName::parse("name", self.name).map_err(|_| {
-            FieldError::new(
-                "name",
-                "may contain only lowercase letters, digits, '-', '_' and '.'",
-            )
-        })?;
+        crate::domain::GroupName::parse("name", self.name)
+            .map_err(|_| FieldError::coded("name", messages::CREDENTIAL_NAME_CHARSET, &[]))?;
         let host_ok = !self.registry.is_empty()
             && self.registry.len() <= 253
             && self
@@ -39,11 +35,7 @@ impl NewCredential<'_> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
         if !host_ok {
-            return Err(FieldError::new(
-                "registry",
-                "must be a registry host, e.g. ghcr.io or registry.example.org:5000",
-            )
-            .into());
+            return Err(FieldError::coded("registry", messages::REGISTRY_HOST, &[]).into());
         }
         check_username(self.username)?;
         check_password(self.password)
@@ -52,18 +44,14 @@ impl NewCredential<'_> {
 
 fn check_username(username: &str) -> Result<()> {
     if username.is_empty() || username.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "username",
-            "is required and may not contain control characters",
-        )
-        .into());
+        return Err(FieldError::coded("username", messages::USERNAME_REQUIRED, &[]).into());
     }
     Ok(())
 }
 
 fn check_password(password: &str) -> Result<()> {
     if password.is_empty() {
-        return Err(FieldError::new("password", "is required").into());
+        return Err(FieldError::coded("password", messages::REQUIRED, &[]).into());
     }
     Ok(())
 }
@@ -308,9 +296,10 @@ pub async fn resolve_usable(db: &Db, scope: Scope, name: Option<&str>) -> Result
         .find(|c| c.name == name)
         .map(|c| Some(c.id))
         .ok_or_else(|| {
-            FieldError::new(
+            FieldError::coded(
                 "pull_secret",
-                format!("{name} is not a pull secret this group may use"),
+                messages::PULL_SECRET_NOT_ALLOWED,
+                &[("name", name)],
             )
             .into()
         })

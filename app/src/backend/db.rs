@@ -131,7 +131,7 @@ fn kind_of(url: &str) -> Result<Kind> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Kind::Postgres)
     } else {
-        Err(crate::domain::FieldError::new(
+        Err(crate::domain::FieldError::setting(
             "database_url",
             "must start with sqlite:// (a file) or postgres:// (a server)",
         )

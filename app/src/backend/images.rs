@@ -248,16 +248,24 @@ async fn insert(conn: &mut Conn, scope: Scope, row: &NewRow<'_>) -> Result<Image
     .bind(row.url)
     .bind(row.gpu_url)
     .bind(row.credential_id)
-    .bind(search_text(row.name, row.display_name, row.description, row.image_type))
+    .bind(search_text(
+        row.name,
+        row.display_name,
+        row.description,
+        row.image_type,
+    ))
     .bind(now)
     .bind(row.source)
     .fetch_one(conn)
     .await
     .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => BackendError::Invalid(crate::domain::FieldError::new(
-            "display_name",
-            format!("gives the image name {}, which this group already has; choose another display name", row.name),
-        )),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            BackendError::Invalid(crate::domain::FieldError::coded(
+                "display_name",
+                crate::domain::messages::DISPLAY_NAME_TAKEN,
+                &[("name", &row.name)],
+            ))
+        }
         _ => BackendError::Database(e),
     })
 }

@@ -21,7 +21,7 @@ impl SecretKey {
     pub fn from_hex(s: &str) -> Result<SecretKey> {
         let s = s.trim();
         let invalid = || {
-            BackendError::Invalid(crate::domain::FieldError::new(
+            BackendError::Invalid(crate::domain::FieldError::setting(
                 "secret_key",
                 "must be 64 hexadecimal characters (32 bytes)",
             ))

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::db::Conn;
 use super::{BackendError, Db, Result, now_ms, random_hex, secret_hash};
-use crate::domain::{FieldError, GroupName, TokenScope};
+use crate::domain::{FieldError, GroupName, TokenScope, messages};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
 pub const PREFIX: &str = "kiln_";
@@ -58,13 +58,9 @@ impl NewToken {
         // Token names follow the group-name rule: short, lowercase, safe in logs and URLs.
         let name = GroupName::parse("name", name)?;
         let scope = TokenScope::parse(scope)
-            .ok_or_else(|| FieldError::new("scope", "must be read or write"))?;
+            .ok_or_else(|| FieldError::coded("scope", messages::TOKEN_SCOPE, &[]))?;
         if user_id.is_none() && scope == TokenScope::Write {
-            return Err(FieldError::new(
-                "user",
-                "is required for a write token: it acts as that user",
-            )
-            .into());
+            return Err(FieldError::coded("user", messages::WRITE_TOKEN_USER, &[]).into());
         }
         let lifetime = crate::domain::policy::token_lifetime("expires_in", expires_in)?;
         Ok(NewToken {

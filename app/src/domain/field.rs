@@ -51,8 +51,10 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    /// A refusal in plain English words, without a code.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A refusal of the operator's settings, read at start-up (the database URL, the secret
+    /// key): English words without a code, never shown in a page. Every refusal a user can
+    /// meet is [`FieldError::coded`].
+    pub fn setting(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -81,6 +83,7 @@ impl FieldError {
 /// coded one (a refusal that is not about one field: a permission, a conflict, a missing
 /// thing). Displays as its English text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Said {
     pub message: String,
     /// The message's code; empty for one not coded yet.
@@ -91,10 +94,12 @@ pub struct Said {
 }
 
 impl Said {
-    /// `message` with `params` for its placeholders.
+    /// `message` with `params` for its placeholders (a value its wording does not use is
+    /// left out).
     pub fn coded(message: Message, params: &[(&str, &str)]) -> Self {
         let params: BTreeMap<String, String> = params
             .iter()
+            .filter(|(k, _)| message.en.contains(&format!("{{{k}}}")))
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Self {
@@ -102,22 +107,6 @@ impl Said {
             code: message.code.to_owned(),
             params,
         }
-    }
-}
-
-impl From<String> for Said {
-    fn from(message: String) -> Self {
-        Self {
-            message,
-            code: String::new(),
-            params: BTreeMap::new(),
-        }
-    }
-}
-
-impl From<&str> for Said {
-    fn from(message: &str) -> Self {
-        message.to_owned().into()
     }
 }
 

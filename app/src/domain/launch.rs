@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BuildState, Deprecation, ImageType, Standing};
+use super::{BuildState, Deprecation, ImageType, Said, Standing, messages};
 
 /// What the launch runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -73,6 +73,12 @@ pub struct LaunchableImage {
     pub reason: Option<String>,
     /// What to know before launching it anyway.
     pub warning: Option<String>,
+    /// `reason` as a coded message (its code and values), for pages in other languages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_message: Option<Said>,
+    /// `warning`'s sentences as coded messages, in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warning_messages: Vec<Said>,
     /// Set while the image is deprecated: since when, its successor, when it retires.
     pub deprecated: Option<Deprecation>,
 }
@@ -102,20 +108,18 @@ impl Candidate {
     /// The image as a launch on `accelerator` sees it.
     pub fn resolve(self, accelerator: Accelerator) -> LaunchableImage {
         if self.standing.retired_since().is_some() {
-            return self.entry(None, Some(RETIRED.to_owned()), None);
+            return self.entry(None, Some(said(messages::LAUNCH_RETIRED)), None);
         }
         let (run, reason, warning) = match (self.ready(), accelerator, self.image_type) {
             (false, _, _) => (None, Some(not_ready_reason(self.build_state)), None),
-            (true, Accelerator::Cpu, ImageType::Gpu) => (
-                None,
-                Some("A GPU image: it needs a launch with a GPU.".to_owned()),
-                None,
-            ),
+            (true, Accelerator::Cpu, ImageType::Gpu) => {
+                (None, Some(said(messages::LAUNCH_NEEDS_GPU)), None)
+            }
             (true, Accelerator::Cpu, _) => (Some(self.url.clone()), None, None),
             (true, Accelerator::Gpu, ImageType::Cpu) => (
                 Some(self.url.clone()),
                 None,
-                Some("A CPU-only image: it will not use the GPU.".to_owned()),
+                Some(said(messages::LAUNCH_CPU_ONLY)),
             ),
             (true, Accelerator::Gpu, _) => (Some(self.gpu_url.clone()), None, None),
         };
@@ -127,7 +131,7 @@ impl Candidate {
     pub fn as_base(self) -> LaunchableImage {
         match self.ready() {
             _ if self.standing.retired_since().is_some() => {
-                self.entry(None, Some(RETIRED.to_owned()), None)
+                self.entry(None, Some(said(messages::LAUNCH_RETIRED)), None)
             }
             true => {
                 let url = Some(self.url.clone());
@@ -144,17 +148,22 @@ impl Candidate {
     fn entry(
         self,
         url: Option<String>,
-        reason: Option<String>,
-        warning: Option<String>,
+        reason: Option<Said>,
+        warning: Option<Said>,
     ) -> LaunchableImage {
         let ready = self.ready();
         let deprecated = self.standing.deprecation().cloned();
-        // A deprecation is something to know before launching: its note joins the warning.
-        let warning = match (&deprecated, warning) {
-            (Some(d), Some(w)) => Some(format!("{} {w}", d.note())),
-            (Some(d), None) => Some(d.note()),
-            (None, w) => w,
-        };
+        // A deprecation is something to know before launching: its note leads the warning.
+        let warnings: Vec<Said> = deprecated
+            .iter()
+            .map(Deprecation::note)
+            .chain(warning)
+            .collect();
+        let words = warnings
+            .iter()
+            .map(|w| w.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         LaunchableImage {
             deprecated,
             cpu_url: (self.image_type != ImageType::Gpu && ready).then(|| self.url.clone()),
@@ -169,21 +178,23 @@ impl Candidate {
             ready,
             build_state: self.build_state,
             url,
-            reason,
-            warning,
+            reason: reason.as_ref().map(|r| r.message.clone()),
+            warning: (!warnings.is_empty()).then_some(words),
+            reason_message: reason,
+            warning_messages: warnings,
         }
     }
 }
 
-const RETIRED: &str = "Retired: launch pages no longer offer it.";
+fn said(message: super::Message) -> Said {
+    Said::coded(message, &[])
+}
 
-fn not_ready_reason(state: Option<BuildState>) -> String {
-    match state {
-        Some(BuildState::Queued | BuildState::Running) => {
-            "Not ready: its first build is still running.".to_owned()
-        }
-        _ => "Not ready: it has no successful build yet.".to_owned(),
-    }
+fn not_ready_reason(state: Option<BuildState>) -> Said {
+    said(match state {
+        Some(BuildState::Queued | BuildState::Running) => messages::LAUNCH_FIRST_BUILD_RUNNING,
+        _ => messages::LAUNCH_NO_SUCCESSFUL_BUILD,
+    })
 }
 
 /// The launch list's stable order: by display name, then owner (groups before the system's,
@@ -295,7 +306,14 @@ mod tests {
         };
         let retired = old.clone().resolve(Accelerator::Cpu);
         assert!(!retired.available && retired.url.is_none());
-        assert_eq!(retired.reason.as_deref(), Some(RETIRED));
+        assert_eq!(
+            retired.reason.as_deref(),
+            Some("Retired: launch pages no longer offer it.")
+        );
+        assert_eq!(
+            retired.reason_message.map(|m| m.code),
+            Some("launch.retired".to_owned())
+        );
         assert!(!old.as_base().available);
     }
 

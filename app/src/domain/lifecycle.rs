@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::time::{parse_utc_date, utc_minute};
-use super::{FieldError, ImageName, Owner};
+use super::{FieldError, ImageName, Owner, Said, messages};
 
 /// The image to use instead of a deprecated one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,19 +32,22 @@ pub struct Deprecation {
 impl Deprecation {
     /// What the picker and the catalog say: "Deprecated — use torch-2 instead; it leaves
     /// the launch list on 2027-01-01 00:00 UTC."
-    pub fn note(&self) -> String {
-        let mut note = match &self.successor {
-            Some(s) => format!("Deprecated — use {} instead", s.display_name),
-            None => "Deprecated".to_owned(),
+    pub fn note(&self) -> Said {
+        let successor = self.successor.as_ref().map(|s| s.display_name.as_str());
+        let date = self.retire_at.map(utc_minute);
+        let message = match (successor, &date) {
+            (Some(_), Some(_)) => messages::DEPRECATED_USE_UNTIL,
+            (Some(_), None) => messages::DEPRECATED_USE,
+            (None, Some(_)) => messages::DEPRECATED_UNTIL,
+            (None, None) => messages::DEPRECATED,
         };
-        match self.retire_at {
-            Some(at) => note.push_str(&format!(
-                "; it leaves the launch list on {}.",
-                utc_minute(at)
-            )),
-            None => note.push('.'),
-        }
-        note
+        Said::coded(
+            message,
+            &[
+                ("successor", successor.unwrap_or_default()),
+                ("date", date.as_deref().unwrap_or_default()),
+            ],
+        )
     }
 }
 
@@ -109,15 +112,13 @@ impl Standing {
     }
 
     /// The sentence the catalog shows for it.
-    pub fn summary(&self) -> String {
+    pub fn summary(&self) -> Said {
         match self {
-            Standing::Current => "In use: launch pages offer it.".to_owned(),
+            Standing::Current => Said::coded(messages::STANDING_CURRENT, &[]),
             Standing::Deprecated(d) => d.note(),
-            Standing::Retired { since, .. } => format!(
-                "Retired on {}: launch pages no longer offer it. It stays in the catalog with \
-                 its builds; Restore offers it again.",
-                utc_minute(*since)
-            ),
+            Standing::Retired { since, .. } => {
+                Said::coded(messages::STANDING_RETIRED, &[("date", &utc_minute(*since))])
+            }
         }
     }
 }
@@ -146,21 +147,24 @@ impl DeprecationForm {
     pub fn validate(&self, image: &str, now: i64) -> Result<ValidDeprecation, FieldError> {
         let successor = match self.successor.trim() {
             "" => None,
-            name => Some(ImageName::parse("successor", name).map_err(|_| {
-                FieldError::new("successor", "must be the image name of another image")
-            })?),
+            name => Some(
+                ImageName::parse("successor", name)
+                    .map_err(|_| FieldError::coded("successor", messages::SUCCESSOR_NAME, &[]))?,
+            ),
         };
         if successor.as_ref().is_some_and(|s| s.as_str() == image) {
-            return Err(FieldError::new(
+            return Err(FieldError::coded(
                 "successor",
-                "must be another image, not this one",
+                messages::SUCCESSOR_SELF,
+                &[],
             ));
         }
         let retire_at = parse_utc_date("retire_on", &self.retire_on, false)?;
         if retire_at.is_some_and(|at| at <= now) {
-            return Err(FieldError::new(
+            return Err(FieldError::coded(
                 "retire_on",
-                "must be a date after today; to retire it now, use Retire now",
+                messages::RETIRE_ON_PAST,
+                &[],
             ));
         }
         Ok(ValidDeprecation {
@@ -174,13 +178,15 @@ impl DeprecationForm {
 pub fn successor_refusal(name: &str, standing: &Standing) -> Option<FieldError> {
     match standing {
         Standing::Current => None,
-        Standing::Deprecated(_) => Some(FieldError::new(
+        Standing::Deprecated(_) => Some(FieldError::coded(
             "successor",
-            format!("{name} is deprecated itself; name the image that replaces it"),
+            messages::SUCCESSOR_DEPRECATED,
+            &[("name", name)],
         )),
-        Standing::Retired { .. } => Some(FieldError::new(
+        Standing::Retired { .. } => Some(FieldError::coded(
             "successor",
-            format!("{name} is retired; name an image launch pages offer"),
+            messages::SUCCESSOR_RETIRED,
+            &[("name", name)],
         )),
     }
 }
@@ -220,15 +226,28 @@ mod tests {
             retire_at: Some(20_010 * DAY),
         };
         assert_eq!(
-            d.note(),
+            d.note().message,
             "Deprecated — use torch-2 instead; it leaves the launch list on 2024-10-14 00:00 UTC."
+        );
+        let no_date = Deprecation {
+            retire_at: None,
+            ..d.clone()
+        };
+        assert_eq!(no_date.note().message, "Deprecated — use torch-2 instead.");
+        let no_successor = Deprecation {
+            successor: None,
+            ..d.clone()
+        };
+        assert_eq!(
+            no_successor.note().message,
+            "Deprecated; it leaves the launch list on 2024-10-14 00:00 UTC."
         );
         let plain = Deprecation {
             successor: None,
             retire_at: None,
             ..d
         };
-        assert_eq!(plain.note(), "Deprecated.");
+        assert_eq!(plain.note().message, "Deprecated.");
     }
 
     #[test]

@@ -60,12 +60,7 @@ pub fn token_lifetime(
     if text.is_empty() {
         return Ok(None);
     }
-    let invalid = || {
-        super::FieldError::new(
-            field,
-            "must be a number of days, hours or minutes, like 90d, 12h or 30m",
-        )
-    };
+    let invalid = || super::FieldError::coded(field, super::messages::DURATION, &[]);
     let (number, unit) = text.split_at(text.len() - text.chars().last().map_or(0, char::len_utf8));
     let unit_secs = match unit {
         "d" => 86_400,
@@ -75,13 +70,18 @@ pub fn token_lifetime(
     };
     let n: u64 = number.parse().map_err(|_| invalid())?;
     if n == 0 {
-        return Err(super::FieldError::new(field, "must be longer than nothing"));
+        return Err(super::FieldError::coded(
+            field,
+            super::messages::DURATION_ZERO,
+            &[],
+        ));
     }
     let secs = n.saturating_mul(unit_secs);
     if secs > 3650 * 86_400 {
-        return Err(super::FieldError::new(
+        return Err(super::FieldError::coded(
             field,
-            "may be at most ten years (3650d)",
+            super::messages::DURATION_TOO_LONG,
+            &[],
         ));
     }
     Ok(Some(std::time::Duration::from_secs(secs)))

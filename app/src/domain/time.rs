@@ -24,7 +24,7 @@ pub fn parse_utc_date(
     if text.is_empty() {
         return Ok(None);
     }
-    let invalid = || super::FieldError::new(field, "must be a date like 2026-11-30");
+    let invalid = || super::FieldError::coded(field, super::messages::DATE, &[]);
     let mut parts = text.splitn(3, '-');
     let mut number = |digits: usize| {
         parts

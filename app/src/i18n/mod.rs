@@ -8,6 +8,7 @@
 //! writes it to `<html lang>`, where the browser's islands read it back.
 
 pub mod zh_tw;
+pub mod zh_tw_messages;
 pub mod zh_tw_pages;
 
 use serde::{Deserialize, Serialize};
@@ -126,15 +127,11 @@ pub fn said_message(lang: Lang, said: &crate::domain::Said) -> String {
     coded_message(lang, &said.code, &said.params).unwrap_or_else(|| said.message.clone())
 }
 
-/// Any error's words in `lang`: coded refusals translated, the rest as the server said them.
+/// Any error's words in `lang`: coded ones translated, the rest as the server said them.
 pub fn error_message(lang: Lang, error: &crate::wire::ApiError) -> String {
-    use crate::wire::ApiError;
     match error {
-        ApiError::Invalid(f) => format!("{}: {}", f.field, field_message(lang, f)),
-        ApiError::Forbidden(s) | ApiError::NotFound(s) | ApiError::Conflict(s) => {
-            said_message(lang, s)
-        }
-        other => other.to_string(),
+        crate::wire::ApiError::Invalid(f) => format!("{}: {}", f.field, field_message(lang, f)),
+        other => said_message(lang, &other.said()),
     }
 }
 

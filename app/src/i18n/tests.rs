@@ -48,28 +48,36 @@ fn texts_are_filled_in_either_language() {
 
 /// Every text the sources pass to `t` or `tf`, read from the files as written.
 fn texts_in_sources() -> Vec<(String, String)> {
-    fn walk(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
-                let source = std::fs::read_to_string(&path).unwrap();
-                for text in literals_after(&source, &["t(", "tf("]) {
-                    found.push((path.display().to_string(), text));
-                }
-                for text in message_wordings(&source) {
-                    found.push((path.display().to_string(), text));
-                }
-            }
+    let mut found = Vec::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for path in rust_files(root) {
+        if path.ends_with("tests.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let file = path.display().to_string();
+        for text in literals_after(&source, &["t(", "tf("])
+            .into_iter()
+            .chain(message_wordings(&source))
+        {
+            found.push((file.clone(), text));
         }
     }
-    let mut found = Vec::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut found,
-    );
     found
+}
+
+/// The `.rs` files under `dir`, at any depth.
+fn rust_files(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The string literal after each call `name(ident, "…"` in `source`.
@@ -167,7 +175,7 @@ fn a_coded_refusal_is_shown_in_the_users_language_and_an_uncoded_one_as_worded()
         field_message(Lang::ZhTw, &error),
         "只能填寫小寫字母、數字、點（“.”）、連接號（“-”），不可用「B」（請改用小寫）"
     );
-    let plain = crate::domain::FieldError::new("x", "something else");
+    let plain = crate::domain::FieldError::setting("x", "something else");
     assert_eq!(field_message(Lang::ZhTw, &plain), "something else");
 }
 
@@ -220,4 +228,39 @@ fn the_scan_reads_calls_escapes_and_skips_other_functions() {
         literals_after(source, &["t(", "tf("]),
         vec!["A \"quoted\" text".to_owned(), "Hi {name}".to_owned()]
     );
+}
+
+/// Every refusal a user can meet is coded: an uncoded `Said` cannot be made from words
+/// (no `From<String>`), and the two ways left to word one without a code — the operator's
+/// settings and a literal `Said { .. }` — appear only where they belong.
+#[test]
+fn no_refusal_is_worded_without_a_code() {
+    let allowed: &[(&str, &[&str])] = &[
+        (
+            "FieldError::setting(",
+            &["backend/secret.rs", "backend/db.rs", "domain/field.rs"],
+        ),
+        ("Said {", &["domain/field.rs", "wire/error.rs"]),
+    ];
+    let mut found = Vec::new();
+    for root in ["src", "../server/src"] {
+        for path in rust_files(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root)) {
+            let name = path.to_string_lossy().replace('\\', "/");
+            if name.ends_with("tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (pattern, files) in allowed {
+                // A type named in a signature (`-> Said {`) is no literal.
+                let used = code
+                    .match_indices(pattern)
+                    .any(|(at, _)| !code[..at].ends_with("-> "));
+                if used && !files.iter().any(|f| name.ends_with(f)) {
+                    found.push(format!("{name}: {pattern}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "uncoded refusals:\n{}", found.join("\n"));
 }

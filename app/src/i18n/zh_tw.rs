@@ -237,7 +237,7 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "The account {user} is disabled: its sessions and tokens no longer work. A system admin can enable it again.",
         "帳號 {user} 已停用：其登入階段與權杖已失效。系統管理者可重新啟用。",
     ),
-    ("There is no group {group}.", "沒有 {group} 群組。"),
+    ("There is no group {name}.", "沒有 {name} 群組。"),
     (
         "This was changed by someone else since you opened it. Nothing was overwritten; reload to see the current version.",
         "自您開啟後，已有其他人變更此內容。沒有任何內容被覆寫；請重新載入以查看目前版本。",
@@ -256,7 +256,10 @@ pub fn get(en: &str) -> Option<&'static str> {
 }
 
 /// Every entry: the walk's pages and the rules' refusals here, the other pages' in
-/// [`super::zh_tw_pages`].
+/// [`super::zh_tw_pages`], the other refusals in [`super::zh_tw_messages`].
 pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    ENTRIES.iter().chain(super::zh_tw_pages::ENTRIES)
+    ENTRIES
+        .iter()
+        .chain(super::zh_tw_pages::ENTRIES)
+        .chain(super::zh_tw_messages::ENTRIES)
 }

@@ -4,7 +4,9 @@
 use super::{Call, OpResult};
 use crate::backend::identity::AuthMode;
 use crate::backend::{groups, passwords, users};
-use crate::domain::{Action, FieldError, GroupName, Role, Target, UserName};
+use crate::domain::{
+    Action, FieldError, GroupName, Message, Role, Said, Target, UserName, messages,
+};
 use crate::wire::ApiError;
 use crate::wire::accounts::{GroupView, MemberView, MembersPage, UserView, UsersPage};
 
@@ -18,7 +20,7 @@ pub async fn add_user(
     password: &str,
     system_admin: bool,
 ) -> OpResult<i64> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let name = UserName::parse("user", name)?;
     check_new_password(password)?;
     // Hashing takes a while: before the change begins, not while it holds the database.
@@ -33,7 +35,7 @@ pub async fn add_user(
 }
 
 pub async fn add_group(call: &Call, name: &str) -> OpResult<i64> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let name = GroupName::for_new_group("group", name)?;
     let mut change = call.change().await?;
     let id = groups::create(change.conn(), &name).await?;
@@ -45,7 +47,7 @@ pub async fn add_group(call: &Call, name: &str) -> OpResult<i64> {
 
 /// Every group with its member and image counts (system admins).
 pub async fn groups_overview(call: &Call) -> OpResult<Vec<GroupView>> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     Ok(groups::list_with_counts(&call.state.db)
         .await?
         .into_iter()
@@ -60,7 +62,7 @@ pub async fn groups_overview(call: &Call) -> OpResult<Vec<GroupView>> {
 /// Renames a group. Its images keep their URLs; builds from now on push under the new
 /// name; an identity provider that names the group must use the new name too.
 pub async fn rename_group(call: &Call, group: &str, new_name: &str) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let g = groups::require(&call.state.db, group).await?;
     let name = GroupName::for_new_group("name", new_name.trim())?;
     let mut change = call.change().await?;
@@ -73,7 +75,7 @@ pub async fn rename_group(call: &Call, group: &str, new_name: &str) -> OpResult<
 /// Deletes a group with its memberships and credential grants; refused while it has
 /// images (they would go with it), saying how many.
 pub async fn delete_group(call: &Call, group: &str) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let g = groups::require(&call.state.db, group).await?;
     let mut change = call.change().await?;
     if !groups::delete_if_empty(change.conn(), g.id).await? {
@@ -82,13 +84,10 @@ pub async fn delete_group(call: &Call, group: &str) -> OpResult<()> {
             .into_iter()
             .find(|(name, _, _)| name == group)
             .map_or(0, |(_, _, images)| images);
-        return Err(ApiError::Conflict(
-            format!(
-                "Group {group} still has {images} image(s); deleting it would delete them and \
-             their builds. Delete or move them first."
-            )
-            .into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::GROUP_HAS_IMAGES,
+            &[("group", group), ("images", &images.to_string())],
+        )));
     }
     change
         .commit("group.delete", &format!("group:{group}"), "")
@@ -117,7 +116,10 @@ async fn require_user(call: &Call, user: &str) -> OpResult<users::UserRow> {
     users::find(&call.state.db, user.trim())
         .await?
         .ok_or_else(|| {
-            ApiError::NotFound(format!("User \"{}\" does not exist", user.trim()).into())
+            ApiError::NotFound(Said::coded(
+                messages::NO_SUCH_USER,
+                &[("name", user.trim())],
+            ))
         })
 }
 
@@ -134,14 +136,14 @@ pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()>
             .iter()
             .any(|(name, _, source)| *name == u.name && source != "local");
         return Err(match provider {
-            true => ApiError::Conflict(
-                format!(
-                    "The identity provider made {} a member of {group}; remove them there.",
-                    u.name
-                )
-                .into(),
-            ),
-            false => ApiError::NotFound(format!("{} is not a member of {group}.", u.name).into()),
+            true => ApiError::Conflict(Said::coded(
+                messages::MEMBER_BY_PROVIDER,
+                &[("user", &u.name), ("group", group)],
+            )),
+            false => ApiError::NotFound(Said::coded(
+                messages::NOT_A_MEMBER,
+                &[("user", &u.name), ("group", group)],
+            )),
         });
     }
     change
@@ -151,7 +153,7 @@ pub async fn remove_member(call: &Call, group: &str, user: &str) -> OpResult<()>
 
 /// The Users page: every account (system admins).
 pub async fn users_overview(call: &Call) -> OpResult<UsersPage> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let users = users::list(&call.state.db).await?;
     Ok(UsersPage {
         users: users
@@ -194,9 +196,9 @@ pub async fn members(call: &Call, group: &str) -> OpResult<Vec<(String, String, 
 /// Disables an account (its sessions and tokens stop at their next request, on every
 /// replica) or enables it again. Nobody disables themselves.
 pub async fn set_disabled(call: &Call, user: &str, disabled: bool) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let u = require_user(call, user).await?;
-    refuse_self(call, &u, "disable")?;
+    refuse_self(call, &u, messages::NOT_YOUR_OWN_DISABLE)?;
     let mut change = call.change().await?;
     users::set_disabled(change.conn(), u.id, disabled).await?;
     let action = if disabled {
@@ -210,9 +212,9 @@ pub async fn set_disabled(call: &Call, user: &str, disabled: bool) -> OpResult<(
 /// Deletes an account: its sessions, memberships and tokens go with it, at once on every
 /// replica. Nobody deletes themselves.
 pub async fn delete_user(call: &Call, user: &str) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let u = require_user(call, user).await?;
-    refuse_self(call, &u, "delete")?;
+    refuse_self(call, &u, messages::NOT_YOUR_OWN_DELETE)?;
     let mut change = call.change().await?;
     users::delete(change.conn(), u.id).await?;
     change
@@ -220,20 +222,21 @@ pub async fn delete_user(call: &Call, user: &str) -> OpResult<()> {
         .await
 }
 
-fn refuse_self(call: &Call, user: &users::UserRow, what: &str) -> OpResult<()> {
+fn refuse_self(call: &Call, user: &users::UserRow, refusal: Message) -> OpResult<()> {
     match &call.actor {
-        crate::domain::Actor::User(me) if me.id == user.id => Err(ApiError::Conflict(
-            format!("You cannot {what} your own account; ask another system admin.").into(),
-        )),
+        crate::domain::Actor::User(me) if me.id == user.id => {
+            Err(ApiError::Conflict(Said::coded(refusal, &[])))
+        }
         _ => Ok(()),
     }
 }
 
 fn check_new_password(password: &str) -> OpResult<()> {
     if password.chars().count() < MIN_PASSWORD {
-        return Err(FieldError::new(
+        return Err(FieldError::coded(
             "password",
-            format!("must be at least {MIN_PASSWORD} characters"),
+            messages::PASSWORD_TOO_SHORT,
+            &[("min", &MIN_PASSWORD.to_string())],
         )
         .into());
     }
@@ -242,16 +245,13 @@ fn check_new_password(password: &str) -> OpResult<()> {
 
 /// Sets a local account's password (system admins); its sessions end.
 pub async fn reset_password(call: &Call, user: &str, password: &str) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "accounts")?;
+    call.check(Action::ManageAccounts, Target::System)?;
     let u = require_user(call, user).await?;
     if u.is_external() {
-        return Err(ApiError::Conflict(
-            format!(
-                "{} signs in with the identity provider; Kiln keeps no password for them.",
-                u.name
-            )
-            .into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::PASSWORD_AT_PROVIDER,
+            &[("user", &u.name)],
+        )));
     }
     check_new_password(password)?;
     let hash = passwords::hash(password.to_owned()).await?;
@@ -269,29 +269,29 @@ pub async fn change_own_password(call: &Call, current: &str, new: &str) -> OpRes
         crate::domain::Actor::User(me) => me,
         crate::domain::Actor::Anonymous => return Err(ApiError::Unauthenticated),
         _ => {
-            return Err(ApiError::Forbidden(
-                "Only a user changes their password.".into(),
-            ));
+            return Err(ApiError::Forbidden(Said::coded(
+                messages::ONLY_USERS_CHANGE_PASSWORDS,
+                &[],
+            )));
         }
     };
     if me.token.is_some() {
-        return Err(ApiError::Forbidden(
-            "A password is changed by its owner in the browser or with their session, not \
-             with a token."
-                .into(),
-        ));
+        return Err(ApiError::Forbidden(Said::coded(
+            messages::PASSWORD_NOT_BY_TOKEN,
+            &[],
+        )));
     }
     let u = require_user(call, &me.name).await?;
     if u.is_external() || call.state.auth.mode != AuthMode::Local {
-        return Err(ApiError::Conflict(
-            "You sign in with your organisation's account; change your password there.".into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::OWN_PASSWORD_AT_PROVIDER,
+            &[],
+        )));
     }
     if !super::sessions::password_matches(current, u.password_hash.clone()).await? {
-        return Err(ApiError::invalid(
-            "current_password",
-            "is not your current password",
-        ));
+        return Err(
+            FieldError::coded("current_password", messages::NOT_CURRENT_PASSWORD, &[]).into(),
+        );
     }
     check_new_password(new)?;
     let hash = passwords::hash(new.to_owned()).await?;
@@ -330,7 +330,7 @@ mod tests {
         let err = add_member(&call, "ml", "ann", Role::Admin)
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "Group \"ml\" does not exist");
+        assert_eq!(err.to_string(), "There is no group ml.");
         let err = add_group(&call, "global").await.unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -340,7 +340,7 @@ mod tests {
         let err = add_member(&call, "ml", "nobody", Role::Admin)
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "User \"nobody\" does not exist");
+        assert_eq!(err.to_string(), "There is no user nobody.");
         add_member(&call, "ml", "ann", Role::Admin).await.unwrap();
 
         let actions: Vec<_> = crate::backend::audit::recent(db, 10)

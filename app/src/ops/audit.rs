@@ -47,7 +47,7 @@ impl Change {
 
 /// The newest entries first (system admins).
 pub async fn recent(call: &Call, limit: i64) -> OpResult<Vec<AuditEntry>> {
-    call.check(Action::ViewAuditLog, Target::System, "the audit log")?;
+    call.check(Action::ViewAuditLog, Target::System)?;
     Ok(audit::recent(&call.state.db, limit.clamp(1, 1000)).await?)
 }
 
@@ -83,7 +83,7 @@ pub async fn query_of(
     before: Option<i64>,
 ) -> OpResult<AuditQuery> {
     match group {
-        None => call.check(Action::ViewAuditLog, Target::System, "the audit log")?,
+        None => call.check(Action::ViewAuditLog, Target::System)?,
         Some(group) => {
             call.scope(Some(group), Action::ViewAuditLog).await?;
         }

@@ -9,7 +9,9 @@ use crate::backend::db::Conn;
 use crate::backend::images::{self, ImageRow, Scope};
 use crate::backend::{AppState, credentials, groups};
 use crate::domain::build::BuildSpec;
-use crate::domain::{Action, BuildForm, BuildState, FieldError, LaunchableImage, Target};
+use crate::domain::{
+    Action, BuildForm, BuildState, FieldError, LaunchableImage, Said, Target, messages,
+};
 use crate::wire::ApiError;
 use crate::wire::builds::{BuildView, BuildsPage, TAIL_LINES, last_lines};
 
@@ -99,10 +101,10 @@ pub async fn rebuild(
     let scope = call.scope(group, Action::BuildGroupImages).await?;
     let image = images::require(&state.db, scope, name).await?;
     if image.source != "build" {
-        return Err(ApiError::Conflict(
-            format!("Image {name} was registered by its URL, not built by Kiln; edit it instead.")
-                .into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::IMAGE_NOT_BUILT,
+            &[("image", name)],
+        )));
     }
     let spec = form.validate_spec().map_err(first)?;
     credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
@@ -171,7 +173,7 @@ pub async fn authorized(call: &Call, id: i64, action: Action) -> OpResult<BuildR
         (None, true) => Action::ManageGlobalImages,
         (None, false) => Action::ViewGlobalImages,
     };
-    call.check(action, target, "this build's group")?;
+    call.check_build(action, target)?;
     Ok(build)
 }
 
@@ -205,13 +207,13 @@ pub async fn cancel(call: &Call, id: i64) -> OpResult<OwnedBuild> {
     let state = &call.state;
     let mut change = call.change().await?;
     if !state.builds.cancel(change.conn(), &owned.build).await? {
-        return Err(ApiError::Conflict(
-            format!(
-                "Build {} of {} has already ended.",
-                owned.build.revision, owned.image
-            )
-            .into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::BUILD_ENDED,
+            &[
+                ("build", &owned.build.revision.to_string()),
+                ("image", &owned.image),
+            ],
+        )));
     }
     let target = audit_target(owned.group.as_deref(), &owned.image);
     change
@@ -235,9 +237,10 @@ pub async fn cancel_of_image(
     let image = images::require(&call.state.db, scope, name).await?;
     let stored = builds::get(&call.state.db, id).await?;
     if stored.image_id != image.id {
-        return Err(ApiError::NotFound(
-            format!("Image {name} has no build {id}.").into(),
-        ));
+        return Err(ApiError::NotFound(Said::coded(
+            messages::IMAGE_HAS_NO_BUILD,
+            &[("image", name), ("build", &id.to_string())],
+        )));
     }
     cancel(call, id).await.map(|_| ())
 }

@@ -4,16 +4,12 @@
 use super::{Call, OpResult};
 use crate::backend::credentials::{self, CredentialChange, NewCredential};
 use crate::backend::{SecretKey, groups};
-use crate::domain::{Action, FieldError, Target};
+use crate::domain::{Action, FieldError, Said, Target, messages};
 use crate::wire::ApiError;
 use crate::wire::accounts::{CredentialView, CredentialsPage};
 
 fn may_manage(call: &Call) -> OpResult<()> {
-    call.check(
-        Action::ManageCredentials,
-        Target::System,
-        "registry credentials",
-    )
+    call.check(Action::ManageCredentials, Target::System)
 }
 
 /// Every credential with the groups that may use it.
@@ -57,15 +53,15 @@ pub async fn rotate_key(call: &Call, old: &SecretKey) -> OpResult<usize> {
         if SecretKey::sealed_by(&sealed) == Some(new.id().as_str()) {
             continue;
         }
-        let password =
-            old.open(&sealed, &name)
-                .or_else(|_| new.open(&sealed, &name))
-                .map_err(|_| {
-                    ApiError::Conflict(format!(
-                    "Credential {name} opens with neither the old key nor the configured one; \
-                     nothing was re-sealed."
-                ).into())
-                })?;
+        let password = old
+            .open(&sealed, &name)
+            .or_else(|_| new.open(&sealed, &name))
+            .map_err(|_| {
+                ApiError::Conflict(Said::coded(
+                    messages::CREDENTIAL_UNOPENABLE,
+                    &[("name", &name)],
+                ))
+            })?;
         credentials::reseal(change.conn(), &name, &new.seal(&password, &name)?).await?;
         resealed += 1;
     }
@@ -128,9 +124,7 @@ pub async fn change(call: &Call, name: &str, username: &str, password: &str) -> 
     .flatten()
     .collect();
     if changed.is_empty() {
-        return Err(
-            FieldError::new("password", "enter a new username or password to change").into(),
-        );
+        return Err(FieldError::coded("password", messages::NOTHING_TO_CHANGE, &[]).into());
     }
     let mut tx = call.change().await?;
     credentials::change(tx.conn(), &call.state.secret, &credential, change).await?;
@@ -149,14 +143,10 @@ pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
     let credential = credentials::require(&call.state.db, name).await?;
     let users = credentials::users_of(&call.state.db, &credential).await?;
     if !users.is_empty() {
-        return Err(ApiError::Conflict(
-            format!(
-                "Credential {name} is in use by {}. Choose another pull secret for them (or \
-             wait for the builds), then delete it.",
-                users.join(", ")
-            )
-            .into(),
-        ));
+        return Err(ApiError::Conflict(Said::coded(
+            messages::CREDENTIAL_IN_USE,
+            &[("name", name), ("users", &users.join(", "))],
+        )));
     }
     let mut tx = call.change().await?;
     credentials::delete(tx.conn(), &credential)
@@ -166,9 +156,10 @@ pub async fn delete(call: &Call, name: &str) -> OpResult<()> {
             crate::backend::BackendError::Database(sqlx::Error::Database(d))
                 if d.is_foreign_key_violation() =>
             {
-                ApiError::Conflict(
-                    format!("Credential {name} came into use; nothing was deleted.").into(),
-                )
+                ApiError::Conflict(Said::coded(
+                    messages::CREDENTIAL_CAME_INTO_USE,
+                    &[("name", name)],
+                ))
             }
             other => other.into(),
         })?;
@@ -181,8 +172,9 @@ async fn group_ids(call: &Call, names: &[String]) -> OpResult<Vec<i64>> {
     let mut ids = Vec::new();
     for name in names {
         let group = groups::find(&call.state.db, name).await?;
-        let group =
-            group.ok_or_else(|| FieldError::new("groups", format!("there is no group {name}")))?;
+        let group = group.ok_or_else(|| {
+            FieldError::coded("groups", messages::NO_GROUP_NAMED, &[("group", name)])
+        })?;
         ids.push(group.id);
     }
     Ok(ids)

@@ -11,18 +11,16 @@ impl From<BackendError> for ApiError {
         match e {
             BackendError::Invalid(f) => ApiError::Invalid(f),
             BackendError::BadToken => ApiError::BadToken,
-            BackendError::TokenExpired { name, at } => ApiError::ExpiredToken(format!(
-                "The service token {name} expired at {}; ask for a new one.",
-                crate::domain::time::utc_minute(at)
+            BackendError::TokenExpired { name, at } => ApiError::ExpiredToken(Said::coded(
+                messages::TOKEN_EXPIRED,
+                &[
+                    ("name", &name),
+                    ("at", &crate::domain::time::utc_minute(at)),
+                ],
             )),
-            BackendError::GroupsExpired { user, .. } => ApiError::Forbidden(
-                format!(
-                    "This token acts for {user}, whose groups come from the identity provider and \
-                 have not been confirmed recently enough. It works again once {user} signs in \
-                 to Kiln."
-                )
-                .into(),
-            ),
+            BackendError::GroupsExpired { user, .. } => {
+                ApiError::Forbidden(Said::coded(messages::GROUPS_EXPIRED, &[("user", &user)]))
+            }
             BackendError::Disabled { user } => {
                 ApiError::Forbidden(Said::coded(messages::ACCOUNT_DISABLED, &[("user", &user)]))
             }
@@ -30,10 +28,14 @@ impl From<BackendError> for ApiError {
                 message,
                 field: None,
             },
-            BackendError::NotFound { .. } => ApiError::NotFound(capitalised(&e.to_string()).into()),
-            BackendError::AlreadyExists { .. } => {
-                ApiError::Conflict(capitalised(&e.to_string()).into())
-            }
+            BackendError::NotFound { what, name } => ApiError::NotFound(Said::coded(
+                messages::not_found(what),
+                &[("what", what), ("name", &name)],
+            )),
+            BackendError::AlreadyExists { what, name } => ApiError::Conflict(Said::coded(
+                messages::already_exists(what),
+                &[("what", what), ("name", &name)],
+            )),
             BackendError::Stale => ApiError::Conflict(Said::coded(messages::STALE, &[])),
             BackendError::Database(_) | BackendError::Migration(_) | BackendError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
@@ -54,8 +56,10 @@ impl From<sqlx::Error> for ApiError {
 pub enum Subject<'a> {
     /// A group, by name.
     Group(&'a str),
-    /// Anything else, named in English ("accounts", "the audit log").
-    Other(&'a str),
+    /// A build's group, not named: its id alone tells the caller nothing more.
+    BuildGroup,
+    /// Kiln itself (accounts, tokens, the audit log, the global images).
+    System,
 }
 
 /// A policy refusal as the caller hears it.
@@ -67,19 +71,18 @@ pub fn refusal(denied: Denied, what: Subject) -> ApiError {
         (Denied::NotInGroup, Subject::Group(group)) => {
             forbidden(messages::NOT_IN_GROUP, &[("group", group)])
         }
-        (Denied::NotInGroup, Subject::Other(what)) => {
-            ApiError::Forbidden(format!("You are not a member of {what}.").into())
-        }
+        (Denied::NotInGroup, Subject::BuildGroup) => forbidden(messages::NOT_IN_BUILD_GROUP, &[]),
         (Denied::NeedsGroupAdmin, Subject::Group(group)) => {
             forbidden(messages::NEEDS_GROUP_ADMIN, &[("group", group)])
         }
-        (Denied::NeedsGroupAdmin, Subject::Other(what)) => ApiError::Forbidden(
-            format!(
-                "Only the group admins of {what} can manage its images. You are a member; ask one of its admins."
-            )
-            .into(),
-        ),
-        (Denied::NeedsSystemAdmin, _) => forbidden(messages::NEEDS_SYSTEM_ADMIN, &[]),
+        (Denied::NeedsGroupAdmin, Subject::BuildGroup) => {
+            forbidden(messages::NEEDS_BUILD_GROUP_ADMIN, &[])
+        }
+        // Kiln itself has no members or group admins: only system admins.
+        (Denied::NeedsSystemAdmin, _)
+        | (Denied::NotInGroup | Denied::NeedsGroupAdmin, Subject::System) => {
+            forbidden(messages::NEEDS_SYSTEM_ADMIN, &[])
+        }
         (Denied::ReadOnlyToken, _) => forbidden(messages::READ_ONLY_TOKEN, &[]),
         (Denied::ServiceTokenOnlyLaunchable, _) => forbidden(messages::TOKEN_ONLY_LAUNCHABLE, &[]),
     }
@@ -91,11 +94,4 @@ pub fn first(errors: Vec<FieldError>) -> ApiError {
         .into_iter()
         .next()
         .map_or(ApiError::Internal, ApiError::Invalid)
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }

@@ -8,6 +8,7 @@ use crate::domain::{
     Action, BuildState, DeprecationForm, ImageForm, ListQuery, Owner, Standing, Successor,
     ValidImage,
 };
+use crate::domain::{FieldError, Said, messages};
 use crate::wire::ApiError;
 use crate::wire::images::{ImageList, ImageSummary};
 
@@ -157,12 +158,10 @@ pub async fn update(
     let mut form = edit(record(&call.state, stored.clone()).await?.form());
     if stored.source == "build" {
         if stored.url.is_empty() {
-            return Err(ApiError::Conflict(
-                format!(
-                    "Image {name} has no successful build yet; see its Build Details, or Rebuild."
-                )
-                .into(),
-            ));
+            return Err(ApiError::Conflict(Said::coded(
+                messages::IMAGE_NO_SUCCESSFUL_BUILD,
+                &[("image", name)],
+            )));
         }
         form.url = stored.url.clone();
         form.use_gpu_url = false;
@@ -185,16 +184,11 @@ pub async fn delete(call: &Call, group: Option<&str>, name: &str) -> OpResult<()
     let mut change = call.change().await?;
     if !images::delete(change.conn(), stored.id).await? {
         let active = builds::active_of(&call.state.db, stored.id).await?;
-        let build = active.map_or_else(String::new, |b| {
-            format!(" (build {}, {})", b.revision, b.state().as_str())
-        });
-        return Err(ApiError::Conflict(
-            format!(
-                "Image {name} is being built{build}. Cancel the build on its Build Details, \
-             then delete the image."
-            )
-            .into(),
-        ));
+        let build = active.map_or_else(|| "?".to_owned(), |b| b.revision.to_string());
+        return Err(ApiError::Conflict(Said::coded(
+            messages::IMAGE_BEING_BUILT,
+            &[("image", name), ("build", &build)],
+        )));
     }
     let target = audit_target(group, &stored.name);
     change.commit("image.delete", &target, &stored.url).await
@@ -238,14 +232,11 @@ async fn successor_id(state: &AppState, scope: Scope, name: &str) -> OpResult<i6
         (None, Scope::Global) => None,
     };
     let Some(row) = found else {
-        let whose = match scope {
-            Scope::Group(_) => "in this group or among the global images",
-            Scope::Global => "among the global images",
+        let refusal = match scope {
+            Scope::Group(_) => messages::SUCCESSOR_UNKNOWN,
+            Scope::Global => messages::SUCCESSOR_UNKNOWN_GLOBAL,
         };
-        return Err(ApiError::invalid(
-            "successor",
-            format!("names no image {whose}: {name}"),
-        ));
+        return Err(FieldError::coded("successor", refusal, &[("name", name)]).into());
     };
     match successor_refusal(name, &row.standing(None, now_ms())) {
         Some(refused) => Err(ApiError::Invalid(refused)),
@@ -358,7 +349,7 @@ mod tests {
         let refused = delete(&call, Some("ml"), &tools.name).await.unwrap_err();
         assert_eq!(refused.status(), 409);
         let message = refused.to_string();
-        assert!(message.contains("build 1, queued"), "{message}");
+        assert!(message.contains("(build 1)"), "{message}");
         assert!(
             images::find(db, scope, &tools.name)
                 .await

@@ -3,7 +3,7 @@
 
 use super::{Call, OpResult};
 use crate::backend::launchable::{self, Answer};
-use crate::domain::{Accelerator, Action, Actor, Target};
+use crate::domain::{Accelerator, Action, Actor, Said, Target, messages};
 use crate::wire::ApiError;
 
 /// Whose list: the caller's own, or a named user's.
@@ -25,27 +25,21 @@ pub async fn launchable(
         (_, Actor::Anonymous) => return Err(ApiError::Unauthenticated),
         (Whose::Me, Actor::User(me)) => me.name.as_str(),
         (Whose::Me, Actor::Operator) => {
-            return Err(ApiError::Forbidden(
-                "The command line launches nothing; ask for a user's list.".into(),
-            ));
+            return Err(ApiError::Forbidden(Said::coded(
+                messages::CLI_LAUNCHES_NOTHING,
+                &[],
+            )));
         }
         (Whose::Me, Actor::Service(_)) => {
-            return Err(ApiError::Forbidden(
-                "This token acts for no user; ask for a user's list: \
-                 /api/v1/users/{user}/launchable-images."
-                    .into(),
-            ));
+            return Err(ApiError::Forbidden(Said::coded(
+                messages::TOKEN_HAS_NO_LIST,
+                &[],
+            )));
         }
         (Whose::User(user), Actor::User(me)) if me.name == user => user,
         (Whose::User(user), _) => {
-            call.check(Action::ViewAnyUsersLaunchable, Target::System, "")
-                .map_err(|_| {
-                    ApiError::Forbidden(
-                        "Only system admins and service tokens may read another user's \
-                         launchable images."
-                            .into(),
-                    )
-                })?;
+            call.check(Action::ViewAnyUsersLaunchable, Target::System)
+                .map_err(|_| ApiError::Forbidden(Said::coded(messages::OTHERS_LAUNCH_LIST, &[])))?;
             user
         }
     };

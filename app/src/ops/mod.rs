@@ -50,10 +50,16 @@ impl Call {
         Call::new(state, Actor::Operator)
     }
 
-    /// Checks the policy; `what` names the target in the refusal ("group ml").
-    pub fn check(&self, action: Action, target: Target, what: &str) -> OpResult<()> {
+    /// Checks the policy for an action on Kiln itself (accounts, tokens, the audit log).
+    pub fn check(&self, action: Action, target: Target) -> OpResult<()> {
         policy::decide(&self.actor, action, target)
-            .map_err(|d| error::refusal(d, error::Subject::Other(what)))
+            .map_err(|d| error::refusal(d, error::Subject::System))
+    }
+
+    /// Checks the policy for an action on a build, whose group is not named to the caller.
+    pub fn check_build(&self, action: Action, target: Target) -> OpResult<()> {
+        policy::decide(&self.actor, action, target)
+            .map_err(|d| error::refusal(d, error::Subject::BuildGroup))
     }
 
     /// Checks the policy for an action on the group named `group`.
@@ -69,7 +75,7 @@ impl Call {
             Actor::Operator => Ok(Actor::OPERATOR.to_owned()),
             Actor::Service(_) => Err(error::refusal(
                 Denied::ServiceTokenOnlyLaunchable,
-                error::Subject::Other(""),
+                error::Subject::System,
             )),
             Actor::Anonymous => Err(ApiError::Unauthenticated),
         }
@@ -88,7 +94,7 @@ impl Call {
             // A token bound to no user reads launch lists only; it has no catalog.
             return Err(error::refusal(
                 Denied::ServiceTokenOnlyLaunchable,
-                error::Subject::Other(""),
+                error::Subject::System,
             ));
         }
         let Some(group) = group else {
@@ -96,13 +102,13 @@ impl Call {
                 true => Action::ManageGlobalImages,
                 false => Action::ViewGlobalImages,
             };
-            self.check(global, Target::System, "global images")?;
+            self.check(global, Target::System)?;
             return Ok(Scope::Global);
         };
         let Some(stored) = crate::backend::groups::find(&self.state.db, group).await? else {
-            return Err(match self.check(action, Target::System, group) {
+            return Err(match self.check(action, Target::System) {
                 Ok(()) => {
-                    ApiError::NotFound(Said::coded(messages::NO_SUCH_GROUP, &[("group", group)]))
+                    ApiError::NotFound(Said::coded(messages::NO_SUCH_GROUP, &[("name", group)]))
                 }
                 Err(ApiError::Unauthenticated) => ApiError::Unauthenticated,
                 Err(_) => {

@@ -8,7 +8,7 @@ use super::{Call, OpResult};
 use crate::backend::identity::AuthMode;
 use crate::backend::oidc::Identity;
 use crate::backend::{AppState, groups, passwords, sessions, throttle, users};
-use crate::domain::{Actor, GroupName, Role, UserName};
+use crate::domain::{Actor, FieldError, GroupName, Role, Said, UserName, messages};
 use crate::wire::ApiError;
 use crate::wire::accounts::{Me, SignInFailure, SignInMode};
 
@@ -59,7 +59,7 @@ pub(crate) async fn password_matches(password: &str, hash: Option<String>) -> Op
     passwords::verify(password.to_owned(), hash)
         .await
         .map_err(|passwords::Busy| ApiError::TooManyAttempts {
-            message: "Kiln is busy checking other sign-ins. Try again in a second.".into(),
+            message: Said::coded(messages::BUSY_CHECKING_SIGN_INS, &[]),
             retry_after_secs: 1,
         })
 }
@@ -76,25 +76,30 @@ pub async fn sign_in(
     match state.auth.mode {
         AuthMode::Local => {}
         AuthMode::Proxy => {
-            return Err(ApiError::Forbidden(
-                "Sign-in is handled by your organisation's identity proxy.".into(),
-            ));
+            return Err(ApiError::Forbidden(Said::coded(
+                messages::SIGN_IN_BY_PROXY,
+                &[],
+            )));
         }
         AuthMode::Oidc => {
-            return Err(ApiError::Forbidden(
-                "Sign in with your organisation's account: passwords are not used here.".into(),
-            ));
+            return Err(ApiError::Forbidden(Said::coded(
+                messages::SIGN_IN_BY_OIDC,
+                &[],
+            )));
         }
     }
     let username = username.trim();
     UserName::parse("username", username)?;
     if password.is_empty() {
-        return Err(ApiError::invalid("password", "is required"));
+        return Err(FieldError::coded("password", messages::REQUIRED, &[]).into());
     }
     let addresses = &state.auth.sign_in_addresses;
     if let Some(secs) = client.and_then(|ip| addresses.attempt(ip)) {
         return Err(ApiError::TooManyAttempts {
-            message: format!("Too many sign-ins from your address. Try again in {secs} s."),
+            message: Said::coded(
+                messages::SIGN_INS_FROM_ADDRESS,
+                &[("seconds", &secs.to_string())],
+            ),
             retry_after_secs: secs,
         });
     }
@@ -107,7 +112,10 @@ pub async fn sign_in(
     if let Some(ms) = locked {
         let secs = (ms as u64).div_ceil(1000);
         return Err(ApiError::TooManyAttempts {
-            message: format!("Too many failed sign-ins for {username}. Try again in {secs} s."),
+            message: Said::coded(
+                messages::SIGN_INS_FOR_USER,
+                &[("user", username), ("seconds", &secs.to_string())],
+            ),
             retry_after_secs: secs,
         });
     }

@@ -5,13 +5,13 @@
 use super::{Call, OpResult};
 use crate::backend::tokens::{self, NewToken, TokenRow};
 use crate::backend::{now_ms, users};
-use crate::domain::{Action, Actor, Target};
+use crate::domain::{Action, Actor, Said, Target, messages};
 use crate::wire::ApiError;
 use crate::wire::accounts::{TokenView, TokensPage};
 
 /// Whether the caller may manage service tokens.
 pub fn may_manage(call: &Call) -> OpResult<()> {
-    call.check(Action::ManageAccounts, Target::System, "service tokens")
+    call.check(Action::ManageAccounts, Target::System)
 }
 
 /// Every token, live ones first, newest first; never a secret.
@@ -38,9 +38,10 @@ pub async fn revoke_mine(call: &Call, name: &str) -> OpResult<()> {
     if let Actor::User(u) = &call.actor
         && u.token == Some(crate::domain::TokenScope::Read)
     {
-        return Err(ApiError::Forbidden(
-            "A read token may not revoke tokens; sign in, or use a write token.".into(),
-        ));
+        return Err(ApiError::Forbidden(Said::coded(
+            messages::READ_TOKEN_REVOKES,
+            &[],
+        )));
     }
     let mut change = call.change().await?;
     tokens::revoke(change.conn(), name, Some(user)).await?;
@@ -54,9 +55,10 @@ fn own_user(call: &Call) -> OpResult<i64> {
     match &call.actor {
         Actor::User(user) => Ok(user.id),
         Actor::Anonymous => Err(ApiError::Unauthenticated),
-        _ => Err(ApiError::Forbidden(
-            "Only a user has tokens of their own; this caller is not one.".into(),
-        )),
+        _ => Err(ApiError::Forbidden(Said::coded(
+            messages::NO_OWN_TOKENS,
+            &[],
+        ))),
     }
 }
 
@@ -94,7 +96,7 @@ pub async fn create(
             users::find(&call.state.db, user)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::NotFound(format!("User \"{user}\" does not exist").into())
+                    ApiError::NotFound(Said::coded(messages::NO_SUCH_USER, &[("name", user)]))
                 })?
                 .id,
         ),
@@ -193,16 +195,16 @@ mod tests {
             err(create(&call, "hub", "read", Some("nobody"), "")
                 .await
                 .unwrap_err()),
-            "User \"nobody\" does not exist"
+            "There is no user nobody."
         );
         create(&call, "hub", "read", None, "").await.unwrap();
         assert_eq!(
             err(create(&call, "hub", "read", None, "").await.unwrap_err()),
-            "Token \"hub\" already exists"
+            "There is a token hub already."
         );
         assert_eq!(
             err(revoke(&call, "other").await.unwrap_err()),
-            "Token \"other\" does not exist"
+            "There is no token other."
         );
         assert_eq!(list(&call).await.unwrap().len(), 1);
     }

@@ -81,39 +81,18 @@ impl SignInFailure {
         Self::ALL.into_iter().find(|f| f.code() == code)
     }
 
-    pub fn message(self) -> &'static str {
+    /// What the sign-in page says about this failure.
+    pub fn message(self) -> crate::domain::Message {
+        use crate::domain::messages;
         match self {
-            SignInFailure::State => {
-                "This sign-in was not started in this browser, or took too long. Nobody was \
-                 signed in; start again."
-            }
-            SignInFailure::Provider => {
-                "The identity provider did not sign you in. Start again, or ask your \
-                 administrator for access."
-            }
-            SignInFailure::Disabled => {
-                "Your Kiln account is disabled. A system admin can enable it again."
-            }
-            SignInFailure::Unreachable => {
-                "Kiln could not reach the identity provider. Try again in a moment; if it \
-                 persists, tell your administrator."
-            }
-            SignInFailure::Token => {
-                "The identity provider's answer failed Kiln's checks (its ID token was \
-                 invalid, expired, or not meant for this Kiln). Nobody was signed in; tell \
-                 your administrator."
-            }
-            SignInFailure::Name => {
-                "The identity provider did not give a user name Kiln can use. Tell your \
-                 administrator."
-            }
-            SignInFailure::Taken => {
-                "A Kiln account with your user name belongs to someone else at the identity \
-                 provider. Nobody was signed in; ask a system admin."
-            }
-            SignInFailure::Internal => {
-                "Something went wrong on Kiln's side; it has been logged. Try again in a moment."
-            }
+            SignInFailure::State => messages::SIGN_IN_STATE,
+            SignInFailure::Provider => messages::SIGN_IN_PROVIDER,
+            SignInFailure::Disabled => messages::SIGN_IN_DISABLED,
+            SignInFailure::Unreachable => messages::SIGN_IN_UNREACHABLE,
+            SignInFailure::Token => messages::SIGN_IN_TOKEN,
+            SignInFailure::Name => messages::SIGN_IN_NAME,
+            SignInFailure::Taken => messages::SIGN_IN_TAKEN,
+            SignInFailure::Internal => messages::SIGN_IN_INTERNAL,
         }
     }
 }
@@ -165,7 +144,7 @@ mod tests {
         let mut messages = std::collections::HashSet::new();
         for failure in SignInFailure::ALL {
             assert_eq!(SignInFailure::from_code(failure.code()), Some(failure));
-            assert!(messages.insert(failure.message()), "{failure:?}");
+            assert!(messages.insert(failure.message().en), "{failure:?}");
         }
         assert_eq!(SignInFailure::from_code("<script>"), None);
     }

@@ -4,56 +4,38 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{FieldError, Said};
+use crate::domain::{FieldError, Said, messages};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApiError {
-    #[error("Please sign in first.")]
     Unauthenticated,
-    #[error("Wrong user name or password.")]
     BadCredentials,
-    #[error("The service token is unknown or was revoked.")]
     BadToken,
     /// A service token past its expiry: the message names it and when it expired.
-    #[error("{0}")]
-    ExpiredToken(String),
+    ExpiredToken(Said),
     /// The request itself is malformed: not JSON, a wrong type, an unknown field.
-    #[error("{message}")]
     BadRequest {
         message: String,
         field: Option<String>,
     },
-    #[error("{0}")]
     Forbidden(Said),
-    #[error("{0}")]
     NotFound(Said),
-    #[error("{0}")]
     Invalid(FieldError),
-    #[error("{0}")]
     Conflict(Said),
     /// The request's body is larger than Kiln reads.
-    #[error("{0}")]
-    TooLarge(String),
+    TooLarge(Said),
     /// The request took longer than Kiln gives one (a client that stalls, a registry that
     /// does not answer); whatever it was changing was rolled back.
-    #[error("{0}")]
-    Timeout(String),
-    #[error("{message}")]
+    Timeout(Said),
     TooManyAttempts {
-        message: String,
+        message: Said,
         retry_after_secs: u64,
     },
-    #[error("Something went wrong on the server; it has been logged.")]
     Internal,
-    #[error("The server could not be reached: {0}")]
     Transport(String),
 }
 
 impl ApiError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Invalid(FieldError::new(field, message))
-    }
-
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
@@ -104,16 +86,38 @@ impl ApiError {
         }
     }
 
-    /// The coded message's code and values, when it is a coded one.
-    pub fn coded(&self) -> Option<(&str, &std::collections::BTreeMap<String, String>)> {
-        let (code, params) = match self {
-            ApiError::Invalid(e) => (&e.code, &e.params),
-            ApiError::Forbidden(s) | ApiError::NotFound(s) | ApiError::Conflict(s) => {
-                (&s.code, &s.params)
+    /// What this error says: its English wording, and its message's code and values when
+    /// it is coded (pages word it in the reader's language from those).
+    pub fn said(&self) -> Said {
+        let fixed = |message| Said::coded(message, &[]);
+        match self {
+            ApiError::Unauthenticated => fixed(messages::SIGN_IN_FIRST),
+            ApiError::BadCredentials => fixed(messages::BAD_CREDENTIALS),
+            ApiError::BadToken => fixed(messages::BAD_TOKEN),
+            ApiError::Internal => fixed(messages::INTERNAL),
+            ApiError::BadRequest { message, .. } => {
+                Said::coded(messages::BAD_REQUEST, &[("why", message)])
             }
-            _ => return None,
-        };
-        (!code.is_empty()).then_some((code.as_str(), params))
+            ApiError::Invalid(e) => Said {
+                message: e.message.clone(),
+                code: e.code.clone(),
+                params: e.params.clone(),
+            },
+            ApiError::ExpiredToken(s)
+            | ApiError::Forbidden(s)
+            | ApiError::NotFound(s)
+            | ApiError::Conflict(s)
+            | ApiError::TooLarge(s)
+            | ApiError::Timeout(s)
+            | ApiError::TooManyAttempts { message: s, .. } => s.clone(),
+            ApiError::Transport(why) => Said::coded(messages::TRANSPORT, &[("why", why)]),
+        }
+    }
+
+    /// The coded message's code and values, when it is a coded one.
+    pub fn coded(&self) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+        let said = self.said();
+        (!said.code.is_empty()).then_some((said.code, said.params))
     }
 
     /// The message without the field name in front: the field travels separately.
@@ -124,6 +128,18 @@ impl ApiError {
         }
     }
 }
+
+/// An error reads as what it says (a field's name comes before a field's refusal).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Invalid(e) => e.fmt(f),
+            other => f.write_str(&other.said().message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {

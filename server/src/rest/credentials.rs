@@ -62,9 +62,12 @@ pub struct CredentialPatch {
 async fn one(caller: &Caller, name: &str) -> Reply<Json<Credential>> {
     let all = ops::credentials::list(&caller.call).await?;
     let found = all.into_iter().find(|c| c.name == name);
-    let found = found.ok_or(app::wire::ApiError::NotFound(
-        format!("There is no credential {name}.").into(),
-    ))?;
+    let found = found.ok_or_else(|| {
+        app::wire::ApiError::NotFound(app::domain::Said::coded(
+            app::domain::messages::NO_SUCH_CREDENTIAL,
+            &[("name", name)],
+        ))
+    })?;
     Ok(Json(found.into()))
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app::backend::AppState;
 use app::backend::builds;
-use app::domain::Action;
+use app::domain::{Action, Said, messages};
 use app::ops;
 use app::wire::ApiError;
 use axum::Extension;
@@ -48,11 +48,9 @@ impl OpenStreams {
         let all: usize = by_caller.values().sum();
         if mine >= STREAMS_PER_CALLER || all >= STREAMS_IN_ALL {
             let message = if mine >= STREAMS_PER_CALLER {
-                format!(
-                    "You are following {mine} live logs already; close one of those pages and try again."
-                )
+                Said::coded(messages::LOG_STREAMS_YOURS, &[("count", &mine.to_string())])
             } else {
-                "Kiln is serving as many live logs as it can; try again in a moment.".to_owned()
+                Said::coded(messages::LOG_STREAMS_ALL, &[])
             };
             return Err(ApiError::TooManyAttempts {
                 message,

@@ -254,5 +254,8 @@ pub fn bad_request(message: &str, field: Option<String>) -> Failure {
 }
 
 async fn not_found() -> Failure {
-    Failure(ApiError::NotFound("There is no such API route.".into()))
+    Failure(ApiError::NotFound(app::domain::Said::coded(
+        app::domain::messages::NO_SUCH_ROUTE,
+        &[],
+    )))
 }

@@ -45,9 +45,10 @@ pub fn build_context(
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
     if !user_ok {
-        return Err(FieldError::new(
+        return Err(FieldError::coded(
             "base_image",
-            "has a configured user that is not a plain user name or id",
+            crate::domain::messages::BASE_IMAGE_USER,
+            &[],
         ));
     }
     let containerfile = CONTAINERFILE
@@ -70,9 +71,10 @@ pub fn build_context(
 fn pinned_base(base: &ImageRef, digest: &str) -> Result<String, FieldError> {
     let hex = digest.strip_prefix("sha256:").unwrap_or_default();
     if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(FieldError::new(
+        return Err(FieldError::coded(
             "base_image",
-            "resolved to a digest that is not sha256",
+            crate::domain::messages::BASE_IMAGE_DIGEST,
+            &[],
         ));
     }
     Ok(match base.registry() {

@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::builds::FailReason;
 use super::{Db, Result, SecretKey};
-use crate::domain::ImageRef;
 use crate::domain::build::BuildSpec;
+use crate::domain::{FieldError, ImageRef};
 use context::BuildContext;
 pub use log::LogWriter;
 pub use queue::BuildQueue;
@@ -163,7 +163,7 @@ pub trait Builder: Send + Sync {
         &self,
         base: &ImageRef,
         auth: &RegistryAuth,
-    ) -> Result<BaseImage, BuildFailure> {
+    ) -> Result<BaseImage, FieldError> {
         self.registry().inspect_base(base, auth).await
     }
     /// Whether `target` is already in the registry (then the same spec is not built again).

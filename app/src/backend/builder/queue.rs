@@ -20,8 +20,8 @@ use super::{
 use crate::backend::builds::{self, BuildRow, FailReason, Outcome};
 use crate::backend::db::Conn;
 use crate::backend::{BackendError, Db, Result, SecretKey, leader};
-use crate::domain::FieldError;
 use crate::domain::build::BuildSpec;
+use crate::domain::{FieldError, messages};
 
 /// The build service: a builder and its settings, or why builds are off.
 pub struct BuildQueue {
@@ -115,7 +115,11 @@ impl BuildQueue {
             .as_ref()
             .map(|(builder, settings)| (builder, settings))
             .ok_or_else(|| {
-                BackendError::Invalid(FieldError::new("builder", self.disabled_reason.clone()))
+                BackendError::Invalid(FieldError::coded(
+                    "builder",
+                    messages::BUILDS_OFF,
+                    &[("why", &self.disabled_reason)],
+                ))
             })
     }
 
@@ -139,12 +143,10 @@ impl BuildQueue {
             && Some(path_owner) != owner
             && path_owner != crate::domain::GroupName::GLOBAL
         {
-            return Err(FieldError::new(
+            return Err(FieldError::coded(
                 "base_image",
-                format!(
-                    "The base image {base} could not be read: it is among another group's \
-                     images; choose one of this group's images or a global one."
-                ),
+                messages::BASE_IMAGE_OTHER_GROUP,
+                &[("base", base)],
             )
             .into());
         }
@@ -154,20 +156,18 @@ impl BuildQueue {
             destination::check(registry, &allowed)
                 .await
                 .map_err(|why| {
-                    FieldError::new(
+                    FieldError::coded(
                         "base_image",
-                        format!(
-                            "The base image {} could not be read: {why}",
-                            spec.base_image.as_str()
-                        ),
+                        messages::BASE_IMAGE_UNREADABLE,
+                        &[
+                            ("base", spec.base_image.as_str()),
+                            ("why", &why.to_string()),
+                        ],
                     )
                 })?;
         }
         let auth = build_auth(db, key, settings, spec).await?;
-        let base = builder
-            .inspect_base(&spec.base_image, &auth)
-            .await
-            .map_err(|f| FieldError::new("base_image", f.message))?;
+        let base = builder.inspect_base(&spec.base_image, &auth).await?;
         Ok(Resolved { base, auth })
     }
 

@@ -10,7 +10,7 @@ use tokio::process::Command;
 
 use super::{BaseImage, BuildFailure, BuildSettings, RegistryAuth};
 use crate::backend::builds::FailReason;
-use crate::domain::ImageRef;
+use crate::domain::{FieldError, ImageRef, messages};
 
 /// How long a registry may take to answer one question about an image.
 pub const REGISTRY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -55,8 +55,17 @@ impl Registry {
         &self,
         base: &ImageRef,
         auth: &RegistryAuth,
-    ) -> Result<BaseImage, BuildFailure> {
-        let dir = self.prepare(&format!("inspect-{}", crate::backend::random_hex(6)), auth)?;
+    ) -> Result<BaseImage, FieldError> {
+        let failed = |why: String| {
+            FieldError::coded(
+                "base_image",
+                messages::BASE_IMAGE_UNREADABLE,
+                &[("base", base.as_str()), ("why", &why)],
+            )
+        };
+        let dir = self
+            .prepare(&format!("inspect-{}", crate::backend::random_hex(6)), auth)
+            .map_err(|e| failed(e.message))?;
         let authfile = dir.join("auth.json");
         let reference = format!("docker://{}", base.as_str());
         let inspect = |extra: &'static [&'static str]| {
@@ -74,12 +83,6 @@ impl Registry {
         })
         .await;
         let _ = std::fs::remove_dir_all(&dir);
-        let failed = |why: String| {
-            BuildFailure::new(
-                FailReason::BaseImage,
-                format!("The base image {} could not be read: {why}", base.as_str()),
-            )
-        };
         let Ok((manifest, config)) = answers else {
             return Err(failed(format!(
                 "its registry did not answer within {} s.",
@@ -275,7 +278,8 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        assert_eq!(failure.reason, FailReason::BaseImage);
+        assert_eq!(failure.field, "base_image");
+        assert_eq!(failure.code, "base_image.unreadable");
         assert!(
             failure
                 .message

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use crate::domain::LaunchableImage;
-use crate::i18n::{Lang, t, use_lang};
+use crate::i18n::{Lang, said_message, t, use_lang};
 
 /// The marker's tooltip: owner, type, and "not ready" when it is not. The owner stays as
 /// the manual words it (`Group`); the rest is in `l`.
@@ -24,6 +24,21 @@ pub fn marker_text(l: Lang, image: &LaunchableImage) -> String {
         text.push_str(t(l, "deprecated"));
     }
     text
+}
+
+/// Why the entry cannot be launched, in `l`.
+pub fn reason_text(l: Lang, image: &LaunchableImage) -> Option<String> {
+    image.reason_message.as_ref().map(|r| said_message(l, r))
+}
+
+/// What to know before launching the entry, in `l`.
+pub fn warning_text(l: Lang, image: &LaunchableImage) -> Option<String> {
+    let words: Vec<String> = image
+        .warning_messages
+        .iter()
+        .map(|w| said_message(l, w))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// Whether an entry matches what was typed (name, display name, URL, owner).
@@ -182,8 +197,8 @@ pub fn ImagePicker(
                             <span class="picker__name">{image.display_name.clone()}</span>
                             <span class="picker__marker" title=tip.clone() data-tip=tip.clone() aria-label=tip>"i"</span>
                             <span class="picker__url">{image.url.clone().unwrap_or_default()}</span>
-                            {image.reason.clone().map(|r| view! { <span class="picker__reason">{r}</span> })}
-                            {image.warning.clone().map(|w| view! { <span class="picker__warning">{w}</span> })}
+                            {reason_text(l, &image).map(|r| view! { <span class="picker__reason">{r}</span> })}
+                            {warning_text(l, &image).map(|w| view! { <span class="picker__warning">{w}</span> })}
                         </li>
                     }
                 }).collect_view()}

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::audit::audit_entries;
 use crate::domain::time::utc_minute;
-use crate::i18n::{Lang, t, use_lang};
+use crate::i18n::{Lang, error_message, t, use_lang};
 use crate::ui::components::status::{ApiErrorView, encode_component};
 use crate::wire::ApiError;
 use crate::wire::audit::{AuditFilter, AuditPage};
@@ -56,7 +56,7 @@ pub fn AuditLogPage() -> impl IntoView {
                         Ok(page) => EitherOf3::A(entries(l, page, group(), filter())),
                         // A filter that is not valid: said beside the form, which keeps it.
                         Err(ApiError::Invalid(e)) => EitherOf3::B(view! {
-                            <p class="form__error" role="alert">{e.to_string()}</p>
+                            <p class="form__error" role="alert">{error_message(l, &ApiError::Invalid(e))}</p>
                         }),
                         Err(error) => EitherOf3::C(view! { <ApiErrorView error/> }),
                     }

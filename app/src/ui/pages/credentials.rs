@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::api::credentials::{
     ChangeCredential, CreateCredential, DeleteCredential, SetCredentialGroups, credentials_overview,
 };
-use crate::i18n::{t, tf, use_lang};
+use crate::i18n::{error_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::{CredentialView, CredentialsPage};
 
@@ -57,7 +57,7 @@ fn Credentials(
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| e.to_string())
+            .map(|e| error_message(use_lang(), &e))
     };
     // A row's change or deletion that was refused says why, above the table.
     let row_error = move || {
@@ -68,7 +68,7 @@ fn Credentials(
             .and_then(Result::err)
             .or_else(|| actions.delete.value().get().and_then(Result::err))
             .or_else(|| actions.save.value().get().and_then(Result::err))
-            .map(|e| e.to_string())
+            .map(|e| error_message(use_lang(), &e))
     };
     let all_groups = page.all_groups.clone();
     let l = use_lang();

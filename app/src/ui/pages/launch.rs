@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use crate::api::launch::my_launchable_images;
 use crate::domain::{Accelerator, LaunchableImage};
 use crate::i18n::{t, use_lang};
-use crate::ui::components::picker::{ImagePicker, marker_text};
+use crate::ui::components::picker::{ImagePicker, marker_text, reason_text, warning_text};
 use crate::ui::components::status::ApiErrorView;
 
 #[component]
@@ -72,7 +72,7 @@ fn LaunchChooser(initial: Vec<LaunchableImage>) -> impl IntoView {
                     <dt>{t(l, "Runs")}</dt><dd><code>{image.url.clone().unwrap_or_default()}</code></dd>
                     <dt>{t(l, "Owner")}</dt><dd>{image.owner.label()}</dd>
                     <dt>{t(l, "Pull secret")}</dt><dd>{image.pull_secret.clone().unwrap_or_else(|| t(l, "none").into())}</dd>
-                    {image.warning.clone().map(|w| view! { <dt>{t(l, "Warning")}</dt><dd class="picker__warning">{w}</dd> })}
+                    {warning_text(l, &image).map(|w| view! { <dt>{t(l, "Warning")}</dt><dd class="picker__warning">{w}</dd> })}
                 </dl>
             })}
         </div>
@@ -91,8 +91,8 @@ fn LaunchTable(images: Vec<LaunchableImage>) -> impl IntoView {
                         <td>{i.display_name.clone()}</td>
                         <td>{marker_text(l, &i)}</td>
                         <td><code>{i.url.clone().unwrap_or_default()}</code></td>
-                        <td>{i.reason.clone().unwrap_or_else(|| t(l, "yes").into())}</td>
-                        <td>{i.warning.clone().unwrap_or_default()}</td>
+                        <td>{reason_text(l, &i).unwrap_or_else(|| t(l, "yes").into())}</td>
+                        <td>{warning_text(l, &i).unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

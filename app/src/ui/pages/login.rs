@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::session::{Login, how_to_sign_in};
-use crate::i18n::{t, use_lang};
+use crate::i18n::{error_message, t, use_lang};
 use crate::ui::components::status::encode_component;
 use crate::wire::accounts::{SignInFailure, SignInMode};
 
@@ -28,7 +28,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text=t(l, "Sign in")/>
         <section class="card card--narrow">
             <h1>{t(l, "Sign in to Kiln")}</h1>
-            {failed.map(|f| view! { <p class="form__error" role="alert">{f.message()}</p> })}
+            {failed.map(|f| view! { <p class="form__error" role="alert">{t(l, f.message().en)}</p> })}
             {changed.then(|| view! { <p class="form__notice" role="status">{t(l, "Your password was changed. Sign in with the new one.")}</p> })}
             <Suspense fallback=move || view! { <p class="loading">{t(l, "Loading…")}</p> }>
                 {move || Suspend::new(async move {
@@ -68,7 +68,7 @@ fn PasswordForm(next: String) -> impl IntoView {
                 <label for="password">{t(l, "Password")}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>
             </div>
-            {error.map(|e| view! { <p class="form__error" role="alert">{e.to_string()}</p> })}
+            {error.map(|e| view! { <p class="form__error" role="alert">{error_message(l, &e)}</p> })}
             <button type="submit" class="button button--primary">{t(l, "Sign in")}</button>
         </ActionForm>
     }

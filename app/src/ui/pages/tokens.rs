@@ -9,7 +9,7 @@ use leptos_meta::Title;
 
 use crate::api::tokens::{CreateToken, RevokeToken, my_tokens, tokens_overview};
 use crate::domain::time::utc_minute;
-use crate::i18n::{Lang, t, tf, use_lang};
+use crate::i18n::{Lang, error_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::accounts::{TokenView, TokensPage};
 
@@ -37,7 +37,7 @@ fn Tokens(page: TokensPage, revoke: ServerAction<RevokeToken>) -> impl IntoView 
         .value()
         .get_untracked()
         .and_then(Result::err)
-        .map(|e| e.to_string());
+        .map(|e| error_message(use_lang(), &e));
     let l = use_lang();
     view! {
         <section class="images">
@@ -130,7 +130,7 @@ pub fn MyTokensPage() -> impl IntoView {
         .value()
         .get_untracked()
         .and_then(Result::err)
-        .map(|e| e.to_string());
+        .map(|e| error_message(use_lang(), &e));
     let l = use_lang();
     view! {
         <Title text=t(l, "Your tokens")/>
@@ -194,7 +194,7 @@ fn NewToken() -> impl IntoView {
                         <p class="form__hint">{t(l, "Reload the page to see it in the list.")}</p>
                     </div>
                 }),
-                Some(Err(e)) => Either::Right(Some(view! { <p class="form__error" role="alert">{e.to_string()}</p> })),
+                Some(Err(e)) => Either::Right(Some(view! { <p class="form__error" role="alert">{error_message(use_lang(), &e)}</p> })),
                 None => Either::Right(None),
             }}
             {move || (!hydrated.get()).then(|| view! {

@@ -151,8 +151,33 @@ fn state_label(l: Lang, build: &BuildView) -> String {
             t(l, "succeeded (the registry already had this image)").to_owned()
         }
         BuildState::Succeeded => t(l, "succeeded").to_owned(),
-        BuildState::Failed => tf(l, "failed ({reason})", &[("reason", &build.reason)]),
+        BuildState::Failed => tf(
+            l,
+            "failed ({reason})",
+            &[("reason", reason_label(l, &build.reason))],
+        ),
         BuildState::Cancelled => t(l, "cancelled").to_owned(),
+    }
+}
+
+/// A failure reason's code (as stored and in the API) in words; the build's message beside
+/// it gives the details in the builder's words.
+fn reason_label<'a>(l: Lang, reason: &'a str) -> &'a str {
+    match reason {
+        "base-image" => t(l, "the base image could not be read"),
+        "package-not-found" => t(l, "a package was not found"),
+        "no-apt" => t(l, "the base image has no apt-get"),
+        "no-conda" => t(l, "the base image has no conda"),
+        "no-python" => t(l, "the base image has no python3"),
+        "push" => t(l, "the image could not be pushed"),
+        "timeout" => t(l, "it took too long"),
+        "killed" => t(l, "stopped"),
+        "interrupted" => t(l, "interrupted"),
+        "build" => t(l, "a build step failed"),
+        "out-of-memory" => t(l, "out of memory"),
+        "evicted" => t(l, "its node evicted it"),
+        "builder-image" => t(l, "the builder's image could not be pulled"),
+        other => other,
     }
 }
 

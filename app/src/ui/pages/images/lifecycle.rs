@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use super::{group_param, name_param};
 use crate::api::images::{DeprecateImage, RestoreImage, RetireImage, image_lifecycle, list_path};
 use crate::domain::{Owner, Standing};
-use crate::i18n::{Lang, error_message, field_message, t, tf, use_lang};
+use crate::i18n::{Lang, error_message, field_message, said_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::ApiError;
 use crate::wire::images::LifecycleView;
@@ -138,7 +138,7 @@ fn Lifecycle(group: Option<String>, lifecycle: LifecycleView) -> impl IntoView {
         <section class="card card--narrow">
             <h1>{heading}</h1>
             <p class=format!("standing standing--{}", standing.marker().unwrap_or("current")) data-testid="standing">
-                {standing.summary()}
+                {said_message(l, &standing.summary())}
             </p>
             {error.clone().map(|(_, m)| view! { <p class="form__error" role="alert">{m}</p> })}
             {(!retired).then({ let (h1, h2) = (hidden(), hidden()); move || view! {

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::{group_param, scope_title};
 use crate::api::images::{list_images, list_path};
 use crate::domain::{BuildState, ListQuery, SortColumn};
-use crate::i18n::{t, tf, use_lang};
+use crate::i18n::{said_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
 use crate::wire::images::{ImageList, ImageSummary};
 
@@ -139,11 +139,15 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
     let delete_label = tf(l, "Delete image {name}", &name);
     let lifecycle = format!("{base}/{}/lifecycle", image.name);
     let lifecycle_label = tf(l, "Deprecate, retire or restore image {name}", &name);
-    let standing = image.standing.marker().map(|word| {
+    let standing = image.standing.marker().map(|marker| {
         let href = lifecycle.clone();
-        let summary = image.standing.summary();
+        let summary = said_message(l, &image.standing.summary());
+        let word = match marker {
+            "retired" => t(l, "retired"),
+            _ => t(l, "deprecated"),
+        };
         view! {
-            <A href=href attr:class=format!("standing standing--{word}") attr:title=summary.clone() attr:aria-label=summary>{word}</A>
+            <A href=href attr:class=format!("standing standing--{marker}") attr:title=summary.clone() attr:aria-label=summary>{word}</A>
         }
     });
     view! {
