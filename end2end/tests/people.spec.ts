@@ -78,7 +78,7 @@ test("a group admin adds a member, makes them an admin, and removes them", async
   const add = page.locator("form[aria-label='Add a member']");
   await add.getByLabel("User name").fill("nobody-here");
   await add.getByRole("button", { name: "Add member" }).click();
-  await expect(page.getByRole("alert")).toContainText('User "nobody-here" does not exist');
+  await expect(page.getByRole("alert")).toContainText("There is no user nobody-here.");
   await add.getByLabel("User name").fill("loner");
   await add.getByRole("button", { name: "Add member" }).click();
   await expect(page.locator("tr", { hasText: "loner" })).toContainText("member");

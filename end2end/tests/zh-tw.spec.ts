@@ -104,3 +104,21 @@ test("a refused page says why in zh-TW: another group's admin is not a member he
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("沒有權限");
   await expect(page.getByRole("alert")).toHaveText(`您不是 ${group} 群組的成員。`);
 });
+
+test("the other refusals are in zh-TW too: a wrong password, an image that does not exist", async ({ page }, info) => {
+  const group = `zh-${info.project.name}`;
+  const account = demoAccount("demo-admin");
+  await page.goto("/login");
+  await page.getByLabel("使用者名稱").fill(account.user);
+  await page.getByLabel("密碼").fill("not the password");
+  await page.getByRole("button", { name: "登入" }).click();
+  await expect(page.getByRole("alert")).toHaveText("使用者名稱或密碼錯誤。");
+  await page.getByLabel("使用者名稱").fill(account.user);
+  await page.getByLabel("密碼").fill(account.password);
+  await page.getByRole("button", { name: "登入" }).click();
+  await expect(page.getByTestId("signed-in-user")).toHaveText(account.user);
+  const response = await page.goto(`/groups/${group}/images/no-such-image/lifecycle`);
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("找不到");
+  await expect(page.getByRole("alert")).toHaveText("沒有映像檔 no-such-image。");
+});

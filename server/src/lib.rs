@@ -6,6 +6,7 @@ pub mod deadline;
 pub mod limits;
 pub mod oidc;
 pub mod origin;
+pub mod request_id;
 pub mod rest;
 pub mod router;
 pub mod telemetry;

@@ -21,14 +21,17 @@ pub async fn reject_cross_site(
 ) -> Response {
     if is_cross_site(request.method(), request.headers(), allowed.0.as_deref()) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
-        let body =
-            r#"{"error":{"code":"cross_site","message":"Cross-site requests are not allowed."}}"#;
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response();
+        let body = crate::rest::ErrorBody {
+            error: crate::rest::types::ErrorDetail {
+                code: "cross_site".to_owned(),
+                message: app::domain::messages::CROSS_SITE.en.to_owned(),
+                field: None,
+                message_code: Some(app::domain::messages::CROSS_SITE.code.to_owned()),
+                params: Default::default(),
+            },
+            request_id: crate::request_id::current(),
+        };
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     next.run(request).await
 }

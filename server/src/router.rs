@@ -18,6 +18,7 @@ use tracing::Level;
 use crate::deadline::{RequestTimeout, time_limit};
 use crate::limits::{BODY_LIMIT, too_large};
 use crate::origin::{AllowedOrigin, reject_cross_site};
+use crate::request_id;
 
 /// The pages' routes, walked once per process. Leptos walks them by rendering the app with
 /// a process-wide switch that holds resources back (`IS_SUPPRESSING_RESOURCE_LOAD`): two
@@ -54,9 +55,20 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
 }
 
 /// A request's span names its method and path, not its query: an OpenID provider's
-/// authorization code (and whatever else a client puts there) stays out of the log.
+/// authorization code (and whatever else a client puts there) stays out of the log. Its
+/// `request_id` is the one [`request_id::assign`] gave the request, outside this span.
 fn request_span(request: &Request) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+    let id = request
+        .headers()
+        .get(&request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id
+    )
 }
 
 /// [`router_with`] and the default time limit.
@@ -96,6 +108,9 @@ pub fn router_with(
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Outermost: the span above logs the id, and every response carries it, refusals of
+        // the layers above included.
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -112,5 +127,50 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
             tracing::warn!(error = %e, "database not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database not reachable")
         }
+    }
+}
+
+/// The real router on a fresh database, for the crate's tests to send requests to.
+#[cfg(test)]
+pub(crate) mod testing {
+    use app::backend::builder::BuildQueue;
+    use app::backend::db::testing::fresh_db;
+    use app::backend::{AppState, AuthSettings, SecretKey};
+    use axum::Router;
+    use axum::body::{Body, Bytes};
+    use axum::extract::{ConnectInfo, Request};
+    use axum::http::{Method, response};
+    use tower::ServiceExt;
+
+    use crate::origin::AllowedOrigin;
+    use crate::request_id;
+
+    /// Kiln's router on a fresh database (SQLite, or PostgreSQL with
+    /// `KILN_TEST_DATABASE_URL`), without builds.
+    pub async fn router() -> Router {
+        let secret = SecretKey::from_hex(&"07".repeat(32)).unwrap();
+        let builds = BuildQueue::disabled("No builder in these tests.");
+        let state =
+            AppState::new(fresh_db().await, secret, builds).with_auth(AuthSettings::local());
+        super::router(state, AllowedOrigin::default())
+    }
+
+    /// A request from a loopback client, with `id` as its `x-request-id` when given.
+    pub fn request(method: Method, path: &str, id: Option<&str>) -> Request {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(id) = id {
+            request = request.header(&request_id::HEADER, id);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+        request.extensions_mut().insert(ConnectInfo(client));
+        request
+    }
+
+    /// The response's head and whole body.
+    pub async fn send(router: &Router, request: Request) -> (response::Parts, Bytes) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        (parts, axum::body::to_bytes(body, usize::MAX).await.unwrap())
     }
 }

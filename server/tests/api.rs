@@ -1368,6 +1368,15 @@ async fn a_deprecated_image_names_its_successor_to_launch_pages_until_it_retires
             "Deprecated — use {new} instead; it leaves the launch list on 2999-01-01 00:00 UTC."
         )
     );
+    // The same warning coded, for a launch page in another language.
+    assert_eq!(
+        listed["warning_messages"],
+        json!([{
+            "message": listed["warning"],
+            "code": "standing.deprecated_successor_until",
+            "params": {"successor": new, "date": "2999-01-01 00:00 UTC"},
+        }])
+    );
     // A deprecated image succeeds nothing; a global image may succeed a group's.
     let (status, answer) = api
         .send(

@@ -263,7 +263,7 @@ async fn insert(conn: &mut Conn, scope: Scope, row: &NewRow<'_>) -> Result<Image
             BackendError::Invalid(crate::domain::FieldError::coded(
                 "display_name",
                 crate::domain::messages::DISPLAY_NAME_TAKEN,
-                &[("name", &row.name)],
+                &[("name", row.name)],
             ))
         }
         _ => BackendError::Database(e),

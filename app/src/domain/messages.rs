@@ -234,6 +234,7 @@ pub const TOKEN_EXPIRED: Message = Message::new(
     "token_expired",
     "The service token {name} expired at {at}; ask for a new one.",
 );
+pub const CROSS_SITE: Message = Message::new("cross_site", "Cross-site requests are not allowed.");
 pub const TRANSPORT: Message = Message::new("transport", "The server could not be reached: {why}");
 pub const INTERNAL: Message = Message::new(
     "internal",
@@ -532,6 +533,7 @@ pub const ALL: &[Message] = &[
     TOKEN_EXPIRED,
     INTERNAL,
     TRANSPORT,
+    CROSS_SITE,
     STANDING_CURRENT,
     STANDING_RETIRED,
     DEPRECATED,

@@ -152,6 +152,7 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "The server could not be reached: {why}",
         "無法連線到伺服器：{why}",
     ),
+    ("Cross-site requests are not allowed.", "不允許跨站請求。"),
     (
         "Something went wrong on the server; it has been logged.",
         "伺服器發生錯誤，已記錄下來。",

@@ -1,11 +1,12 @@
 //! The public REST API v1: JSON over the same operations as the pages (`app::ops`),
 //! so both check the same policy and give the same messages. A caller is a service token
 //! (`Authorization: Bearer`) or the browser's session. Errors are
-//! `{"error": {"code", "message", "field"?}}` with the status the error means.
+//! `{"error": {"code", "message", "field"?}, "request_id"}` with the status the error means.
 
 pub mod audit;
 pub mod builds;
 pub mod credentials;
+pub mod docs;
 pub mod images;
 pub mod launch;
 pub mod log;
@@ -121,6 +122,7 @@ pub fn routes() -> Router<AppState> {
             get(launch::of_user),
         )
         .route("/api/openapi.json", get(openapi::document))
+        .route("/api/docs", get(docs::page))
         // Anything else under /api/v1 is a JSON 404, not the HTML one of the pages.
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
 }

@@ -2,7 +2,7 @@
 //! types they read and write, so clients can be generated from it.
 
 use axum::Json;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{audit, builds, credentials, images, launch, log, people, tokens};
@@ -37,7 +37,15 @@ impl Modify for BearerToken {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A service token, made with `kiln token create` or at `/admin/tokens`; \
+                         a signed-in browser's session works too.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

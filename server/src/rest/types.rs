@@ -15,6 +15,12 @@ use super::{Failure, bad_request};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// The request's id, as in the response's `x-request-id` header (the one the request
+    /// sent, when it was 1 to 128 printable ASCII characters without spaces, else a new one):
+    /// name it when reporting a problem, it is on every log line of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, nullable = false)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -38,8 +44,10 @@ pub struct ErrorDetail {
 }
 
 impl From<&ApiError> for ErrorBody {
+    /// The error's body, with the id of the request being served (none outside one).
     fn from(e: &ApiError) -> Self {
         ErrorBody {
+            request_id: crate::request_id::current(),
             error: ErrorDetail {
                 code: e.code().to_owned(),
                 message: e.message(),

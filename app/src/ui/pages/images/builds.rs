@@ -162,7 +162,7 @@ fn state_label(l: Lang, build: &BuildView) -> String {
 
 /// A failure reason's code (as stored and in the API) in words; the build's message beside
 /// it gives the details in the builder's words.
-fn reason_label<'a>(l: Lang, reason: &'a str) -> &'a str {
+fn reason_label(l: Lang, reason: &str) -> &str {
     match reason {
         "base-image" => t(l, "the base image could not be read"),
         "package-not-found" => t(l, "a package was not found"),
