@@ -16,7 +16,7 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-flood bench-launch bench-takeover
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-flood bench-launch bench-takeover bench-failover
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -43,8 +43,10 @@ test-tools: tools
 	  && command -v busybox >/dev/null && command -v curl >/dev/null && command -v pgrep >/dev/null \
 	  && command -v kubectl >/dev/null \
 	  && python3 -m venv --help >/dev/null 2>&1 \
+	  && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql \
 	         buildah skopeo slirp4netns docker-registry debootstrap busybox-static curl procps python3-venv \
+	         python3-prometheus-client \
 	         $$(command -v kubectl >/dev/null || echo kubernetes-client); }
 	rustup component add clippy rustfmt
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
@@ -142,6 +144,13 @@ bench-takeover: pg-up
 	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_takeover' -c 'CREATE DATABASE kiln_bench_takeover OWNER $(PG_ROLE)'" 2>/dev/null
 	scripts/bench-takeover.sh $(KILN) $(PG_URL)/kiln_bench_takeover
 	SIGNAL=TERM scripts/bench-takeover.sh $(KILN) $(PG_URL)/kiln_bench_takeover
+
+## How long another replica takes to drive the build queue when the leader is frozen
+## (SIGSTOP: its socket stays open), and that the frozen one, resumed, drives nothing
+bench-failover: pg-up
+	cargo build --release -q -p server --bin kiln
+	su postgres -c "psql -q -p $(PG_PORT) -c 'DROP DATABASE IF EXISTS kiln_bench_failover' -c 'CREATE DATABASE kiln_bench_failover OWNER $(PG_ROLE)'" 2>/dev/null
+	scripts/bench-failover.sh $(KILN) $(PG_URL)/kiln_bench_failover
 
 ## Requests/s and p99 of the launchable-images API against nginx serving the same JSON (wrk)
 bench-launch: pg-up

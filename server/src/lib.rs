@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod deadline;
 pub mod limits;
+pub mod metrics;
 pub mod oidc;
 pub mod origin;
 pub mod request_id;

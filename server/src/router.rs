@@ -85,6 +85,7 @@ pub fn router_with(
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .merge(crate::rest::routes())
         .merge(crate::oidc::routes())
         .leptos_routes(&state, routes, {
@@ -111,6 +112,11 @@ pub fn router_with(
         // Outermost: the span above logs the id, and every response carries it, refusals of
         // the layers above included.
         .layer(axum::middleware::from_fn(request_id::assign))
+        // Counts every answer, the outer layers' refusals too, by the route it matched.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count,
+        ))
         .with_state(state)
 }
 

@@ -960,3 +960,72 @@ async fn deleting_images_while_they_build_leaves_no_builder_and_keeps_the_limit(
     assert!(most >= 1, "the sampler saw the builders");
     assert_eq!(builders_running().await, 0);
 }
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn metrics_follow_a_real_build_from_the_queue_to_its_end() {
+    use reqwest::StatusCode;
+    let app = web_app().await;
+    let admin = app.signed_in("g-admin").await;
+    let scrape = || async {
+        let answer = app.client().get(app.url("/metrics")).send().await.unwrap();
+        common::parse_metrics(&answer.text().await.unwrap())
+    };
+    let builds_in = |samples: &[common::Sample], state: &str, reason: &str| {
+        common::sample(
+            samples,
+            "kiln_builds",
+            &[("state", state), ("reason", reason)],
+        )
+    };
+    let before = scrape().await;
+    assert_eq!(builds_in(&before, "failed", "package-not-found"), None);
+    assert_eq!(common::sample(&before, "kiln_leader", &[]), Some(1.0));
+    // A package no registry has: a real build (nothing to reuse), which fails in its APT
+    // step with its reason.
+    let base = format!("{}/base/debian:bookworm", registry_host());
+    let missing = format!("kiln-no-such-package-{}", app::backend::random_hex(4));
+    let form = [
+        ("group", "ml"),
+        ("build[display_name]", "metrics"),
+        ("build[image_type]", "cpu"),
+        ("build[base_image]", base.as_str()),
+        ("build[apt]", missing.as_str()),
+    ];
+    let res = app.call(&admin, "create_custom_image", &form).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let mut seen = scrape().await;
+    let mut moved = Vec::new();
+    for _ in 0..1200 {
+        for state in ["queued", "running"] {
+            if builds_in(&seen, state, "") == Some(1.0) && !moved.contains(&state) {
+                moved.push(state);
+            }
+        }
+        if builds_in(&seen, "failed", "package-not-found") == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = scrape().await;
+    }
+    assert!(moved.contains(&"running"), "seen running: {moved:?}");
+    assert_eq!(builds_in(&seen, "failed", "package-not-found"), Some(1.0));
+    assert_eq!(builds_in(&seen, "running", ""), Some(0.0));
+    assert_eq!(
+        common::sample(&seen, "kiln_build_queue_length", &[]),
+        Some(0.0)
+    );
+    for histogram in [
+        "kiln_build_queue_wait_seconds",
+        "kiln_build_duration_seconds",
+    ] {
+        let count = format!("{histogram}_count");
+        assert_eq!(common::sample(&seen, &count, &[]), Some(1.0), "{histogram}");
+    }
+    assert!(common::sample(&seen, "kiln_build_duration_seconds_sum", &[]).unwrap() > 0.0);
+}

@@ -52,6 +52,94 @@ async fn health_and_readiness_probes_answer() {
 }
 
 #[tokio::test]
+async fn metrics_count_requests_by_route_template_in_a_text_prometheus_reads() {
+    let app = TestApp::spawn(app::backend::AuthSettings::local()).await;
+    let client = app.client();
+    for path in [
+        "/healthz",
+        "/healthz",
+        "/api/v1/builds/7",
+        "/api/v1/builds/8",
+    ] {
+        client.get(app.url(path)).send().await.unwrap();
+    }
+    // A method no one uses, which must not become a series of its own.
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    client
+        .request(brew, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let answer = client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text; version=1.0.0")
+    );
+    let text = answer.text().await.unwrap();
+    let samples = common::parse_metrics(&text);
+    let requests =
+        |labels: &[(&str, &str)]| common::sample(&samples, "kiln_http_requests_total", labels);
+    assert_eq!(
+        requests(&[("route", "/healthz"), ("method", "GET"), ("status", "200")]),
+        Some(2.0),
+        "{text}"
+    );
+    // Two builds asked for by id: one series, under the route's template.
+    assert_eq!(
+        requests(&[
+            ("route", "/api/v1/builds/{id}"),
+            ("method", "GET"),
+            ("status", "404")
+        ]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(requests(&[("method", "other")]), Some(1.0), "{text}");
+    assert!(!text.contains("/api/v1/builds/7"), "{text}");
+    let latency = common::sample(
+        &samples,
+        "kiln_http_request_duration_seconds_count",
+        &[("route", "/healthz"), ("method", "GET")],
+    );
+    assert_eq!(latency, Some(2.0), "{text}");
+    // The states read when scraped: every build state (none yet), the pool, the cache.
+    assert_eq!(
+        common::sample(&samples, "kiln_builds", &[("state", "queued")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        common::sample(&samples, "kiln_build_queue_length", &[]),
+        Some(0.0)
+    );
+    assert_eq!(common::sample(&samples, "kiln_leader", &[]), Some(0.0));
+    assert!(common::sample(&samples, "kiln_db_connections", &[("state", "max")]).unwrap() >= 1.0);
+    assert_eq!(
+        common::sample(&samples, "kiln_launch_cache_capacity_bytes", &[]),
+        Some(app::backend::db::LAUNCH_CACHE_BYTES as f64)
+    );
+    // The Grafana dashboard shipped in deploy/ asks only for series Kiln has.
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/monitoring/grafana-dashboard.json"
+    ))
+    .unwrap();
+    let asked: std::collections::BTreeSet<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+        .filter(|word| word.starts_with("kiln_"))
+        .collect();
+    assert!(asked.len() >= 10, "{asked:?}");
+    for name in asked {
+        assert!(
+            samples.iter().any(|s| s.name == name),
+            "the dashboard asks for {name}, which /metrics does not have"
+        );
+    }
+}
+
+#[tokio::test]
 async fn signing_in_sets_a_safe_cookie_and_signing_out_ends_the_session() {
     let app = TestApp::with_roles().await;
     let client = app.client();

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 use super::builder::context::BUILD_STEPS;
 use super::db::Conn;
 use super::images::Scope;
+use super::leader::Fence;
 use super::{BackendError, Db, Result, now_ms};
 use crate::domain::BuildState;
 use crate::domain::build::BuildSpec;
@@ -213,6 +214,17 @@ pub async fn claim_next(
     total_limit: i64,
     per_group_limit: i64,
 ) -> Result<Option<BuildRow>> {
+    claim_next_fenced(db, &Fence::default(), total_limit, per_group_limit).await
+}
+
+/// [`claim_next`] by the leader: only while it still holds the lock (none claimed, and
+/// the lead given up, when it doesn't).
+pub async fn claim_next_fenced(
+    db: &Db,
+    fence: &Fence,
+    total_limit: i64,
+    per_group_limit: i64,
+) -> Result<Option<BuildRow>> {
     let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM builds WHERE state = 'running'")
         .fetch_one(&db.pool)
         .await?;
@@ -229,15 +241,20 @@ pub async fn claim_next(
     .fetch_all(&db.pool)
     .await?;
     for candidate in candidates {
-        let claimed = sqlx::query(
-            "UPDATE builds SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'queued'",
-        )
+        let claimed = sqlx::query(&format!(
+            "UPDATE builds SET state = 'running', started_at = $1
+             WHERE id = $2 AND state = 'queued'{}",
+            fence.and_held()
+        ))
         .bind(now_ms())
         .bind(candidate.id)
         .execute(&db.pool)
         .await?;
         if claimed.rows_affected() == 1 {
             return get(db, candidate.id).await.map(Some);
+        }
+        if fence.refused(&mut *db.pool.acquire().await?).await? {
+            return Ok(None);
         }
     }
     Ok(None)
@@ -267,24 +284,38 @@ pub enum Outcome<'a> {
 /// Records the end of a running (or queued) build; a success moves the image to it.
 /// Returns false when the build had already ended.
 pub async fn finish(db: &Db, id: i64, outcome: Outcome<'_>) -> Result<bool> {
+    finish_fenced(db, &Fence::default(), id, outcome).await
+}
+
+/// [`finish`] by the leader: only while it still holds the lock (false, and the lead given
+/// up, when it doesn't).
+pub async fn finish_fenced(db: &Db, fence: &Fence, id: i64, outcome: Outcome<'_>) -> Result<bool> {
     let mut tx = db.begin().await?;
-    let ended = finish_in(&mut tx, id, outcome).await?;
+    let ended = end(&mut tx, fence, id, outcome).await?;
+    if !ended && fence.refused(&mut tx).await? {
+        return Ok(false);
+    }
     tx.commit().await?;
     Ok(ended)
 }
 
 /// [`finish`], on the connection of a change in progress.
 pub async fn finish_in(conn: &mut Conn, id: i64, outcome: Outcome<'_>) -> Result<bool> {
+    end(conn, &Fence::default(), id, outcome).await
+}
+
+async fn end(conn: &mut Conn, fence: &Fence, id: i64, outcome: Outcome<'_>) -> Result<bool> {
     let (state, reason, message, installed) = match outcome {
         Outcome::Succeeded { installed } => ("succeeded", "", "", installed),
         Outcome::Failed { reason, message } => ("failed", reason.as_str(), message, ""),
         Outcome::Cancelled => ("cancelled", "", "Cancelled.", ""),
     };
-    let ended = sqlx::query(
+    let ended = sqlx::query(&format!(
         "UPDATE builds SET state = $1, reason = $2, message = $3, installed = $4, finished_at = $5,
                            step = CASE WHEN $1 = 'succeeded' THEN steps ELSE step END
-         WHERE id = $6 AND state IN ('queued', 'running')",
-    )
+         WHERE id = $6 AND state IN ('queued', 'running'){}",
+        fence.and_held()
+    ))
     .bind(state)
     .bind(reason)
     .bind(message)

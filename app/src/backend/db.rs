@@ -12,7 +12,11 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions};
 
 use super::Result;
-use super::versioned_cache::VersionedCache;
+use super::versioned_cache::{BoundedCache, VersionedCache};
+
+/// The most memory the launch-list cache holds: 64 MiB, well inside a Pod's limit (an
+/// answer for a user with a few hundred images is ~100 KB: hundreds of users' lists fit).
+pub const LAUNCH_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -34,8 +38,8 @@ pub struct Db {
     pub kind: Kind,
     /// Search match counts by (scope id, pattern), valid while their catalog's counter stands.
     pub counts: VersionedCache<(i64, String), i64>,
-    /// Launch lists, valid while `launch_version` stands.
-    pub launches: VersionedCache<super::launch_list::ListKey, super::launch_list::Answer>,
+    /// Launch lists, valid while `launch_version` stands; at most [`LAUNCH_CACHE_BYTES`].
+    pub launches: BoundedCache<super::launch_list::ListKey, super::launch_list::Answer>,
     /// Who a service token (by its hash) speaks for, valid while `launch_version` stands.
     pub token_actors: VersionedCache<String, super::token_cache::TokenActor>,
     /// When this process last wrote each token's use.
@@ -82,7 +86,7 @@ impl Db {
             pool,
             kind,
             counts: VersionedCache::default(),
-            launches: VersionedCache::default(),
+            launches: BoundedCache::new(LAUNCH_CACHE_BYTES),
             token_actors: VersionedCache::default(),
             token_uses: Default::default(),
             launch_counter: Default::default(),
@@ -178,7 +182,7 @@ pub mod testing {
             pool: db.pool.clone(),
             kind: db.kind,
             counts: Default::default(),
-            launches: Default::default(),
+            launches: BoundedCache::new(super::LAUNCH_CACHE_BYTES),
             token_actors: Default::default(),
             token_uses: Default::default(),
             launch_counter: Default::default(),

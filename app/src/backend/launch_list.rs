@@ -27,3 +27,16 @@ pub struct Answer {
 
 /// Which list: the user's name, the accelerator, and whether not-ready images are included.
 pub type ListKey = (String, Accelerator, bool);
+
+impl super::versioned_cache::Weigh for ListKey {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<Self>() + self.0.len()
+    }
+}
+
+/// The JSON bytes, and the list they were made from (its strings take about as much again).
+impl super::versioned_cache::Weigh for Answer {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<Self>() + 2 * self.json.len()
+    }
+}

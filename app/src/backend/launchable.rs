@@ -234,6 +234,61 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_launch_cache_stays_under_its_bytes_with_twenty_thousand_users_asking() {
+        let mut db = fresh_db().await;
+        // Room for about 40 of these lists (each ~5 KB of JSON, weighed twice).
+        let capacity = 400_000;
+        db.launches = crate::backend::versioned_cache::BoundedCache::new(capacity);
+        let ml = add_group(&db, "ml").await;
+        for i in 0..12 {
+            image(&db, Scope::Group(ml), &format!("notebook-{i}"), "cpu").await;
+        }
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+             INSERT INTO users (name, system_admin, source, created_at)
+             SELECT 'user-' || i, 0, 'local', 0 FROM n",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO memberships (group_id, user_id, role, source)
+             SELECT $1, id, 'member', 'local' FROM users",
+        )
+        .bind(ml)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let version = version(&db).await.unwrap();
+        let mut largest = 0;
+        for i in 1..=20_000 {
+            let user = format!("user-{i}");
+            let answer = for_user(&db, version, &user, Accelerator::Cpu, false)
+                .await
+                .unwrap();
+            assert_eq!(answer.list.images.len(), 12);
+            if i % 1000 == 0 {
+                largest = largest.max(db.launches.size().1);
+            }
+        }
+        let (entries, bytes) = db.launches.size();
+        assert!(
+            bytes <= capacity && largest <= capacity,
+            "{bytes} / {largest} bytes"
+        );
+        assert!(
+            entries >= 10,
+            "{entries} lists kept: the cache still serves"
+        );
+        // An answer kept is served from the cache: a hit.
+        let hits = db.launches.hits.get();
+        let kept = (1..=20_000)
+            .map(|i| (format!("user-{i}"), Accelerator::Cpu, false))
+            .find(|key| db.launches.get(key, version).is_some());
+        assert!(kept.is_some() && db.launches.hits.get() == hits + 1);
+    }
+
+    #[tokio::test]
     async fn a_user_launches_global_images_and_those_of_their_groups_and_sees_changes_at_once() {
         let db = fresh_db().await;
         let ml = add_group(&db, "ml").await;

@@ -15,6 +15,7 @@ pub mod images;
 pub mod launch_list;
 pub mod launchable;
 pub mod leader;
+pub mod metrics;
 pub mod oidc;
 pub mod passwords;
 pub mod secret;
@@ -45,13 +46,19 @@ pub struct AppState {
     /// The build queue and its backend, or why builds are off.
     pub builds: Arc<BuildQueue>,
     pub leptos_options: LeptosOptions,
+    /// What this process counts for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     /// The one constructor, for `kiln serve`, the command line, the tests and the
     /// benchmarks: local accounts and the pages of `target/site` unless told otherwise.
     pub fn new(db: Db, secret: SecretKey, builds: Arc<BuildQueue>) -> AppState {
+        let metrics = metrics::Metrics::default();
+        metrics.watch_launch_cache(db.launches.hits.clone(), db.launches.misses.clone());
+        metrics.watch_builds(builds.queue_wait.clone(), builds.build_duration.clone());
         AppState {
+            metrics: Arc::new(metrics),
             db,
             auth: Arc::new(AuthSettings::local()),
             secret,

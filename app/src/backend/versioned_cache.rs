@@ -56,6 +56,81 @@ impl<K: Eq + Hash, V: Clone> VersionedCache<K, V> {
     }
 }
 
+/// An answer's weight in the cache: about how many bytes of memory it holds.
+pub trait Weigh {
+    fn weigh(&self) -> usize;
+}
+
+/// A [`VersionedCache`] bounded by the bytes its answers hold rather than by their number,
+/// for answers whose size varies a thousandfold (a launch list of 2 images or 2,000). The
+/// least useful answers go first (moka's TinyLFU); hits and misses are counted for
+/// `/metrics`.
+#[derive(Clone)]
+pub struct BoundedCache<K, V> {
+    entries: moka::sync::Cache<K, (i64, V)>,
+    capacity: u64,
+    pub hits: prometheus_client::metrics::counter::Counter,
+    pub misses: prometheus_client::metrics::counter::Counter,
+}
+
+impl<K, V> std::fmt::Debug for BoundedCache<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundedCache")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V> BoundedCache<K, V>
+where
+    K: Eq + Hash + Send + Sync + Weigh + 'static,
+    V: Clone + Send + Sync + Weigh + 'static,
+{
+    /// A cache that holds at most `capacity` bytes of answers (and their keys).
+    pub fn new(capacity: u64) -> Self {
+        BoundedCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .weigher(|key: &K, (_, value): &(i64, V)| {
+                    u32::try_from(key.weigh() + value.weigh()).unwrap_or(u32::MAX)
+                })
+                .build(),
+            capacity,
+            hits: Default::default(),
+            misses: Default::default(),
+        }
+    }
+
+    /// The answer remembered for `key`, if it was computed at counter `version`.
+    pub fn get(&self, key: &K, version: i64) -> Option<V> {
+        let found = self
+            .entries
+            .get(key)
+            .filter(|(computed_at, _)| *computed_at == version)
+            .map(|(_, value)| value);
+        match found {
+            Some(_) => self.hits.inc(),
+            None => self.misses.inc(),
+        };
+        found
+    }
+
+    /// Remembers `value` for `key`, computed after reading counter `version`.
+    pub fn put(&self, key: K, version: i64, value: V) {
+        self.entries.insert(key, (version, value));
+    }
+
+    /// The answers held now and the bytes they weigh (after pending evictions ran).
+    pub fn size(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        (self.entries.entry_count(), self.entries.weighted_size())
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +144,37 @@ mod tests {
         assert_eq!(cache.get(&key, 3), Some(42));
         assert_eq!(cache.get(&key, 4), None, "a write since: compute again");
         assert_eq!(cache.get(&(8, "tensor".to_owned()), 3), None, "another key");
+    }
+
+    impl Weigh for i64 {
+        fn weigh(&self) -> usize {
+            8
+        }
+    }
+
+    #[derive(Clone)]
+    struct Blob(Vec<u8>);
+
+    impl Weigh for Blob {
+        fn weigh(&self) -> usize {
+            self.0.len()
+        }
+    }
+
+    #[test]
+    fn the_bounded_cache_stays_under_its_bytes_and_counts_hits() {
+        let cache = BoundedCache::<i64, Blob>::new(1_000_000);
+        cache.put(-1, 1, Blob(vec![1; 10]));
+        assert_eq!(cache.get(&-1, 1).map(|b| b.0), Some(vec![1; 10]));
+        assert!(cache.get(&-1, 2).is_none(), "another version");
+        assert_eq!((cache.hits.get(), cache.misses.get()), (1, 1));
+        // 20,000 answers of 1 KB: twenty times what it may hold.
+        for i in 0..20_000 {
+            cache.put(i, 1, Blob(vec![0; 1000]));
+        }
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= 1_000_000, "{bytes} bytes");
+        assert!(entries > 100 && entries <= 1000, "{entries} answers");
     }
 
     #[test]

@@ -42,6 +42,12 @@ struct StreamSlot {
 }
 
 impl OpenStreams {
+    /// How many streams are open now.
+    pub fn open(&self) -> usize {
+        let by_caller = self.by_caller.lock().unwrap_or_else(|e| e.into_inner());
+        by_caller.values().sum()
+    }
+
     fn take(self: &Arc<Self>, caller: &str) -> Reply<StreamSlot> {
         let mut by_caller = self.by_caller.lock().unwrap_or_else(|e| e.into_inner());
         let mine = by_caller.get(caller).copied().unwrap_or(0);

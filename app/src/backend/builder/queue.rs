@@ -22,12 +22,18 @@ use crate::backend::db::Conn;
 use crate::backend::{BackendError, Db, Result, SecretKey, leader};
 use crate::domain::build::BuildSpec;
 use crate::domain::{FieldError, messages};
+use prometheus_client::metrics::histogram::Histogram;
 
 /// The build service: a builder and its settings, or why builds are off.
 pub struct BuildQueue {
     pub backend: Option<(Arc<dyn Builder>, BuildSettings)>,
     /// Shown when builds are off: what to configure.
     pub disabled_reason: String,
+    /// Whether this replica drives the queue now (for `/metrics`).
+    leading: std::sync::atomic::AtomicBool,
+    /// How long the builds this replica started had waited, and how long they ran.
+    pub queue_wait: Histogram,
+    pub build_duration: Histogram,
     wake: Notify,
     /// The builds this replica drives while it leads, and how to stop each.
     driving: Mutex<HashMap<i64, Stop>>,
@@ -100,6 +106,9 @@ impl BuildQueue {
         Arc::new(BuildQueue {
             backend,
             disabled_reason: reason,
+            leading: Default::default(),
+            queue_wait: Histogram::new(crate::backend::metrics::BUILD_BUCKETS),
+            build_duration: Histogram::new(crate::backend::metrics::BUILD_BUCKETS),
             wake: Notify::new(),
             driving: Mutex::new(HashMap::new()),
         })
@@ -107,6 +116,11 @@ impl BuildQueue {
 
     pub fn enabled(&self) -> bool {
         self.backend.is_some()
+    }
+
+    /// Whether this replica drives the build queue now.
+    pub fn leading(&self) -> bool {
+        self.leading.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The backend and its settings, or the reason builds are off (naming `builder`).
@@ -224,7 +238,11 @@ impl BuildQueue {
         }
         while let Some(term) = leader::acquire(&db, &shutdown).await? {
             tracing::info!("this replica drives the build queue");
-            self.clone().lead(&db, &key, term.lost()).await;
+            self.leading
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.clone().lead(&db, &key, &term).await;
+            self.leading
+                .store(false, std::sync::atomic::Ordering::Relaxed);
             if !shutdown.is_cancelled() {
                 tracing::warn!("this replica stopped driving the build queue");
             }
@@ -232,12 +250,14 @@ impl BuildQueue {
         Ok(())
     }
 
-    /// One term as leader: until `lost`, then the builds it drives are detached and left to
-    /// the next leader.
-    async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, lost: &CancellationToken) {
+    /// One term as leader: until it is lost, then the builds it drives are detached and left
+    /// to the next leader. Its writes of build states are fenced: refused (and the term lost)
+    /// once its lock's session has ended, even before the session check notices.
+    async fn lead(self: Arc<Self>, db: &Db, key: &SecretKey, term: &leader::Term) {
         let Some((builder, settings)) = &self.backend else {
             return;
         };
+        let (lost, fence) = (term.lost(), term.fence());
         let mut pull_secrets = PullSecretPasses::default();
         let mut drivers = JoinSet::new();
         match builds::running(db).await {
@@ -246,6 +266,7 @@ impl BuildQueue {
                     drivers.spawn(self.clone().drive(
                         db.clone(),
                         key.clone(),
+                        fence.clone(),
                         build,
                         Start::Reattach,
                     ));
@@ -258,11 +279,17 @@ impl BuildQueue {
                 tracing::warn!(error = %e, "could not read cancel requests");
             }
             loop {
-                match builds::claim_next(db, settings.total_limit, settings.per_group_limit).await {
+                let limits = (settings.total_limit, settings.per_group_limit);
+                match builds::claim_next_fenced(db, fence, limits.0, limits.1).await {
                     Ok(Some(build)) => {
+                        tracing::info!(build = build.id, "build started");
+                        let started = build.started_at.unwrap_or_else(crate::backend::now_ms);
+                        self.queue_wait
+                            .observe((started - build.queued_at).max(0) as f64 / 1000.0);
                         drivers.spawn(self.clone().drive(
                             db.clone(),
                             key.clone(),
+                            fence.clone(),
                             build,
                             Start::New,
                         ));
@@ -275,7 +302,7 @@ impl BuildQueue {
                 }
             }
             while drivers.try_join_next().is_some() {}
-            if builder.keeps_pull_secrets() {
+            if builder.keeps_pull_secrets() && !lost.is_cancelled() {
                 pull_secrets.pass(builder.as_ref(), db, key).await;
             }
             tokio::select! {
@@ -319,9 +346,16 @@ impl BuildQueue {
         Ok(())
     }
 
-    /// Runs one build to its end and records how it ended; a build left to the next leader
-    /// is not recorded.
-    async fn drive(self: Arc<Self>, db: Db, key: SecretKey, build: BuildRow, start: Start) {
+    /// Runs one build to its end and records how it ended (fenced: only while this replica
+    /// still leads); a build left to the next leader is not recorded.
+    async fn drive(
+        self: Arc<Self>,
+        db: Db,
+        key: SecretKey,
+        fence: leader::Fence,
+        build: BuildRow,
+        start: Start,
+    ) {
         let stop = Stop::default();
         self.driving
             .lock()
@@ -339,25 +373,32 @@ impl BuildQueue {
             }
             Ok(built) => {
                 let installed = &built.installed;
-                builds::finish(&db, build.id, Outcome::Succeeded { installed }).await
+                let outcome = Outcome::Succeeded { installed };
+                builds::finish_fenced(&db, &fence, build.id, outcome).await
             }
             Err(failure) if stop.is_cancelled() && failure.reason != FailReason::Timeout => {
-                builds::finish(&db, build.id, Outcome::Cancelled).await
+                builds::finish_fenced(&db, &fence, build.id, Outcome::Cancelled).await
             }
             Err(failure) => {
-                builds::finish(
-                    &db,
-                    build.id,
-                    Outcome::Failed {
-                        reason: failure.reason,
-                        message: &failure.message,
-                    },
-                )
-                .await
+                let outcome = Outcome::Failed {
+                    reason: failure.reason,
+                    message: &failure.message,
+                };
+                builds::finish_fenced(&db, &fence, build.id, outcome).await
             }
         };
-        if let Err(e) = recorded {
-            tracing::error!(build = build.id, error = %e, "could not record the end of a build");
+        match recorded {
+            Ok(true) => {
+                tracing::info!(build = build.id, "build ended");
+                if let Some(started) = build.started_at {
+                    let ran = (crate::backend::now_ms() - started).max(0);
+                    self.build_duration.observe(ran as f64 / 1000.0);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(build = build.id, error = %e, "could not record the end of a build")
+            }
         }
         self.wake();
     }
