@@ -313,6 +313,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let state = AppState::new(db.clone(), secret.clone(), builds.clone())
         .with_auth(auth)
         .with_leptos_options(leptos_options(&config)?);
+    let stopping = state.stopping.clone();
     let stop_builds = tokio_util::sync::CancellationToken::new();
     let retention = ops::retention::Retention {
         audit_days: config.audit_retention_days,
@@ -337,11 +338,13 @@ async fn serve(config: Config) -> Result<(), CliError> {
     )
     .with_graceful_shutdown({
         // The lead is given up at once, so that another replica drives builds while this
-        // one lets its requests (and live log streams) finish.
+        // one lets its requests finish; live log streams end at once (their viewers resume
+        // on another replica from the last line they got).
         let stop_builds = stop_builds.clone();
         async move {
             shutdown_signal().await;
             stop_builds.cancel();
+            stopping.cancel();
         }
     })
     .await?;

@@ -137,6 +137,11 @@ impl Site {
 
     /// Starts `kiln serve` and waits until it answers.
     async fn start(&self, name: &'static str) -> Replica {
+        self.start_building(name, "local").await
+    }
+
+    /// Starts `kiln serve` with `builder` (`none`: builds off) and waits until it answers.
+    async fn start_building(&self, name: &'static str, builder: &str) -> Replica {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -145,6 +150,7 @@ impl Site {
         let log = self.dir.join(format!("{name}.log"));
         let child = self
             .kiln()
+            .env("KILN_BUILDER", builder)
             .arg("serve")
             .env("KILN_LISTEN", format!("127.0.0.1:{port}"))
             .env("KILN_DATA_DIR", self.dir.join(name))
@@ -343,4 +349,142 @@ async fn the_leader_is_killed_and_the_other_replica_takes_the_queue_over_driving
         still.stdout.is_empty(),
         "the cancelled build's processes are gone"
     );
+}
+
+/// Reads a live log stream until `until` is in it, or it ends (within 10 s in all); answers
+/// what it read and whether the stream ended.
+async fn read_events(res: &mut reqwest::Response, until: Option<&str>) -> (String, bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    loop {
+        if until.is_some_and(|u| text.contains(u)) {
+            return (text, false);
+        }
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) | Ok(Err(_)) => return (text, true),
+            Err(_) => panic!("the stream neither ended nor said {until:?} in 10 s: {text}"),
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and the loopback registry of scripts/build-env.sh (make test-replicas)"]
+async fn a_stopping_replica_ends_twenty_live_logs_at_once_and_their_viewers_resume_on_another() {
+    let site = Site::new().await;
+    // A running build with 30 lines of log; builds are off on both replicas, so nothing
+    // drives it: its log grows only when this test writes it.
+    let db = app::backend::Db::connect(&site.db_url).await.unwrap();
+    let build: i64 = sqlx::query_scalar(
+        "WITH image AS (
+           INSERT INTO images (group_id, name, display_name, image_type, url, gpu_url,
+                               search_text, created_at, updated_at, source)
+           SELECT id, 'live', 'live', 'cpu', '', '', 'live', 0, 0, 'build'
+           FROM user_groups WHERE name = 'ml' RETURNING id, group_id)
+         INSERT INTO builds (image_id, group_id, revision, spec, image_type, state, steps,
+                             base_digest, target, created_by, queued_at, started_at)
+         SELECT id, group_id, 1, '{}', 'cpu', 'running', 8, 'sha256:0', 'r/live:1', 'root', 0, 0
+         FROM image RETURNING id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    for seq in 1..=30 {
+        app::backend::builds::append_log(&db, build, seq, &format!("line {seq}\n"))
+            .await
+            .unwrap();
+    }
+    // Twenty viewers (three users: a caller may hold eight streams).
+    let mut tokens = Vec::new();
+    for user in ["v1", "v2", "v3"] {
+        site.cli(
+            &["user", "add", user, "--system-admin", "--password-stdin"],
+            Some("viewer-password-1"),
+        );
+        let token = site.cli(
+            &[
+                "token", "create", "--name", user, "--scope", "read", "--user", user,
+            ],
+            None,
+        );
+        tokens.push(token.trim().to_owned());
+    }
+    let mut a = site.start_building("a", "none").await;
+    let b = site.start_building("b", "none").await;
+    let path = format!("/api/v1/builds/{build}/log");
+    let mut viewers = Vec::new();
+    for i in 0..20 {
+        let mut res = site
+            .http
+            .get(format!("{}{path}", a.url))
+            .bearer_auth(&tokens[i % 3])
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "viewer {i}");
+        let (seen, ended) = read_events(&mut res, Some("id: 30\n")).await;
+        assert!(!ended, "viewer {i}: {seen}");
+        viewers.push((res, seen));
+    }
+
+    // SIGTERM: the process ends within 5 s, and every stream ends without `end`.
+    let stopped = Instant::now();
+    let pid = a.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut rest = Vec::new();
+    for (mut res, seen) in viewers {
+        let (more, ended) = read_events(&mut res, None).await;
+        assert!(ended && !more.contains("event: end"), "{more}");
+        rest.push(seen + &more);
+    }
+    let status = a.child.wait().unwrap();
+    let took = stopped.elapsed();
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+    assert!(status.success(), "{status:?}: {}", a.log());
+
+    // The build goes on meanwhile; each viewer resumes on b from the last id it got and
+    // reads every line once, to the end.
+    for seq in 31..=40 {
+        app::backend::builds::append_log(&db, build, seq, &format!("line {seq}\n"))
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE builds SET state = 'succeeded', finished_at = 1 WHERE id = $1")
+        .bind(build)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for (i, seen) in rest.into_iter().enumerate() {
+        let last = seen
+            .lines()
+            .filter_map(|l| l.strip_prefix("id: "))
+            .next_back()
+            .unwrap()
+            .to_owned();
+        let mut res = site
+            .http
+            .get(format!("{}{path}", b.url))
+            .bearer_auth(&tokens[i % 3])
+            .header("accept", "text/event-stream")
+            .header("last-event-id", last)
+            .send()
+            .await
+            .unwrap();
+        let (resumed, ended) = read_events(&mut res, None).await;
+        assert!(ended && resumed.contains("event: end"), "{resumed}");
+        let lines: Vec<String> = (seen + &resumed)
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: line "))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = (1..=40).map(|n| n.to_string()).collect();
+        assert_eq!(lines, expected, "viewer {i}");
+    }
 }

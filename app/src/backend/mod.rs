@@ -48,6 +48,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// What this process counts for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Fires when the process begins to stop: long answers (live log streams) end then,
+    /// so that stopping does not wait for them; their viewers resume on another replica.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
         metrics.watch_builds(builds.queue_wait.clone(), builds.build_duration.clone());
         AppState {
             metrics: Arc::new(metrics),
+            stopping: Default::default(),
             db,
             auth: Arc::new(AuthSettings::local()),
             secret,

@@ -208,6 +208,11 @@ fn follow(
     };
     stream::unfold(cursor, |mut cursor| async move {
         loop {
+            // The process is stopping: the stream ends without `end`, so the viewer's
+            // EventSource reconnects (to another replica) from the last id it got.
+            if cursor.state.stopping.is_cancelled() {
+                return None;
+            }
             if let Some(event) = cursor.pending.pop_front() {
                 return Some((Ok(event), cursor));
             }
@@ -243,7 +248,10 @@ fn follow(
                     .push_back(Event::default().event("end").data("ended"));
                 cursor.ended = true;
             } else if cursor.pending.is_empty() {
-                tokio::time::sleep(POLL).await;
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = cursor.state.stopping.cancelled() => {}
+                }
             }
         }
     })
