@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::backend::AppState;
+use app::backend::metrics::Metrics;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -14,7 +15,9 @@ use crate::rest::log::OpenStreams;
 
 /// Counts the request and its latency under the route it matched (`other` for static
 /// files and unknown paths: one series, not one per path sent).
-pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+///
+/// It holds the metrics alone, not the whole app state: this runs on every request.
+pub async fn count(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -22,7 +25,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe_request(
+    metrics.observe_request(
         &route,
         method.as_str(),
         response.status().as_u16(),

@@ -37,9 +37,14 @@ pub fn acceptable(value: &HeaderValue) -> Option<&str> {
     sane.then(|| value.to_str().ok()).flatten()
 }
 
-/// A new id: 128 random bits in hex.
+/// A new id: 32 hex digits, a random prefix drawn once per process and a counter. Ids
+/// must be unique, not secret, so no request pays for a system call to the random source.
 pub fn generate() -> String {
-    app::backend::random_hex(16)
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: LazyLock<String> = LazyLock::new(|| app::backend::random_hex(8));
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}{:016x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The outermost middleware: gives the request its id (in its `x-request-id` header, where

@@ -68,7 +68,11 @@ async fn main() {
     let nginx_run = tokio::task::spawn_blocking(move || wrk(&static_url, None))
         .await
         .expect("wrk");
-    let _ = nginx.kill();
+    // SIGTERM, not SIGKILL: nginx's master then stops its workers (a killed master
+    // leaves them running, and busy, under the next measurement).
+    let _ = Command::new("kill")
+        .args(["-TERM", &nginx.id().to_string()])
+        .status();
     let _ = nginx.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
