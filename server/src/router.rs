@@ -114,7 +114,7 @@ pub fn router_with(
         .layer(axum::middleware::from_fn(request_id::assign))
         // Counts every answer, the outer layers' refusals too, by the route it matched.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             crate::metrics::count,
         ))
         .with_state(state)
