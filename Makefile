@@ -162,7 +162,7 @@ bench-launch: pg-up
 
 ## The release hydrate bundle's size, raw and gzipped (budget: 400 KB gzipped)
 wasm-size:
-	@f=target/site/pkg/kiln.wasm; test -f $$f || { echo "no $$f: run make build first"; exit 1; }; \
+	@f=$$(ls target/site/pkg/kiln.*wasm 2>/dev/null | head -n1); test -n "$$f" || { echo "no target/site/pkg/kiln.<hash>.wasm: run make build first"; exit 1; }; \
 	raw=$$(stat -c %s $$f); gz=$$(gzip -9 -c $$f | wc -c); \
 	awk -v r=$$raw -v g=$$gz 'BEGIN { printf "hydrate wasm: %.1f KB raw, %.1f KB gzipped (budget 300 KB gzipped)\n", r/1000, g/1000 }'; \
 	test $$gz -le 300000

@@ -1,5 +1,6 @@
 //! The `kiln` binary's parts: configuration, the HTTP router, the command line.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod deadline;

@@ -1,4 +1,5 @@
-//! The HTTP router: health probes, the Leptos pages and server functions, static files.
+//! The HTTP router: health probes, the Leptos pages and server functions, static files
+//! (with their cache headers and compression: `assets.rs`).
 
 use std::sync::LazyLock;
 
@@ -82,6 +83,9 @@ pub fn router_with(
     timeout: RequestTimeout,
 ) -> Router {
     let routes = ROUTES.clone();
+    let mut state = state;
+    state.leptos_options = crate::assets::with_hashed_names(state.leptos_options);
+    let pkg: std::sync::Arc<str> = format!("/{}/", state.leptos_options.site_pkg_dir).into();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -93,6 +97,10 @@ pub fn router_with(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            pkg,
+            crate::assets::cache_control,
+        ))
         .layer(axum::Extension(std::sync::Arc::new(
             crate::rest::log::OpenStreams::default(),
         )))
@@ -117,6 +125,8 @@ pub fn router_with(
             state.metrics.clone(),
             crate::metrics::count,
         ))
+        // Every answer compressed as the client accepts, live log streams excepted.
+        .layer(crate::assets::compression())
         .with_state(state)
 }
 
@@ -154,11 +164,19 @@ pub(crate) mod testing {
     /// Kiln's router on a fresh database (SQLite, or PostgreSQL with
     /// `KILN_TEST_DATABASE_URL`), without builds.
     pub async fn router() -> Router {
+        super::router(state().await, AllowedOrigin::default())
+    }
+
+    /// [`router`] with the given Leptos settings (a site root of the test's own).
+    pub async fn router_with_options(options: leptos::config::LeptosOptions) -> Router {
+        let state = state().await.with_leptos_options(options);
+        super::router(state, AllowedOrigin::default())
+    }
+
+    async fn state() -> AppState {
         let secret = SecretKey::from_hex(&"07".repeat(32)).unwrap();
         let builds = BuildQueue::disabled("No builder in these tests.");
-        let state =
-            AppState::new(fresh_db().await, secret, builds).with_auth(AuthSettings::local());
-        super::router(state, AllowedOrigin::default())
+        AppState::new(fresh_db().await, secret, builds).with_auth(AuthSettings::local())
     }
 
     /// A request from a loopback client, with `id` as its `x-request-id` when given.

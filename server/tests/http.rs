@@ -789,3 +789,183 @@ async fn the_language_switch_remembers_a_known_language_and_stays_on_this_site()
     assert!(answer.headers().get("set-cookie").is_none());
     assert_ne!(answer.headers()["location"], "/somewhere");
 }
+
+/// A group's custom image with one queued build, whose log a test may write; its id.
+async fn queued_build(app: &TestApp, group: &str) -> i64 {
+    use app::backend::builds::{self, NewBuild};
+    use app::backend::db::testing::conn;
+    use app::backend::images::{self, Scope};
+    let group = app::backend::groups::find(&app.db, group)
+        .await
+        .unwrap()
+        .unwrap();
+    let form = app::domain::BuildForm {
+        display_name: "compressed".into(),
+        image_type: "cpu".into(),
+        base_image: "registry.example/base:1".into(),
+        apt: "curl".into(),
+        ..Default::default()
+    };
+    let valid = form.validate().unwrap();
+    let scope = Scope::Group(group.id);
+    let image = images::create_built(&mut *conn(&app.db).await, scope, &valid, None)
+        .await
+        .unwrap();
+    let new = NewBuild {
+        image_id: image.id,
+        scope,
+        spec: &valid.spec,
+        image_type: "cpu",
+        base_digest: "sha256:00",
+        base_user: "",
+        target: "registry.example/out:1",
+        created_by: "g-admin",
+    };
+    builds::enqueue(&mut *conn(&app.db).await, &new, false)
+        .await
+        .unwrap()
+        .id
+}
+
+/// The body as sent, and its `content-encoding`.
+async fn fetch_encoded(
+    client: &reqwest::Client,
+    url: &str,
+    accept_encoding: Option<&str>,
+) -> (Option<String>, Vec<u8>) {
+    let mut request = client
+        .get(url)
+        .header("accept", "text/html, application/json");
+    if let Some(accepted) = accept_encoding {
+        request = request.header("accept-encoding", accepted);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    assert!(
+        response.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .contains("accept-encoding"),
+        "{url}"
+    );
+    let encoding = response
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (encoding, response.bytes().await.unwrap().to_vec())
+}
+
+fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .unwrap(),
+        "br" => brotli_decompressor::Decompressor::new(body, 4096)
+            .read_to_end(&mut out)
+            .unwrap(),
+        other => panic!("unexpected encoding {other}"),
+    };
+    out
+}
+
+#[tokio::test]
+async fn pages_and_json_are_compressed_as_the_client_accepts_and_a_live_log_is_not() {
+    let app = TestApp::with_roles().await;
+    let admin = app.signed_in("g-admin").await;
+    // A list worth compressing: twenty images.
+    let ml = app::backend::groups::find(&app.db, "ml")
+        .await
+        .unwrap()
+        .unwrap();
+    for n in 0..20 {
+        let form = app::domain::ImageForm {
+            display_name: format!("notebook-{n}"),
+            image_type: "universal".into(),
+            url: format!("registry.example/notebook-{n}:1"),
+            ..Default::default()
+        };
+        app::backend::images::create(
+            &mut *app::backend::db::testing::conn(&app.db).await,
+            app::backend::images::Scope::Group(ml.id),
+            &form.validate().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    for path in [
+        "/groups/ml/images",
+        "/api/v1/groups/ml/images",
+        "/api/openapi.json",
+    ] {
+        let url = app.url(path);
+        // Not asked for (or only `identity`): the plain body.
+        let (encoding, plain) = fetch_encoded(&admin, &url, None).await;
+        assert_eq!(encoding, None, "{path}");
+        let (encoding, identity) = fetch_encoded(&admin, &url, Some("identity")).await;
+        assert_eq!(encoding, None, "{path}");
+        assert_eq!(identity.len(), plain.len(), "{path}");
+        // Asked for: the encoding the client prefers (brotli over gzip when both), smaller,
+        // and the same answer once decoded.
+        for (accepted, expected) in [("gzip", "gzip"), ("br", "br"), ("gzip, deflate, br", "br")] {
+            let (encoding, body) = fetch_encoded(&admin, &url, Some(accepted)).await;
+            assert_eq!(
+                encoding.as_deref(),
+                Some(expected),
+                "{path} with {accepted}"
+            );
+            assert!(
+                body.len() * 2 < plain.len(),
+                "{path} with {accepted}: {} bytes of {}",
+                body.len(),
+                plain.len()
+            );
+            let decoded = decode(expected, &body);
+            if path.starts_with("/api/") {
+                let decoded: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+                let plain: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+                assert_eq!(decoded, plain, "{path}");
+            } else {
+                let html = String::from_utf8(decoded).unwrap();
+                assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+                assert!(html.contains("Images"), "{html}");
+            }
+        }
+    }
+
+    // A live log, asked for by a client that accepts compression: sent as it is, each
+    // event when it happens (an encoder would hold a short line back).
+    let id = queued_build(&app, "ml").await;
+    let mut events = admin
+        .get(app.url(&format!("/api/v1/builds/{id}/log")))
+        .header("accept", "text/event-stream")
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    assert_eq!(events.headers().get("content-encoding"), None);
+    app::backend::builds::append_log(&app.db, id, 1, "a line, live\n")
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let arrived = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while !seen.contains("data: a line, live") {
+            let chunk = events.chunk().await.unwrap().expect("the stream ended");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(
+        arrived.is_ok(),
+        "the line did not arrive as it was written: {seen:?}"
+    );
+}

@@ -4,7 +4,7 @@ pub mod components;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -44,6 +44,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // The CSS, JS and wasm by the names the build gave them (with their hash when
+                // it hashed them: `hash_files`, see the server's `assets.rs`).
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
@@ -70,7 +73,6 @@ pub fn App() -> impl IntoView {
     provide_context(Session { logout, me });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/kiln.css"/>
         <Title formatter=|text: String| if text.is_empty() { "Kiln".to_owned() } else { format!("{text} · Kiln") }/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
