@@ -790,43 +790,6 @@ async fn the_language_switch_remembers_a_known_language_and_stays_on_this_site()
     assert_ne!(answer.headers()["location"], "/somewhere");
 }
 
-/// A group's custom image with one queued build, whose log a test may write; its id.
-async fn queued_build(app: &TestApp, group: &str) -> i64 {
-    use app::backend::builds::{self, NewBuild};
-    use app::backend::db::testing::conn;
-    use app::backend::images::{self, Scope};
-    let group = app::backend::groups::find(&app.db, group)
-        .await
-        .unwrap()
-        .unwrap();
-    let form = app::domain::BuildForm {
-        display_name: "compressed".into(),
-        image_type: "cpu".into(),
-        base_image: "registry.example/base:1".into(),
-        apt: "curl".into(),
-        ..Default::default()
-    };
-    let valid = form.validate().unwrap();
-    let scope = Scope::Group(group.id);
-    let image = images::create_built(&mut *conn(&app.db).await, scope, &valid, None)
-        .await
-        .unwrap();
-    let new = NewBuild {
-        image_id: image.id,
-        scope,
-        spec: &valid.spec,
-        image_type: "cpu",
-        base_digest: "sha256:00",
-        base_user: "",
-        target: "registry.example/out:1",
-        created_by: "g-admin",
-    };
-    builds::enqueue(&mut *conn(&app.db).await, &new, false)
-        .await
-        .unwrap()
-        .id
-}
-
 /// The body as sent, and its `content-encoding`.
 async fn fetch_encoded(
     client: &reqwest::Client,
@@ -937,7 +900,13 @@ async fn pages_and_json_are_compressed_as_the_client_accepts_and_a_live_log_is_n
 
     // A live log, asked for by a client that accepts compression: sent as it is, each
     // event when it happens (an encoder would hold a short line back).
-    let id = queued_build(&app, "ml").await;
+    let ml = app::backend::groups::find(&app.db, "ml")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, id) = app
+        .queued_build(app::backend::images::Scope::Group(ml.id))
+        .await;
     let mut events = admin
         .get(app.url(&format!("/api/v1/builds/{id}/log")))
         .header("accept", "text/event-stream")

@@ -56,13 +56,7 @@ pub async fn members_of(group: String) -> Result<MembersPage, ApiError> {
 pub async fn set_group_member(group: String, user: String, role: String) -> Result<(), ApiError> {
     use crate::domain::Role;
     use crate::ops::accounts::add_member;
-    let role = Role::parse(&role).ok_or_else(|| {
-        ApiError::Invalid(crate::domain::FieldError::coded(
-            "role",
-            crate::domain::messages::ROLE,
-            &[],
-        ))
-    })?;
+    let role = Role::from_field("role", &role)?;
     let path = format!("/groups/{group}/members");
     run(|call| async move { add_member(&call, &group, user.trim(), role).await }).await?;
     leptos_axum::redirect(&path);

@@ -76,12 +76,15 @@ pub async fn ensure_proxy_user(db: &Db, name: &UserName) -> Result<UserRow> {
     .bind(now_ms())
     .execute(&db.pool)
     .await?;
-    find(db, name.as_str())
-        .await?
-        .ok_or_else(|| BackendError::NotFound {
-            what: "user",
-            name: name.to_string(),
-        })
+    require(db, name.as_str()).await
+}
+
+/// The user named `name`; `NotFound` when there is none.
+pub async fn require(db: &Db, name: &str) -> Result<UserRow> {
+    find(db, name).await?.ok_or_else(|| BackendError::NotFound {
+        what: "user",
+        name: name.to_owned(),
+    })
 }
 
 /// The account an OpenID Connect provider's `subject` (its issuer and `sub`) signs in to:

@@ -68,16 +68,13 @@ pub trait Weigh {
 #[derive(Clone)]
 pub struct BoundedCache<K, V> {
     entries: moka::sync::Cache<K, (i64, V)>,
-    capacity: u64,
     pub hits: prometheus_client::metrics::counter::Counter,
     pub misses: prometheus_client::metrics::counter::Counter,
 }
 
 impl<K, V> std::fmt::Debug for BoundedCache<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoundedCache")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
+        f.debug_struct("BoundedCache").finish_non_exhaustive()
     }
 }
 
@@ -95,7 +92,6 @@ where
                     u32::try_from(key.weigh() + value.weigh()).unwrap_or(u32::MAX)
                 })
                 .build(),
-            capacity,
             hits: Default::default(),
             misses: Default::default(),
         }
@@ -127,7 +123,7 @@ where
     }
 
     pub fn capacity(&self) -> u64 {
-        self.capacity
+        self.entries.policy().max_capacity().unwrap_or(u64::MAX)
     }
 }
 

@@ -26,6 +26,11 @@ impl Role {
             _ => None,
         }
     }
+
+    /// A role as a form or an API body gives it: refused naming `field` when it is neither.
+    pub fn from_field(field: &str, s: &str) -> Result<Role, super::FieldError> {
+        Role::parse(s).ok_or_else(|| super::FieldError::coded(field, super::messages::ROLE, &[]))
+    }
 }
 
 impl std::fmt::Display for Role {

@@ -113,14 +113,7 @@ pub async fn add_member(call: &Call, group: &str, user: &str, role: Role) -> OpR
 }
 
 async fn require_user(call: &Call, user: &str) -> OpResult<users::UserRow> {
-    users::find(&call.state.db, user.trim())
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(Said::coded(
-                messages::NO_SUCH_USER,
-                &[("name", user.trim())],
-            ))
-        })
+    Ok(users::require(&call.state.db, user.trim()).await?)
 }
 
 /// Ends `user`'s membership of `group`. One the identity provider made is its to end: refused.

@@ -92,14 +92,7 @@ pub async fn create(
 ) -> OpResult<String> {
     may_manage(call)?;
     let user_id = match user {
-        Some(user) => Some(
-            users::find(&call.state.db, user)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::NotFound(Said::coded(messages::NO_SUCH_USER, &[("name", user)]))
-                })?
-                .id,
-        ),
+        Some(user) => Some(users::require(&call.state.db, user).await?.id),
         None => None,
     };
     let new = NewToken::check(name, scope, user_id, expires_in)?;

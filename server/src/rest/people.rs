@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::types::ErrorBody;
-use super::{Body, Caller, Reply, bad_request};
+use super::{Body, Caller, Reply};
 
 /// A member of a group.
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,15 +79,15 @@ pub async fn members(caller: Caller, Path(group): Path<String>) -> Reply<Json<Ve
 #[utoipa::path(put, path = "/api/v1/groups/{group}/members/{user}", tag = "people",
     params(("group" = String, Path), ("user" = String, Path)), request_body = MemberRole,
     responses((status = 200, body = Vec<Member>), (status = 400, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn set_member(
     caller: Caller,
     Path((group, user)): Path<(String, String)>,
     Body(body): Body<MemberRole>,
 ) -> Reply<Json<Vec<Member>>> {
-    let Some(role) = app::domain::Role::parse(&body.role) else {
-        return Err(bad_request("must be member or admin", Some("role".into())));
-    };
+    let role =
+        app::domain::Role::from_field("role", &body.role).map_err(app::wire::ApiError::from)?;
     accounts::add_member(&caller.call, &group, &user, role).await?;
     member_list(&caller, &group).await
 }

@@ -22,6 +22,40 @@ pub struct TestApp {
 pub const PASSWORD: &str = "test-password";
 
 impl TestApp {
+    /// A custom image of `scope` with one queued build (nothing drives it unless builds
+    /// are on); the image's name and the build's id.
+    pub async fn queued_build(&self, scope: app::backend::images::Scope) -> (String, i64) {
+        use app::backend::builds::{self, NewBuild};
+        use app::backend::db::testing::conn;
+        let name = format!("built-{}", app::backend::random_hex(4));
+        let form = app::domain::BuildForm {
+            display_name: name.clone(),
+            image_type: "cpu".into(),
+            base_image: "registry.example/base:1".into(),
+            apt: "curl".into(),
+            ..Default::default()
+        };
+        let valid = form.validate().unwrap();
+        let image =
+            app::backend::images::create_built(&mut *conn(&self.db).await, scope, &valid, None)
+                .await
+                .unwrap();
+        let new = NewBuild {
+            image_id: image.id,
+            scope,
+            spec: &valid.spec,
+            image_type: "cpu",
+            base_digest: "sha256:00",
+            base_user: "",
+            target: "registry.example/out:1",
+            created_by: "g-admin",
+        };
+        let build = builds::enqueue(&mut *conn(&self.db).await, &new, false)
+            .await
+            .unwrap();
+        (name, build.id)
+    }
+
     pub async fn spawn(auth: AuthSettings) -> TestApp {
         Self::spawn_with(
             auth,
