@@ -933,7 +933,7 @@ async fn deleting_images_while_they_build_leaves_no_builder_and_keeps_the_limit(
         assert!(
             refused
                 .to_string()
-                .contains(&format!("(build {}, ", build.revision)),
+                .contains(&format!("(build {})", build.revision)),
             "the refusal names the build: {refused:?}"
         );
         ops::builds::cancel(&env.call, build.id).await.unwrap();
