@@ -1020,12 +1020,19 @@ async fn metrics_follow_a_real_build_from_the_queue_to_its_end() {
         common::sample(&seen, "kiln_build_queue_length", &[]),
         Some(0.0)
     );
-    for histogram in [
-        "kiln_build_queue_wait_seconds",
-        "kiln_build_duration_seconds",
-    ] {
-        let count = format!("{histogram}_count");
-        assert_eq!(common::sample(&seen, &count, &[]), Some(1.0), "{histogram}");
+    // The leader observes a build's duration just after it records the end, so a scrape
+    // can fall between the two: the histograms are given a moment to follow.
+    let histograms = ["kiln_build_queue_wait_seconds", "kiln_build_duration_seconds"];
+    let counted = |samples: &[common::Sample]| {
+        histograms.map(|histogram| common::sample(samples, &format!("{histogram}_count"), &[]))
+    };
+    for _ in 0..50 {
+        if counted(&seen) == [Some(1.0); 2] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = scrape().await;
     }
+    assert_eq!(counted(&seen), [Some(1.0); 2], "{histograms:?}");
     assert!(common::sample(&seen, "kiln_build_duration_seconds_sum", &[]).unwrap() > 0.0);
 }
