@@ -257,6 +257,16 @@ pub struct BuildConfig {
     )]
     pub build_log_limit: u64,
 
+    /// Bytes the local builder's layer cache (buildah's storage) may hold; past them the
+    /// cache is emptied after a build (20 GiB by default; 0 keeps no cache).
+    #[arg(
+        long,
+        env = "KILN_BUILD_CACHE_LIMIT",
+        default_value_t = 20 * 1024 * 1024 * 1024,
+        global = true
+    )]
+    pub build_cache_limit: u64,
+
     /// Builds running at once, in all.
     #[arg(long, env = "KILN_BUILDS_TOTAL", default_value_t = 4, global = true)]
     pub builds_total: i64,
@@ -741,7 +751,8 @@ impl Config {
                 _ => off(&format!("This host cannot build images: {missing}.")),
             };
         }
-        let local = LocalBuildah::new(settings.clone(), work_dir, self.sandbox());
+        let local = LocalBuildah::new(settings.clone(), work_dir, self.sandbox())
+            .with_cache_limit(b.build_cache_limit);
         Ok(BuildQueue::new(Arc::new(local), settings))
     }
 

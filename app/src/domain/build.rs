@@ -91,7 +91,7 @@ mod checked {
 
     /// Bumped whenever the Containerfile (`backend/builder/context.rs`) changes: a new
     /// template makes new tags.
-    pub const TEMPLATE_VERSION: u32 = 1;
+    pub const TEMPLATE_VERSION: u32 = 2;
 
     /// A build form that passed every rule.
     #[derive(Debug, Clone, PartialEq)]

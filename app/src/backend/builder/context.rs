@@ -14,7 +14,7 @@ pub struct BuildContext {
 }
 
 /// How many steps the Containerfile has, for the progress bar.
-pub const BUILD_STEPS: u32 = 8;
+pub const BUILD_STEPS: u32 = 7;
 
 /// Where build steps find the optional CA bundle (mounted read-only when configured).
 pub const CA_PATH: &str = "/run/kiln/ca.crt";
@@ -29,11 +29,12 @@ pub const RECORD_LIMIT: u64 = 1024 * 1024;
 
 /// The build context for `spec` on the base image pinned by digest. `base_user` is the
 /// base image's configured user, restored at the end; it comes from the image's config,
-/// so it is checked like user input.
+/// so it is checked like user input. `scope` is whose layer cache the build may use.
 pub fn build_context(
     spec: &BuildSpec,
     base_digest: &str,
     base_user: &str,
+    scope: &CacheScope,
 ) -> Result<BuildContext, FieldError> {
     let pinned = pinned_base(&spec.base_image, base_digest)?;
     let user = if base_user.is_empty() {
@@ -51,8 +52,15 @@ pub fn build_context(
             &[],
         ));
     }
+    let apt = lines(&spec.packages.apt);
+    let conda = environment_yml(&spec.packages);
+    let pip = lines(&spec.packages.pip);
     let containerfile = CONTAINERFILE
         .replace("{base}", &pinned)
+        .replace("{scope}", &scope.0)
+        .replace("{apt_key}", &input_key(&apt))
+        .replace("{conda_key}", &input_key(&conda))
+        .replace("{pip_key}", &input_key(&pip))
         .replace("{user}", user)
         .replace("{ca}", CA_PATH)
         .replace("{record}", RECORD_PATH);
@@ -60,11 +68,39 @@ pub fn build_context(
         base: pinned,
         files: vec![
             ("Containerfile", containerfile),
-            ("apt.txt", lines(&spec.packages.apt)),
-            ("environment.yml", environment_yml(&spec.packages)),
-            ("requirements.txt", lines(&spec.packages.pip)),
+            ("apt.txt", apt),
+            ("environment.yml", conda),
+            ("requirements.txt", pip),
         ],
     })
+}
+
+/// Whose layer cache a build may use: one owner (a group, or the global images) of one
+/// build registry, as a digest. Written into the Containerfile before every step, so two
+/// scopes never share a cached layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheScope(String);
+
+impl CacheScope {
+    /// The scope of `group_id`'s builds (`None`: the global images') pushed under
+    /// `registry` (the build registry with its prefix).
+    pub fn new(registry: &str, group_id: Option<i64>) -> Self {
+        let owner = match group_id {
+            Some(id) => format!("group {id}"),
+            None => "global".to_owned(),
+        };
+        CacheScope(input_key(&format!("{registry}\n{owner}")))
+    }
+}
+
+/// What a step's cache is keyed on: the first 16 hex digits of the SHA-256 of its list.
+pub(super) fn input_key(content: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(content.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `registry/repo@sha256:…`: the base image exactly as resolved.
@@ -106,14 +142,22 @@ fn environment_yml(packages: &Packages) -> String {
 }
 
 /// The Containerfile. Nothing a user typed is in it: `{base}` is a digest-pinned
-/// reference that passed the grammar, `{user}` a checked user name, `{ca}` and `{record}`
+/// reference that passed the grammar, `{user}` a checked user name, `{scope}` and the
+/// `{…_key}`s hex digests (of the owner, of the package files), `{ca}` and `{record}`
 /// constants. The steps run as uid 0 by number: an image without `/etc/passwd` has no
 /// user named root to look up.
+///
+/// APT, Conda and Pip are a layer each, in that order, so that a change to a later list
+/// reuses the layers before it. A step reads its list through a bind mount, which
+/// builders do not key their layer cache on (buildah does not), so the list's digest is
+/// written into the step: a new list is a new step. The scope label comes before every
+/// step, so two groups never share a cached layer. The Pip step ends by writing the
+/// record of installed packages (whatever installed them).
 /// Each step prints `kiln-error: REASON:` before failing for a reason Kiln names.
 const CONTAINERFILE: &str = r#"FROM {base}
+LABEL io.kiln.cache-scope="{scope}"
 USER 0
-COPY apt.txt environment.yml requirements.txt /tmp/kiln/
-RUN set -eu; \
+RUN --mount=type=bind,source=apt.txt,target=/tmp/kiln/apt.txt set -eu; : kiln-input {apt_key}; \
 if [ -s /tmp/kiln/apt.txt ]; then \
   command -v apt-get >/dev/null 2>&1 || { echo "kiln-error: no-apt: the base image has no apt-get, which the APT packages need" >&2; exit 1; }; \
   if [ -f {ca} ]; then echo 'Acquire::https::CAInfo "{ca}";' > /etc/apt/apt.conf.d/99kiln-ca; fi; \
@@ -121,7 +165,7 @@ if [ -s /tmp/kiln/apt.txt ]; then \
   DEBIAN_FRONTEND=noninteractive xargs -a /tmp/kiln/apt.txt apt-get install -y --no-install-recommends; \
   rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/99kiln-ca; \
 fi
-RUN set -eu; \
+RUN --mount=type=bind,source=environment.yml,target=/tmp/kiln/environment.yml set -eu; : kiln-input {conda_key}; \
 if [ -s /tmp/kiln/environment.yml ]; then \
   if [ -f {ca} ]; then export CONDA_SSL_VERIFY={ca} MAMBA_SSL_VERIFY={ca} REQUESTS_CA_BUNDLE={ca}; fi; \
   if command -v micromamba >/dev/null 2>&1; then micromamba install -y -n base -f /tmp/kiln/environment.yml; \
@@ -129,21 +173,21 @@ if [ -s /tmp/kiln/environment.yml ]; then \
   elif command -v conda >/dev/null 2>&1; then conda env update -n base -f /tmp/kiln/environment.yml; \
   else echo "kiln-error: no-conda: the base image has no conda, mamba or micromamba, which the Conda packages need" >&2; exit 1; fi; \
 fi
-RUN set -eu; \
+RUN --mount=type=bind,source=requirements.txt,target=/tmp/kiln/requirements.txt set -eu; : kiln-input {pip_key}; \
 if [ -s /tmp/kiln/requirements.txt ]; then \
   if [ -f {ca} ]; then export PIP_CERT={ca}; fi; \
   py=$(command -v python3 || command -v python || true); \
   [ -n "$py" ] || { echo "kiln-error: no-python: the base image has no python3, which the Pip packages need" >&2; exit 1; }; \
   PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
     "$py" -m pip install --no-input -r /tmp/kiln/requirements.txt; \
-fi
-RUN set -u; mkdir -p /opt/kiln; \
+fi; \
+set +e; mkdir -p /opt/kiln; \
 (dpkg-query -W 2>/dev/null || true) > /opt/kiln/apt-installed.txt; \
 ( (command -v micromamba >/dev/null 2>&1 && micromamba list -n base) || (command -v conda >/dev/null 2>&1 && conda list -n base) || true) > /opt/kiln/conda-installed.txt 2>/dev/null; \
 py=$(command -v python3 || command -v python || true); \
 ( [ -n "$py" ] && "$py" -m pip freeze 2>/dev/null || true) > /opt/kiln/pip-installed.txt; \
 { sed 's/^/apt /' /opt/kiln/apt-installed.txt; sed 's/^/conda /' /opt/kiln/conda-installed.txt; sed 's/^/pip /' /opt/kiln/pip-installed.txt; } > {record}; \
-rm -rf /tmp/kiln
+true
 USER {user}
 "#;
 
@@ -167,17 +211,83 @@ mod tests {
         }
     }
 
+    fn scope(group: Option<i64>) -> CacheScope {
+        CacheScope::new("127.0.0.1:5000/kiln", group)
+    }
+
     fn containerfile(spec: &BuildSpec) -> String {
-        build_context(spec, DIGEST, "jovyan").unwrap().files[0]
+        build_context(spec, DIGEST, "jovyan", &scope(Some(7)))
+            .unwrap()
+            .files[0]
             .1
             .clone()
+    }
+
+    /// The Containerfile with each step's input key blanked: the instructions alone.
+    fn instructions(spec: &BuildSpec) -> String {
+        let file = containerfile(spec);
+        let keys = input_keys(&file);
+        keys.iter()
+            .fold(file, |file, key| file.replace(key.as_str(), "KEY"))
+    }
+
+    /// The keys written into the steps, in order.
+    fn input_keys(containerfile: &str) -> Vec<String> {
+        containerfile
+            .split(": kiln-input ")
+            .skip(1)
+            .map(|rest| rest.split(';').next().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_list_keys_only_its_own_layer_and_groups_never_share_one() {
+        let spec = form().validate_spec().unwrap();
+        let keys = input_keys(&containerfile(&spec));
+        assert_eq!(keys.len(), 3, "APT, Conda and Pip steps");
+        for key in &keys {
+            assert_eq!(key.len(), 16);
+            assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+        }
+        let one_more_pip = BuildForm {
+            pip: "torch==2.3.0+cu121\nsix\n".into(),
+            ..form()
+        };
+        let changed = input_keys(&containerfile(&one_more_pip.validate_spec().unwrap()));
+        assert_eq!(changed[..2], keys[..2], "APT and Conda layers are reused");
+        assert_ne!(changed[2], keys[2], "the Pip layer is rebuilt");
+        let one_more_apt = BuildForm {
+            apt: "curl\ngit\n".into(),
+            ..form()
+        };
+        let changed = input_keys(&containerfile(&one_more_apt.validate_spec().unwrap()));
+        assert_ne!(changed[0], keys[0]);
+        assert_eq!(changed[1..], keys[1..]);
+
+        let label = |scope: CacheScope| {
+            build_context(&spec, DIGEST, "jovyan", &scope)
+                .unwrap()
+                .files[0]
+                .1
+                .lines()
+                .nth(1)
+                .unwrap()
+                .to_owned()
+        };
+        let ml = label(scope(Some(7)));
+        assert!(ml.starts_with("LABEL io.kiln.cache-scope=\""), "{ml}");
+        assert_eq!(ml, label(scope(Some(7))), "stable");
+        assert_ne!(ml, label(scope(Some(8))), "another group");
+        assert_ne!(ml, label(scope(None)), "the global images");
+        let elsewhere = CacheScope::new("127.0.0.1:5000/other-kiln", Some(7));
+        assert_ne!(ml, label(elsewhere), "another registry's group 7");
     }
 
     #[test]
     fn a_valid_form_becomes_a_spec_and_a_fixed_context() {
         let build = form().validate().unwrap();
         assert_eq!(build.name.as_str(), "torch-2");
-        let context = build_context(&build.spec, DIGEST, "jovyan").unwrap();
+        let context = build_context(&build.spec, DIGEST, "jovyan", &scope(Some(7))).unwrap();
         let file = |name: &str| {
             context
                 .files
@@ -187,7 +297,8 @@ mod tests {
                 .unwrap()
         };
         assert!(file("Containerfile").starts_with(&format!(
-            "FROM 127.0.0.1:5000/base/debian@{DIGEST}\nUSER 0\n"
+            "FROM 127.0.0.1:5000/base/debian@{DIGEST}\nLABEL io.kiln.cache-scope=\"{}\"\nUSER 0\n",
+            scope(Some(7)).0
         )));
         assert!(file("Containerfile").ends_with("USER jovyan\n"));
         assert_eq!(
@@ -264,9 +375,9 @@ mod tests {
     #[test]
     fn a_base_user_that_is_not_a_name_is_refused() {
         let spec = form().validate_spec().unwrap();
-        assert!(build_context(&spec, DIGEST, "root\nRUN evil").is_err());
-        assert!(build_context(&spec, DIGEST, "1000:1000").is_ok());
-        assert!(build_context(&spec, "sha256:short", "root").is_err());
+        assert!(build_context(&spec, DIGEST, "root\nRUN evil", &scope(None)).is_err());
+        assert!(build_context(&spec, DIGEST, "1000:1000", &scope(None)).is_ok());
+        assert!(build_context(&spec, "sha256:short", "root", &scope(None)).is_err());
     }
 
     proptest! {
@@ -278,11 +389,14 @@ mod tests {
             conda in "(\\PC|[\n\r\t;&|$`'\"\\\\])*",
             pip in "(\\PC|[\n\r\t;&|$`'\"\\\\])*",
         ) {
-            let reference = containerfile(&form().validate_spec().unwrap());
+            let reference = instructions(&form().validate_spec().unwrap());
             let hostile = BuildForm { apt: format!("curl\n{apt}"), conda, pip, ..form() };
             if let Ok(spec) = hostile.validate_spec() {
-                prop_assert_eq!(containerfile(&spec), reference.clone());
-                let context = build_context(&spec, DIGEST, "jovyan").unwrap();
+                prop_assert_eq!(instructions(&spec), reference.clone());
+                for key in input_keys(&containerfile(&spec)) {
+                    prop_assert!(key.len() == 16 && key.chars().all(|c| c.is_ascii_hexdigit()));
+                }
+                let context = build_context(&spec, DIGEST, "jovyan", &scope(Some(7))).unwrap();
                 for (name, content) in &context.files[1..] {
                     for line in content.lines() {
                         prop_assert!(!line.contains('\r'), "{} has a CR", name);

@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::BufReader;
@@ -31,7 +32,14 @@ pub struct LocalBuildah {
     registry: Registry,
     work_dir: PathBuf,
     sandbox: Sandbox,
+    /// Bytes buildah's storage (the layer cache) may hold after a build.
+    cache_limit: u64,
+    /// Builds running now: the cache is emptied only when none is.
+    running: AtomicUsize,
 }
+
+/// The layer cache's limit unless configured: 20 GiB.
+pub const DEFAULT_CACHE_LIMIT: u64 = 20 * 1024 * 1024 * 1024;
 
 impl LocalBuildah {
     /// A builder keeping its auth files under `work_dir`; builds run in `sandbox`, which
@@ -44,7 +52,15 @@ impl LocalBuildah {
             registry,
             work_dir,
             sandbox,
+            cache_limit: DEFAULT_CACHE_LIMIT,
+            running: Default::default(),
         }
+    }
+
+    /// The most bytes the layer cache may hold after a build (0: none is kept).
+    pub fn with_cache_limit(mut self, bytes: u64) -> Self {
+        self.cache_limit = bytes;
+        self
     }
 
     /// Why this machine cannot build locally, if it cannot: the tools must be on PATH.
@@ -86,6 +102,7 @@ impl Builder for LocalBuildah {
         // sandbox covers. The auth file's folder is inside them.
         let context_root = std::env::temp_dir().join(format!("kiln-{name}"));
         let auth_dir = self.work_dir.join(&name);
+        let counted = Counted::enter(&self.running);
         let result = match (
             std::fs::create_dir_all(&context_root).map_err(fail),
             std::fs::create_dir_all(&auth_dir).map_err(fail),
@@ -98,11 +115,40 @@ impl Builder for LocalBuildah {
         };
         let _ = std::fs::remove_dir_all(&context_root);
         let _ = std::fs::remove_dir_all(&auth_dir);
+        if counted.leave() {
+            self.keep_cache_bounded(log).await;
+        }
         result
     }
 }
 
 impl LocalBuildah {
+    /// Empties the layer cache when buildah's storage holds more than the limit. Called
+    /// when no build runs: a running build's layers have no name either.
+    async fn keep_cache_bounded(&self, log: &mut LogWriter) {
+        let held = match storage_bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot measure the layer cache");
+                return;
+            }
+        };
+        if held <= self.cache_limit {
+            return;
+        }
+        match empty_cache().await {
+            Ok(_) => {
+                tracing::info!(held, limit = self.cache_limit, "layer cache emptied");
+                log.note(&format!(
+                    "the layer cache held {held} bytes, more than its limit of {} (KILN_BUILD_CACHE_LIMIT): emptied",
+                    self.cache_limit
+                ))
+                .await;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot empty the layer cache"),
+        }
+    }
+
     async fn build_in(
         &self,
         context_root: &Path,
@@ -134,7 +180,7 @@ impl LocalBuildah {
         let mut build = self.sandbox.command("buildah");
         storage_defaults(&mut build);
         build
-            .args(["build", "--layers=false", "--pull=never"])
+            .args(["build", "--layers", "--pull=never"])
             .arg(format!("--dns={}", sandbox::DNS))
             .arg("-f")
             .arg(context.join("Containerfile"))
@@ -166,6 +212,9 @@ impl LocalBuildah {
                 String::new()
             }
         };
+        // The built image keeps a name of its own so that removing the target's name below
+        // keeps its layers: the next build of this image starts from them.
+        keep_as_cache(&job.target).await;
         log.note(&format!("pushing {}", job.target)).await;
         let mut push = buildah();
         push.arg("push")
@@ -175,7 +224,7 @@ impl LocalBuildah {
             .arg(&job.target)
             .arg(format!("docker://{}", job.target));
         let pushed = with_auth(&authfile, &job.auth, run_logged(push, false, log, stop)).await;
-        // The image is in the registry (or not); the local copy only takes space.
+        // The image is in the registry (or not); locally only its cache name stays.
         remove_image(&job.target).await;
         match pushed? {
             0 => {
@@ -208,6 +257,45 @@ async fn with_auth<T>(
         )
     })?;
     step.await
+}
+
+/// The local name under which the last build of `target`'s repository is kept:
+/// `kiln-cache/DIGEST` (of the repository), moved to each new build. An image that loses
+/// it stays as cache until the cache is emptied.
+fn cache_name(target: &str) -> String {
+    let repository = target.rsplit_once(':').map_or(target, |(repo, _)| repo);
+    format!(
+        "localhost/kiln-cache/{}",
+        super::context::input_key(repository)
+    )
+}
+
+async fn keep_as_cache(target: &str) {
+    let mut tag = buildah();
+    tag.arg("tag").arg(target).arg(cache_name(target));
+    if let Err(e) = output(tag).await {
+        tracing::warn!(error = %e, "cannot keep the build's layers");
+    }
+}
+
+/// Empties the layer cache: the kept builds, then every image no name holds.
+async fn empty_cache() -> Result<(), String> {
+    let mut list = buildah();
+    list.args(["images", "--format", "{{.Name}}"]);
+    let kept: Vec<String> = output(list)
+        .await?
+        .lines()
+        .filter(|name| name.starts_with("localhost/kiln-cache/"))
+        .map(str::to_owned)
+        .collect();
+    if !kept.is_empty() {
+        let mut untag = buildah();
+        untag.args(["rmi", "--force"]).args(&kept);
+        output(untag).await?;
+    }
+    let mut prune = buildah();
+    prune.args(["rmi", "--prune", "--force"]);
+    output(prune).await.map(drop)
 }
 
 async fn remove_image(target: &str) {
@@ -281,6 +369,46 @@ pub fn read_in_root(root: &Path, path: &str, limit: u64) -> std::io::Result<Stri
     file.take(limit).read_to_end(&mut bytes)?;
     text.push_str(&String::from_utf8_lossy(&bytes));
     Ok(text.trim_end().to_owned())
+}
+
+/// One running build in a count; leaves it when dropped too (a build stopped midway).
+struct Counted<'a>(Option<&'a AtomicUsize>);
+
+impl<'a> Counted<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Counted(Some(count))
+    }
+
+    /// Leaves the count: whether no other build runs now.
+    fn leave(mut self) -> bool {
+        self.0
+            .take()
+            .is_some_and(|count| count.fetch_sub(1, Ordering::SeqCst) == 1)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(count) = self.0.take() {
+            count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The bytes in buildah's storage (its graph root), hard links counted once.
+async fn storage_bytes() -> Result<u64, String> {
+    let mut info = buildah();
+    info.args(["info", "--format", "{{.store.GraphRoot}}"]);
+    let root = output(info).await?;
+    let mut du = Command::new("du");
+    du.args(["-sbx", root.trim()]);
+    let counted = output(du).await?;
+    counted
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("du said {counted:?}"))
 }
 
 /// buildah with the storage and isolation this host can use unless configured otherwise.

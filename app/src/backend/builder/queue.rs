@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::build_context;
+use super::context::{CacheScope, build_context};
 use super::destination;
 use super::{
     BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Planned, Resolved, Stop,
@@ -414,7 +414,8 @@ impl BuildQueue {
         let internal = |e: BackendError| BuildFailure::new(FailReason::Build, e.to_string());
         let (builder, settings) = self.backend().map_err(internal)?;
         let spec: BuildSpec = build.spec().map_err(internal)?;
-        let context = build_context(&spec, &build.base_digest, &build.base_user)
+        let scope = CacheScope::new(&settings.registry, build.group_id);
+        let context = build_context(&spec, &build.base_digest, &build.base_user, &scope)
             .map_err(|e| BuildFailure::new(FailReason::BaseImage, e.message))?;
         let auth = build_auth(db, key, settings, &spec)
             .await

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_stream_shim::ReceiverStream;
 
 use super::*;
-use crate::backend::builder::context::build_context;
+use crate::backend::builder::context::{CacheScope, build_context};
 use crate::backend::builder::{BuildJob, BuildSettings, LogWriter, RegistryAuth, Stop};
 use crate::backend::builds::{self, BuildRow};
 use crate::backend::db::testing::fresh_db;
@@ -417,7 +417,13 @@ impl Fixture {
             build_id: self.row.id,
             image_id: self.row.image_id,
             base: spec.base_image.as_str().to_owned(),
-            context: build_context(&spec, testing::DIGEST, "").unwrap(),
+            context: build_context(
+                &spec,
+                testing::DIGEST,
+                "",
+                &CacheScope::new("registry.example/kiln", Some(1)),
+            )
+            .unwrap(),
             target: "registry.internal:5000/kiln/ml/tools:0123456789abcdef".into(),
             auth,
             base_auth,

@@ -131,7 +131,7 @@ pub fn render(
 /// The objects of an example build (APT, Conda and Pip packages, a pull secret), as these
 /// settings would render them: for review (`kiln kube render`) and schema validation.
 pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str>) -> BuildObjects {
-    use crate::backend::builder::context::build_context;
+    use crate::backend::builder::context::{CacheScope, build_context};
     use crate::domain::BuildForm;
     let form = BuildForm {
         display_name: "example-tools".into(),
@@ -146,7 +146,13 @@ pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str
     };
     let spec = form.validate().expect("the example spec is valid").spec;
     let digest = format!("sha256:{}", "0".repeat(64));
-    let context = build_context(&spec, &digest, "1000").expect("the example context");
+    let context = build_context(
+        &spec,
+        &digest,
+        "1000",
+        &CacheScope::new(&build.registry, Some(1)),
+    )
+    .expect("the example context");
     let mut base_auth = RegistryAuth::default();
     base_auth.add("registry.example.org", "puller", "example-password");
     let mut auth = build.push_auth();
