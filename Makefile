@@ -15,8 +15,12 @@ KILN := ./target/release/kiln
 export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_ENV := PROD
 PG_ROLE := kiln_test
+# The CycloneDX project's Python library, which the SBOM tests validate Kiln's SBOMs with
+# (PyPI only: Debian has no package of it), in a venv of its own.
+CYCLONEDX_LIB_VERSION := 11.12.0
+SBOM_VENV := target/sbom-venv
 
-.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-flood bench-launch bench-takeover bench-failover
+.PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-rebuild bench-flood bench-launch bench-takeover bench-failover
 
 ## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
 run: tools build
@@ -49,6 +53,9 @@ test-tools: tools
 	         python3-prometheus-client \
 	         $$(command -v kubectl >/dev/null || echo kubernetes-client); }
 	rustup component add clippy rustfmt
+	$(SBOM_VENV)/bin/python3 -c 'import cyclonedx.validation.json, packageurl' 2>/dev/null \
+	  || { python3 -m venv $(SBOM_VENV) && $(SBOM_VENV)/bin/pip install -q --disable-pip-version-check \
+	         'cyclonedx-python-lib[json-validation]==$(CYCLONEDX_LIB_VERSION)'; }
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit
 
 lint:
@@ -117,6 +124,10 @@ bench-log: pg-up
 ## Kiln's local build against plain buildah on the same files, and an unchanged-spec rebuild
 bench-builds: build-env
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-builds
+
+## A spec with real packages built cold, then with one more Pip package: times and bytes pushed
+bench-rebuild: build-env
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-rebuild
 
 ## A real build printing a 2 GiB line, then lines for 5 minutes: Kiln's peak memory and stored log
 bench-flood: build-env

@@ -69,10 +69,14 @@ test("a group admin builds a custom image, watches it, cancels one build and reb
   }
   await waitForState(page, /succeeded/);
   await expect(page.getByTestId("build-log")).toContainText("[kiln] pushed");
+  // What it costs to pull, read from the registry after the push (a Debian with python3).
+  await expect(page.getByTestId("build-size")).toHaveText(/^Compressed size: \d+(\.\d+)? MB$/);
 
-  // The list marks it; a slow rebuild shows the triangle, and is cancelled.
+  // The list marks it and shows the same size; a slow rebuild shows the triangle, and is
+  // cancelled.
   await page.goto(`/groups/${group}/images`);
   await expect(row.getByRole("link", { name: "View build details" })).toBeVisible();
+  await expect(row.getByTestId("image-size")).toHaveText(/^\d+(\.\d+)? MB$/);
   await page.goto(`/groups/${group}/images/${image}/builds`);
   const rebuild = page.getByRole("form", { name: "Rebuild" });
   await rebuild.getByLabel("APT").fill("hello\nbuild-essential");

@@ -83,8 +83,8 @@ pub fn router_with(
     timeout: RequestTimeout,
 ) -> Router {
     let routes = ROUTES.clone();
-    let mut state = state;
-    state.leptos_options = crate::assets::with_hashed_names(state.leptos_options);
+    let options = crate::assets::with_hashed_names(state.leptos_options.clone());
+    let state = state.with_leptos_options(options);
     let pkg: std::sync::Arc<str> = format!("/{}/", state.leptos_options.site_pkg_dir).into();
     Router::new()
         .route("/healthz", get(healthz))

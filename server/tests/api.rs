@@ -377,6 +377,13 @@ async fn every_route_answers_each_caller_by_the_policy() {
                 None,
                 group_rule(who, 200, true),
             ),
+            // Who may read a build may ask for its SBOM: a queued one has none yet.
+            (
+                Method::GET,
+                format!("/api/v1/builds/{build}/sbom"),
+                None,
+                group_rule(who, 409, true),
+            ),
             (
                 Method::POST,
                 format!("/api/v1/builds/{cancellable}/cancel"),
@@ -635,7 +642,7 @@ async fn bad_bodies_get_a_clear_4xx_naming_the_field_and_store_nothing() {
         .send(
             admin,
             Method::GET,
-            "/api/v1/groups/ml/images?sort=size",
+            "/api/v1/groups/ml/images?sort=colour",
             None,
         )
         .await;
@@ -942,6 +949,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/builds/{id}",
         "/api/v1/builds/{id}/cancel",
         "/api/v1/builds/{id}/log",
+        "/api/v1/builds/{id}/sbom",
         "/api/v1/me/launchable-images",
         "/api/v1/users/{user}/launchable-images",
     ] {
@@ -2180,4 +2188,343 @@ async fn a_permission_refusal_names_its_group_as_a_param() {
         "forbidden.needs_group_admin"
     );
     assert_eq!(answer["error"]["params"], json!({"group": "ml"}));
+}
+
+/// A record of installed packages as a build's last step writes it inside the image:
+/// dpkg's, micromamba's (with its headers) and pip's.
+const RECORD: &str = "apt curl\t7.88.1-10+deb12u5\n\
+    apt libc6:amd64\t2.36-9+deb12u4\n\
+    apt tzdata\t1:2024a-0+deb12u1\n\
+    conda List of packages in environment: \"/opt/conda\"\n\
+    conda   Name    Version  Build            Channel\n\
+    conda   numpy   1.26.4   py311h64a7726_0  conda-forge\n\
+    pip six==1.16.0\n\
+    pip Typing_Extensions==4.12.2\n";
+
+/// Ends a queued build as the builder does when it succeeds, with `record` read from the image.
+async fn succeed(api: &Api, id: i64, record: &str) {
+    let outcome = builds::Outcome::Succeeded {
+        installed: record,
+        compressed_size: None,
+    };
+    assert!(builds::finish(&api.app.db, id, outcome).await.unwrap());
+}
+
+/// Queues another build of the image `name` of `scope`, pushing to `target` (reused: the
+/// registry has that image already, and it is recorded as succeeded at once).
+async fn another_build(api: &Api, scope: Scope, name: &str, target: &str, reused: bool) -> i64 {
+    let image = images::require(&api.app.db, scope, name).await.unwrap();
+    let first = builds::history(&api.app.db, image.id).await.unwrap();
+    let spec = first.last().unwrap().spec().unwrap();
+    let new = builds::NewBuild {
+        image_id: image.id,
+        scope,
+        spec: &spec,
+        image_type: "cpu",
+        base_digest: "sha256:00",
+        base_user: "",
+        target,
+        created_by: "g-admin",
+        compressed_size: None,
+    };
+    builds::enqueue(&mut *conn(&api.app.db).await, &new, reused)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn get_sbom(api: &Api, who: &str, id: i64) -> reqwest::Response {
+    api.client(who)
+        .get(api.app.url(&format!("/api/v1/builds/{id}/sbom")))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_successful_build_has_a_cyclonedx_sbom_that_cyclonedxs_own_library_validates() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (name, id) = api.queued_build(ml).await;
+
+    // Nothing is installed before the build succeeds.
+    let queued = get_sbom(&api, "group admin", id).await;
+    assert_eq!(queued.status(), StatusCode::CONFLICT);
+    let body: Value = queued.json().await.unwrap();
+    assert_eq!(body["error"]["message_code"], "conflict.build_has_no_sbom");
+    assert_eq!(
+        body["error"]["params"],
+        json!({"build": "1", "image": name})
+    );
+
+    succeed(&api, id, RECORD).await;
+    let answer = get_sbom(&api, "group admin", id).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.headers()["content-type"],
+        "application/vnd.cyclonedx+json; version=1.5"
+    );
+    assert_eq!(
+        answer.headers()["content-disposition"],
+        format!("attachment; filename=\"{name}-build-1.cdx.json\"").as_str()
+    );
+    let text = answer.text().await.unwrap();
+    let components = common::validate_sbom(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let listed: Vec<(&str, &str, Option<&str>)> = components
+        .iter()
+        .map(|c| {
+            (
+                c.kind.as_str(),
+                c.purl_name.as_str(),
+                c.purl_version.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("deb", "curl", Some("7.88.1-10+deb12u5")),
+            ("deb", "libc6", Some("2.36-9+deb12u4")),
+            ("deb", "tzdata", Some("1:2024a-0+deb12u1")),
+            ("conda", "numpy", Some("1.26.4")),
+            ("pypi", "six", Some("1.16.0")),
+            ("pypi", "typing-extensions", Some("4.12.2")),
+        ]
+    );
+    assert_eq!(
+        components[1].purl,
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64"
+    );
+    assert_eq!(
+        (
+            components[5].name.as_str(),
+            components[5].version.as_deref()
+        ),
+        ("Typing_Extensions", Some("4.12.2"))
+    );
+    let document: Value = serde_json::from_str(&text).unwrap();
+    let image = &document["metadata"]["component"];
+    assert_eq!(image["type"], "container");
+    assert_eq!(image["name"], "registry.example/out");
+    assert_eq!(image["version"], "1");
+    // The same build's SBOM is the same document at every download.
+    assert_eq!(
+        get_sbom(&api, "group admin", id)
+            .await
+            .text()
+            .await
+            .unwrap(),
+        text
+    );
+
+    // The validator does refuse what is not valid CycloneDX 1.5, or a purl not in its
+    // canonical form.
+    let mut broken = document.clone();
+    broken["components"][0]["type"] = json!("libary");
+    let reasons = common::validate_sbom(&broken.to_string()).unwrap_err();
+    assert!(reasons.contains("libary"), "{reasons}");
+    let mut unencoded = document.clone();
+    unencoded["components"][0]["purl"] = json!("pkg:deb/debian/curl@7.88.1-10+deb12u5");
+    assert!(common::validate_sbom(&unencoded.to_string()).is_err());
+
+    // Who may read the build may read its SBOM, on its stored group.
+    assert_eq!(
+        get_sbom(&api, "read token of the group admin", id)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let theirs = get_sbom(&api, "admin of another group", id).await;
+    assert_eq!(theirs.status(), StatusCode::FORBIDDEN);
+    let missing = get_sbom(&api, "group admin", id + 1000).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["message_code"], "not_found.build");
+
+    // A build that reused the image the registry had lists the packages of the build that
+    // made it; one whose image Kiln never built has no record to list.
+    let reused = another_build(&api, ml, &name, "registry.example/out:1", true).await;
+    let again = get_sbom(&api, "group admin", reused)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(common::validate_sbom(&again).unwrap().len(), listed.len());
+    let elsewhere = another_build(&api, ml, &name, "registry.example/out:9", true).await;
+    let unrecorded = get_sbom(&api, "group admin", elsewhere).await;
+    assert_eq!(unrecorded.status(), StatusCode::CONFLICT);
+    let body: Value = unrecorded.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message_code"],
+        "conflict.build_sbom_unrecorded"
+    );
+}
+
+#[tokio::test]
+async fn whatever_an_image_writes_into_its_record_its_sbom_stays_valid() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (_, id) = api.queued_build(ml).await;
+    let hostile = format!(
+        "apt evil\"}},{{\"x\t1.0\n\
+         apt ok\t1.0\"]}}\n\
+         apt \u{202e}gnp\t1.0\n\
+         pip \u{2603}==1\n\
+         pip real==2.0\u{7}\n\
+         pip real_thing==2.0\n\
+         conda x y z\n\
+         pip {}==1\n\
+         \u{feff}apt nul\t1\n",
+        "a".repeat(10_000)
+    );
+    succeed(&api, id, &hostile).await;
+    let text = get_sbom(&api, "group admin", id)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let components = common::validate_sbom(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let purls: Vec<&str> = components.iter().map(|c| c.purl.as_str()).collect();
+    assert_eq!(purls, ["pkg:pypi/real-thing@2.0"]);
+}
+
+/// The Build Details page of image `name` of group ml, as its group admin reads it in `lang`.
+async fn details_html(api: &Api, name: &str, lang: &str) -> String {
+    let answer = api
+        .client("group admin")
+        .get(api.app.url(&format!("/groups/ml/images/{name}/builds")))
+        .header("accept", "text/html")
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    answer.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn build_details_show_what_changed_since_the_previous_successful_build() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (name, first) = api.queued_build(ml).await;
+    assert!(
+        !details_html(&api, &name, "en")
+            .await
+            .contains("Download SBOM")
+    );
+
+    succeed(&api, first, RECORD).await;
+    let html = details_html(&api, &name, "en").await;
+    assert!(html.contains("Download SBOM (CycloneDX)"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/api/v1/builds/{first}/sbom\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("Build 1 is the first successful build."),
+        "{html}"
+    );
+
+    // A failed build in between is not the previous successful one; the next adds one package.
+    let failed = another_build(&api, ml, &name, "registry.example/out:2", false).await;
+    let outcome = builds::Outcome::Failed {
+        reason: builds::FailReason::PackageNotFound,
+        message: "E: Unable to locate package helo",
+    };
+    assert!(builds::finish(&api.app.db, failed, outcome).await.unwrap());
+    let third = another_build(&api, ml, &name, "registry.example/out:3", false).await;
+    succeed(&api, third, &format!("{RECORD}apt hello\t2.10-3\n")).await;
+
+    let details = app::ops::builds::details(&api.app.operator(), Some("ml"), &name)
+        .await
+        .unwrap();
+    let changes = details.changes.unwrap();
+    assert_eq!((changes.revision, changes.previous), (3, Some(1)));
+    let added: Vec<String> = changes.diff.added.iter().map(|p| p.to_string()).collect();
+    assert_eq!(added, ["apt hello 2.10-3"]);
+    assert!(changes.diff.removed.is_empty() && changes.diff.changed.is_empty());
+    assert_eq!(changes.left_out, 0);
+
+    let html = details_html(&api, &name, "en").await;
+    assert!(
+        html.contains("Build 3 against build 1, the previous successful build."),
+        "{html}"
+    );
+    assert!(html.contains("Added (1)"), "{html}");
+    assert!(html.contains("<code>apt hello 2.10-3</code>"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/api/v1/builds/{third}/sbom\"")),
+        "{html}"
+    );
+    // In zh-TW too.
+    let zh = details_html(&api, &name, "zh-TW").await;
+    assert!(zh.contains("下載 SBOM（CycloneDX）"), "{zh}");
+    assert!(zh.contains("新增（1）"), "{zh}");
+}
+
+#[tokio::test]
+async fn a_built_images_compressed_size_is_listed_sorted_and_offered_to_launch_pages() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let registered = api.image(ml).await;
+    let mut built = Vec::new();
+    for size in [300_000_000_i64, 20_000_000] {
+        let (name, id) = api.queued_build(ml).await;
+        let outcome = builds::Outcome::Succeeded {
+            installed: "",
+            compressed_size: Some(size),
+        };
+        assert!(builds::finish(&api.app.db, id, outcome).await.unwrap());
+        built.push(name);
+    }
+    let page = |dir: &'static str| {
+        let api = &api;
+        async move {
+            let path = format!("/api/v1/groups/ml/images?sort=size&dir={dir}");
+            let (status, body) = api.send("group admin", Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["name"].as_str().unwrap().to_owned(),
+                        i["compressed_size"].as_u64(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // The registered image's size is unknown: the smallest either way round, on both
+    // databases (PostgreSQL would sort NULLs last when ascending).
+    let ascending = page("asc").await;
+    assert_eq!(
+        ascending,
+        [
+            (registered.clone(), None),
+            (built[1].clone(), Some(20_000_000)),
+            (built[0].clone(), Some(300_000_000)),
+        ]
+    );
+    let mut descending = page("desc").await;
+    descending.reverse();
+    assert_eq!(descending, ascending);
+
+    let (status, body) = api
+        .send("member", Method::GET, "/api/v1/me/launchable-images", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let size_of = |name: &str| {
+        body["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {body}"))
+            .get("compressed_size")
+            .cloned()
+    };
+    assert_eq!(size_of(&built[0]), Some(json!(300_000_000)));
+    assert_eq!(size_of(&registered), None, "not known, not sent");
 }

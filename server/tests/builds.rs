@@ -234,6 +234,32 @@ async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_
         done.installed
     );
     assert_eq!(env.url_of(&image).await, done.target);
+    // Its compressed size: what the registry's manifest says of its config and layers.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &buildah_script(&format!(
+            "skopeo inspect --raw --tls-verify=false docker://{}",
+            done.target
+        ))
+        .await,
+    )
+    .unwrap();
+    let layers: i64 = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["size"].as_i64().unwrap())
+        .sum();
+    let size = manifest["config"]["size"].as_i64().unwrap() + layers;
+    assert!(size > 10_000_000, "a Debian with python: {size}");
+    assert_eq!(done.compressed_size, Some(size));
+    let row = images::require(&env.db, env.group, &image.name)
+        .await
+        .unwrap();
+    assert_eq!(
+        row.compressed_size,
+        Some(size),
+        "the image's size is its build's"
+    );
 
     // In the pushed image itself: the APT package's program runs, the Pip package imports.
     let out = run_in(
@@ -250,6 +276,11 @@ async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_
     assert_eq!(again.state(), BuildState::Succeeded);
     assert_eq!(again.reused, 1);
     assert_eq!(again.target, done.target);
+    assert_eq!(
+        again.compressed_size,
+        Some(size),
+        "read from the registry it reused"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -1098,7 +1129,10 @@ async fn metrics_follow_a_real_build_from_the_queue_to_its_end() {
     );
     // The leader observes a build's duration just after it records the end, so a scrape
     // can fall between the two: the histograms are given a moment to follow.
-    let histograms = ["kiln_build_queue_wait_seconds", "kiln_build_duration_seconds"];
+    let histograms = [
+        "kiln_build_queue_wait_seconds",
+        "kiln_build_duration_seconds",
+    ];
     let counted = |samples: &[common::Sample]| {
         histograms.map(|histogram| common::sample(samples, &format!("{histogram}_count"), &[]))
     };
@@ -1111,4 +1145,79 @@ async fn metrics_follow_a_real_build_from_the_queue_to_its_end() {
     }
     assert_eq!(counted(&seen), [Some(1.0); 2], "{histograms:?}");
     assert!(common::sample(&seen, "kiln_build_duration_seconds_sum", &[]).unwrap() > 0.0);
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn the_sbom_lists_the_installed_packages_and_a_rebuild_shows_exactly_the_added_one() {
+    let env = env(Duration::from_secs(900)).await;
+    let base = env.base("debian:bookworm");
+    let (image, build) = env
+        .create(&form(&base, "hello", "six==1.16.0"))
+        .await
+        .unwrap();
+    let first = env.finished(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert_eq!(first.state(), BuildState::Succeeded, "{log}");
+
+    // The SBOM validates, and lists the spec's packages at the versions the image has.
+    let sbom = ops::builds::sbom(&env.call, first.id).await.unwrap();
+    let components = common::validate_sbom(&sbom.json).unwrap_or_else(|e| panic!("{e}"));
+    let version_of = |components: &[common::SbomComponent], kind: &str, name: &str| {
+        components
+            .iter()
+            .find(|c| c.kind == kind && c.purl_name == name)
+            .and_then(|c| c.purl_version.clone())
+    };
+    let out = run_in(
+        &first.target,
+        "dpkg-query -W hello; python3 -c \"import six; print(six.__version__)\"",
+    )
+    .await;
+    let hello = out.lines().find_map(|l| l.strip_prefix("hello\t")).unwrap();
+    assert_eq!(
+        version_of(&components, "deb", "hello").as_deref(),
+        Some(hello)
+    );
+    assert_eq!(
+        version_of(&components, "pypi", "six").as_deref(),
+        Some("1.16.0")
+    );
+    assert!(
+        version_of(&components, "deb", "libc6").is_some(),
+        "the base image's packages are listed too"
+    );
+    let page = ops::builds::details(&env.call, Some("ml"), &image.name)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.changes.unwrap().previous,
+        None,
+        "the first successful build"
+    );
+
+    // One more Pip package: the changes name exactly it.
+    let spec = form(&base, "hello", "six==1.16.0\nidna==3.7");
+    let again = env.rebuild(&image, &spec).await.unwrap();
+    let second = env.finished(again.id).await;
+    let log = builds::full_log(&env.db, again.id).await.unwrap();
+    assert_eq!(second.state(), BuildState::Succeeded, "{log}");
+    let page = ops::builds::details(&env.call, Some("ml"), &image.name)
+        .await
+        .unwrap();
+    let changes = page.changes.unwrap();
+    assert_eq!(
+        (changes.revision, changes.previous),
+        (second.revision, Some(first.revision))
+    );
+    let added: Vec<String> = changes.diff.added.iter().map(|p| p.to_string()).collect();
+    assert_eq!(added, ["pip idna 3.7"]);
+    assert_eq!(changes.diff.removed, []);
+    assert_eq!(changes.diff.changed, []);
+    let sbom = ops::builds::sbom(&env.call, second.id).await.unwrap();
+    let components = common::validate_sbom(&sbom.json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        version_of(&components, "pypi", "idna").as_deref(),
+        Some("3.7")
+    );
 }

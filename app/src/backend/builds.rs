@@ -34,6 +34,8 @@ pub struct BuildRow {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub log_cursor: String,
+    /// The pushed image's compressed size in bytes (its manifest's config and layers).
+    pub compressed_size: Option<i64>,
 }
 
 impl BuildRow {
@@ -49,7 +51,7 @@ impl BuildRow {
 
 const COLUMNS: &str = "id, image_id, group_id, revision, spec, image_type, state, reason, message, \
      step, steps, base_digest, base_user, target, reused, installed, created_by, queued_at, \
-     started_at, finished_at, log_cursor";
+     started_at, finished_at, log_cursor, compressed_size";
 
 /// Why a build failed, as stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,8 @@ pub struct NewBuild<'a> {
     pub base_user: &'a str,
     pub target: &'a str,
     pub created_by: &'a str,
+    /// When the registry has the target already: its compressed size, if it said.
+    pub compressed_size: Option<i64>,
 }
 
 /// Queues a build as the image's next revision. When `reused` (the target already exists
@@ -117,9 +121,9 @@ pub async fn enqueue(conn: &mut Conn, new: &NewBuild<'_>, reused: bool) -> Resul
     let build: BuildRow = sqlx::query_as(&format!(
         "INSERT INTO builds (image_id, group_id, revision, spec, image_type, state, steps,
                              base_digest, base_user, target, reused, created_by, queued_at,
-                             started_at, finished_at)
+                             started_at, finished_at, compressed_size)
          VALUES ($1, $2, (SELECT COALESCE(MAX(revision), 0) + 1 FROM builds WHERE image_id = $1),
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
          RETURNING {COLUMNS}"
     ))
     .bind(new.image_id)
@@ -135,6 +139,7 @@ pub async fn enqueue(conn: &mut Conn, new: &NewBuild<'_>, reused: bool) -> Resul
     .bind(new.created_by)
     .bind(now)
     .bind(if reused { Some(now) } else { None })
+    .bind(if reused { new.compressed_size } else { None })
     .fetch_one(&mut *conn)
     .await?;
     if reused {
@@ -147,13 +152,14 @@ pub async fn enqueue(conn: &mut Conn, new: &NewBuild<'_>, reused: bool) -> Resul
 async fn point_image_at(conn: &mut Conn, build: &BuildRow) -> Result<()> {
     sqlx::query(
         "UPDATE images SET url = $1, gpu_url = $1, image_type = $2, version = version + 1,
-                           updated_at = $3
+                           updated_at = $3, compressed_size = $5
          WHERE id = $4",
     )
     .bind(&build.target)
     .bind(&build.image_type)
     .bind(now_ms())
     .bind(build.image_id)
+    .bind(build.compressed_size)
     .execute(conn)
     .await?;
     Ok(())
@@ -177,6 +183,27 @@ pub async fn history(db: &Db, image_id: i64) -> Result<Vec<BuildRow>> {
     ))
     .bind(image_id)
     .fetch_all(&db.pool)
+    .await?)
+}
+
+/// The record of installed packages of a succeeded build (`None` for any other): its own,
+/// or, for a build that reused an image the registry had, that of the image's build that
+/// made it (the same target); `None` when Kiln has no such build any more.
+pub async fn record_of(db: &Db, build: &BuildRow) -> Result<Option<String>> {
+    if build.state() != BuildState::Succeeded {
+        return Ok(None);
+    }
+    if build.reused == 0 {
+        return Ok(Some(build.installed.clone()));
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT installed FROM builds
+         WHERE image_id = $1 AND target = $2 AND state = 'succeeded' AND reused = 0
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(build.image_id)
+    .bind(&build.target)
+    .fetch_optional(&db.pool)
     .await?)
 }
 
@@ -273,6 +300,8 @@ pub async fn set_step(db: &Db, id: i64, step: i64) -> Result<()> {
 pub enum Outcome<'a> {
     Succeeded {
         installed: &'a str,
+        /// The pushed image's compressed size, when its registry said.
+        compressed_size: Option<i64>,
     },
     Failed {
         reason: FailReason,
@@ -305,14 +334,18 @@ pub async fn finish_in(conn: &mut Conn, id: i64, outcome: Outcome<'_>) -> Result
 }
 
 async fn end(conn: &mut Conn, fence: &Fence, id: i64, outcome: Outcome<'_>) -> Result<bool> {
-    let (state, reason, message, installed) = match outcome {
-        Outcome::Succeeded { installed } => ("succeeded", "", "", installed),
-        Outcome::Failed { reason, message } => ("failed", reason.as_str(), message, ""),
-        Outcome::Cancelled => ("cancelled", "", "Cancelled.", ""),
+    let (state, reason, message, installed, size) = match outcome {
+        Outcome::Succeeded {
+            installed,
+            compressed_size,
+        } => ("succeeded", "", "", installed, compressed_size),
+        Outcome::Failed { reason, message } => ("failed", reason.as_str(), message, "", None),
+        Outcome::Cancelled => ("cancelled", "", "Cancelled.", "", None),
     };
     let ended = sqlx::query(&format!(
         "UPDATE builds SET state = $1, reason = $2, message = $3, installed = $4, finished_at = $5,
-                           step = CASE WHEN $1 = 'succeeded' THEN steps ELSE step END
+                           step = CASE WHEN $1 = 'succeeded' THEN steps ELSE step END,
+                           compressed_size = $7
          WHERE id = $6 AND state IN ('queued', 'running'){}",
         fence.and_held()
     ))
@@ -322,6 +355,7 @@ async fn end(conn: &mut Conn, fence: &Fence, id: i64, outcome: Outcome<'_>) -> R
     .bind(installed)
     .bind(now_ms())
     .bind(id)
+    .bind(size)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -535,6 +569,7 @@ pub mod testing {
             base_user: "",
             target: "registry.test/kiln/tools:1",
             created_by: "admin",
+            compressed_size: None,
         };
         enqueue(&mut *conn(db).await, &new, false).await.unwrap()
     }
@@ -574,6 +609,7 @@ mod tests {
             a.id,
             Outcome::Succeeded {
                 installed: "apt curl",
+                compressed_size: Some(31_415_926),
             },
         )
         .await
@@ -584,10 +620,15 @@ mod tests {
             "cv's build still runs"
         );
         assert_eq!(claim_next(&db, 2, 5).await.unwrap().unwrap().id, second.id);
+        let image = images::require(&db, ml, "tools").await.unwrap();
         assert_eq!(
-            images::require(&db, ml, "tools").await.unwrap().url,
-            "registry.test/kiln/tools:1",
+            image.url, "registry.test/kiln/tools:1",
             "the succeeded build is the image's URL"
+        );
+        assert_eq!(image.compressed_size, Some(31_415_926), "and its size");
+        assert_eq!(
+            get(&db, a.id).await.unwrap().compressed_size,
+            Some(31_415_926)
         );
     }
 

@@ -34,6 +34,8 @@ pub struct ImageRow {
     pub successor_id: Option<i64>,
     pub retire_at: Option<i64>,
     pub retired_at: Option<i64>,
+    /// The compressed size of the build its URL names (built images only).
+    pub compressed_size: Option<i64>,
 }
 
 /// One page of a list, and how many rows match in all.
@@ -43,7 +45,7 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at";
+const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at, compressed_size";
 
 /// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
 fn scope_clause(scope: Scope) -> &'static str {
@@ -72,12 +74,20 @@ pub async fn list(db: &Db, scope: Scope, query: &ListQuery) -> Result<Page<Image
         SortColumn::DisplayName => "display_name",
         SortColumn::Description => "description",
         SortColumn::Type => "image_type",
+        SortColumn::Size => "compressed_size",
     };
     let dir = if query.descending { "DESC" } else { "ASC" };
+    // Unknown sizes count as the smallest on both databases (PostgreSQL would put NULLs
+    // last when ascending, SQLite first).
+    let nulls = match (query.sort, query.descending) {
+        (SortColumn::Size, false) => " NULLS FIRST",
+        (SortColumn::Size, true) => " NULLS LAST",
+        _ => "",
+    };
     let order = if column == "name" {
         format!("name {dir}")
     } else {
-        format!("{column} {dir}, name {dir}")
+        format!("{column} {dir}{nulls}, name {dir}")
     };
     // Searching is a literal substring test of the lowercased words (no wildcards).
     let search = if query.search.is_empty() {
@@ -478,6 +488,23 @@ mod tests {
                     .unwrap()
             ),
             ["c", "b", "a"]
+        );
+        // By size: a registered image's (unknown) counts as the smallest either way round.
+        for (name, size) in [("a", 2_000), ("c", 1_000)] {
+            sqlx::query("UPDATE images SET compressed_size = $1 WHERE name = $2")
+                .bind(size as i64)
+                .bind(name)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            names(&list(&db, ml, &q(SortColumn::Size, false)).await.unwrap()),
+            ["b", "c", "a"]
+        );
+        assert_eq!(
+            names(&list(&db, ml, &q(SortColumn::Size, true)).await.unwrap()),
+            ["a", "c", "b"]
         );
     }
 

@@ -35,7 +35,7 @@ pub async fn version(db: &Db) -> Result<i64> {
 
 /// The columns a launch entry needs, with its pull secret's name and newest build state.
 const SELECT_ENTRIES: &str = "SELECT g.name AS group_name, i.name, i.display_name, i.description,
-            i.image_type, i.url, i.gpu_url, c.name AS pull_secret,
+            i.image_type, i.url, i.gpu_url, i.compressed_size, c.name AS pull_secret,
             (SELECT b.state FROM builds b WHERE b.image_id = i.id
              ORDER BY b.revision DESC LIMIT 1) AS build_state,
             i.deprecated_at, i.retire_at, i.retired_at, s.name AS successor_name,
@@ -55,6 +55,7 @@ struct Row {
     image_type: String,
     url: String,
     gpu_url: String,
+    compressed_size: Option<i64>,
     pull_secret: Option<String>,
     build_state: Option<String>,
     deprecated_at: Option<i64>,
@@ -193,6 +194,7 @@ fn candidate(row: Row, now: i64) -> Result<Candidate> {
         image_type,
         url: row.url,
         gpu_url: row.gpu_url,
+        compressed_size: row.compressed_size.and_then(|b| u64::try_from(b).ok()),
         pull_secret: row.pull_secret,
         build_state: row.build_state.as_deref().and_then(BuildState::parse),
     })

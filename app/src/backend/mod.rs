@@ -37,9 +37,14 @@ use axum::extract::FromRef;
 use builder::BuildQueue;
 use leptos::config::LeptosOptions;
 
-/// Everything an operation needs, given to the router (or the command line) once.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything an operation needs, given to the router (or the command line) once. One
+/// pointer: axum clones the state for every request, so a clone is one atomic increment.
+#[derive(Clone)]
+pub struct AppState(Arc<StateFields>);
+
+/// What an [`AppState`] holds; read through it (`state.db`).
+#[derive(Clone)]
+pub struct StateFields {
     pub db: Db,
     pub auth: Arc<AuthSettings>,
     pub secret: SecretKey,
@@ -53,6 +58,20 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = StateFields;
+
+    fn deref(&self) -> &StateFields {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
 impl AppState {
     /// The one constructor, for `kiln serve`, the command line, the tests and the
     /// benchmarks: local accounts and the pages of `target/site` unless told otherwise.
@@ -60,7 +79,7 @@ impl AppState {
         let metrics = metrics::Metrics::default();
         metrics.watch_launch_cache(db.launches.hits.clone(), db.launches.misses.clone());
         metrics.watch_builds(builds.queue_wait.clone(), builds.build_duration.clone());
-        AppState {
+        AppState(Arc::new(StateFields {
             metrics: Arc::new(metrics),
             stopping: Default::default(),
             db,
@@ -71,21 +90,23 @@ impl AppState {
                 .output_name("kiln")
                 .site_root("target/site")
                 .build(),
-        }
+        }))
+    }
+
+    /// This state with `change` made to a copy of its fields (set-up only: the router's
+    /// requests share one).
+    pub fn with(&self, change: impl FnOnce(&mut StateFields)) -> AppState {
+        let mut fields = (*self.0).clone();
+        change(&mut fields);
+        AppState(Arc::new(fields))
     }
 
     pub fn with_auth(self, auth: AuthSettings) -> AppState {
-        AppState {
-            auth: Arc::new(auth),
-            ..self
-        }
+        self.with(|fields| fields.auth = Arc::new(auth))
     }
 
     pub fn with_leptos_options(self, leptos_options: LeptosOptions) -> AppState {
-        AppState {
-            leptos_options,
-            ..self
-        }
+        self.with(|fields| fields.leptos_options = leptos_options)
     }
 }
 

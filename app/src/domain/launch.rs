@@ -61,6 +61,10 @@ pub struct LaunchableImage {
     pub gpu_url: Option<String>,
     /// The name of the registry credential to pull it with.
     pub pull_secret: Option<String>,
+    /// The compressed size in bytes of the image it runs (its layers and config, as its
+    /// manifest says), for images built by Kiln.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed_size: Option<u64>,
     pub owner: Owner,
     /// Has a URL to launch: always for registered images, after a success for built ones.
     pub ready: bool,
@@ -94,6 +98,8 @@ pub struct Candidate {
     pub url: String,
     /// The same as `url` unless a universal image names its own GPU image.
     pub gpu_url: String,
+    /// Of the build its URL names (Kiln's builds only).
+    pub compressed_size: Option<u64>,
     pub pull_secret: Option<String>,
     pub owner: Owner,
     pub build_state: Option<BuildState>,
@@ -174,6 +180,7 @@ impl Candidate {
             description: self.description,
             image_type: self.image_type,
             pull_secret: self.pull_secret,
+            compressed_size: ready.then_some(self.compressed_size).flatten(),
             owner: self.owner,
             ready,
             build_state: self.build_state,
@@ -222,6 +229,7 @@ mod tests {
             image_type,
             url: url.into(),
             gpu_url: gpu_url.into(),
+            compressed_size: None,
             pull_secret: None,
             owner: Owner::Group("ml".into()),
             build_state: None,

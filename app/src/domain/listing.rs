@@ -10,14 +10,17 @@ pub enum SortColumn {
     DisplayName,
     Description,
     Type,
+    /// The compressed size of a built image (unknown sizes first, ascending).
+    Size,
 }
 
 impl SortColumn {
-    pub const ALL: [SortColumn; 4] = [
+    pub const ALL: [SortColumn; 5] = [
         SortColumn::Name,
         SortColumn::DisplayName,
         SortColumn::Description,
         SortColumn::Type,
+        SortColumn::Size,
     ];
 
     /// The word in the URL.
@@ -27,6 +30,7 @@ impl SortColumn {
             SortColumn::DisplayName => "display_name",
             SortColumn::Description => "description",
             SortColumn::Type => "type",
+            SortColumn::Size => "size",
         }
     }
 
@@ -37,6 +41,7 @@ impl SortColumn {
             SortColumn::DisplayName => "Display Name",
             SortColumn::Description => "Description",
             SortColumn::Type => "Type",
+            SortColumn::Size => "Size",
         }
     }
 

@@ -183,6 +183,14 @@ pub const BUILD_ENDED: Message = Message::new(
     "conflict.build_ended",
     "Build {build} of {image} has already ended.",
 );
+pub const BUILD_HAS_NO_SBOM: Message = Message::new(
+    "conflict.build_has_no_sbom",
+    "Build {build} of {image} has not succeeded, so it has no SBOM: only a successful build records its packages.",
+);
+pub const BUILD_SBOM_UNRECORDED: Message = Message::new(
+    "conflict.build_sbom_unrecorded",
+    "Build {build} of {image} reused an image the registry already had, and Kiln has no record of that image's packages.",
+);
 pub const CREDENTIAL_UNOPENABLE: Message = Message::new(
     "conflict.credential_unopenable",
     "Credential {name} opens with neither the old key nor the configured one; nothing was re-sealed.",
@@ -517,6 +525,8 @@ pub const ALL: &[Message] = &[
     IMAGE_NO_SUCCESSFUL_BUILD,
     IMAGE_BEING_BUILT,
     BUILD_ENDED,
+    BUILD_HAS_NO_SBOM,
+    BUILD_SBOM_UNRECORDED,
     CREDENTIAL_UNOPENABLE,
     CREDENTIAL_IN_USE,
     CREDENTIAL_CAME_INTO_USE,

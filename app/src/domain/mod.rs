@@ -14,6 +14,8 @@ pub mod names;
 pub mod packages;
 pub mod policy;
 pub mod role;
+pub mod sbom;
+pub mod size;
 pub mod time;
 
 pub use build::{BuildForm, BuildState};

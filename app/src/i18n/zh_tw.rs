@@ -59,6 +59,7 @@ pub static ENTRIES: &[(&str, &str)] = &[
     ("Display Name", "Display Name"),
     ("Description", "Description"),
     ("Type", "Type"),
+    ("Size", "大小"),
     ("Actions", "操作"),
     ("Edit image {name}", "編輯映像檔 {name}"),
     ("Delete image {name}", "刪除映像檔 {name}"),

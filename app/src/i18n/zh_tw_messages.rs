@@ -98,6 +98,14 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "{image} 的第 {build} 次創建已經結束。",
     ),
     (
+        "Build {build} of {image} has not succeeded, so it has no SBOM: only a successful build records its packages.",
+        "{image} 的第 {build} 次創建未成功，因此沒有 SBOM：只有成功的創建才會記錄其套件。",
+    ),
+    (
+        "Build {build} of {image} reused an image the registry already had, and Kiln has no record of that image's packages.",
+        "{image} 的第 {build} 次創建沿用了 registry 中已有的映像檔，而 Kiln 沒有該映像檔的套件紀錄。",
+    ),
+    (
         "Credential {name} opens with neither the old key nor the configured one; nothing was re-sealed.",
         "憑證 {name} 無法以舊金鑰或目前設定的金鑰開啟；沒有任何憑證被重新加密。",
     ),

@@ -63,8 +63,28 @@ pub static ENTRIES: &[(&str, &str)] = &[
     ("State", "狀態"),
     ("By", "執行者"),
     ("Duration", "耗時"),
+    ("Compressed size: {size}", "壓縮後大小：{size}"),
     ("Build {revision}: ", "第 {revision} 次創建："),
     ("Installed packages", "已安裝的套件"),
+    // A successful build's packages: its SBOM and the changes since the previous one.
+    ("Download SBOM (CycloneDX)", "下載 SBOM（CycloneDX）"),
+    ("Changes since the previous build", "與上一次創建相比的變更"),
+    (
+        "Build {revision} against build {previous}, the previous successful build.",
+        "第 {revision} 次創建與上一次成功的第 {previous} 次創建相比。",
+    ),
+    (
+        "Build {revision} is the first successful build.",
+        "第 {revision} 次創建是第一次成功的創建。",
+    ),
+    ("No package changed.", "沒有套件變更。"),
+    ("Added ({count})", "新增（{count}）"),
+    ("Removed ({count})", "移除（{count}）"),
+    ("Version changes ({count})", "版本變更（{count}）"),
+    (
+        "…and {count} more; the SBOMs list them all.",
+        "……另有 {count} 項；SBOM 中列有全部。",
+    ),
     ("queued, starts next", "排隊中，下一個開始"),
     ("queued, {n} ahead in the queue", "排隊中，前面還有 {n} 個"),
     ("Image building in progress", "Image building in progress"),

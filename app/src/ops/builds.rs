@@ -10,10 +10,12 @@ use crate::backend::images::{self, ImageRow, Scope};
 use crate::backend::{AppState, credentials, groups};
 use crate::domain::build::BuildSpec;
 use crate::domain::{
-    Action, BuildForm, BuildState, FieldError, LaunchableImage, Said, Target, messages,
+    Action, BuildForm, BuildState, FieldError, LaunchableImage, Said, Target, messages, sbom,
 };
 use crate::wire::ApiError;
-use crate::wire::builds::{BuildView, BuildsPage, TAIL_LINES, last_lines};
+use crate::wire::builds::{
+    BuildView, BuildsPage, PackageChanges, SHOWN_CHANGES, TAIL_LINES, last_lines,
+};
 
 /// Checks a build spec as the user types: the base image's grammar, the pull secret and
 /// every package line, by the same parsers as Create and Rebuild (no registry is asked).
@@ -156,6 +158,7 @@ async fn enqueue(
         base_user: &resolved.base.user,
         target: &planned.target,
         created_by: &call.audit_name()?,
+        compressed_size: planned.compressed_size,
     };
     Ok(builds::enqueue(conn, &new, planned.reused).await?)
 }
@@ -331,6 +334,81 @@ pub async fn details(call: &Call, group: Option<&str>, name: &str) -> OpResult<B
         pull_secrets,
         bases: bases(state, scope).await?,
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
+        changes: changes(state, &rows).await?,
+    })
+}
+
+/// The packages of the newest successful build (of `rows`, an image's builds newest first)
+/// against those of the successful build before it; `None` before a successful build with a
+/// record of its packages.
+async fn changes(state: &AppState, rows: &[BuildRow]) -> OpResult<Option<PackageChanges>> {
+    let mut recorded = Vec::with_capacity(2);
+    for row in rows.iter().filter(|r| r.state() == BuildState::Succeeded) {
+        if let Some(record) = builds::record_of(&state.db, row).await? {
+            recorded.push((row, sbom::parse_record(&record)));
+            if recorded.len() == 2 {
+                break;
+            }
+        }
+    }
+    let mut recorded = recorded.into_iter();
+    let Some((newest, now)) = recorded.next() else {
+        return Ok(None);
+    };
+    let previous = recorded.next();
+    let mut diff = previous
+        .as_ref()
+        .map(|(_, before)| sbom::diff(before, &now))
+        .unwrap_or_default();
+    let left_out = diff.truncate(SHOWN_CHANGES);
+    Ok(Some(PackageChanges {
+        revision: newest.revision,
+        sbom_url: sbom_url(newest.id),
+        previous: previous.map(|(row, _)| row.revision),
+        diff,
+        left_out,
+    }))
+}
+
+/// Where a build's SBOM downloads from.
+pub fn sbom_url(id: i64) -> String {
+    format!("/api/v1/builds/{id}/sbom")
+}
+
+/// A build's software bill of materials as a download.
+#[derive(Debug, Clone)]
+pub struct Sbom {
+    pub filename: String,
+    /// The CycloneDX 1.5 JSON document.
+    pub json: String,
+}
+
+/// The SBOM of a successful build, for whoever may read the build: its packages as read
+/// from the image's own package databases. Any other build is refused (409).
+pub async fn sbom(call: &Call, id: i64) -> OpResult<Sbom> {
+    let owned = build(call, id, Action::ViewGroupImages).await?;
+    let row = &owned.build;
+    let revision = row.revision.to_string();
+    let params = [
+        ("build", revision.as_str()),
+        ("image", owned.image.as_str()),
+    ];
+    let Some(record) = builds::record_of(&call.state.db, row).await? else {
+        let message = match row.state() {
+            BuildState::Succeeded => messages::BUILD_SBOM_UNRECORDED,
+            _ => messages::BUILD_HAS_NO_SBOM,
+        };
+        return Err(ApiError::Conflict(Said::coded(message, &params)));
+    };
+    let subject = sbom::Subject {
+        build_id: row.id,
+        target: &row.target,
+        finished_at: row.finished_at.unwrap_or(row.queued_at),
+    };
+    let document = sbom::cyclonedx(&sbom::parse_record(&record), &subject);
+    Ok(Sbom {
+        filename: format!("{}-build-{revision}.cdx.json", owned.image),
+        json: document.to_string(),
     })
 }
 
@@ -351,6 +429,7 @@ pub fn view(row: &BuildRow, queue_position: Option<i64>) -> BuildView {
         finished_at: row.finished_at,
         queue_position,
         installed: row.installed.clone(),
+        compressed_size: row.compressed_size,
     }
 }
 
@@ -389,7 +468,7 @@ mod tests {
             settings,
         );
         let state = testing::state().await;
-        let call = Call::operator(AppState { builds, ..state });
+        let call = Call::operator(state.with(|fields| fields.builds = builds));
         accounts::add_group(&call, "ml").await.unwrap();
         accounts::add_group(&call, "cv").await.unwrap();
         let form = |base: &str| BuildForm {

@@ -183,7 +183,6 @@ async fn group_ids(call: &Call, names: &[String]) -> OpResult<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::AppState;
     use crate::ops::testing;
 
     #[tokio::test]
@@ -209,10 +208,7 @@ mod tests {
         assert!(refused.contains(&old.id()), "{refused}");
 
         // Kiln restarted with the new key: the rotation re-seals both, then none.
-        let after = AppState {
-            secret: other.clone(),
-            ..before.clone()
-        };
+        let after = before.with(|fields| fields.secret = other.clone());
         let call = Call::operator(after.clone());
         assert_eq!(rotate_key(&call, &old).await.unwrap(), 2);
         let (_, _, password) = credentials::open_by_name(&after.db, &other, "quay")
@@ -230,10 +226,8 @@ mod tests {
         assert_eq!(audit[0].action, "secret.rotate");
 
         // A wrong "old" key changes nothing and says which credential it could not open.
-        let third = AppState {
-            secret: SecretKey::from_hex(&"0a".repeat(32)).unwrap(),
-            ..after
-        };
+        let third =
+            after.with(|fields| fields.secret = SecretKey::from_hex(&"0a".repeat(32)).unwrap());
         let refused = rotate_key(&Call::operator(third.clone()), &old)
             .await
             .unwrap_err();

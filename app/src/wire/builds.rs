@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::sbom::PackageDiff;
 use crate::domain::{BuildForm, BuildState};
 
 /// One build, as the details page shows it (and the API, with its image and group).
@@ -30,6 +31,9 @@ pub struct BuildView {
     pub queue_position: Option<i64>,
     /// What got installed, as recorded by the build.
     pub installed: String,
+    /// The pushed image's compressed size in bytes, when its registry said.
+    #[serde(default)]
+    pub compressed_size: Option<i64>,
 }
 
 /// The Build Details page of an image.
@@ -52,7 +56,28 @@ pub struct BuildsPage {
     pub bases: Vec<crate::domain::LaunchableImage>,
     /// Why builds cannot start here, when they cannot.
     pub builds_disabled: Option<String>,
+    /// The packages of the newest successful build against the previous one, when a
+    /// successful build has a record of them.
+    pub changes: Option<PackageChanges>,
 }
+
+/// What changed in the packages of a successful build since the previous successful build
+/// of the same image; its SBOM is at `sbom_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChanges {
+    pub revision: i64,
+    /// Where its CycloneDX SBOM downloads from (the REST API; the session is enough).
+    pub sbom_url: String,
+    /// The previous successful build's revision; `None`: this is the first.
+    pub previous: Option<i64>,
+    /// At most [`SHOWN_CHANGES`] of each kind.
+    pub diff: PackageDiff,
+    /// Changes beyond those (the SBOMs have them all).
+    pub left_out: usize,
+}
+
+/// Changes of each kind (added, removed, version) the page lists.
+pub const SHOWN_CHANGES: usize = 200;
 
 /// Lines of log the page shows before the live view takes over.
 pub const TAIL_LINES: i64 = 500;

@@ -19,6 +19,8 @@ pub struct ImageSummary {
     pub build_state: Option<crate::domain::BuildState>,
     /// In use, deprecated or retired.
     pub standing: crate::domain::Standing,
+    /// The compressed size of the build its URL names (built images only).
+    pub compressed_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

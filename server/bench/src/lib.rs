@@ -54,3 +54,52 @@ pub async fn signed_in(addr: SocketAddr, user: &str, password: &str) -> reqwest:
     assert!(res.status().is_success(), "sign-in: {}", res.status());
     client
 }
+
+/// Where the build benchmarks find the host's CA bundle (mounted into build steps).
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A fresh SQLite database in the temporary folder, migrated, with the group `group`.
+pub async fn scratch_db(name: &str, group: &str) -> Db {
+    let path = std::env::temp_dir().join(format!("kiln-{name}-{}.db", app::backend::random_hex(4)));
+    let db = Db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("db");
+    db.migrate().await.expect("migrate");
+    app::ops::accounts::add_group(&operator(db.clone()), group)
+        .await
+        .expect("group");
+    db
+}
+
+/// Local builds (buildah on this host) pushing to the loopback `registry` under a fresh
+/// `prefix-…` path, one build at a time.
+pub fn local_builds(
+    registry: &str,
+    prefix: &str,
+    timeout: std::time::Duration,
+) -> (
+    std::sync::Arc<BuildQueue>,
+    app::backend::builder::BuildSettings,
+) {
+    use app::backend::builder::local::LocalBuildah;
+    let settings = app::backend::builder::BuildSettings {
+        registry: format!("{registry}/{prefix}-{}", app::backend::random_hex(4)),
+        registry_username: None,
+        registry_password: None,
+        insecure_registries: vec![registry.to_owned()],
+        timeout,
+        total_limit: 1,
+        per_group_limit: 1,
+        ca_bundle: std::path::Path::new(CA_BUNDLE)
+            .exists()
+            .then(|| CA_BUNDLE.into()),
+        log_limit: 64 * 1024 * 1024,
+        internal_registries: Vec::new(),
+    };
+    let work = std::env::temp_dir().join(format!("kiln-bench-{}", app::backend::random_hex(4)));
+    let builder = LocalBuildah::new(settings.clone(), work, Default::default());
+    (
+        BuildQueue::new(std::sync::Arc::new(builder), settings.clone()),
+        settings,
+    )
+}

@@ -5,7 +5,8 @@ use app::domain::Action;
 use app::ops;
 use axum::Json;
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use super::types::{Build, BuildHistory, BuildSpec, ErrorBody};
 use super::{Body, Caller, Reply, build_id};
@@ -96,4 +97,29 @@ pub async fn get(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
 pub async fn cancel(caller: Caller, Path(id): Path<String>) -> Reply<Json<Build>> {
     let owned = ops::builds::cancel(&caller.call, build_id(&id)?).await?;
     Ok(Json(Build::from_owned(owned)))
+}
+
+/// The media type of a CycloneDX 1.5 JSON document.
+pub const SBOM_CONTENT_TYPE: &str = "application/vnd.cyclonedx+json; version=1.5";
+
+/// A successful build's software bill of materials: a CycloneDX 1.5 JSON document of the
+/// image's dpkg, conda and pip packages with their versions and package URLs, read from the
+/// image's own package databases. 409 for a build that has not succeeded.
+#[utoipa::path(get, path = "/api/v1/builds/{id}/sbom", tag = "builds",
+    params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/vnd.cyclonedx+json; version=1.5",
+               body = serde_json::Value, description = "CycloneDX 1.5 JSON"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn sbom(caller: Caller, Path(id): Path<String>) -> Reply<Response> {
+    let sbom = ops::builds::sbom(&caller.call, build_id(&id)?).await?;
+    let disposition = format!("attachment; filename=\"{}\"", sbom.filename);
+    Ok((
+        [
+            (header::CONTENT_TYPE, SBOM_CONTENT_TYPE.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        sbom.json,
+    )
+        .into_response())
 }

@@ -20,7 +20,8 @@ use super::{Body, Caller, Params, Reply, bad_request};
 pub struct ListParams {
     /// Words matched in name, display name, description and type.
     q: Option<String>,
-    /// `name` (default), `display_name`, `description` or `type`.
+    /// `name` (default), `display_name`, `description`, `type` or `size` (unknown sizes
+    /// count as the smallest).
     sort: Option<String>,
     /// `asc` (default) or `desc`.
     dir: Option<String>,
@@ -34,7 +35,7 @@ impl ListParams {
             None => SortColumn::Name,
             Some(key) => SortColumn::from_key(key).ok_or_else(|| {
                 bad_request(
-                    "must be name, display_name, description or type",
+                    "must be name, display_name, description, type or size",
                     Some("sort".into()),
                 )
             })?,

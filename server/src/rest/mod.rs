@@ -110,6 +110,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
         .route("/api/v1/builds/{id}/log", get(log::build_log))
+        .route("/api/v1/builds/{id}/sbom", get(builds::sbom))
         .route("/api/v1/me/launchable-images", get(launch::mine))
         .route("/api/v1/me/tokens", get(tokens::mine))
         .route("/api/v1/audit", get(audit::search))

@@ -20,7 +20,7 @@ use super::{audit, builds, credentials, images, launch, log, people, tokens};
         people::remove_member, people::patch_user, people::change_password, people::groups,
         people::create_group, people::rename_group, people::delete_group, people::delete_user,
         builds::history_group, builds::rebuild_group, builds::history_global,
-        builds::rebuild_global, builds::get, builds::cancel, log::build_log,
+        builds::rebuild_global, builds::get, builds::cancel, builds::sbom, log::build_log,
         launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,
     ),
     modifiers(&BearerToken),

@@ -129,6 +129,8 @@ pub struct ImageItem {
     pub build_state: Option<BuildState>,
     pub deprecated: Option<Deprecation>,
     pub retired_at: Option<i64>,
+    /// The compressed size in bytes of the build its URL names (built images only).
+    pub compressed_size: Option<u64>,
 }
 
 impl From<ImageSummary> for ImageItem {
@@ -143,6 +145,7 @@ impl From<ImageSummary> for ImageItem {
             build_state: s.build_state,
             deprecated: s.standing.deprecation().cloned(),
             retired_at: s.standing.retired_since(),
+            compressed_size: s.compressed_size,
         }
     }
 }

@@ -49,6 +49,7 @@ impl TestApp {
             base_user: "",
             target: "registry.example/out:1",
             created_by: "g-admin",
+            compressed_size: None,
         };
         let build = builds::enqueue(&mut *conn(&self.db).await, &new, false)
             .await
@@ -218,29 +219,44 @@ pub struct Sample {
 /// Every sample of an OpenMetrics text, read by the Python Prometheus client's parser
 /// (`scripts/parse-metrics.py`); panics when the parser refuses the text.
 pub fn parse_metrics(text: &str) -> Vec<Sample> {
-    use std::io::Write;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/parse-metrics.py");
-    let mut child = std::process::Command::new("/usr/bin/python3")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("/usr/bin/python3 runs (make test-tools installs python3-prometheus-client)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_script(
+        "/usr/bin/python3",
+        "parse-metrics.py",
+        text,
+        "make test-tools installs python3-prometheus-client",
+    );
     assert!(
         out.status.success(),
         "the Prometheus parser refused the text: {}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    json_lines(&out.stdout)
+}
+
+/// Runs `python` on `scripts/NAME` with `input` on its standard input; `hint` says how
+/// to install what it needs.
+fn run_script(python: &str, name: &str, input: &str, hint: &str) -> std::process::Output {
+    use std::io::Write;
+    let script = format!("{}/../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{python} runs ({hint}): {e}"));
+    child
+        .stdin
+        .take()
         .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Each line of a script's output, read as JSON.
+fn json_lines<T: serde::de::DeserializeOwned>(stdout: &[u8]) -> Vec<T> {
+    String::from_utf8_lossy(stdout)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
@@ -257,4 +273,41 @@ pub fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option
                     .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
         })
         .map(|s| s.value)
+}
+
+/// One component of an SBOM, as the CycloneDX library read it and its package URL as
+/// packageurl-python read that.
+#[derive(Debug, serde::Deserialize)]
+pub struct SbomComponent {
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: String,
+    /// The purl's type (`deb`, `pypi`, `conda`), name and version, decoded.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub purl_name: String,
+    pub purl_version: Option<String>,
+}
+
+/// The venv `make test-tools` installs cyclonedx-python-lib into (PyPI only).
+const SBOM_PYTHON: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../target/sbom-venv/bin/python3"
+);
+
+/// Checks a CycloneDX document with the CycloneDX project's Python library
+/// (`scripts/validate-sbom.py`: its strict JSON validator for 1.5, and each purl read back
+/// by packageurl-python): its components, or the validator's reasons for refusing it.
+pub fn validate_sbom(document: &str) -> Result<Vec<SbomComponent>, String> {
+    let hint = "make test-tools installs cyclonedx-python-lib there";
+    let out = run_script(SBOM_PYTHON, "validate-sbom.py", document, hint);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "{SBOM_PYTHON}: {hint}: {stderr}"
+    );
+    match out.status.success() {
+        true => Ok(json_lines(&out.stdout)),
+        false => Err(stderr.into_owned()),
+    }
 }

@@ -229,7 +229,10 @@ impl LocalBuildah {
         match pushed? {
             0 => {
                 log.note("pushed").await;
-                Ok(Built { installed })
+                Ok(Built {
+                    installed,
+                    ..Default::default()
+                })
             }
             code => Err(BuildFailure::exited(FailReason::Push, code)),
         }

@@ -85,6 +85,8 @@ pub struct BuildJob {
 pub struct Built {
     /// The record of installed packages, read from the image (`context::RECORD_PATH`).
     pub installed: String,
+    /// The pushed image's compressed size, read from its registry after the push.
+    pub compressed_size: Option<i64>,
 }
 
 /// Why a build stopped without an image.
@@ -167,8 +169,9 @@ pub trait Builder: Send + Sync {
         self.registry().inspect_base(base, auth).await
     }
     /// Whether `target` is already in the registry (then the same spec is not built again).
-    async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
-        self.registry().exists(target, auth).await
+    /// The manifest of `target`, when its registry has it.
+    async fn manifest(&self, target: &str, auth: &RegistryAuth) -> Option<String> {
+        self.registry().manifest(target, auth).await
     }
     /// Whether this backend keeps pull secrets where notebooks start (then the leader calls
     /// [`Builder::sync_pull_secrets`] after every credential change and every minute).
@@ -279,6 +282,8 @@ pub struct Resolved {
 pub struct Planned {
     pub target: String,
     pub reused: bool,
+    /// When reused: the image's compressed size, if its registry said.
+    pub compressed_size: Option<i64>,
 }
 
 /// The credentials a build needs: the push registry's, then the base image's pull secret.

@@ -12,11 +12,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{CacheScope, build_context};
-use super::destination;
 use super::{
     BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Planned, Resolved, Stop,
     base_auth, build_auth,
 };
+use super::{destination, registry};
 use crate::backend::builds::{self, BuildRow, FailReason, Outcome};
 use crate::backend::db::Conn;
 use crate::backend::{BackendError, Db, Result, SecretKey, leader};
@@ -198,8 +198,15 @@ impl BuildQueue {
         let (builder, settings) = self.backend()?;
         let tag = spec.content_tag(&resolved.base.digest);
         let target = settings.target(owner, image_name, &tag);
-        let reused = builder.exists(&target, &resolved.auth).await;
-        Ok(Planned { target, reused })
+        let manifest = builder.manifest(&target, &resolved.auth).await;
+        Ok(Planned {
+            target,
+            reused: manifest.is_some(),
+            compressed_size: manifest
+                .as_deref()
+                .and_then(registry::compressed_size)
+                .and_then(|size| i64::try_from(size).ok()),
+        })
     }
 
     /// A new build was queued, one ended or a cancel was asked for: look at the queue now
@@ -372,8 +379,10 @@ impl BuildQueue {
                 return;
             }
             Ok(built) => {
-                let installed = &built.installed;
-                let outcome = Outcome::Succeeded { installed };
+                let outcome = Outcome::Succeeded {
+                    installed: &built.installed,
+                    compressed_size: built.compressed_size,
+                };
                 builds::finish_fenced(&db, &fence, build.id, outcome).await
             }
             Err(failure) if stop.is_cancelled() && failure.reason != FailReason::Timeout => {
@@ -440,7 +449,7 @@ impl BuildQueue {
             .map(|at| Duration::from_millis((crate::backend::now_ms() - at).max(0) as u64))
             .unwrap_or_default();
         let timeout = settings.timeout;
-        let result = {
+        let mut result = {
             let running = async {
                 match start {
                     Start::New => builder.build(&job, &mut log, stop).await,
@@ -458,6 +467,14 @@ impl BuildQueue {
                 }
             }
         };
+        if let Ok(built) = &mut result {
+            // What the image costs to pull, as its registry stores it.
+            let size = builder
+                .registry()
+                .compressed_size(&job.target, &job.auth)
+                .await;
+            built.compressed_size = size.and_then(|bytes| i64::try_from(bytes).ok());
+        }
         log.close().await;
         result
     }

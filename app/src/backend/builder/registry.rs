@@ -109,11 +109,12 @@ impl Registry {
         Ok(BaseImage { digest, user })
     }
 
-    /// Whether `target` is in its registry (no answer in time counts as no).
-    pub async fn exists(&self, target: &str, auth: &RegistryAuth) -> bool {
+    /// The manifest of `target` as its registry has it (`None`: not there, or no answer
+    /// in time).
+    pub async fn manifest(&self, target: &str, auth: &RegistryAuth) -> Option<String> {
         let Ok(dir) = self.prepare(&format!("exists-{}", crate::backend::random_hex(6)), auth)
         else {
-            return false;
+            return None;
         };
         let mut cmd = Command::new("skopeo");
         cmd.arg("inspect")
@@ -124,10 +125,32 @@ impl Registry {
             .arg(format!("docker://{target}"));
         let found = tokio::time::timeout(self.timeout, output(cmd))
             .await
-            .is_ok_and(|answer| answer.is_ok());
+            .ok()
+            .and_then(Result::ok);
         let _ = std::fs::remove_dir_all(&dir);
         found
     }
+
+    /// The compressed size of `target` (see [`compressed_size`]), if its registry says.
+    pub async fn compressed_size(&self, target: &str, auth: &RegistryAuth) -> Option<u64> {
+        compressed_size(&self.manifest(target, auth).await?)
+    }
+}
+
+/// What an image costs to pull: the sizes its manifest gives for its config and layers
+/// (compressed, as stored in the registry). `None` for anything but one image's manifest
+/// (an index of several platforms, or not a manifest at all). The registry's answer is
+/// not trusted to be sane: sizes that overflow make `None`.
+pub fn compressed_size(manifest: &str) -> Option<u64> {
+    let manifest: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    let config = manifest.get("config")?.get("size")?.as_u64()?;
+    manifest
+        .get("layers")?
+        .as_array()?
+        .iter()
+        .try_fold(config, |sum, layer| {
+            sum.checked_add(layer.get("size")?.as_u64()?)
+        })
 }
 
 /// Why a registry question failed, in Kiln's words, from what the tool said: never the
@@ -201,6 +224,28 @@ pub fn on_path(tool: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_images_compressed_size_is_its_config_and_layers_and_nothing_else_has_one() {
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+            "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c","size":1469},
+            "layers":[{"digest":"sha256:a","size":29126484},{"digest":"sha256:b","size":311}]}"#;
+        assert_eq!(compressed_size(manifest), Some(1469 + 29126484 + 311));
+        let index = r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a","size":1000}]}"#;
+        assert_eq!(
+            compressed_size(index),
+            None,
+            "several platforms: no one size"
+        );
+        assert_eq!(compressed_size("not json"), None);
+        let overflowing = format!(
+            r#"{{"config":{{"size":1}},"layers":[{{"size":{}}}]}}"#,
+            u64::MAX
+        );
+        assert_eq!(compressed_size(&overflowing), None);
+        let negative = r#"{"config":{"size":1},"layers":[{"size":-5}]}"#;
+        assert_eq!(compressed_size(negative), None);
+    }
+
     use super::*;
 
     #[test]
@@ -290,7 +335,12 @@ mod tests {
         // "Is the image there already?" gives up in time too (as "no").
         let started = std::time::Instant::now();
         let target = format!("{host}/kiln/ml/tools:1");
-        assert!(!registry.exists(&target, &RegistryAuth::default()).await);
+        assert!(
+            registry
+                .manifest(&target, &RegistryAuth::default())
+                .await
+                .is_none()
+        );
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",

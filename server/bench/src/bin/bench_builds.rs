@@ -2,12 +2,11 @@
 //! of the same Containerfile and files, and the time to "rebuild" an unchanged spec. Needs
 //! the loopback registry and base image of `scripts/build-env.sh` (the make target starts it).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::backend::builder::context::{CA_PATH, build_context};
-use app::backend::builder::local::{LocalBuildah, buildah};
-use app::backend::builder::{BuildQueue, BuildSettings};
+use app::backend::builder::BuildSettings;
+use app::backend::builder::context::{CA_PATH, CacheScope, build_context};
+use app::backend::builder::local::buildah;
 use app::backend::builds;
 use app::backend::{AppState, Db, SecretKey, random_hex};
 use app::domain::BuildForm;
@@ -15,7 +14,6 @@ use app::ops::{self, Call};
 use tokio_util::sync::CancellationToken;
 
 const RUNS: usize = 3;
-const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[tokio::main]
 async fn main() {
@@ -29,22 +27,16 @@ async fn main() {
         pip: "six==1.16.0".into(),
         ..Default::default()
     };
-    let path = std::env::temp_dir().join(format!("kiln-bench-builds-{}.db", random_hex(4)));
-    let db = Db::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("db");
-    db.migrate().await.expect("migrate");
+    let db = bench::scratch_db("bench-builds", "bench").await;
     let key = SecretKey::from_hex(&"00".repeat(32)).unwrap();
-    ops::accounts::add_group(&bench::operator(db.clone()), "bench")
-        .await
-        .unwrap();
 
     let mut kiln = Vec::new();
     let mut plain = Vec::new();
     let mut last = None;
     for run in 0..=RUNS {
         // A fresh push prefix each run, so the registry never already has the image.
-        let (service, settings) = service(&registry);
+        let (service, settings) =
+            bench::local_builds(&registry, "bench", Duration::from_secs(1800));
         let stop = CancellationToken::new();
         tokio::spawn(service.clone().run(db.clone(), key.clone(), stop.clone()));
         // The group's builds, as its admin asks for them (here: the operator).
@@ -108,35 +100,6 @@ async fn main() {
     stop.cancel();
 }
 
-fn service(registry: &str) -> (Arc<BuildQueue>, BuildSettings) {
-    let settings = BuildSettings {
-        registry: format!("{registry}/bench-{}", random_hex(4)),
-        registry_username: None,
-        registry_password: None,
-        insecure_registries: vec![registry.to_owned()],
-        timeout: Duration::from_secs(1800),
-        total_limit: 1,
-        per_group_limit: 1,
-        ca_bundle: std::path::Path::new(CA_BUNDLE)
-            .exists()
-            .then(|| CA_BUNDLE.into()),
-        log_limit: 16 * 1024 * 1024,
-        internal_registries: Vec::new(),
-    };
-    let work = std::env::temp_dir().join(format!("kiln-bench-{}", random_hex(4)));
-    (
-        BuildQueue::new(
-            Arc::new(LocalBuildah::new(
-                settings.clone(),
-                work,
-                Default::default(),
-            )),
-            settings.clone(),
-        ),
-        settings,
-    )
-}
-
 async fn wait(db: &Db, id: i64) -> builds::BuildRow {
     loop {
         let build = builds::get(db, id).await.unwrap();
@@ -158,7 +121,9 @@ async fn plain_buildah(
 ) {
     let dir = std::env::temp_dir().join(format!("kiln-bench-plain-{}", random_hex(4)));
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, content) in build_context(spec, digest, user).unwrap().files {
+    // Its own cache scope: plain buildah reuses none of Kiln's layers.
+    let scope = CacheScope::new(&format!("{}/plain-{run}", settings.registry), None);
+    for (name, content) in build_context(spec, digest, user, &scope).unwrap().files {
         std::fs::write(dir.join(name), content).unwrap();
     }
     let target = format!("{}/plain:{run}", settings.registry);
@@ -166,7 +131,7 @@ async fn plain_buildah(
     build.args([
         "build",
         "--quiet",
-        "--layers=false",
+        "--layers",
         "--pull=missing",
         "--tls-verify=false",
         "-t",

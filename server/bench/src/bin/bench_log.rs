@@ -121,6 +121,7 @@ async fn seed(db: &Db) -> i64 {
         base_user: "",
         target: "registry.test/kiln/logbench/tools:1",
         created_by: "bench-admin",
+        compressed_size: None,
     };
     let build = builds::enqueue(&mut *conn(db).await, &new, false)
         .await

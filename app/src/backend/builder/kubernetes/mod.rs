@@ -317,7 +317,10 @@ impl KubeBuilder {
                 Some(Phase::Succeeded) => {
                     lines.finish(pod.as_ref(), log).await;
                     let installed = self.push_step(pod.as_ref(), job.build_id, log).await;
-                    return Ok(Built { installed });
+                    return Ok(Built {
+                        installed,
+                        ..Default::default()
+                    });
                 }
                 Some(ended @ (Phase::Failed(_) | Phase::Exited(_))) => {
                     // The Job and Pod watches are separate streams: the Job may report its

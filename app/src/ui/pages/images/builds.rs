@@ -11,10 +11,11 @@ use super::{group_param, name_param, scope_title};
 use crate::api::builds::{CancelBuild, RebuildImage, build_details};
 use crate::api::images::list_path;
 use crate::domain::BuildState;
+use crate::domain::sbom::{Package, VersionChange};
 use crate::ui::components::log_view::LogView;
 use crate::ui::components::status::ApiErrorView;
 use crate::ui::pages::images::build_form::BuildFields;
-use crate::wire::builds::{BuildView, BuildsPage};
+use crate::wire::builds::{BuildView, BuildsPage, PackageChanges};
 
 #[component]
 pub fn BuildDetailsPage() -> impl IntoView {
@@ -83,6 +84,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
             {cancel_error.map(|e| view! { <p class="form__error" role="alert">{error_message(use_lang(), &e)}</p> })}
             {newest_view}
         </section>
+        {page.changes.clone().map(|changes| view! { <PackageChangesView changes/> })}
         <section class="card">
             <h2>{t(l, "Rebuild")}</h2>
             <p class="form__hint">{t(l, "Edit the spec and start a new build. The image keeps its current url until the new build succeeds.")}</p>
@@ -100,12 +102,75 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
             <table class="table">
                 <thead><tr>
                     <th scope="col">{t(l, "Build")}</th><th scope="col">{t(l, "State")}</th><th scope="col">{t(l, "By")}</th>
-                    <th scope="col">{t(l, "Duration")}</th><th scope="col">{t(l, "Image")}</th>
+                    <th scope="col">{t(l, "Duration")}</th><th scope="col">{t(l, "Size")}</th><th scope="col">{t(l, "Image")}</th>
                 </tr></thead>
                 <tbody>
                     {history.into_iter().map(|b| view! { <HistoryRow of=b/> }).collect_view()}
                 </tbody>
             </table>
+        </section>
+    }
+}
+
+/// The newest successful build's SBOM to download, and its packages against the previous
+/// successful build's: added, removed, version changes. Computed on the server; no script.
+#[component]
+fn PackageChangesView(changes: PackageChanges) -> impl IntoView {
+    let l = use_lang();
+    let revision = changes.revision.to_string();
+    let against = match changes.previous {
+        Some(previous) => tf(
+            l,
+            "Build {revision} against build {previous}, the previous successful build.",
+            &[("revision", &revision), ("previous", &previous.to_string())],
+        ),
+        None => tf(
+            l,
+            "Build {revision} is the first successful build.",
+            &[("revision", &revision)],
+        ),
+    };
+    let diff = changes.diff;
+    let unchanged = changes.previous.is_some() && diff.is_empty();
+    let added: Vec<String> = diff.added.iter().map(Package::to_string).collect();
+    let removed: Vec<String> = diff.removed.iter().map(Package::to_string).collect();
+    let changed: Vec<String> = diff.changed.iter().map(VersionChange::to_string).collect();
+    let count = |items: &[String]| items.len().to_string();
+    let lists = [
+        (
+            tf(l, "Added ({count})", &[("count", &count(&added))]),
+            added,
+        ),
+        (
+            tf(l, "Removed ({count})", &[("count", &count(&removed))]),
+            removed,
+        ),
+        (
+            tf(
+                l,
+                "Version changes ({count})",
+                &[("count", &count(&changed))],
+            ),
+            changed,
+        ),
+    ];
+    let left_out = changes.left_out.to_string();
+    view! {
+        <section class="card" data-testid="package-changes">
+            <h2>{t(l, "Packages")}</h2>
+            <p><a class="button" href=changes.sbom_url download="">{t(l, "Download SBOM (CycloneDX)")}</a></p>
+            <h3>{t(l, "Changes since the previous build")}</h3>
+            <p>{against}</p>
+            {unchanged.then(|| view! { <p>{t(l, "No package changed.")}</p> })}
+            {lists.into_iter().filter(|(_, items)| !items.is_empty()).map(|(title, items)| view! {
+                <h4>{title}</h4>
+                <ul class="package-changes">
+                    {items.into_iter().map(|item| view! { <li><code>{item}</code></li> }).collect_view()}
+                </ul>
+            }).collect_view()}
+            {(changes.left_out > 0).then(|| view! {
+                <p class="form__hint">{tf(l, "…and {count} more; the SBOMs list them all.", &[("count", &left_out)])}</p>
+            })}
         </section>
     }
 }
@@ -125,6 +190,12 @@ fn BuildStatus(of: BuildView) -> impl IntoView {
             </p>
             {(!build.message.is_empty() && build.state != BuildState::Succeeded).then(|| view! {
                 <p class="build-status__message" role="alert">{build.message.clone()}</p>
+            })}
+            {build.compressed_size.map(|bytes| {
+                let size = size_text(Some(bytes));
+                view! {
+                    <p class="build-status__size" data-testid="build-size">{tf(l, "Compressed size: {size}", &[("size", &size)])}</p>
+                }
             })}
             {(!build.installed.is_empty()).then(|| view! {
                 <details class="build-status__installed">
@@ -181,6 +252,13 @@ fn reason_label(l: Lang, reason: &str) -> &str {
     }
 }
 
+/// A build's compressed size for the page; a dash when its registry did not say.
+fn size_text(bytes: Option<i64>) -> String {
+    bytes
+        .and_then(|b| u64::try_from(b).ok())
+        .map_or_else(|| "—".to_owned(), crate::domain::size::format_size)
+}
+
 #[component]
 fn HistoryRow(of: BuildView) -> impl IntoView {
     let build = of;
@@ -199,6 +277,7 @@ fn HistoryRow(of: BuildView) -> impl IntoView {
             <td>{state_label(l, &build)}</td>
             <td>{build.created_by.clone()}</td>
             <td>{duration}</td>
+            <td class="table__size">{size_text(build.compressed_size)}</td>
             <td class="table__description">{build.target.clone()}</td>
         </tr>
     }
