@@ -135,8 +135,8 @@ bench-flood: build-env
 	  --ignored --nocapture a_build_flooding_its_output 2>&1 | grep -E '^flood:|test result'
 
 ## Browser tests (Playwright + Debian Chromium), hydrated and with JavaScript off
-test-e2e:
-	cd end2end && npx playwright test \
+test-e2e: pg-up
+	cd end2end && KILN_E2E_DATABASE_URL=$(PG_URL)/postgres npx playwright test \
 	  || { echo "--- the last lines of Kiln's log (end2end/.state/kiln.log) ---"; tail -n 60 .state/kiln.log; exit 1; }
 
 ## Every Kubernetes object Kiln makes (deploy/ and a build's Job, ConfigMap, Secret),
