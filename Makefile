@@ -22,10 +22,10 @@ SBOM_VENV := target/sbom-venv
 
 .PHONY: run test tools test-tools build lint test-rust pg-up test-postgres build-env test-builds test-replicas test-k8s test-e2e test-jupyterhub wasm-size bench-catalog bench-log bench-builds bench-rebuild bench-flood bench-launch bench-takeover bench-failover
 
-## Build the release, create ./data/kiln.db, seed the demo and serve on http://127.0.0.1:3000
+## Build the release, create ./data/kiln.db, seed the demo (sample images, and a custom one
+## built into a loopback registry where this host can build) and serve on http://127.0.0.1:3000
 run: tools build
-	$(KILN) demo
-	$(KILN) serve
+	KILN_BIN=$(KILN) scripts/run.sh
 
 ## Every test: Rust on SQLite and on PostgreSQL, lints, then the browser tests on a release build
 test: test-tools lint test-rust test-postgres test-builds test-replicas build test-k8s test-e2e test-jupyterhub
@@ -106,6 +106,7 @@ build-env:
 ## Real builds with buildah into a registry on loopback, on SQLite and on PostgreSQL
 test-builds: build-env pg-up
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test builds $(SERIAL) --ignored
+	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo test -p server --test cli $(SERIAL) --ignored
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) KILN_TEST_DATABASE_URL=$(PG_URL)/postgres \
 	  cargo test -p server --test builds $(SERIAL) --ignored
 

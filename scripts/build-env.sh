@@ -5,11 +5,13 @@
 #                                base/debian:bookworm (debootstrap minbase + python3-pip; the root
 #                                folder is cached under target/) and base/busybox:1 (no apt).
 #   scripts/build-env.sh stop    stops the registry.
-# Prints nothing on success but the two image references.
+# Prints nothing on success but the two image references. KILN_BUILD_ENV_STATE is the folder,
+# inside the checkout, of the registry's storage, pid and logs (default target/build-env;
+# `make run` keeps its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${KILN_TEST_REGISTRY_PORT:-5055}
-state=target/build-env
+state=${KILN_BUILD_ENV_STATE:-target/build-env}
 registry=127.0.0.1:$port
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 

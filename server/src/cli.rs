@@ -36,6 +36,10 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         Command::Kube(KubeCommand::Render { namespace }) => {
             return render_build(&config, &namespace);
         }
+        Command::Demo {
+            samples,
+            base_image,
+        } => return demo(&config, samples, base_image.as_deref()).await,
         _ => {}
     }
     let state = AppState::new(
@@ -45,9 +49,10 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
     );
     let call = Call::operator(state);
     match command {
-        Command::Serve | Command::Kube(_) => unreachable!("handled above"),
+        Command::Serve | Command::Kube(_) | Command::Demo { .. } => {
+            unreachable!("handled above")
+        }
         Command::Migrate => println!("Database is up to date."),
-        Command::Demo => print_demo(&call, &config).await?,
         Command::User(UserCommand::Add {
             name,
             system_admin,
@@ -276,7 +281,25 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn print_demo(call: &Call, config: &Config) -> Result<(), CliError> {
+/// `kiln demo`: the accounts, and with `samples` the sample images. The custom sample is
+/// queued only where `kiln serve` with the same settings would build it: the build
+/// settings decide, as they do for `serve`.
+async fn demo(config: &Config, samples: bool, base_image: Option<&str>) -> Result<(), CliError> {
+    let builds = if samples {
+        config.builds().await.map_err(CliError::Config)?
+    } else {
+        BuildQueue::disabled("The command line builds nothing.")
+    };
+    let state = AppState::new(open_db(config).await?, secret_key(config)?, builds);
+    let call = Call::operator(state);
+    print_demo_accounts(&call, config).await?;
+    if samples {
+        print_samples(&call, config, base_image).await?;
+    }
+    Ok(())
+}
+
+async fn print_demo_accounts(call: &Call, config: &Config) -> Result<(), CliError> {
     use ops::demo;
     let created = demo::seed(call).await?;
     if created.is_empty() {
@@ -297,6 +320,45 @@ async fn print_demo(call: &Call, config: &Config) -> Result<(), CliError> {
             "member of demo"
         };
         println!("  {user:<12} {password}   ({what})");
+    }
+    Ok(())
+}
+
+async fn print_samples(
+    call: &Call,
+    config: &Config,
+    base_image: Option<&str>,
+) -> Result<(), CliError> {
+    use ops::demo::{self, CUSTOM, Custom, SAMPLE_GROUP};
+    let samples = demo::seed_samples(call, base_image).await?;
+    match samples.registered.as_slice() {
+        [] => println!("The sample images of {SAMPLE_GROUP} exist already."),
+        names => println!("Registered in {SAMPLE_GROUP}: {}.", names.join(", ")),
+    }
+    let base = base_image.unwrap_or_default().trim();
+    match samples.custom {
+        Custom::Queued { reused: false, .. } => println!(
+            "Made the custom image {CUSTOM} from {base}; its build is queued and starts when \
+             Kiln serves: http://{}/groups/{SAMPLE_GROUP}/images/{CUSTOM}/builds",
+            config.listen
+        ),
+        Custom::Queued { reused: true, .. } => println!(
+            "Made the custom image {CUSTOM} from {base}; the build registry holds its image \
+             already, so it is ready."
+        ),
+        Custom::Exists => println!("The custom image {CUSTOM} exists already."),
+        Custom::BuildsOff(reason) => {
+            println!("No custom image: builds are off on this Kiln. {reason}")
+        }
+        Custom::NoBase => println!(
+            "No custom image: builds are on, but no base image was given (set \
+             KILN_DEMO_BASE_IMAGE to a Debian image with apt to build {CUSTOM} from)."
+        ),
+        Custom::Refused(why) => {
+            return Err(CliError::Config(format!(
+                "the custom image {CUSTOM} was not made from {base}: {why}"
+            )));
+        }
     }
     Ok(())
 }

@@ -461,8 +461,23 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Create the demo groups and accounts, printing their passwords once.
-    Demo,
+    /// Create the demo groups and accounts, printing their passwords once; with --samples,
+    /// also sample images, one built from KILN_DEMO_BASE_IMAGE when builds are on.
+    ///
+    /// The groups demo and sandbox, and the accounts demo-admin (admin of both) and
+    /// demo-member (member of demo). `make run` calls `kiln demo --samples`. Run again,
+    /// it adds nothing.
+    Demo {
+        /// Also register four notebook images in demo and, when builds are on and a base
+        /// image is given, make the custom image debian-hello from it (APT package
+        /// `hello`), its build queued at once. Images demo has already are left alone.
+        #[arg(long)]
+        samples: bool,
+        /// With --samples: the base image (Debian, with apt) of debian-hello, e.g. one on
+        /// the build registry; `make run` makes one in its loopback registry.
+        #[arg(long, env = "KILN_DEMO_BASE_IMAGE")]
+        base_image: Option<String>,
+    },
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),

@@ -5,16 +5,23 @@ use std::process::{Command, Output, Stdio};
 
 struct Kiln {
     dir: std::path::PathBuf,
+    /// Settings every command of this Kiln gets besides its database and data folder.
+    env: Vec<(&'static str, String)>,
 }
 
 impl Kiln {
     fn new() -> Kiln {
         let dir = std::env::temp_dir().join(format!("kiln-cli-{}", app::backend::random_hex(6)));
-        Kiln { dir }
+        Kiln {
+            dir,
+            env: Vec::new(),
+        }
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+    /// `kiln ARGS` with this Kiln's database, data folder and settings.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        command
             .args(args)
             .env(
                 "KILN_DATABASE_URL",
@@ -22,6 +29,13 @@ impl Kiln {
             )
             .env("KILN_DATA_DIR", &self.dir)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -322,6 +336,174 @@ fn the_demo_prints_passwords_once() {
         again.starts_with("The demo accounts exist already"),
         "{again}"
     );
+}
+
+/// The images of the group demo by name, and how many builds each has.
+async fn demo_images(kiln: &Kiln) -> Vec<(String, usize)> {
+    use app::backend::{builds, groups, images};
+    let db = app::backend::Db::connect(&format!("sqlite://{}/kiln.db", kiln.dir.display()))
+        .await
+        .unwrap();
+    let demo = groups::find(&db, "demo").await.unwrap().unwrap().id;
+    let mut found = Vec::new();
+    for image in images::all_of(&db, images::Scope::Group(demo))
+        .await
+        .unwrap()
+    {
+        let builds = builds::history(&db, image.id).await.unwrap().len();
+        found.push((image.name, builds));
+    }
+    db.pool.close().await;
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn the_demo_samples_are_registered_once_and_with_builds_off_no_custom_image_is_made() {
+    let kiln = Kiln::new();
+    // Plain `kiln demo` (the browser tests' seed) makes accounts and no images.
+    kiln.ok(&["demo"], None);
+    assert_eq!(demo_images(&kiln).await, []);
+
+    let base = ["--base-image", "127.0.0.1:5055/base/debian:bookworm"];
+    let samples = [&["demo", "--samples", "--builder", "none"][..], &base].concat();
+    let first = kiln.ok(&samples, None);
+    assert_eq!(
+        first,
+        "The demo accounts exist already; their passwords were shown when they were created.\n\
+         Registered in demo: scipy-notebook, r-notebook, pytorch-cuda12, tensorflow-notebook.\n\
+         No custom image: builds are off on this Kiln. Builds are turned off (KILN_BUILDER=none).\n"
+    );
+    let registered = [
+        ("pytorch-cuda12".to_owned(), 0),
+        ("r-notebook".to_owned(), 0),
+        ("scipy-notebook".to_owned(), 0),
+        ("tensorflow-notebook".to_owned(), 0),
+    ];
+    assert_eq!(demo_images(&kiln).await, registered);
+
+    let again = kiln.ok(&samples, None);
+    assert!(
+        again.contains("The sample images of demo exist already.\n"),
+        "{again}"
+    );
+    assert_eq!(demo_images(&kiln).await, registered, "nothing added");
+
+    // Builds on in the settings but not on this host's terms is off too, saying why.
+    let no_registry = kiln.ok(&["demo", "--samples"], None);
+    assert!(
+        no_registry.contains("No custom image: builds are off on this Kiln. No build registry"),
+        "{no_registry}"
+    );
+}
+
+#[test]
+fn the_demo_samples_on_a_fresh_database_make_the_accounts_too() {
+    let kiln = Kiln::new();
+    let out = kiln.ok(&["demo", "--samples", "--builder", "none"], None);
+    assert!(
+        out.contains("demo-admin") && out.contains("Registered in demo: scipy-notebook"),
+        "{out}"
+    );
+}
+
+#[test]
+fn help_names_the_demo_base_image_setting() {
+    let kiln = Kiln::new();
+    assert!(kiln.ok(&["--help"], None).contains("KILN_DEMO_BASE_IMAGE"));
+    let demo = kiln.ok(&["demo", "--help"], None);
+    assert!(
+        demo.contains("--samples") && demo.contains("[env: KILN_DEMO_BASE_IMAGE=]"),
+        "{demo}"
+    );
+}
+
+/// What `make run` does when builds can be on: the demo queues debian-hello from the
+/// loopback registry's Debian base, and `kiln serve` with the same settings builds it.
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn with_builds_on_the_demo_queues_debian_hello_and_kiln_serve_builds_it() {
+    use app::backend::{builds, groups, images};
+    let registry = std::env::var("KILN_TEST_REGISTRY").expect(
+        "KILN_TEST_REGISTRY names the loopback registry of scripts/build-env.sh (run make test-builds)",
+    );
+    let host = registry.split('/').next().unwrap().to_owned();
+    let base = format!("{host}/base/debian:bookworm");
+    let prefix = format!("{host}/kiln-demo-{}", app::backend::random_hex(4));
+    let mut kiln = Kiln::new();
+    kiln.env = vec![
+        ("KILN_BUILDER", "local".into()),
+        ("KILN_BUILD_REGISTRY", prefix.clone()),
+        ("KILN_INSECURE_REGISTRIES", host.clone()),
+        ("KILN_DEMO_BASE_IMAGE", base.clone()),
+    ];
+    let ca = "/etc/ssl/certs/ca-certificates.crt";
+    if std::path::Path::new(ca).exists() {
+        kiln.env.push(("KILN_BUILD_CA_BUNDLE", ca.into()));
+    }
+    let out = kiln.ok(&["demo", "--samples"], None);
+    assert!(
+        out.contains(&format!(
+            "Made the custom image debian-hello from {base}; its build is queued"
+        )),
+        "{out}"
+    );
+    let seeded = demo_images(&kiln).await;
+    assert!(
+        seeded.contains(&("debian-hello".to_owned(), 1)) && seeded.len() == 5,
+        "{seeded:?}"
+    );
+
+    let mut serve = kiln
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = app::backend::Db::connect(&format!("sqlite://{}/kiln.db", kiln.dir.display()))
+        .await
+        .unwrap();
+    let demo = groups::find(&db, "demo").await.unwrap().unwrap().id;
+    let image = images::require(&db, images::Scope::Group(demo), "debian-hello")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let build = loop {
+        let build = builds::history(&db, image.id).await.unwrap().remove(0);
+        if !build.state().is_active() {
+            break build;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(900),
+            "debian-hello still building: {build:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert_eq!(
+        build.state(),
+        app::domain::BuildState::Succeeded,
+        "{build:?}"
+    );
+    let built = images::require(&db, images::Scope::Group(demo), "debian-hello")
+        .await
+        .unwrap();
+    assert!(
+        built
+            .url
+            .starts_with(&format!("{prefix}/demo/debian-hello:")),
+        "{}",
+        built.url
+    );
+    db.pool.close().await;
+
+    let again = kiln.ok(&["demo", "--samples"], None);
+    assert!(
+        again.contains("The custom image debian-hello exists already."),
+        "{again}"
+    );
+    assert_eq!(demo_images(&kiln).await, seeded, "no second build");
 }
 
 #[test]
