@@ -222,7 +222,7 @@ async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_
     let log = builds::full_log(&env.db, build.id).await.unwrap();
     assert_eq!(done.state(), BuildState::Succeeded, "{done:?}\n{log}");
     assert_eq!(done.step, done.steps);
-    assert!(log.contains("STEP 4/7"), "{log}");
+    assert!(log.contains("STEP 4/11"), "{log}");
     assert!(
         done.installed.contains("pip six==1.16.0"),
         "{}",
@@ -308,7 +308,8 @@ fn cached_steps(log: &str) -> Vec<u32> {
 async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anything() {
     let env = env(Duration::from_secs(900)).await;
     let base = env.base("debian:bookworm");
-    // Steps: 1 FROM, 2 LABEL (the cache's scope), 3 USER, 4 APT, 5 Conda, 6 Pip, 7 USER.
+    // Steps: 1 FROM, 2 LABEL (the cache's scope), 3 USER, 4 APT, 5 Conda, 6-10 Pip (from
+    // lines 1, 2, 4, 8 and 16 of its list), 11 USER.
     let first = form(&base, "hello", "six==1.16.0");
     let (image, build) = env.create(&first).await.unwrap();
     let built = env.finished(build.id).await;
@@ -316,14 +317,20 @@ async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anyth
     assert_eq!(built.state(), BuildState::Succeeded, "{log}");
     assert_eq!(cached_steps(&log), Vec::<u32>::new(), "a new scope: {log}");
 
-    // One more Pip package: FROM to Conda come from the cache, the Pip step runs (its list's
-    // digest is in the step: buildah alone would reuse it, keying on the step's words).
+    // One more Pip package, on line 2: FROM to the first Pip step come from the cache, the
+    // Pip step of line 2 runs (its list's digest is in the step: buildah alone would reuse
+    // it, keying on the step's words), and the ones after it, which install nothing.
     let more = form(&base, "hello", "six==1.16.0\nidna==3.7");
     let again = env.rebuild(&image, &more).await.unwrap();
     let rebuilt = env.finished(again.id).await;
     let log = builds::full_log(&env.db, again.id).await.unwrap();
     assert_eq!(rebuilt.state(), BuildState::Succeeded, "{log}");
-    assert_eq!(cached_steps(&log), [2, 3, 4, 5], "{log}");
+    assert_eq!(cached_steps(&log), [2, 3, 4, 5, 6], "{log}");
+    assert_eq!(log.matches("Successfully installed").count(), 1, "{log}");
+    assert!(
+        log.contains("Successfully installed idna-3.7\n"),
+        "only idna: {log}"
+    );
     assert!(
         rebuilt.installed.contains("pip idna==3.7"),
         "{}",
@@ -468,7 +475,7 @@ async fn cancel_stops_the_build_process_and_keeps_its_log() {
     let cancelled = env.finished(build.id).await;
     assert_eq!(cancelled.state(), BuildState::Cancelled);
     let log = builds::full_log(&env.db, build.id).await.unwrap();
-    assert!(log.contains("STEP 4/7"), "the log so far is kept: {log}");
+    assert!(log.contains("STEP 4/11"), "the log so far is kept: {log}");
     assert!(log.contains("[kiln] stopped"), "{log}");
     let left = Command::new("pgrep")
         .args(["-f", &format!("kiln-build-{}-", build.id)])
@@ -555,7 +562,7 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
         .unwrap()
         .unwrap();
     assert!(body.contains("event: log"), "{body}");
-    assert!(body.contains("data: STEP 1/7"), "{body}");
+    assert!(body.contains("data: STEP 1/11"), "{body}");
     assert!(
         body.trim_end().ends_with("event: end\ndata: ended"),
         "{body}"
@@ -603,7 +610,7 @@ async fn a_group_admin_builds_through_the_web_follows_the_live_log_and_others_ar
         .send()
         .await
         .unwrap();
-    assert!(download.text().await.unwrap().contains("STEP 7/7"));
+    assert!(download.text().await.unwrap().contains("STEP 11/11"));
 }
 
 #[tokio::test]

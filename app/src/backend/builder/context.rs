@@ -13,8 +13,9 @@ pub struct BuildContext {
     pub files: Vec<(&'static str, String)>,
 }
 
-/// How many steps the Containerfile has, for the progress bar.
-pub const BUILD_STEPS: u32 = 7;
+/// How many steps the Containerfile has, for the progress bar: FROM, the cache scope,
+/// USER, APT, Conda, five Pip steps, USER.
+pub const BUILD_STEPS: u32 = 11;
 
 /// Where build steps find the optional CA bundle (mounted read-only when configured).
 pub const CA_PATH: &str = "/run/kiln/ca.crt";
@@ -54,24 +55,25 @@ pub fn build_context(
     }
     let apt = lines(&spec.packages.apt);
     let conda = environment_yml(&spec.packages);
-    let pip = lines(&spec.packages.pip);
+    let (pip_steps, pip_files) = pip_steps(&spec.packages.pip);
     let containerfile = CONTAINERFILE
+        .replace("{pip_steps}", &pip_steps)
         .replace("{base}", &pinned)
         .replace("{scope}", &scope.0)
         .replace("{apt_key}", &input_key(&apt))
         .replace("{conda_key}", &input_key(&conda))
-        .replace("{pip_key}", &input_key(&pip))
         .replace("{user}", user)
         .replace("{ca}", CA_PATH)
         .replace("{record}", RECORD_PATH);
+    let mut files = vec![
+        ("Containerfile", containerfile),
+        ("apt.txt", apt),
+        ("environment.yml", conda),
+    ];
+    files.extend(pip_files);
     Ok(BuildContext {
         base: pinned,
-        files: vec![
-            ("Containerfile", containerfile),
-            ("apt.txt", apt),
-            ("environment.yml", conda),
-            ("requirements.txt", pip),
-        ],
+        files,
     })
 }
 
@@ -147,11 +149,13 @@ fn environment_yml(packages: &Packages) -> String {
 /// constants. The steps run as uid 0 by number: an image without `/etc/passwd` has no
 /// user named root to look up.
 ///
-/// APT, Conda and Pip are a layer each, in that order, so that a change to a later list
-/// reuses the layers before it. A step reads its list through a bind mount, which
+/// APT, Conda and Pip are layers of their own, in that order, so that a change to a later
+/// list reuses the layers before it; Pip has five, by line (see [`PIP_FIRST_LINES`]), so
+/// that one package added at its end installs only that package. A step reads its list
+/// through a bind mount, which
 /// builders do not key their layer cache on (buildah does not), so the list's digest is
 /// written into the step: a new list is a new step. The scope label comes before every
-/// step, so two groups never share a cached layer. The Pip step ends by writing the
+/// step, so two groups never share a cached layer. The last Pip step ends by writing the
 /// record of installed packages (whatever installed them).
 /// Each step prints `kiln-error: REASON:` before failing for a reason Kiln names.
 const CONTAINERFILE: &str = r#"FROM {base}
@@ -173,23 +177,67 @@ if [ -s /tmp/kiln/environment.yml ]; then \
   elif command -v conda >/dev/null 2>&1; then conda env update -n base -f /tmp/kiln/environment.yml; \
   else echo "kiln-error: no-conda: the base image has no conda, mamba or micromamba, which the Conda packages need" >&2; exit 1; fi; \
 fi
-RUN --mount=type=bind,source=requirements.txt,target=/tmp/kiln/requirements.txt set -eu; : kiln-input {pip_key}; \
-if [ -s /tmp/kiln/requirements.txt ]; then \
+{pip_steps}USER {user}
+"#;
+
+/// One Pip step: `{file}` is the list up to this step's last line (pip resolves them all
+/// together), installed when the list reaches line `{first}`; otherwise the step does
+/// nothing.
+const PIP_STEP: &str = r#"RUN --mount=type=bind,source={file},target=/tmp/kiln/requirements.txt set -eu; : kiln-input {key}; \
+if [ "$(wc -l < /tmp/kiln/requirements.txt)" -ge {first} ]; then \
   if [ -f {ca} ]; then export PIP_CERT={ca}; fi; \
   py=$(command -v python3 || command -v python || true); \
   [ -n "$py" ] || { echo "kiln-error: no-python: the base image has no python3, which the Pip packages need" >&2; exit 1; }; \
   PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
     "$py" -m pip install --no-input -r /tmp/kiln/requirements.txt; \
-fi; \
+fi"#;
+
+/// The end of the last Pip step: the record of installed packages (whatever installed them).
+const RECORD: &str = r#"; \
 set +e; mkdir -p /opt/kiln; \
 (dpkg-query -W 2>/dev/null || true) > /opt/kiln/apt-installed.txt; \
 ( (command -v micromamba >/dev/null 2>&1 && micromamba list -n base) || (command -v conda >/dev/null 2>&1 && conda list -n base) || true) > /opt/kiln/conda-installed.txt 2>/dev/null; \
 py=$(command -v python3 || command -v python || true); \
 ( [ -n "$py" ] && "$py" -m pip freeze 2>/dev/null || true) > /opt/kiln/pip-installed.txt; \
 { sed 's/^/apt /' /opt/kiln/apt-installed.txt; sed 's/^/conda /' /opt/kiln/conda-installed.txt; sed 's/^/pip /' /opt/kiln/pip-installed.txt; } > {record}; \
-true
-USER {user}
-"#;
+true"#;
+
+/// The first line of each Pip step: lines 1, 2–3, 4–7, 8–15 and 16 on. A package added at
+/// the end of the list reinstalls only the step it falls in and those after it, which
+/// install nothing until the list reaches them.
+const PIP_FIRST_LINES: [usize; 5] = [1, 2, 4, 8, 16];
+
+/// The Pip steps, and their files: `requirements-N.txt`, the list up to step N's last
+/// line; the last step's is the whole list, `requirements.txt`.
+fn pip_steps(pip: &[String]) -> (String, Vec<(&'static str, String)>) {
+    const FILES: [&str; 5] = [
+        "requirements-1.txt",
+        "requirements-2.txt",
+        "requirements-3.txt",
+        "requirements-4.txt",
+        "requirements.txt",
+    ];
+    let mut steps = String::new();
+    let mut files = Vec::new();
+    for (n, first) in PIP_FIRST_LINES.into_iter().enumerate() {
+        let upto = PIP_FIRST_LINES
+            .get(n + 1)
+            .map_or(pip.len(), |next| (next - 1).min(pip.len()));
+        let list = lines(&pip[..upto]);
+        steps.push_str(
+            &PIP_STEP
+                .replace("{file}", FILES[n])
+                .replace("{key}", &input_key(&list))
+                .replace("{first}", &first.to_string()),
+        );
+        if n + 1 == PIP_FIRST_LINES.len() {
+            steps.push_str(RECORD);
+        }
+        steps.push('\n');
+        files.push((FILES[n], list));
+    }
+    (steps, files)
+}
 
 #[cfg(test)]
 mod tests {
@@ -244,18 +292,23 @@ mod tests {
     fn each_list_keys_only_its_own_layer_and_groups_never_share_one() {
         let spec = form().validate_spec().unwrap();
         let keys = input_keys(&containerfile(&spec));
-        assert_eq!(keys.len(), 3, "APT, Conda and Pip steps");
+        assert_eq!(keys.len(), 7, "APT, Conda and five Pip steps");
         for key in &keys {
             assert_eq!(key.len(), 16);
             assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
         }
+        // The form's Pip list has one line; a second falls in the second Pip step.
         let one_more_pip = BuildForm {
             pip: "torch==2.3.0+cu121\nsix\n".into(),
             ..form()
         };
         let changed = input_keys(&containerfile(&one_more_pip.validate_spec().unwrap()));
-        assert_eq!(changed[..2], keys[..2], "APT and Conda layers are reused");
-        assert_ne!(changed[2], keys[2], "the Pip layer is rebuilt");
+        assert_eq!(
+            changed[..3],
+            keys[..3],
+            "APT, Conda and the first Pip step are reused"
+        );
+        assert_ne!(changed[3], keys[3], "the Pip step of line 2 runs");
         let one_more_apt = BuildForm {
             apt: "curl\ngit\n".into(),
             ..form()
@@ -263,6 +316,44 @@ mod tests {
         let changed = input_keys(&containerfile(&one_more_apt.validate_spec().unwrap()));
         assert_ne!(changed[0], keys[0]);
         assert_eq!(changed[1..], keys[1..]);
+        // A Pip step installs the list up to its own last line, once the list reaches it.
+        let long = BuildForm {
+            pip: (1..=20).map(|i| format!("p{i}\n")).collect(),
+            ..form()
+        };
+        let context = build_context(
+            &long.validate_spec().unwrap(),
+            DIGEST,
+            "jovyan",
+            &scope(Some(7)),
+        )
+        .unwrap();
+        let file = |name: &str| {
+            context
+                .files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1
+                .lines()
+                .count()
+        };
+        assert_eq!(
+            [
+                "requirements-1.txt",
+                "requirements-2.txt",
+                "requirements-3.txt",
+                "requirements-4.txt",
+                "requirements.txt"
+            ]
+            .map(file),
+            [1, 3, 7, 15, 20]
+        );
+        assert_eq!(
+            context.files[0].1.matches("-ge ").count(),
+            5,
+            "each Pip step says from which line it installs"
+        );
 
         let label = |scope: CacheScope| {
             build_context(&spec, DIGEST, "jovyan", &scope)
