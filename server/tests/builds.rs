@@ -374,6 +374,38 @@ async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anyth
 
 #[tokio::test]
 #[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_layer_cache_past_its_limit_is_emptied_once_the_build_has_ended() {
+    let settings = test_settings(Duration::from_secs(900));
+    let work = std::env::temp_dir().join(format!("kiln-builds-{}", random_hex(4)));
+    let builder = LocalBuildah::new(settings.clone(), work, Sandbox::default()).with_cache_limit(1);
+    let env = env_with(BuildQueue::new(Arc::new(builder), settings)).await;
+    let (_, build) = env
+        .create(&form(&env.base("debian:bookworm"), "hello", ""))
+        .await
+        .unwrap();
+    let done = env.finished(build.id).await;
+    assert_eq!(done.state(), BuildState::Succeeded, "{done:?}");
+    // The cache is measured and emptied just after the build: the last build's name and
+    // every layer no name holds are gone.
+    let started = Instant::now();
+    loop {
+        // Listed while the cache is being emptied, an image can vanish mid-list: try again.
+        let names = buildah_script("buildah images --format '{{.Name}}' || echo busy").await;
+        let unnamed =
+            buildah_script("buildah images --quiet --filter dangling=true || echo busy").await;
+        if !names.contains("localhost/kiln-cache/") && unnamed.trim().is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still cached:\n{names}\nunnamed:\n{unnamed}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
 async fn a_rebuild_keeps_the_old_url_until_it_succeeds_and_a_failed_one_changes_nothing() {
     let env = env(Duration::from_secs(900)).await;
     let (image, first) = env

@@ -13,11 +13,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::BufReader;
 use tokio::process::Command;
+use tokio::sync::RwLock;
 
 use super::context::{CA_PATH, RECORD_LIMIT, RECORD_PATH};
 use super::lines::{BoundedLines, MAX_LINE};
@@ -34,8 +35,9 @@ pub struct LocalBuildah {
     sandbox: Sandbox,
     /// Bytes buildah's storage (the layer cache) may hold after a build.
     cache_limit: u64,
-    /// Builds running now: the cache is emptied only when none is.
-    running: AtomicUsize,
+    /// Held shared by each running build, alone while the cache is emptied: a running
+    /// build's layers have no name, so emptying must wait until none runs.
+    building: Arc<RwLock<()>>,
 }
 
 /// The layer cache's limit unless configured: 20 GiB.
@@ -53,7 +55,7 @@ impl LocalBuildah {
             work_dir,
             sandbox,
             cache_limit: DEFAULT_CACHE_LIMIT,
-            running: Default::default(),
+            building: Default::default(),
         }
     }
 
@@ -102,7 +104,7 @@ impl Builder for LocalBuildah {
         // sandbox covers. The auth file's folder is inside them.
         let context_root = std::env::temp_dir().join(format!("kiln-{name}"));
         let auth_dir = self.work_dir.join(&name);
-        let counted = Counted::enter(&self.running);
+        let running = self.building.clone().read_owned().await;
         let result = match (
             std::fs::create_dir_all(&context_root).map_err(fail),
             std::fs::create_dir_all(&auth_dir).map_err(fail),
@@ -115,40 +117,14 @@ impl Builder for LocalBuildah {
         };
         let _ = std::fs::remove_dir_all(&context_root);
         let _ = std::fs::remove_dir_all(&auth_dir);
-        if counted.leave() {
-            self.keep_cache_bounded(log).await;
-        }
+        drop(running);
+        // Measuring the cache takes a moment (it walks buildah's storage): not the build's.
+        tokio::spawn(keep_cache_bounded(self.building.clone(), self.cache_limit));
         result
     }
 }
 
 impl LocalBuildah {
-    /// Empties the layer cache when buildah's storage holds more than the limit. Called
-    /// when no build runs: a running build's layers have no name either.
-    async fn keep_cache_bounded(&self, log: &mut LogWriter) {
-        let held = match storage_bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot measure the layer cache");
-                return;
-            }
-        };
-        if held <= self.cache_limit {
-            return;
-        }
-        match empty_cache().await {
-            Ok(_) => {
-                tracing::info!(held, limit = self.cache_limit, "layer cache emptied");
-                log.note(&format!(
-                    "the layer cache held {held} bytes, more than its limit of {} (KILN_BUILD_CACHE_LIMIT): emptied",
-                    self.cache_limit
-                ))
-                .await;
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot empty the layer cache"),
-        }
-    }
-
     async fn build_in(
         &self,
         context_root: &Path,
@@ -374,28 +350,30 @@ pub fn read_in_root(root: &Path, path: &str, limit: u64) -> std::io::Result<Stri
     Ok(text.trim_end().to_owned())
 }
 
-/// One running build in a count; leaves it when dropped too (a build stopped midway).
-struct Counted<'a>(Option<&'a AtomicUsize>);
-
-impl<'a> Counted<'a> {
-    fn enter(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Counted(Some(count))
-    }
-
-    /// Leaves the count: whether no other build runs now.
-    fn leave(mut self) -> bool {
-        self.0
-            .take()
-            .is_some_and(|count| count.fetch_sub(1, Ordering::SeqCst) == 1)
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        if let Some(count) = self.0.take() {
-            count.fetch_sub(1, Ordering::SeqCst);
+/// Empties the layer cache when buildah's storage holds more than `limit` bytes and no
+/// build runs (a build starting meanwhile waits for it).
+async fn keep_cache_bounded(building: Arc<RwLock<()>>, limit: u64) {
+    let held = match storage_bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot measure the layer cache");
+            return;
         }
+    };
+    if held <= limit {
+        return;
+    }
+    let Ok(_alone) = building.try_write_owned() else {
+        // A build runs: the check after it empties the cache.
+        return;
+    };
+    match empty_cache().await {
+        Ok(()) => tracing::info!(
+            held,
+            limit,
+            "the layer cache passed its limit (KILN_BUILD_CACHE_LIMIT) and was emptied"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot empty the layer cache"),
     }
 }
 
