@@ -26,6 +26,11 @@ pub fn format_size(bytes: u64) -> String {
     format!("{value:.decimals$} {unit}")
 }
 
+/// A size as a table cell shows it: a dash when it is not known.
+pub fn size_cell(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "—".to_owned(), format_size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_size;

@@ -429,7 +429,7 @@ pub fn view(row: &BuildRow, queue_position: Option<i64>) -> BuildView {
         finished_at: row.finished_at,
         queue_position,
         installed: row.installed.clone(),
-        compressed_size: row.compressed_size,
+        compressed_size: row.compressed_size.and_then(|b| u64::try_from(b).ok()),
     }
 }
 

@@ -33,7 +33,7 @@ pub struct BuildView {
     pub installed: String,
     /// The pushed image's compressed size in bytes, when its registry said.
     #[serde(default)]
-    pub compressed_size: Option<i64>,
+    pub compressed_size: Option<u64>,
 }
 
 /// The Build Details page of an image.

@@ -202,10 +202,7 @@ impl BuildQueue {
         Ok(Planned {
             target,
             reused: manifest.is_some(),
-            compressed_size: manifest
-                .as_deref()
-                .and_then(registry::compressed_size)
-                .and_then(|size| i64::try_from(size).ok()),
+            compressed_size: manifest.as_deref().and_then(registry::compressed_size),
         })
     }
 
@@ -469,11 +466,10 @@ impl BuildQueue {
         };
         if let Ok(built) = &mut result {
             // What the image costs to pull, as its registry stores it.
-            let size = builder
+            built.compressed_size = builder
                 .registry()
                 .compressed_size(&job.target, &job.auth)
                 .await;
-            built.compressed_size = size.and_then(|bytes| i64::try_from(bytes).ok());
         }
         log.close().await;
         result

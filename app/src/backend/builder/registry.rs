@@ -112,7 +112,7 @@ impl Registry {
     /// The manifest of `target` as its registry has it (`None`: not there, or no answer
     /// in time).
     pub async fn manifest(&self, target: &str, auth: &RegistryAuth) -> Option<String> {
-        let Ok(dir) = self.prepare(&format!("exists-{}", crate::backend::random_hex(6)), auth)
+        let Ok(dir) = self.prepare(&format!("manifest-{}", crate::backend::random_hex(6)), auth)
         else {
             return None;
         };
@@ -132,7 +132,7 @@ impl Registry {
     }
 
     /// The compressed size of `target` (see [`compressed_size`]), if its registry says.
-    pub async fn compressed_size(&self, target: &str, auth: &RegistryAuth) -> Option<u64> {
+    pub async fn compressed_size(&self, target: &str, auth: &RegistryAuth) -> Option<i64> {
         compressed_size(&self.manifest(target, auth).await?)
     }
 }
@@ -140,17 +140,19 @@ impl Registry {
 /// What an image costs to pull: the sizes its manifest gives for its config and layers
 /// (compressed, as stored in the registry). `None` for anything but one image's manifest
 /// (an index of several platforms, or not a manifest at all). The registry's answer is
-/// not trusted to be sane: sizes that overflow make `None`.
-pub fn compressed_size(manifest: &str) -> Option<u64> {
+/// not trusted to be sane: negative sizes, and sums past what the database stores (an
+/// `i64`), make `None`.
+pub fn compressed_size(manifest: &str) -> Option<i64> {
     let manifest: serde_json::Value = serde_json::from_str(manifest).ok()?;
     let config = manifest.get("config")?.get("size")?.as_u64()?;
-    manifest
+    let sum = manifest
         .get("layers")?
         .as_array()?
         .iter()
         .try_fold(config, |sum, layer| {
             sum.checked_add(layer.get("size")?.as_u64()?)
-        })
+        })?;
+    i64::try_from(sum).ok()
 }
 
 /// Why a registry question failed, in Kiln's words, from what the tool said: never the
@@ -224,6 +226,8 @@ pub fn on_path(tool: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn an_images_compressed_size_is_its_config_and_layers_and_nothing_else_has_one() {
         let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
@@ -242,11 +246,14 @@ mod tests {
             u64::MAX
         );
         assert_eq!(compressed_size(&overflowing), None);
+        let past_the_database = format!(
+            r#"{{"config":{{"size":1}},"layers":[{{"size":{}}}]}}"#,
+            i64::MAX
+        );
+        assert_eq!(compressed_size(&past_the_database), None);
         let negative = r#"{"config":{"size":1},"layers":[{"size":-5}]}"#;
         assert_eq!(compressed_size(negative), None);
     }
-
-    use super::*;
 
     #[test]
     fn a_registry_failure_is_told_in_kilns_words_never_the_tools() {

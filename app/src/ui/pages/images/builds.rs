@@ -192,7 +192,7 @@ fn BuildStatus(of: BuildView) -> impl IntoView {
                 <p class="build-status__message" role="alert">{build.message.clone()}</p>
             })}
             {build.compressed_size.map(|bytes| {
-                let size = size_text(Some(bytes));
+                let size = crate::domain::size::format_size(bytes);
                 view! {
                     <p class="build-status__size" data-testid="build-size">{tf(l, "Compressed size: {size}", &[("size", &size)])}</p>
                 }
@@ -252,13 +252,6 @@ fn reason_label(l: Lang, reason: &str) -> &str {
     }
 }
 
-/// A build's compressed size for the page; a dash when its registry did not say.
-fn size_text(bytes: Option<i64>) -> String {
-    bytes
-        .and_then(|b| u64::try_from(b).ok())
-        .map_or_else(|| "—".to_owned(), crate::domain::size::format_size)
-}
-
 #[component]
 fn HistoryRow(of: BuildView) -> impl IntoView {
     let build = of;
@@ -277,7 +270,7 @@ fn HistoryRow(of: BuildView) -> impl IntoView {
             <td>{state_label(l, &build)}</td>
             <td>{build.created_by.clone()}</td>
             <td>{duration}</td>
-            <td class="table__size">{size_text(build.compressed_size)}</td>
+            <td class="table__size">{crate::domain::size::size_cell(build.compressed_size)}</td>
             <td class="table__description">{build.target.clone()}</td>
         </tr>
     }

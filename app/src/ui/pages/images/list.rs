@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{group_param, scope_title};
 use crate::api::images::{list_images, list_path};
-use crate::domain::size::format_size;
+use crate::domain::size::size_cell;
 use crate::domain::{BuildState, ListQuery, SortColumn};
 use crate::i18n::{said_message, t, tf, use_lang};
 use crate::ui::components::status::ApiErrorView;
@@ -162,7 +162,7 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
             <td>{image.display_name} {standing}</td>
             <td class="table__description">{image.description}</td>
             <td><span class=format!("type type--{}", image.image_type)>{image.image_type.clone()}</span></td>
-            <td class="table__size" data-testid="image-size">{image.compressed_size.map(format_size).unwrap_or_else(|| "—".into())}</td>
+            <td class="table__size" data-testid="image-size">{size_cell(image.compressed_size)}</td>
             <td class="table__actions">
                 <A href=edit attr:class="icon-button" attr:aria-label=edit_label.clone() attr:title=edit_label>
                     <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon">
