@@ -233,6 +233,18 @@ mod tests {
             let given = format!("log-test-{format:?}");
             let made = {
                 let _guard = tracing::subscriber::set_default(subscriber);
+                // Tracing caches per call site whether anyone listens. Another test's thread
+                // may have been registering a call site of this path when this subscriber
+                // appeared and cached "no one" after it (seen in CI: no line captured). One
+                // request registers this path's call sites; rebuilding the caches then counts
+                // this subscriber in; the lines of that request are dropped.
+                send(
+                    &app,
+                    request(Method::GET, "/api/v1/nothing", Some("warm-up")),
+                )
+                .await;
+                tracing::callsite::rebuild_interest_cache();
+                captured.0.lock().unwrap().clear();
                 send(&app, request(Method::GET, "/api/v1/nothing", Some(&given))).await;
                 let (parts, _) = send(&app, request(Method::GET, "/api/v1/nothing", None)).await;
                 id_of(&parts).to_owned()
