@@ -386,6 +386,13 @@ async fn serve(config: Config) -> Result<(), CliError> {
         retention,
         stop_builds.clone(),
     ));
+    if !config.builds.base_check_interval.is_zero() {
+        tokio::spawn(ops::base_updates::run(
+            state.clone(),
+            config.builds.base_check_interval,
+            stop_builds.clone(),
+        ));
+    }
     let queue = tokio::spawn(builds.run(db, secret, stop_builds.clone()));
     let app = crate::router::router_with(
         state,

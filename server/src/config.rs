@@ -267,6 +267,11 @@ pub struct BuildConfig {
     )]
     pub build_cache_limit: u64,
 
+    /// How often the replica that leads checks whether the base image tags of built images
+    /// name newer images (`6h`, `30m`, `90s`; `0s`: only when asked on Build Details).
+    #[arg(long, env = "KILN_BASE_CHECK_INTERVAL", default_value = "6h", value_parser = parse_duration, global = true)]
+    pub base_check_interval: Duration,
+
     /// Builds running at once, in all.
     #[arg(long, env = "KILN_BUILDS_TOTAL", default_value_t = 4, global = true)]
     pub builds_total: i64,

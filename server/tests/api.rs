@@ -6,7 +6,7 @@ mod common;
 use app::backend::builds;
 use app::backend::db::testing::conn;
 use app::backend::images::{self, Scope};
-use app::backend::{groups, users};
+use app::backend::{base_updates, groups, users};
 use app::domain::{ImageForm, Role};
 use app::ops::tokens;
 use common::TestApp;
@@ -269,6 +269,31 @@ async fn every_route_answers_each_caller_by_the_policy() {
                 Method::POST,
                 format!("/api/v1/images/{global_built}/builds"),
                 Some(json!({"base_image": "registry.example/base:2"})),
+                global_rule(who, 422),
+            ),
+            // Before its first success an image has no base image status to answer with.
+            (
+                Method::PUT,
+                format!("/api/v1/groups/ml/images/{built}/base"),
+                Some(json!({"auto_rebuild": true})),
+                group_rule(who, 204, false),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/groups/ml/images/{built}/base/check"),
+                None,
+                group_rule(who, 422, false),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/images/{global_built}/base"),
+                Some(json!({"auto_rebuild": false})),
+                global_rule(who, 204),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/images/{global_built}/base/check"),
+                None,
                 global_rule(who, 422),
             ),
             (
@@ -950,6 +975,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/builds/{id}/cancel",
         "/api/v1/builds/{id}/log",
         "/api/v1/builds/{id}/sbom",
+        "/api/v1/groups/{group}/images/{name}/base",
+        "/api/v1/groups/{group}/images/{name}/base/check",
         "/api/v1/me/launchable-images",
         "/api/v1/users/{user}/launchable-images",
     ] {
@@ -2527,4 +2554,87 @@ async fn a_built_images_compressed_size_is_listed_sorted_and_offered_to_launch_p
     };
     assert_eq!(size_of(&built[0]), Some(json!(300_000_000)));
     assert_eq!(size_of(&registered), None, "not known, not sent");
+}
+
+#[tokio::test]
+async fn an_updated_base_image_is_marked_in_the_list_the_selection_api_and_build_details() {
+    let api = Api::start().await;
+    let ml = Scope::Group(api.group_id("ml").await);
+    let (name, first) = api.queued_build(ml).await;
+    succeed(&api, first, "").await;
+    let image = images::require(&api.app.db, ml, &name).await.unwrap();
+    let marked = |body: &Value, list: &str| {
+        body[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} in {body}"))["base_updated"]
+            .as_bool()
+            .unwrap()
+    };
+    let list = "/api/v1/groups/ml/images";
+    let launch = "/api/v1/me/launchable-images";
+    let (_, body) = api.send("group admin", Method::GET, list, None).await;
+    assert!(!marked(&body, "images"), "never checked: not marked");
+
+    // The leader's check found the tag naming another image (the registry read itself is
+    // covered by the real-registry test in builds.rs).
+    let newer = "sha256:11";
+    base_updates::record_check(&api.app.db, image.id, Ok(newer))
+        .await
+        .unwrap();
+    let (_, body) = api.send("group admin", Method::GET, list, None).await;
+    assert!(marked(&body, "images"), "{body}");
+    let (_, body) = api.send("member", Method::GET, launch, None).await;
+    assert!(
+        marked(&body, "images"),
+        "launch pages see it at once: {body}"
+    );
+    let html = details_html(&api, &name, "en").await;
+    assert!(html.contains("now names a newer image"), "{html}");
+    assert!(html.contains("Rebuild on the updated base image"));
+    let html = details_html(&api, &name, "zh-TW").await;
+    assert!(html.contains("已指向較新的映像檔"), "{html}");
+
+    // The automatic rebuild, switched on by a group admin (a member may not).
+    let base = format!("/api/v1/groups/ml/images/{name}/base");
+    let on = json!({"auto_rebuild": true});
+    let (status, _) = api
+        .send("member", Method::PUT, &base, Some(on.clone()))
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = api.send("group admin", Method::PUT, &base, Some(on)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["auto_rebuild"], true);
+    assert_eq!(body["updated"], true);
+    assert_eq!(body["built_on"], "sha256:00");
+    assert_eq!(body["latest"], newer);
+    assert_eq!(body["image"], "registry.example/base:1");
+    let odd = json!({"auto_rebuild": true, "every": "1h"});
+    let (status, body) = api.send("group admin", Method::PUT, &base, Some(odd)).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(
+        body.to_string().contains("every"),
+        "names the field: {body}"
+    );
+    // Builds are off here: a check on demand says so rather than failing quietly.
+    let check = format!("{base}/check");
+    let (status, body) = api.send("group admin", Method::POST, &check, None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "builder", "{body}");
+
+    // A build on the new base succeeds: the mark goes.
+    let second = another_build(&api, ml, &name, "registry.example/out:2", false).await;
+    sqlx::query("UPDATE builds SET base_digest = $1 WHERE id = $2")
+        .bind(newer)
+        .bind(second)
+        .execute(&api.app.db.pool)
+        .await
+        .unwrap();
+    succeed(&api, second, "").await;
+    let (_, body) = api.send("group admin", Method::GET, list, None).await;
+    assert!(!marked(&body, "images"), "{body}");
+    let (_, body) = api.send("member", Method::GET, launch, None).await;
+    assert!(!marked(&body, "images"), "{body}");
 }

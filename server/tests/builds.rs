@@ -448,6 +448,101 @@ async fn a_rebuild_keeps_the_old_url_until_it_succeeds_and_a_failed_one_changes_
     assert!(log.contains("kiln-no-such-package"), "{log}");
 }
 
+/// Points the registry tag `to` at the image `from` (skopeo copies the manifest and
+/// whatever layers the tag's repository lacks).
+async fn tag_as(from: &str, to: &str) {
+    buildah_script(&format!(
+        "skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false docker://{from} docker://{to}"
+    ))
+    .await;
+}
+
+/// Pushes a new image under the tag `base`: its image with one more label, so another
+/// digest (as a base image's security fix would be, under the same tag).
+async fn move_tag(base: &str) {
+    let local = format!("kiln-test-moved-{}", random_hex(4));
+    buildah_script(&format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{base}); \
+         buildah config --label io.kiln.test.moved={local} $c; \
+         buildah commit --quiet --rm $c {local} >/dev/null; \
+         buildah push --quiet --tls-verify=false {local} docker://{base}; \
+         buildah rmi -f {local} >/dev/null"
+    ))
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_base_image_pushed_again_under_its_tag_is_noticed_and_rebuilt_by_itself() {
+    use app::backend::base_updates;
+    use app::ops::base_updates::{AUTOMATIC, check_due, set_auto_rebuild};
+    let env = env(Duration::from_secs(900)).await;
+    let state = &env.call.state;
+    let base = env.base(&format!("debian-moving-{}:stable", random_hex(4)));
+    tag_as(&env.base("debian:bookworm"), &base).await;
+    let (image, first) = env.create(&form(&base, "hello", "")).await.unwrap();
+    let first = env.finished(first.id).await;
+    assert_eq!(first.state(), BuildState::Succeeded, "{first:?}");
+
+    // The leader's pass: the tag names what the image was built on.
+    check_due(state, Duration::ZERO).await;
+    let checked = images::by_id(&env.db, image.id).await.unwrap();
+    assert_eq!(
+        checked.base_latest.as_deref(),
+        Some(first.base_digest.as_str())
+    );
+    assert!(!checked.base_updated());
+    assert!(checked.base_check_error.is_empty(), "{checked:?}");
+
+    // A new image under the same tag, and the automatic rebuild switched on.
+    move_tag(&base).await;
+    set_auto_rebuild(&env.call, Some("ml"), &image.name, true)
+        .await
+        .unwrap();
+    check_due(state, Duration::ZERO).await;
+    let marked = images::by_id(&env.db, image.id).await.unwrap();
+    assert!(marked.base_updated(), "{marked:?}");
+    let newer = marked.base_latest.clone().unwrap();
+    assert_ne!(newer, first.base_digest);
+    let rebuild = builds::active_of(&env.db, image.id)
+        .await
+        .unwrap()
+        .expect("the automatic rebuild is queued");
+    assert_eq!(rebuild.created_by, AUTOMATIC);
+    assert_eq!(rebuild.base_digest, newer, "built on the new base");
+    if builds::get(&env.db, rebuild.id)
+        .await
+        .unwrap()
+        .state()
+        .is_active()
+    {
+        assert_eq!(env.url_of(&image).await, first.target, "old URL meanwhile");
+    }
+    // Another pass while it runs queues nothing more.
+    check_due(state, Duration::ZERO).await;
+    assert_eq!(builds::history(&env.db, image.id).await.unwrap().len(), 2);
+
+    let rebuilt = env.finished(rebuild.id).await;
+    assert_eq!(rebuilt.state(), BuildState::Succeeded, "{rebuilt:?}");
+    let moved = images::by_id(&env.db, image.id).await.unwrap();
+    assert_eq!(moved.url, rebuilt.target, "the URL moves on success");
+    assert_ne!(moved.url, first.target);
+    assert!(!moved.base_updated(), "{moved:?}");
+    // Checked again: up to date, nothing queued.
+    check_due(state, Duration::ZERO).await;
+    assert!(
+        builds::active_of(&env.db, image.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        base_updates::built_on(&env.db, image.id, &newer)
+            .await
+            .unwrap()
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
 async fn bad_base_images_fail_before_anything_is_queued_and_a_base_without_apt_fails_with_that_reason()

@@ -130,6 +130,48 @@ pub async fn cancel_build(group: Option<String>, name: String, build: i64) -> Re
     Ok(())
 }
 
+/// Asks now whether the tag of the image's base image names a newer image (and queues the
+/// automatic rebuild when the image asks for it).
+#[server(endpoint = "check_base_image")]
+pub async fn check_base_image(group: Option<String>, name: String) -> Result<(), ApiError> {
+    use crate::ops::base_updates::check_now;
+    let path = builds_path(group.as_deref(), &name);
+    run(|call| async move { check_now(&call, group.as_deref(), &name).await.map(drop) }).await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
+/// Rebuilds the image from its live build's spec on what its base image's tag names now.
+#[server(endpoint = "rebuild_on_new_base")]
+pub async fn rebuild_on_new_base(group: Option<String>, name: String) -> Result<(), ApiError> {
+    use crate::ops::base_updates::rebuild;
+    let path = builds_path(group.as_deref(), &name);
+    run(|call| async move { rebuild(&call, group.as_deref(), &name).await.map(drop) }).await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
+/// Turns "rebuild automatically when the base image changes" on (`enabled` present, as a
+/// checked box posts it) or off.
+#[server(endpoint = "set_auto_rebuild")]
+pub async fn set_auto_rebuild(
+    group: Option<String>,
+    name: String,
+    enabled: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::ops::base_updates::set_auto_rebuild;
+    let path = builds_path(group.as_deref(), &name);
+    let on = enabled.is_some();
+    run(|call| async move {
+        set_auto_rebuild(&call, group.as_deref(), &name, on)
+            .await
+            .map(drop)
+    })
+    .await?;
+    leptos_axum::redirect(&path);
+    Ok(())
+}
+
 /// An image's build details, history and the end of the newest log.
 #[server(endpoint = "build_details")]
 pub async fn build_details(group: Option<String>, name: String) -> Result<BuildsPage, ApiError> {

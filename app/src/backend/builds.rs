@@ -49,7 +49,7 @@ impl BuildRow {
     }
 }
 
-const COLUMNS: &str = "id, image_id, group_id, revision, spec, image_type, state, reason, message, \
+pub(crate) const COLUMNS: &str = "id, image_id, group_id, revision, spec, image_type, state, reason, message, \
      step, steps, base_digest, base_user, target, reused, installed, created_by, queued_at, \
      started_at, finished_at, log_cursor, compressed_size";
 
@@ -148,11 +148,12 @@ pub async fn enqueue(conn: &mut Conn, new: &NewBuild<'_>, reused: bool) -> Resul
     Ok(build)
 }
 
-/// A succeeded build's image becomes the image's URL (for CPU and GPU alike).
+/// A succeeded build's image becomes the image's URL (for CPU and GPU alike), and its base
+/// image the one the image's base-update check compares with.
 async fn point_image_at(conn: &mut Conn, build: &BuildRow) -> Result<()> {
     sqlx::query(
         "UPDATE images SET url = $1, gpu_url = $1, image_type = $2, version = version + 1,
-                           updated_at = $3, compressed_size = $5
+                           updated_at = $3, compressed_size = $5, base_digest = $6
          WHERE id = $4",
     )
     .bind(&build.target)
@@ -160,6 +161,7 @@ async fn point_image_at(conn: &mut Conn, build: &BuildRow) -> Result<()> {
     .bind(now_ms())
     .bind(build.image_id)
     .bind(build.compressed_size)
+    .bind(&build.base_digest)
     .execute(conn)
     .await?;
     Ok(())

@@ -36,6 +36,15 @@ pub struct ImageRow {
     pub retired_at: Option<i64>,
     /// The compressed size of the build its URL names (built images only).
     pub compressed_size: Option<i64>,
+    /// Built images: the base image digest the build its URL names was built on, and the
+    /// one the base image's tag pointed to at the last check (see `base_updates`).
+    pub base_digest: Option<String>,
+    pub base_latest: Option<String>,
+    pub base_checked_at: Option<i64>,
+    /// Why the last check failed ('' when it didn't).
+    pub base_check_error: String,
+    /// 1: queue a rebuild when the base image is updated.
+    pub auto_rebuild: i64,
 }
 
 /// One page of a list, and how many rows match in all.
@@ -45,7 +54,7 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at, compressed_size";
+pub(crate) const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at, compressed_size, base_digest, base_latest, base_checked_at, base_check_error, auto_rebuild";
 
 /// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
 fn scope_clause(scope: Scope) -> &'static str {
@@ -389,6 +398,14 @@ pub async fn successors(db: &Db, ids: &[i64]) -> Result<Vec<(i64, Successor)>> {
 }
 
 impl ImageRow {
+    /// Whether the base image's tag names a newer image than the live build's base.
+    pub fn base_updated(&self) -> bool {
+        crate::domain::base_update::is_updated(
+            self.base_digest.as_deref(),
+            self.base_latest.as_deref(),
+        )
+    }
+
     /// Where the image stands as of `now`, its successor (if it names one) read already.
     pub fn standing(&self, successor: Option<Successor>, now: i64) -> Standing {
         Standing::of(

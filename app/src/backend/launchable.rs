@@ -35,7 +35,8 @@ pub async fn version(db: &Db) -> Result<i64> {
 
 /// The columns a launch entry needs, with its pull secret's name and newest build state.
 const SELECT_ENTRIES: &str = "SELECT g.name AS group_name, i.name, i.display_name, i.description,
-            i.image_type, i.url, i.gpu_url, i.compressed_size, c.name AS pull_secret,
+            i.image_type, i.url, i.gpu_url, i.compressed_size, i.base_digest, i.base_latest,
+            c.name AS pull_secret,
             (SELECT b.state FROM builds b WHERE b.image_id = i.id
              ORDER BY b.revision DESC LIMIT 1) AS build_state,
             i.deprecated_at, i.retire_at, i.retired_at, s.name AS successor_name,
@@ -56,6 +57,8 @@ struct Row {
     url: String,
     gpu_url: String,
     compressed_size: Option<i64>,
+    base_digest: Option<String>,
+    base_latest: Option<String>,
     pull_secret: Option<String>,
     build_state: Option<String>,
     deprecated_at: Option<i64>,
@@ -195,6 +198,10 @@ fn candidate(row: Row, now: i64) -> Result<Candidate> {
         url: row.url,
         gpu_url: row.gpu_url,
         compressed_size: row.compressed_size.and_then(|b| u64::try_from(b).ok()),
+        base_updated: crate::domain::base_update::is_updated(
+            row.base_digest.as_deref(),
+            row.base_latest.as_deref(),
+        ),
         pull_secret: row.pull_secret,
         build_state: row.build_state.as_deref().and_then(BuildState::parse),
     })

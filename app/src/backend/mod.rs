@@ -2,6 +2,7 @@
 //! builders. Nothing here checks permissions or speaks to people: that is `ops`.
 
 pub mod audit;
+pub mod base_updates;
 pub mod builder;
 pub mod builds;
 pub mod counter;

@@ -65,6 +65,10 @@ pub struct LaunchableImage {
     /// manifest says), for images built by Kiln.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compressed_size: Option<u64>,
+    /// For images built by Kiln: the tag of the base image it was built on names a newer
+    /// image now (a rebuild takes its fixes).
+    #[serde(default)]
+    pub base_updated: bool,
     pub owner: Owner,
     /// Has a URL to launch: always for registered images, after a success for built ones.
     pub ready: bool,
@@ -100,6 +104,8 @@ pub struct Candidate {
     pub gpu_url: String,
     /// Of the build its URL names (Kiln's builds only).
     pub compressed_size: Option<u64>,
+    /// Of the build its URL names (Kiln's builds only): see `domain::base_update`.
+    pub base_updated: bool,
     pub pull_secret: Option<String>,
     pub owner: Owner,
     pub build_state: Option<BuildState>,
@@ -181,6 +187,7 @@ impl Candidate {
             image_type: self.image_type,
             pull_secret: self.pull_secret,
             compressed_size: ready.then_some(self.compressed_size).flatten(),
+            base_updated: ready && self.base_updated,
             owner: self.owner,
             ready,
             build_state: self.build_state,
@@ -230,6 +237,7 @@ mod tests {
             url: url.into(),
             gpu_url: gpu_url.into(),
             compressed_size: None,
+            base_updated: false,
             pull_secret: None,
             owner: Owner::Group("ml".into()),
             build_state: None,

@@ -1,5 +1,6 @@
 //! Rules that hold the same in the browser, on the server and in the CLI.
 
+pub mod base_update;
 pub mod build;
 pub mod field;
 pub mod image;

@@ -308,4 +308,24 @@ pub static ENTRIES: &[(&str, &str)] = &[
     ("Detail", "詳情"),
     ("Older entries", "較舊的項目"),
     ("No older entries.", "沒有較舊的項目。"),
+    // Base-image updates (Build Details and the Images list).
+    ("◆ Base image updated", "◆ Base image 已更新"),
+    ("Built on", "創建於"),
+    ("Last checked", "上次檢查"),
+    ("unknown", "未知"),
+    (
+        "The base image {base} now names a newer image ({digest}). Rebuild to take its fixes; the image keeps its url until the build succeeds.",
+        "Base image {base} 已指向較新的映像檔（{digest}）。重新創建即可取得其修正；創建成功前映像檔保留目前的 url。",
+    ),
+    ("Rebuild on the updated base image", "以更新後的 Base image 重新創建"),
+    ("The last check failed: {why}", "上次檢查失敗：{why}"),
+    (
+        "The base image is pinned by digest: it cannot change.",
+        "Base image 以 digest 固定，不會變動。",
+    ),
+    ("Check the base image now", "立即檢查 Base image"),
+    (
+        "Rebuild automatically when the base image changes",
+        "Base image 變動時自動重新創建",
+    ),
 ];

@@ -66,7 +66,7 @@ pub async fn create_custom(
     let image = images::create_built(change.conn(), scope, &valid, credential).await?;
     let build = enqueue(
         change.conn(),
-        call,
+        &call.audit_name()?,
         &image,
         &valid.spec,
         &resolved,
@@ -110,10 +110,29 @@ pub async fn rebuild(
     }
     let spec = form.validate_spec().map_err(first)?;
     credentials::resolve_usable(&state.db, scope, spec.pull_secret.as_deref()).await?;
-    let (resolved, planned) = prepare(state, group, &image.name, &spec).await?;
-    let mut change = call.change().await?;
-    let build = enqueue(change.conn(), call, &image, &spec, &resolved, &planned).await?;
-    let detail = format!("build {} of {}", build.revision, spec.base_image.as_str());
+    queue_rebuild(state, call.audit_name()?, group, &image, &spec, "").await
+}
+
+/// Queues a build of `image` from `spec` for `by` (the name the build and the audit entry
+/// carry), in one change with its `build.rebuild` entry, whose detail ends with `why`.
+/// The base image resolves and the registry is asked first; the image keeps its URL until
+/// the build succeeds.
+pub(super) async fn queue_rebuild(
+    state: &AppState,
+    by: String,
+    group: Option<&str>,
+    image: &ImageRow,
+    spec: &BuildSpec,
+    why: &str,
+) -> OpResult<BuildRow> {
+    let (resolved, planned) = prepare(state, group, &image.name, spec).await?;
+    let mut change = super::audit::Change::begin(&state.db, by.clone()).await?;
+    let build = enqueue(change.conn(), &by, image, spec, &resolved, &planned).await?;
+    let detail = format!(
+        "build {} of {}{why}",
+        build.revision,
+        spec.base_image.as_str()
+    );
     change
         .commit("build.rebuild", &audit_target(group, &image.name), &detail)
         .await?;
@@ -143,7 +162,7 @@ async fn prepare(
 /// Writes the queued build of a resolved and planned spec.
 async fn enqueue(
     conn: &mut Conn,
-    call: &Call,
+    by: &str,
     image: &ImageRow,
     spec: &BuildSpec,
     resolved: &Resolved,
@@ -157,7 +176,7 @@ async fn enqueue(
         base_digest: &resolved.base.digest,
         base_user: &resolved.base.user,
         target: &planned.target,
-        created_by: &call.audit_name()?,
+        created_by: by,
         compressed_size: planned.compressed_size,
     };
     Ok(builds::enqueue(conn, &new, planned.reused).await?)
@@ -322,6 +341,7 @@ pub async fn details(call: &Call, group: Option<&str>, name: &str) -> OpResult<B
         .into_iter()
         .map(|c| c.name)
         .collect();
+    let base = super::base_updates::status(state, &image).await?;
     Ok(BuildsPage {
         name: image.name,
         display_name: image.display_name,
@@ -335,6 +355,7 @@ pub async fn details(call: &Call, group: Option<&str>, name: &str) -> OpResult<B
         bases: bases(state, scope).await?,
         builds_disabled: (!state.builds.enabled()).then(|| state.builds.disabled_reason.clone()),
         changes: changes(state, &rows).await?,
+        base,
     })
 }
 

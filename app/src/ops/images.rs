@@ -80,6 +80,7 @@ pub async fn list(call: &Call, group: Option<&str>, query: &ListQuery) -> OpResu
                 built: i.source == "build",
                 ready: !i.url.is_empty(),
                 compressed_size: i.compressed_size.and_then(|b| u64::try_from(b).ok()),
+                base_updated: i.base_updated(),
                 name: i.name,
                 display_name: i.display_name,
                 description: i.description,

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod base_updates;
 pub mod builds;
 pub mod credentials;
 pub mod demo;

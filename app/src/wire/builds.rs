@@ -59,6 +59,9 @@ pub struct BuildsPage {
     /// The packages of the newest successful build against the previous one, when a
     /// successful build has a record of them.
     pub changes: Option<PackageChanges>,
+    /// The live build's base image, and whether its tag names a newer one; `None` before
+    /// the first success.
+    pub base: Option<crate::domain::base_update::BaseStatus>,
 }
 
 /// What changed in the packages of a successful build since the previous successful build

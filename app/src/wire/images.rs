@@ -21,6 +21,8 @@ pub struct ImageSummary {
     pub standing: crate::domain::Standing,
     /// The compressed size of the build its URL names (built images only).
     pub compressed_size: Option<u64>,
+    /// Built images: the base image's tag names a newer image than the live build's base.
+    pub base_updated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

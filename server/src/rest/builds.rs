@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::types::{Build, BuildHistory, BuildSpec, ErrorBody};
+use super::types::{BaseImage, BaseSettings, Build, BuildHistory, BuildSpec, ErrorBody};
 use super::{Body, Caller, Reply, build_id};
 
 async fn history(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<BuildHistory>> {
@@ -122,4 +122,70 @@ pub async fn sbom(caller: Caller, Path(id): Path<String>) -> Reply<Response> {
         sbom.json,
     )
         .into_response())
+}
+
+async fn check_base(caller: Caller, group: Option<&str>, name: &str) -> Reply<Json<BaseImage>> {
+    let status = ops::base_updates::check_now(&caller.call, group, name).await?;
+    Ok(Json(status.into()))
+}
+
+async fn set_base(
+    caller: Caller,
+    group: Option<&str>,
+    name: &str,
+    settings: BaseSettings,
+) -> Reply<Response> {
+    let on = settings.auto_rebuild;
+    let status = ops::base_updates::set_auto_rebuild(&caller.call, group, name, on).await?;
+    Ok(match status {
+        Some(status) => Json(BaseImage::from(status)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// Asks the registry now whether the tag of a built image's base image names a newer image,
+/// and queues the image's automatic rebuild when it is on. Kiln's leader also checks every
+/// `KILN_BASE_CHECK_INTERVAL`.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/images/{name}/base/check", tag = "builds",
+    params(("group" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = BaseImage), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn check_base_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+) -> Reply<Json<BaseImage>> {
+    check_base(caller, Some(&group), &name).await
+}
+
+#[utoipa::path(post, path = "/api/v1/images/{name}/base/check", tag = "builds",
+    params(("name" = String, Path)),
+    responses((status = 200, body = BaseImage), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn check_base_global(caller: Caller, Path(name): Path<String>) -> Reply<Json<BaseImage>> {
+    check_base(caller, None, &name).await
+}
+
+/// Turns "rebuild automatically when the base image changes" on or off. Answers the base
+/// image's status, or 204 before the image's first successful build.
+#[utoipa::path(put, path = "/api/v1/groups/{group}/images/{name}/base", tag = "builds",
+    params(("group" = String, Path), ("name" = String, Path)), request_body = BaseSettings,
+    responses((status = 200, body = BaseImage), (status = 204), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn set_base_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+    Body(settings): Body<BaseSettings>,
+) -> Reply<Response> {
+    set_base(caller, Some(&group), &name, settings).await
+}
+
+#[utoipa::path(put, path = "/api/v1/images/{name}/base", tag = "builds",
+    params(("name" = String, Path)), request_body = BaseSettings,
+    responses((status = 200, body = BaseImage), (status = 204), (status = 403, body = ErrorBody)))]
+pub async fn set_base_global(
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(settings): Body<BaseSettings>,
+) -> Reply<Response> {
+    set_base(caller, None, &name, settings).await
 }

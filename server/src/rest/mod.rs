@@ -107,6 +107,19 @@ pub fn routes() -> Router<AppState> {
             axum::routing::patch(people::patch_user).delete(people::delete_user),
         )
         .route("/api/v1/me/password", put(people::change_password))
+        .route(
+            "/api/v1/groups/{group}/images/{name}/base",
+            put(builds::set_base_group),
+        )
+        .route(
+            "/api/v1/groups/{group}/images/{name}/base/check",
+            post(builds::check_base_group),
+        )
+        .route("/api/v1/images/{name}/base", put(builds::set_base_global))
+        .route(
+            "/api/v1/images/{name}/base/check",
+            post(builds::check_base_global),
+        )
         .route("/api/v1/builds/{id}", get(builds::get))
         .route("/api/v1/builds/{id}/cancel", post(builds::cancel))
         .route("/api/v1/builds/{id}/log", get(log::build_log))

@@ -131,6 +131,9 @@ pub struct ImageItem {
     pub retired_at: Option<i64>,
     /// The compressed size in bytes of the build its URL names (built images only).
     pub compressed_size: Option<u64>,
+    /// Built images: the tag of the base image the live build was built on names a newer
+    /// image now (Kiln checks every `KILN_BASE_CHECK_INTERVAL`).
+    pub base_updated: bool,
 }
 
 impl From<ImageSummary> for ImageItem {
@@ -146,6 +149,7 @@ impl From<ImageSummary> for ImageItem {
             deprecated: s.standing.deprecation().cloned(),
             retired_at: s.standing.retired_since(),
             compressed_size: s.compressed_size,
+            base_updated: s.base_updated,
         }
     }
 }
@@ -390,4 +394,48 @@ pub struct BuildHistory {
     /// The image's URL now: the last successful build's.
     pub url: Option<String>,
     pub builds: Vec<Build>,
+}
+
+/// A built image's base image, as of the last check.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BaseImage {
+    /// The base image as the live build's spec names it.
+    pub image: String,
+    /// The digest the live build was built on.
+    pub built_on: Option<String>,
+    /// The digest the base image's tag named at the last check.
+    pub latest: Option<String>,
+    /// The tag names a newer image than the live build was built on.
+    pub updated: bool,
+    /// When the last check ran, in milliseconds since the epoch.
+    pub checked_at: Option<i64>,
+    /// Why the last check failed; absent when it didn't.
+    pub check_error: Option<String>,
+    /// Pinned by digest: never checked, it can't change.
+    pub pinned: bool,
+    /// A rebuild is queued by itself when the base image is updated.
+    pub auto_rebuild: bool,
+}
+
+impl From<app::domain::base_update::BaseStatus> for BaseImage {
+    fn from(s: app::domain::base_update::BaseStatus) -> Self {
+        BaseImage {
+            updated: s.updated(),
+            image: s.image,
+            built_on: s.built_on,
+            latest: s.latest,
+            checked_at: s.checked_at,
+            check_error: (!s.error.is_empty()).then_some(s.error),
+            pinned: s.pinned,
+            auto_rebuild: s.auto_rebuild,
+        }
+    }
+}
+
+/// What a group admin sets about an image's base image.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaseSettings {
+    /// Queue a rebuild by itself when the base image's tag names a newer image.
+    pub auto_rebuild: bool,
 }

@@ -123,6 +123,11 @@ impl BuildQueue {
         self.leading.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Fails with the reason builds are off, naming `builder`, when they are.
+    pub fn require_enabled(&self) -> Result<()> {
+        self.backend().map(drop)
+    }
+
     /// The backend and its settings, or the reason builds are off (naming `builder`).
     fn backend(&self) -> Result<(&Arc<dyn Builder>, &BuildSettings)> {
         self.backend

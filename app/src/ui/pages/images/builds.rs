@@ -8,9 +8,13 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::{group_param, name_param, scope_title};
-use crate::api::builds::{CancelBuild, RebuildImage, build_details};
+use crate::api::builds::{
+    CancelBuild, CheckBaseImage, RebuildImage, RebuildOnNewBase, SetAutoRebuild, build_details,
+};
 use crate::api::images::list_path;
 use crate::domain::BuildState;
+use crate::domain::base_update::{BaseStatus, short_digest};
+use crate::domain::time::utc_minute;
 use crate::domain::sbom::{Package, VersionChange};
 use crate::ui::components::log_view::LogView;
 use crate::ui::components::status::ApiErrorView;
@@ -84,6 +88,7 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
             {cancel_error.map(|e| view! { <p class="form__error" role="alert">{error_message(use_lang(), &e)}</p> })}
             {newest_view}
         </section>
+        {page.base.clone().map(|status| view! { <BaseImageView group=group.clone() name=page.name.clone() status builds_disabled=page.builds_disabled.is_some()/> })}
         {page.changes.clone().map(|changes| view! { <PackageChangesView changes/> })}
         <section class="card">
             <h2>{t(l, "Rebuild")}</h2>
@@ -108,6 +113,90 @@ fn BuildDetails(group: Option<String>, page: BuildsPage) -> impl IntoView {
                     {history.into_iter().map(|b| view! { <HistoryRow of=b/> }).collect_view()}
                 </tbody>
             </table>
+        </section>
+    }
+}
+
+/// The live build's base image: whether its tag names a newer image now (then a one-click
+/// rebuild on it), a check on demand, and the automatic rebuild's switch. Forms only: no
+/// script needed.
+#[component]
+fn BaseImageView(
+    group: Option<String>,
+    name: String,
+    status: BaseStatus,
+    builds_disabled: bool,
+) -> impl IntoView {
+    let check = ServerAction::<CheckBaseImage>::new();
+    let rebuild = ServerAction::<RebuildOnNewBase>::new();
+    let auto = ServerAction::<SetAutoRebuild>::new();
+    let error = [
+        check.value().get_untracked().and_then(Result::err),
+        rebuild.value().get_untracked().and_then(Result::err),
+        auto.value().get_untracked().and_then(Result::err),
+    ]
+    .into_iter()
+    .flatten()
+    .next();
+    let l = use_lang();
+    let hidden = move || {
+        view! {
+            {group.clone().map(|g| view! { <input type="hidden" name="group" value=g/> })}
+            <input type="hidden" name="name" value=name.clone()/>
+        }
+    };
+    let short = |digest: &Option<String>| {
+        digest
+            .as_deref()
+            .map(|d| short_digest(d).to_owned())
+            .unwrap_or_else(|| t(l, "unknown").to_owned())
+    };
+    let checked = status
+        .checked_at
+        .map(utc_minute)
+        .unwrap_or_else(|| t(l, "never").to_owned());
+    let (hidden_rebuild, hidden_check) = (hidden.clone(), hidden.clone());
+    let updated = status.updated().then(|| {
+        let latest = short(&status.latest);
+        let text = tf(
+            l,
+            "The base image {base} now names a newer image ({digest}). Rebuild to take its fixes; the image keeps its url until the build succeeds.",
+            &[("base", &status.image), ("digest", &latest)],
+        );
+        view! {
+            <p class="notice" role="status" data-testid="base-updated-notice">{text}</p>
+            <ActionForm action=rebuild attr:class="inline-form" attr:aria-label=t(l, "Rebuild on the updated base image")>
+                {hidden_rebuild()}
+                <button type="submit" class="button button--primary" disabled=builds_disabled>{t(l, "Rebuild on the updated base image")}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <section class="card" data-testid="base-image">
+            <h2>{t(l, "Base image")}</h2>
+            <dl class="facts">
+                <dt>{t(l, "Base image")}</dt><dd><code>{status.image.clone()}</code></dd>
+                <dt>{t(l, "Built on")}</dt><dd><code>{short(&status.built_on)}</code></dd>
+                <dt>{t(l, "Last checked")}</dt><dd data-testid="base-checked">{checked}</dd>
+            </dl>
+            {error.map(|e| view! { <p class="form__error" role="alert">{error_message(l, &e)}</p> })}
+            {(!status.error.is_empty()).then(|| view! {
+                <p class="form__error" role="alert">{tf(l, "The last check failed: {why}", &[("why", &status.error)])}</p>
+            })}
+            {status.pinned.then(|| view! { <p class="form__hint">{t(l, "The base image is pinned by digest: it cannot change.")}</p> })}
+            {updated}
+            <ActionForm action=check attr:class="inline-form" attr:aria-label=t(l, "Check the base image now")>
+                {hidden_check()}
+                <button type="submit" class="button" disabled=builds_disabled>{t(l, "Check the base image now")}</button>
+            </ActionForm>
+            <ActionForm action=auto attr:class="inline-form" attr:aria-label=t(l, "Rebuild automatically when the base image changes")>
+                {hidden()}
+                <label class="checkbox">
+                    <input type="checkbox" name="enabled" checked=status.auto_rebuild/>
+                    {t(l, "Rebuild automatically when the base image changes")}
+                </label>
+                <button type="submit" class="button">{t(l, "Save")}</button>
+            </ActionForm>
         </section>
     }
 }

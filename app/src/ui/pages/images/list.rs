@@ -155,6 +155,9 @@ fn ImageRow(base: String, group: Option<String>, image: ImageSummary) -> impl In
         <tr>
             <td class="table__name">
                 {image.name.clone()}
+                {image.base_updated.then(|| view! {
+                    <A href=details.clone() attr:class="marker marker--base" attr:data-testid="base-updated">{t(l, "◆ Base image updated")}</A>
+                })}
                 {image.built.then(|| view! {
                     <BuildMarker group=group name=image.name.clone() href=details state=image.build_state ready=image.ready/>
                 })}
