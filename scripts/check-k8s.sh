@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates every Kubernetes object Kiln makes against the official 1.33 schemas, strictly
 # (unknown fields fail): the manifests `kubectl kustomize deploy` renders, and the Job,
-# ConfigMap and Secret of an example build as `kiln kube render` renders them for both
+# ConfigMap and Secret of an example build (and its smoke test's Pod and pull secret) as
+# `kiln kube render` renders them for both
 # builders (and BuildKit's process sandbox) with the build Pods' NetworkPolicy. Checks that
 # deploy/'s NetworkPolicy is the one Kiln renders for its defaults, and that every KILN_*
 # setting in deploy/ is one Kiln knows.

@@ -427,8 +427,8 @@ async fn serve(config: Config) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `kiln kube render`: an example build's objects and the build Pods' NetworkPolicy, one
-/// YAML document each (JSON is YAML).
+/// `kiln kube render`: an example build's objects, its smoke test's Pod and pull secret, and
+/// the build Pods' NetworkPolicy, one YAML document each (JSON is YAML).
 fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
     let registry = config
         .builds
@@ -443,12 +443,25 @@ fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
     };
     use app::backend::builder::kubernetes::objects;
     let build = objects::sample(&kube, &settings, ca.as_deref());
-    let docs = [
+    // The smoke test's Pod and its pull secret, for the example build's pushed image.
+    let job = objects::sample_job(&settings);
+    let pushed = format!(
+        "{}@sha256:{}",
+        job.target
+            .rsplit_once(':')
+            .map_or(job.target.as_str(), |(repo, _)| repo),
+        "1".repeat(64)
+    );
+    let mut docs = vec![
         serde_json::to_string_pretty(&build.job),
         serde_json::to_string_pretty(&build.config_map),
         serde_json::to_string_pretty(&build.secret),
         serde_json::to_string_pretty(&objects::network_policy(&kube)),
+        serde_json::to_string_pretty(&objects::smoke_pod(&job, &kube, &pushed)),
     ];
+    if let Some(secret) = objects::smoke_pull_secret(&job, &kube) {
+        docs.push(serde_json::to_string_pretty(&secret));
+    }
     for doc in docs {
         println!("---\n{}", doc.map_err(|e| CliError::Config(e.to_string()))?);
     }

@@ -234,6 +234,13 @@ async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_
         done.installed
     );
     assert_eq!(env.url_of(&image).await, done.target);
+    // It went live after its smoke test: six imported as the image's user (root here).
+    assert!(
+        log.contains("smoke test: starting the image as root\n"),
+        "{log}"
+    );
+    assert!(log.contains("[kiln smoke] six: import six ok\n"), "{log}");
+    assert!(log.contains("smoke test passed\n"), "{log}");
     // Its compressed size: what the registry's manifest says of its config and layers.
     let manifest: serde_json::Value = serde_json::from_str(
         &buildah_script(&format!(
@@ -1063,6 +1070,17 @@ async fn the_kubernetes_push_step_pushes_the_archive_and_reads_the_record_from_i
         .await
         .unwrap();
     assert!(pushed.status.success(), "the image is in the registry");
+    // The digest it reports (which the smoke Pod runs the image by) is the registry's.
+    let reported = stdout
+        .lines()
+        .take_while(|l| *l != RECORD_BEGIN)
+        .find_map(|l| l.strip_prefix("[kiln] digest "));
+    let inspected = buildah_script(&format!(
+        "skopeo inspect --format '{{{{.Digest}}}}' --tls-verify=false docker://{target}"
+    ))
+    .await;
+    assert!(inspected.starts_with("sha256:"), "{inspected}");
+    assert_eq!(reported, Some(inspected.trim()), "{stdout}");
 }
 
 /// A real build whose `apt-get` prints a 2 GiB line without a newline, then floods the
@@ -1354,4 +1372,122 @@ async fn the_sbom_lists_the_installed_packages_and_a_rebuild_shows_exactly_the_a
         version_of(&components, "pypi", "idna").as_deref(),
         Some("3.7")
     );
+}
+
+/// Writes two wheels by hand (no network): `kiln-fine`, whose module imports, and
+/// `kiln-broken`, whose module raises on import. Run by the image's python3.
+const MAKE_WHEELS: &str = r#"
+import base64, hashlib, os, sys, zipfile
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+for name, source in [("kiln_fine", "VALUE = 1\n"),
+                     ("kiln_broken", "raise RuntimeError('kiln-broken refuses to import')\n")]:
+    info = name + "-1.0.dist-info"
+    files = {
+        name + "/__init__.py": source,
+        info + "/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name.replace("_", "-"),
+        info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: kiln-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(os.path.join(out, name + "-1.0-py3-none-any.whl"), "w") as wheel:
+        for path, text in files.items():
+            data = text.encode()
+            wheel.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+        record.append(info + "/RECORD,,")
+        wheel.writestr(info + "/RECORD", "\n".join(record) + "\n")
+"#;
+
+/// Makes `base/wheels-N:1` in the test registry: the Debian base with the two wheels of
+/// `MAKE_WHEELS` in a folder pip finds them in (and no index: the build needs no network),
+/// running as `nobody`.
+async fn wheel_base(registry: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("kiln-wheels-{}", random_hex(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("make-wheels.py"), MAKE_WHEELS).unwrap();
+    let image = format!("{registry}/base/wheels-{}:1", random_hex(4));
+    let local = format!("kiln-test-wheels-{}", random_hex(4));
+    let script = format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{registry}/base/debian:bookworm); \
+         buildah copy --quiet $c {dir}/make-wheels.py /tmp/make-wheels.py >/dev/null; \
+         buildah run $c -- python3 /tmp/make-wheels.py /opt/kiln-wheels; \
+         buildah run $c -- rm /tmp/make-wheels.py; \
+         buildah config --env PIP_FIND_LINKS=/opt/kiln-wheels --env PIP_NO_INDEX=1 --user nobody $c; \
+         buildah commit --quiet --rm $c {local} >/dev/null; \
+         buildah push --quiet --tls-verify=false {local} docker://{image}; \
+         buildah rmi -f {local} >/dev/null",
+        dir = dir.display()
+    );
+    let made = tokio::spawn(async move { buildah_script(&script).await }).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    made.unwrap();
+    image
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_package_that_installs_but_does_not_import_fails_the_smoke_test_and_is_never_pushed() {
+    let env = env(Duration::from_secs(900)).await;
+    let base = wheel_base(&registry_host()).await;
+    let (image, build) = env
+        .create(&form(&base, "", "kiln-fine\nKiln_Broken==1.0"))
+        .await
+        .unwrap();
+    assert_eq!(build.base_user, "nobody");
+    let failed = env.finished(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert_eq!(failed.state(), BuildState::Failed, "{failed:?}\n{log}");
+    assert_eq!(failed.reason, "smoke-test", "{failed:?}\n{log}");
+    assert_eq!(
+        failed.message,
+        "The image was built but failed its smoke test: package kiln-broken did not import; \
+         the log says why."
+    );
+    // Both packages installed; the test ran as the image's own user and says why.
+    assert!(
+        log.contains("Successfully installed kiln-fine-1.0\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Successfully installed kiln-broken-1.0\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("smoke test: starting the image as nobody\n"),
+        "{log}"
+    );
+    assert!(log.contains("a shell runs as uid=65534(nobody)"), "{log}");
+    assert!(
+        log.contains("[kiln smoke] kiln-fine: import kiln_fine ok\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[kiln smoke] kiln-broken did not import:\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("RuntimeError: kiln-broken refuses to import\n"),
+        "{log}"
+    );
+    assert!(!log.contains("smoke test passed"), "{log}");
+    assert!(!log.contains("pushing"), "{log}");
+
+    // Not live, not in the registry, not kept on this host.
+    assert_eq!(env.url_of(&image).await, "", "the image has no URL yet");
+    let pushed = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}", failed.target))
+        .output()
+        .await
+        .unwrap();
+    assert!(!pushed.status.success(), "nothing was pushed");
+    let kept = Command::new("buildah")
+        .args(["inspect", "--type", "image"])
+        .arg(&failed.target)
+        .env("STORAGE_DRIVER", "vfs")
+        .output()
+        .await
+        .unwrap();
+    assert!(!kept.status.success(), "the image was removed");
 }

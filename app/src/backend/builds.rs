@@ -72,6 +72,9 @@ pub enum FailReason {
     Evicted,
     /// The builder's own image could not be pulled (Kubernetes: ImagePullBackOff).
     BuilderImage,
+    /// The image was built but did not pass its smoke test (or could not be started for
+    /// it): its URL does not move.
+    SmokeTest,
 }
 
 impl FailReason {
@@ -90,6 +93,7 @@ impl FailReason {
             FailReason::OutOfMemory => "out-of-memory",
             FailReason::Evicted => "evicted",
             FailReason::BuilderImage => "builder-image",
+            FailReason::SmokeTest => "smoke-test",
         }
     }
 }

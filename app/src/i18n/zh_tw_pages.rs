@@ -105,6 +105,7 @@ pub static ENTRIES: &[(&str, &str)] = &[
     ("interrupted", "已中斷"),
     ("a build step failed", "創建步驟失敗"),
     ("out of memory", "記憶體不足"),
+    ("the image failed its smoke test", "映像檔未通過冒煙測試"),
     ("its node evicted it", "被節點驅逐"),
     (
         "the builder's image could not be pulled",
@@ -317,7 +318,10 @@ pub static ENTRIES: &[(&str, &str)] = &[
         "The base image {base} now names a newer image ({digest}). Rebuild to take its fixes; the image keeps its url until the build succeeds.",
         "Base image {base} 已指向較新的映像檔（{digest}）。重新創建即可取得其修正；創建成功前映像檔保留目前的 url。",
     ),
-    ("Rebuild on the updated base image", "以更新後的 Base image 重新創建"),
+    (
+        "Rebuild on the updated base image",
+        "以更新後的 Base image 重新創建",
+    ),
     ("The last check failed: {why}", "上次檢查失敗：{why}"),
     (
         "The base image is pinned by digest: it cannot change.",

@@ -11,6 +11,11 @@ pub struct BuildContext {
     /// The base image pinned by digest, as `FROM` names it (pulled before the build).
     pub base: String,
     pub files: Vec<(&'static str, String)>,
+    /// The smoke test's names file: the Pip packages to import once the image is built
+    /// (`smoke::packages_file`). Not a build input: no build step reads it.
+    pub smoke_packages: String,
+    /// The user the image runs as: the base image's, restored by the last step.
+    pub user: String,
 }
 
 /// How many steps the Containerfile has, for the progress bar: FROM, the cache scope,
@@ -74,6 +79,8 @@ pub fn build_context(
     Ok(BuildContext {
         base: pinned,
         files,
+        smoke_packages: super::smoke::packages_file(&spec.packages.pip),
+        user: user.to_owned(),
     })
 }
 

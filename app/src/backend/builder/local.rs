@@ -2,11 +2,13 @@
 //! target exists; see [`super::registry`]) and `buildah` builds and pushes, as child
 //! processes in their own process group so that cancel and timeout stop the whole tree.
 //!
-//! One build is four commands: `buildah pull` of the pinned base image (with the registry
+//! One build is five steps: `buildah pull` of the pinned base image (with the registry
 //! auth file), `buildah build` in the [`Sandbox`] (no auth file, no Kiln environment, no
 //! host loopback, its own `/proc`), the record of installed packages read from the built
-//! image, and `buildah push` (with the auth file again). The auth file exists only while
-//! pull and push run, in Kiln's work folder, which the sandbox covers.
+//! image, the smoke test (`buildah run` of the image as its own user, in the same sandbox;
+//! see [`smoke`]), and `buildah push` (with the auth file again): an image that fails its
+//! smoke test is never pushed. The auth file exists only while pull and push run, in
+//! Kiln's work folder, which the sandbox covers.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -24,6 +26,7 @@ use super::context::{CA_PATH, RECORD_LIMIT, RECORD_PATH};
 use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::{Registry, on_path, output, write_private};
 use super::sandbox::{self, Running, Sandbox};
+use super::smoke;
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, RegistryAuth, Stop};
 use crate::backend::builds::FailReason;
 
@@ -178,7 +181,19 @@ impl LocalBuildah {
             return Err(log.exit_failure(code));
         }
 
-        let installed = match read_record(&job.target).await {
+        // One working container of the built image serves the record and then the smoke
+        // test (with vfs storage each container is a whole copy of the image): the record
+        // is read before any of the image's code runs in it.
+        let container = match container_of(&job.target).await {
+            Ok(container) => container,
+            Err(e) => {
+                remove_image(&job.target).await;
+                return Err(smoke::failed(&format!(
+                    "the image could not be started ({e})"
+                )));
+            }
+        };
+        let installed = match read_record(&container).await {
             Ok(record) => record,
             Err(e) => {
                 log.note(&format!(
@@ -188,6 +203,18 @@ impl LocalBuildah {
                 String::new()
             }
         };
+        // Started once before anything is pushed: an image that fails is never pushed, so
+        // the image's URL stays where it was.
+        let smoke = self
+            .smoke_test(context_root, &container, job, log, stop)
+            .await;
+        let mut remove = buildah();
+        remove.arg("rm").arg(&container);
+        let _ = output(remove).await;
+        if let Err(failure) = smoke {
+            remove_image(&job.target).await;
+            return Err(failure);
+        }
         // The built image keeps a name of its own so that removing the target's name below
         // keeps its layers: the next build of this image starts from them.
         keep_as_cache(&job.target).await;
@@ -212,6 +239,90 @@ impl LocalBuildah {
             }
             code => Err(BuildFailure::exited(FailReason::Push, code)),
         }
+    }
+
+    /// The smoke test ([`smoke`]): the built image's working `container` started once, as
+    /// the image's own user, in the sandbox the build ran in (no host loopback, no Kiln
+    /// environment, no auth file), the script and names file mounted read-only.
+    async fn smoke_test(
+        &self,
+        context_root: &Path,
+        container: &str,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        let fail = |e: std::io::Error| {
+            BuildFailure::new(
+                FailReason::Build,
+                format!("cannot write the smoke test: {e}"),
+            )
+        };
+        // Beside the context, outside the folders the sandbox covers.
+        let dir = context_root.join("smoke");
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        std::fs::write(dir.join(smoke::SCRIPT_FILE), smoke::SCRIPT).map_err(fail)?;
+        std::fs::write(dir.join(smoke::PACKAGES_FILE), &job.context.smoke_packages)
+            .map_err(fail)?;
+        // `buildah run` runs as the image's configured user (the Containerfile's last USER)
+        // unless told otherwise.
+        log.note(&format!(
+            "smoke test: starting the image as {}",
+            job.context.user
+        ))
+        .await;
+        let mut run = self.sandbox.command("buildah");
+        storage_defaults(&mut run);
+        run.arg("run")
+            .arg("-v")
+            .arg(format!("{}:{}:ro", dir.display(), smoke::DIR))
+            .arg(container)
+            .arg("--")
+            .args(smoke::command());
+        let code = run_limited(run, true, smoke::LIMIT, log, stop).await?;
+        match smoke::failure(code, &job.context.smoke_packages) {
+            None => {
+                log.note("smoke test passed").await;
+                Ok(())
+            }
+            Some(failure) => {
+                log.note(&format!("smoke test failed (exit status {code})"))
+                    .await;
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// [`run_logged`], stopped when `stop` fires or after `limit` (then failing the smoke
+/// test): the whole process group goes either way.
+async fn run_limited(
+    cmd: Command,
+    sandboxed: bool,
+    limit: Duration,
+    log: &mut LogWriter,
+    stop: &Stop,
+) -> Result<i32, BuildFailure> {
+    let limited = Stop::default();
+    let deadline = {
+        let (outer, inner) = (stop.clone(), limited.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = outer.stopped() => {}
+                _ = tokio::time::sleep(limit) => {}
+            }
+            inner.cancel();
+        })
+    };
+    let result = run_logged(cmd, sandboxed, log, &limited).await;
+    deadline.abort();
+    match result {
+        Err(_) if limited.is_cancelled() && !stop.is_cancelled() && !stop.is_detached() => {
+            let failure = smoke::timed_out(limit);
+            log.note(&failure.message).await;
+            Err(failure)
+        }
+        other => other,
     }
 }
 
@@ -283,24 +394,21 @@ async fn remove_image(target: &str) {
     let _ = output(remove).await;
 }
 
-/// The record of installed packages in the image `target` (local storage): its file read
-/// through a mount of the image, resolved inside the image's root so that no link in
-/// it can point Kiln at a file of the host.
-async fn read_record(target: &str) -> Result<String, String> {
+/// A working container of the image `target` (local storage); its name.
+async fn container_of(target: &str) -> Result<String, String> {
     let mut from = buildah();
     from.args(["from", "--pull=never", "--quiet"]).arg(target);
-    let container = output(from).await?.trim().to_owned();
+    Ok(output(from).await?.trim().to_owned())
+}
+
+/// The record of installed packages in the built image's working `container`: its file
+/// read through a mount, resolved inside the image's root so that no link in it can point
+/// Kiln at a file of the host.
+async fn read_record(container: &str) -> Result<String, String> {
     let mut mount = buildah();
-    mount.arg("mount").arg(&container);
-    let record = match output(mount).await {
-        Ok(root) => read_in_root(Path::new(root.trim()), RECORD_PATH, RECORD_LIMIT)
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    let mut remove = buildah();
-    remove.arg("rm").arg(&container);
-    let _ = output(remove).await;
-    record
+    mount.arg("mount").arg(container);
+    let root = output(mount).await?;
+    read_in_root(Path::new(root.trim()), RECORD_PATH, RECORD_LIMIT).map_err(|e| e.to_string())
 }
 
 /// Reads at most `limit` bytes of the regular file `path`, resolved as if `root` were `/`
@@ -526,6 +634,53 @@ mod tests {
         std::fs::create_dir(&record).unwrap();
         assert!(read_in_root(&root, RECORD_PATH, 1024).is_err());
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_smoke_run_past_its_limit_fails_the_smoke_test_and_a_stop_stops_it() {
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        let build = testing::enqueued(&db, scope, &image).await;
+        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
+            .await
+            .unwrap();
+        let hanging = || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "echo started; sleep 60"]);
+            cmd
+        };
+        let started = std::time::Instant::now();
+        let limit = Duration::from_millis(500);
+        let failure = run_limited(hanging(), false, limit, &mut log, &Stop::default())
+            .await
+            .unwrap_err();
+        assert_eq!(failure.reason, FailReason::SmokeTest, "{failure:?}");
+        assert!(
+            failure.message.contains("did not finish within"),
+            "{failure:?}"
+        );
+        let stop = Stop::default();
+        let stopping = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stopping.cancel();
+        });
+        let failure = run_limited(hanging(), false, Duration::from_secs(60), &mut log, &stop)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure.reason,
+            FailReason::Killed,
+            "the build's stop, not a timeout"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        log.close().await;
+        let stored = builds::full_log(&db, build.id).await.unwrap();
+        assert_eq!(stored.matches("started\n").count(), 2, "{stored}");
     }
 
     #[tokio::test]

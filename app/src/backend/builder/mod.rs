@@ -13,6 +13,7 @@ pub mod log;
 pub mod queue;
 pub mod registry;
 pub mod sandbox;
+pub mod smoke;
 
 use std::path::PathBuf;
 use std::time::Duration;

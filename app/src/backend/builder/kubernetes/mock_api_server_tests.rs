@@ -58,6 +58,12 @@ struct State {
     container_done: bool,
     /// What the push step's container printed (read once it has ended).
     push_log: String,
+    /// The smoke-test Pod once created, with the status it is given at once (the test's
+    /// `smoke_status`, else succeeded), and what its container printed.
+    smoke: Option<Value>,
+    smoke_status: Option<Value>,
+    smoke_log: String,
+    smoke_watches: Vec<Sender>,
 }
 
 #[derive(Clone)]
@@ -133,7 +139,47 @@ impl ApiServer {
         let core = format!("/api/v1/namespaces/{NAMESPACE}");
         let watch = query.contains("watch=true");
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let smoke_pod = format!("{core}/pods/{}", objects::smoke_name(self.build_id));
         match (&parts.method, path.as_str()) {
+            (&Method::POST, p) if p == format!("{core}/pods") => {
+                // As the kubelet would have it by the time the watch looks.
+                let mut pod = body;
+                pod["metadata"]["resourceVersion"] = json!("1");
+                pod["status"] = state.smoke_status.clone().unwrap_or_else(|| {
+                    json!({"phase": "Succeeded", "containerStatuses": [{"name": "smoke",
+                        "image": "", "imageID": "", "ready": false, "restartCount": 0,
+                        "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+                });
+                state.smoke = Some(pod.clone());
+                json_response(StatusCode::CREATED, &pod)
+            }
+            (&Method::GET, p) if p == format!("{core}/pods") && query.contains("smoke") => {
+                if watch {
+                    let (tx, body) = streamed();
+                    if let Some(pod) = &state.smoke {
+                        let _ = tx.send(event("MODIFIED", pod));
+                    }
+                    // Kept open, as the API server keeps a watch.
+                    state.smoke_watches.push(tx);
+                    return Response::new(body);
+                }
+                json_response(
+                    StatusCode::OK,
+                    &json!({"apiVersion": "v1", "kind": "PodList",
+                            "metadata": {"resourceVersion": state.version.to_string()},
+                            "items": state.smoke.iter().collect::<Vec<_>>()}),
+                )
+            }
+            (&Method::GET, p) if p == format!("{smoke_pod}/log") => {
+                Response::new(full(state.smoke_log.clone()))
+            }
+            (&Method::DELETE, p) if p == smoke_pod => {
+                state.smoke = None;
+                json_response(
+                    StatusCode::OK,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                )
+            }
             (&Method::POST, p) if p == jobs => {
                 let mut job = body;
                 job["metadata"]["uid"] = json!("0b7e6c1e-job-uid");
@@ -437,12 +483,16 @@ impl Fixture {
         reattach: bool,
         log_cursor: &str,
     ) -> (Stop, tokio::task::JoinHandle<Result<Built, BuildFailure>>) {
-        let (builder, job, db, stop) = (
-            self.builder.clone(),
-            self.job(log_cursor),
-            self.db.clone(),
-            Stop::default(),
-        );
+        self.run_job(reattach, self.job(log_cursor))
+    }
+
+    /// `run` of this job.
+    fn run_job(
+        &self,
+        reattach: bool,
+        job: BuildJob,
+    ) -> (Stop, tokio::task::JoinHandle<Result<Built, BuildFailure>>) {
+        let (builder, db, stop) = (self.builder.clone(), self.db.clone(), Stop::default());
         let stopping = stop.clone();
         let task = tokio::spawn(async move {
             let mut log = LogWriter::continuing(db, job.build_id, u64::MAX)
@@ -905,4 +955,195 @@ async fn mock_api_server_a_refused_secret_leaves_nothing_behind() {
             .is_empty(),
         "the Job never started"
     );
+}
+
+const DIGEST: &str = "sha256:5b0f5c0e5a0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030";
+
+impl Fixture {
+    /// Runs `job` through a build whose push step reports `DIGEST`; the smoke Pod gets
+    /// `smoke_status` (None: it succeeds) and prints `smoke_log`.
+    async fn pushed_then_smoke_tested(
+        &self,
+        job: BuildJob,
+        smoke_status: Option<Value>,
+        smoke_log: &str,
+    ) -> Result<Built, BuildFailure> {
+        ended(
+            self.push_then_smoke_test(job, smoke_status, smoke_log)
+                .await
+                .1,
+        )
+        .await
+    }
+
+    /// `pushed_then_smoke_tested`, still running once the Job completed.
+    async fn push_then_smoke_test(
+        &self,
+        job: BuildJob,
+        smoke_status: Option<Value>,
+        smoke_log: &str,
+    ) -> (Stop, tokio::task::JoinHandle<Result<Built, BuildFailure>>) {
+        {
+            let mut state = self.server.state.lock().unwrap();
+            state.smoke_status = smoke_status;
+            state.smoke_log = smoke_log.to_owned();
+        }
+        let (stop, task) = self.run_job(false, job);
+        self.server
+            .wait_for(Method::PATCH, &format!("/jobs/kiln-build-{}", self.row.id))
+            .await;
+        self.server.pod_status(running());
+        self.server.wait_for_log_stream(0).await;
+        self.server.end_log();
+        self.server.pod_status(terminated(0, "Completed"));
+        // A record that ends the markers itself and poses a digest after them is not
+        // believed: only the lines before the record count.
+        self.server.push_log(&format!(
+            "[kiln] pushing registry.internal:5000/kiln/ml/tools:0123456789abcdef\n[kiln] pushed\n\
+             [kiln] digest {DIGEST}\nkiln-record-begin\npip six==1.16.0\nkiln-record-end\n\
+             [kiln] digest sha256:{}\nkiln-record-end\n",
+            "f".repeat(64)
+        ));
+        self.server.pod_status(pushed(0));
+        self.server
+            .job_status(json!({"conditions": [{"type": "Complete", "status": "True"}]}));
+        (stop, task)
+    }
+}
+
+#[tokio::test]
+async fn mock_api_server_a_pushed_image_passes_its_smoke_test_in_a_pod_that_can_only_pull() {
+    let f = Fixture::new().await;
+    let built = f
+        .pushed_then_smoke_tested(f.job(""), None, "[kiln smoke] passed\n")
+        .await
+        .expect("passed");
+    assert_eq!(built.installed, "pip six==1.16.0");
+    let smoke = format!("kiln-build-{}-smoke", f.row.id);
+
+    // The Pod runs the pushed image by its digest, with a pull secret of its own.
+    let pod = f.server.wait_for(Method::POST, "/pods").await.body;
+    assert_eq!(pod["metadata"]["name"], json!(smoke));
+    assert_eq!(
+        pod["spec"]["containers"][0]["image"],
+        json!(format!("registry.internal:5000/kiln/ml/tools@{DIGEST}"))
+    );
+    assert_eq!(pod["spec"]["imagePullSecrets"], json!([{"name": smoke}]));
+    let owner = &pod["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        owner["uid"],
+        json!("0b7e6c1e-job-uid"),
+        "it goes with the Job"
+    );
+    // The pull secret holds the image's pull secret alone, never the push credential.
+    let secrets = f.server.requests(Method::POST, "/secrets");
+    let secret = &secrets
+        .iter()
+        .find(|s| s.body["metadata"]["name"] == json!(smoke))
+        .expect("the smoke Pod's pull secret")
+        .body;
+    assert_eq!(secret["type"], json!("kubernetes.io/dockerconfigjson"));
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["kind"],
+        json!("Job")
+    );
+    use base64::Engine;
+    let config = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+        .unwrap();
+    let config: Value = serde_json::from_slice(&config).unwrap();
+    let hosts: Vec<&String> = config["auths"].as_object().unwrap().keys().collect();
+    assert_eq!(hosts, ["docker.io"], "the pull login only");
+    assert!(
+        !String::from_utf8_lossy(&serde_json::to_vec(&config).unwrap()).contains("push-secret")
+    );
+
+    // Followed by its name, its log copied, then deleted.
+    let watched = f.server.requests(Method::GET, "/pods");
+    assert!(
+        watched.iter().any(|s| s
+            .query
+            .contains(&format!("fieldSelector=metadata.name%3D{smoke}"))),
+        "{watched:#?}"
+    );
+    f.server
+        .wait_for(Method::DELETE, &format!("/pods/{smoke}"))
+        .await;
+    let log = f.log().await;
+    assert!(
+        log.contains("smoke test: starting the image as root"),
+        "{log}"
+    );
+    assert!(log.contains("[kiln smoke] passed\n"), "{log}");
+    assert!(log.contains("smoke test passed\n"), "{log}");
+}
+
+#[tokio::test]
+async fn mock_api_server_a_failing_smoke_pod_fails_the_build_with_smoke_test_and_its_log() {
+    let f = Fixture::new().await;
+    let mut job = f.job("");
+    job.context.smoke_packages = "six\nkiln-broken\n".into();
+    let failed = json!({"phase": "Failed", "containerStatuses": [{"name": "smoke",
+        "image": "", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": 21, "reason": "Error"}}}]});
+    let printed = "[kiln smoke] six: import six ok\n[kiln smoke] kiln-broken did not import:\n\
+                   RuntimeError: kiln-broken refuses to import\n";
+    let failure = f
+        .pushed_then_smoke_tested(job, Some(failed), printed)
+        .await
+        .expect_err("the smoke test failed");
+    assert_eq!(failure.reason, FailReason::SmokeTest, "{failure:?}");
+    assert_eq!(
+        failure.message,
+        "The image was built but failed its smoke test: package kiln-broken did not import; \
+         the log says why."
+    );
+    let log = f.log().await;
+    assert!(
+        log.contains("RuntimeError: kiln-broken refuses to import\n"),
+        "{log}"
+    );
+    assert!(log.contains("smoke test failed (exit status 21)"), "{log}");
+    f.server
+        .wait_for(
+            Method::DELETE,
+            &format!("/pods/kiln-build-{}-smoke", f.row.id),
+        )
+        .await;
+
+    // An image that cannot be pulled fails the smoke test too, saying so.
+    let f = Fixture::new().await;
+    let pull = json!({"phase": "Pending", "containerStatuses": [{"name": "smoke",
+        "image": "", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "unauthorized"}}}]});
+    let failure = f
+        .pushed_then_smoke_tested(f.job(""), Some(pull), "")
+        .await
+        .expect_err("not pulled");
+    assert_eq!(failure.reason, FailReason::SmokeTest, "{failure:?}");
+    assert!(
+        failure
+            .message
+            .contains("the image could not be pulled (ImagePullBackOff: unauthorized)"),
+        "{failure:?}"
+    );
+}
+
+#[tokio::test]
+async fn mock_api_server_cancel_during_the_smoke_test_deletes_the_job_and_its_pod_with_it() {
+    let f = Fixture::new().await;
+    let running = json!({"phase": "Running", "containerStatuses": [{"name": "smoke",
+        "image": "", "imageID": "", "ready": true, "restartCount": 0,
+        "state": {"running": {"startedAt": "2026-11-27T12:00:09Z"}}}]});
+    let (stop, task) = f.push_then_smoke_test(f.job(""), Some(running), "").await;
+    f.server.wait_for(Method::POST, "/pods").await;
+    stop.cancel();
+    let failure = ended(task).await.expect_err("stopped");
+    assert_eq!(failure.reason, FailReason::Killed, "{failure:?}");
+    // The Job goes, and the Pod it owns with it.
+    let deleted = f
+        .server
+        .wait_for(Method::DELETE, "/jobs/kiln-build-1")
+        .await;
+    assert_eq!(deleted.body, json!({"propagationPolicy": "Background"}));
 }

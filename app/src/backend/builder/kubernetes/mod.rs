@@ -4,7 +4,9 @@
 //! registry logins in a Secret, both owned by the Job. Kiln follows the Job and its Pod
 //! with watches, streams the builder's log into the build log, reads the push step's log
 //! (and the record of installed packages in it) once the Pod ends, deletes the Job to
-//! cancel, and a new leader picks up Jobs that are still running.
+//! cancel, and a new leader picks up Jobs that are still running. Once the image is pushed,
+//! a short Pod owned by the Job starts it for its smoke test (`smoke.rs`), with the image's
+//! pull secret only; the build succeeds (and the image's URL moves) only if it passes.
 
 pub mod objects;
 pub mod pull_secrets;
@@ -27,10 +29,10 @@ use tokio_util::compat::FuturesAsyncReadCompatExt;
 
 use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::Registry;
-use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Stop};
+use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, Stop, smoke};
 use crate::backend::builds::FailReason;
 use objects::{BuildObjects, owned_by};
-use status::Phase;
+use status::{Phase, SmokeEnd};
 
 /// Which builder image runs in the Job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,7 +300,7 @@ impl KubeBuilder {
         job: &BuildJob,
         log: &mut LogWriter,
         stop: &Stop,
-    ) -> Result<Built, BuildFailure> {
+    ) -> Result<Pushed, BuildFailure> {
         let name = objects::name(job.build_id);
         let config = watcher::Config::default().labels(&objects::selector(job.build_id));
         let mut jobs = watch(self.api::<Job>(), config.clone())
@@ -316,11 +318,7 @@ impl KubeBuilder {
                 Some(Phase::Running { pod }) => lines.follow(&pod),
                 Some(Phase::Succeeded) => {
                     lines.finish(pod.as_ref(), log).await;
-                    let installed = self.push_step(pod.as_ref(), job.build_id, log).await;
-                    return Ok(Built {
-                        installed,
-                        ..Default::default()
-                    });
+                    return Ok(self.push_step(pod.as_ref(), job.build_id, log).await);
                 }
                 Some(ended @ (Phase::Failed(_) | Phase::Exited(_))) => {
                     // The Job and Pod watches are separate streams: the Job may report its
@@ -374,9 +372,27 @@ impl KubeBuilder {
         }
     }
 
-    /// The push step's log, read once it has ended: its lines go into the build's log, the
-    /// record of installed packages between its markers is returned (empty if it has none).
-    async fn push_step(&self, pod: Option<&Pod>, build_id: i64, log: &mut LogWriter) -> String {
+    /// The build to its end, then (pushed) its smoke test: only an image that passed is
+    /// reported built, and only then does its URL move.
+    async fn follow_and_smoke_test(
+        &self,
+        job: &BuildJob,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<Built, BuildFailure> {
+        let pushed = self.follow(job, log, stop).await?;
+        self.smoke_test(job, pushed.digest.as_deref(), log, stop)
+            .await?;
+        Ok(Built {
+            installed: pushed.installed,
+            ..Default::default()
+        })
+    }
+
+    /// The push step's log, read once it has ended: its lines go into the build's log; the
+    /// record of installed packages between its markers (empty if it has none) and the
+    /// pushed digest are returned.
+    async fn push_step(&self, pod: Option<&Pod>, build_id: i64, log: &mut LogWriter) -> Pushed {
         let fresh;
         let pod = match pod {
             Some(pod) => Some(pod),
@@ -388,7 +404,7 @@ impl KubeBuilder {
         let Some(name) = pod.and_then(|p| p.metadata.name.as_deref()) else {
             log.note("the push step's log could not be read: its Pod is gone")
                 .await;
-            return String::new();
+            return Pushed::default();
         };
         let params = LogParams {
             container: Some(objects::PUSH_CONTAINER.into()),
@@ -401,12 +417,177 @@ impl KubeBuilder {
                 for line in lines {
                     log.line(line).await;
                 }
-                record
+                Pushed {
+                    installed: record,
+                    digest: pushed_digest(&text),
+                }
             }
             Err(e) => {
                 log.note(&format!("the push step's log could not be read: {e}"))
                     .await;
-                String::new()
+                Pushed::default()
+            }
+        }
+    }
+
+    /// The smoke test ([`smoke`]) of the pushed image, before its URL moves: a short Pod
+    /// running it (by `digest` when the push step reported one) with the image's pull
+    /// secret, followed to its end, its log copied into the build log, then deleted. A new
+    /// leader finding the Pod already made follows it. Cancelled: the Job goes, the Pod
+    /// with it; detached: both stay for the next leader.
+    async fn smoke_test(
+        &self,
+        job: &BuildJob,
+        digest: Option<&str>,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        let name = objects::smoke_name(job.build_id);
+        let image = match digest {
+            Some(digest) => format!("{}@{digest}", repository(&job.target)),
+            None => job.target.clone(),
+        };
+        log.note(&format!(
+            "smoke test: starting the image as {} (Pod {name}, {image})",
+            job.context.user
+        ))
+        .await;
+        self.start_smoke(job, &image, log).await?;
+        let Some(ended) = self.follow_smoke(&name, stop).await else {
+            return Err(self.stopped(&objects::name(job.build_id), stop, log).await);
+        };
+        self.smoke_log(&name, log).await;
+        match self
+            .api::<Pod>()
+            .delete(&name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            // It goes with its Job anyway.
+            Err(e) => tracing::warn!(pod = name, error = %e, "could not delete a smoke-test Pod"),
+        }
+        let failure = match ended {
+            SmokeEnd::Passed => {
+                log.note("smoke test passed").await;
+                return Ok(());
+            }
+            SmokeEnd::Exited(code) => {
+                log.note(&format!("smoke test failed (exit status {code})"))
+                    .await;
+                smoke::failure(code, &job.context.smoke_packages)
+                    .unwrap_or_else(|| smoke::failed("its Pod failed"))
+            }
+            SmokeEnd::Failed(what) => {
+                log.note(&format!("smoke test failed: {what}")).await;
+                smoke::failed(&what)
+            }
+        };
+        Err(failure)
+    }
+
+    /// Creates the smoke Pod and its pull secret, both owned by the build's Job (they go
+    /// with it). Already there: made by a previous leader, and followed as it is.
+    async fn start_smoke(
+        &self,
+        job: &BuildJob,
+        image: &str,
+        log: &mut LogWriter,
+    ) -> Result<(), BuildFailure> {
+        let refused = |what: &str, e: kube::Error| {
+            BuildFailure::new(
+                FailReason::Build,
+                format!("Kubernetes refused the smoke test's {what}: {e}"),
+            )
+        };
+        let owner = self
+            .api::<Job>()
+            .get(&objects::name(job.build_id))
+            .await
+            .map_err(|e| refused("owner (the build's Job)", e))?;
+        let params = PostParams::default();
+        if let Some(mut secret) = objects::smoke_pull_secret(job, &self.kube) {
+            owned_by(&mut secret.metadata, &owner);
+            match self.api::<Secret>().create(&params, &secret).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 409 => {}
+                Err(e) => return Err(refused("pull secret", e)),
+            }
+        }
+        let mut pod = objects::smoke_pod(job, &self.kube, image);
+        owned_by(&mut pod.metadata, &owner);
+        match self.api::<Pod>().create(&params, &pod).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                log.note("the smoke-test Pod a previous leader started is followed")
+                    .await;
+                Ok(())
+            }
+            Err(e) => Err(refused("Pod", e)),
+        }
+    }
+
+    /// Watches the smoke Pod to its end; `None` when `stop` fired first. A Pod that never
+    /// gets going (unschedulable: its deadline counts only once it started) fails after
+    /// the smoke test's limit and a minute more.
+    async fn follow_smoke(&self, name: &str, stop: &Stop) -> Option<SmokeEnd> {
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let mut pods = watch(self.api::<Pod>(), config).default_backoff().boxed();
+        let deadline = tokio::time::sleep(smoke::LIMIT + Duration::from_secs(60));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = stop.stopped() => return None,
+                _ = &mut deadline => {
+                    return Some(SmokeEnd::Failed(format!(
+                        "its Pod did not finish within {} s",
+                        smoke::LIMIT.as_secs() + 60
+                    )));
+                }
+                event = pods.next() => match event {
+                    Some(Ok(Event::Apply(pod) | Event::InitApply(pod))) => {
+                        if let Some(end) = status::smoke_end(&pod) {
+                            return Some(end);
+                        }
+                    }
+                    Some(Ok(Event::Delete(_))) => {
+                        return Some(SmokeEnd::Failed("its Pod was deleted before it ended".into()));
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::warn!(pod = name, error = %e, "watching a smoke-test Pod"),
+                    None => return Some(SmokeEnd::Failed("the watch on its Pod ended".into())),
+                },
+            }
+        }
+    }
+
+    /// The smoke Pod's log into the build log: the image's output, so read as bounded
+    /// lines, at most [`SMOKE_LOG_LIMIT`] bytes of it.
+    async fn smoke_log(&self, name: &str, log: &mut LogWriter) {
+        let params = LogParams {
+            container: Some(objects::SMOKE_CONTAINER.into()),
+            limit_bytes: Some(SMOKE_LOG_LIMIT),
+            ..Default::default()
+        };
+        let copied = tokio::time::timeout(LOG_DRAIN, async {
+            let stream = self.api::<Pod>().log_stream(name, &params).await?;
+            let reader = tokio::io::BufReader::new(Box::pin(stream).compat());
+            let mut lines = BoundedLines::new(reader, MAX_LINE);
+            while let Some(line) = lines.next_line().await? {
+                log.line(&line).await;
+            }
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .await;
+        match copied {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                log.note(&format!("the smoke test's log could not be read: {e}"))
+                    .await
+            }
+            Err(_) => {
+                log.note("the end of the smoke test's log did not arrive in time")
+                    .await
             }
         }
     }
@@ -445,6 +626,39 @@ impl KubeBuilder {
         }
         BuildFailure::new(FailReason::Killed, "The build was stopped.")
     }
+}
+
+/// What the push step reports: the record of installed packages and the pushed digest.
+#[derive(Debug, Default)]
+struct Pushed {
+    installed: String,
+    digest: Option<String>,
+}
+
+/// The most of the smoke test's log Kiln copies into the build log.
+const SMOKE_LOG_LIMIT: i64 = 1024 * 1024;
+
+/// `registry/path/name` of `registry/path/name:tag` (a port's colon is not a tag's).
+fn repository(target: &str) -> &str {
+    match target.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => target,
+    }
+}
+
+/// The digest the push step printed (`[kiln] digest sha256:…`), taken only from the lines
+/// before the record: the record comes from the image and could hold any line.
+fn pushed_digest(text: &str) -> Option<String> {
+    let digest = text
+        .lines()
+        .take_while(|line| *line != objects::RECORD_BEGIN)
+        .find_map(|line| line.strip_prefix("[kiln] digest "))?;
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    .then(|| digest.to_owned())
 }
 
 /// The most of the push step's log Kiln reads: its own lines and the record.
@@ -520,7 +734,7 @@ impl Builder for KubeBuilder {
         stop: &Stop,
     ) -> Result<Built, BuildFailure> {
         self.create(self.render(job), log).await?;
-        self.follow(job, log, stop).await
+        self.follow_and_smoke_test(job, log, stop).await
     }
 
     async fn reattach(
@@ -544,7 +758,7 @@ impl Builder for KubeBuilder {
         match found {
             Ok(found) if !found.items.is_empty() => {
                 log.note("a new leader follows this build").await;
-                self.follow(job, log, stop).await
+                self.follow_and_smoke_test(job, log, stop).await
             }
             Ok(_) => Err(BuildFailure::new(
                 FailReason::Interrupted,
@@ -682,3 +896,41 @@ impl Drop for LogFollower {
 
 #[cfg(test)]
 mod mock_api_server_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_the_push_steps_own_and_the_repository_keeps_a_registry_port() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let forged = format!("sha256:{}", "f".repeat(64));
+        let log = format!(
+            "[kiln] pushed\n[kiln] digest {digest}\nkiln-record-begin\npip six\nkiln-record-end\n"
+        );
+        assert_eq!(pushed_digest(&log), Some(digest.clone()));
+        // No digest of its own (an older push image): one the record prints is not taken.
+        let log =
+            format!("[kiln] pushed\nkiln-record-begin\nkiln-record-end\n[kiln] digest {forged}\n");
+        assert_eq!(pushed_digest(&log), None);
+        for bad in [
+            "sha256:short",
+            "sha512:00",
+            &format!("sha256:{}", "AB".repeat(32)),
+        ] {
+            assert_eq!(
+                pushed_digest(&format!("[kiln] digest {bad}\n")),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            repository("registry.internal:5000/kiln/ml/tools:0123"),
+            "registry.internal:5000/kiln/ml/tools"
+        );
+        assert_eq!(
+            repository("registry.internal:5000/kiln/ml/tools"),
+            "registry.internal:5000/kiln/ml/tools"
+        );
+    }
+}

@@ -4,8 +4,9 @@
 //! emptyDir, holding only the base image's pull secret; then the push container (skopeo,
 //! no build code) pushes that archive with the push credential, which the builder's
 //! container never mounts, and prints the record of installed packages from the archive.
-//! Also the NetworkPolicy build Pods run under. Pure functions of the build and the
-//! settings: what Kiln sends is what the tests (and `kiln kube render`) see.
+//! Also the smoke-test Pod that starts the pushed image once, with its pull secret, and the
+//! NetworkPolicy build Pods (the smoke Pod too) run under. Pure functions of the build and
+//! the settings: what Kiln sends is what the tests (and `kiln kube render`) see.
 
 use std::collections::BTreeMap;
 
@@ -13,9 +14,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     AppArmorProfile, Capabilities, ConfigMap, ConfigMapVolumeSource, Container,
-    EmptyDirVolumeSource, EnvVar, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Volume,
-    VolumeMount,
+    EmptyDirVolumeSource, EnvVar, KeyToPath, LocalObjectReference, Pod, PodSecurityContext,
+    PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -27,7 +28,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{BuilderKind, KubeSettings};
 use crate::backend::builder::context::{CA_PATH, RECORD_PATH};
-use crate::backend::builder::{BuildJob, BuildSettings, RegistryAuth, registry_of};
+use crate::backend::builder::{BuildJob, BuildSettings, RegistryAuth, registry_of, smoke};
 
 /// The labels every build object carries; the build id finds them again after a restart.
 pub const BUILD_ID: &str = "kiln.dev/build-id";
@@ -50,14 +51,14 @@ pub const RECORD_END: &str = "kiln-record-end";
 const CONTEXT_DIR: &str = "/kiln/context";
 const DOCKER_DIR: &str = "/kiln/docker";
 const CONFIG_DIR: &str = "/kiln/config";
-/// The files of the context: mounted one by one (`subPath`), so the builder sees plain files
-/// rather than a ConfigMap volume's symbolic links, which BuildKit would copy as links.
-const CONTEXT_FILES: [&str; 4] = [
-    "Containerfile",
-    "apt.txt",
-    "environment.yml",
-    "requirements.txt",
-];
+/// The label of a build's smoke-test Pod (the build's id). Not [`BUILD_ID`]: the build's
+/// own Pod is found by that label, and the smoke Pod must never be taken for it.
+pub const SMOKE_OF: &str = "kiln.dev/smoke-test-of";
+/// The smoke Pod's container.
+pub const SMOKE_CONTAINER: &str = "smoke";
+/// The smoke test's files in the build's ConfigMap.
+const SMOKE_SCRIPT_KEY: &str = "smoke.sh";
+const SMOKE_PACKAGES_KEY: &str = "smoke-packages.txt";
 /// The user BuildKit's rootless image runs as (the image is made for this uid and gid).
 const ROOTLESS_UID: i64 = 1000;
 
@@ -101,6 +102,12 @@ pub fn render(
     if let Some(ca) = ca_bundle {
         data.insert("ca.crt".into(), ca.to_owned());
     }
+    // For the smoke Pod after the push; no build step mounts them.
+    data.insert(SMOKE_SCRIPT_KEY.into(), smoke::SCRIPT.into());
+    data.insert(
+        SMOKE_PACKAGES_KEY.into(),
+        job.context.smoke_packages.clone(),
+    );
     let config_map = ConfigMap {
         metadata: meta.clone(),
         data: Some(data),
@@ -131,6 +138,11 @@ pub fn render(
 /// The objects of an example build (APT, Conda and Pip packages, a pull secret), as these
 /// settings would render them: for review (`kiln kube render`) and schema validation.
 pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str>) -> BuildObjects {
+    render(&sample_job(build), kube, build, ca_bundle)
+}
+
+/// The example build of [`sample`].
+pub fn sample_job(build: &BuildSettings) -> BuildJob {
     use crate::backend::builder::context::{CacheScope, build_context};
     use crate::domain::BuildForm;
     let form = BuildForm {
@@ -157,7 +169,7 @@ pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str
     base_auth.add("registry.example.org", "puller", "example-password");
     let mut auth = build.push_auth();
     auth.entries.extend(base_auth.entries.iter().cloned());
-    let job = BuildJob {
+    BuildJob {
         build_id: 42,
         image_id: 7,
         base: spec.base_image.as_str().to_owned(),
@@ -166,8 +178,7 @@ pub fn sample(kube: &KubeSettings, build: &BuildSettings, ca_bundle: Option<&str
         auth,
         base_auth,
         log_cursor: String::new(),
-    };
-    render(&job, kube, build, ca_bundle)
+    }
 }
 
 /// The NetworkPolicy of build Pods (in the builds' namespace): nothing may connect to
@@ -265,6 +276,125 @@ pub fn network_policy(kube: &KubeSettings) -> NetworkPolicy {
     }
 }
 
+/// The name of a build's smoke-test Pod, and of its pull secret.
+pub fn smoke_name(build_id: i64) -> String {
+    format!("kiln-build-{build_id}-smoke")
+}
+
+/// The smoke Pod's pull secret: the image's own pull secret (the spec's, which the build's
+/// base image is pulled with too) as a `kubernetes.io/dockerconfigjson` Secret, never the
+/// push credential: the Pod can pull the image and nothing more. `None` without one.
+pub fn smoke_pull_secret(job: &BuildJob, kube: &KubeSettings) -> Option<Secret> {
+    if job.base_auth.entries.is_empty() {
+        return None;
+    }
+    Some(Secret {
+        metadata: smoke_metadata(job, kube),
+        type_: Some("kubernetes.io/dockerconfigjson".into()),
+        data: Some(BTreeMap::from([(
+            ".dockerconfigjson".to_owned(),
+            ByteString(job.base_auth.to_json().into_bytes()),
+        )])),
+        ..Default::default()
+    })
+}
+
+/// The smoke test's Pod: `image` (the pushed image, by digest where known) started once as
+/// its own user, running [`smoke::SCRIPT`] from the build's ConfigMap. Short-lived
+/// (`activeDeadlineSeconds`), no service account token or Service links, no privilege
+/// escalation, no capabilities, the runtime's seccomp profile, the build's resources and
+/// nodes, and the build Pods' label so that their NetworkPolicy applies.
+pub fn smoke_pod(job: &BuildJob, kube: &KubeSettings, image: &str) -> Pod {
+    let name = name(job.build_id);
+    let pull_secrets = smoke_pull_secret(job, kube).map(|secret| {
+        vec![LocalObjectReference {
+            name: secret.metadata.name.unwrap_or_default(),
+        }]
+    });
+    let files = [
+        (SMOKE_SCRIPT_KEY, smoke::SCRIPT_FILE),
+        (SMOKE_PACKAGES_KEY, smoke::PACKAGES_FILE),
+    ];
+    let volume = Volume {
+        name: "smoke".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name,
+            items: Some(
+                files
+                    .iter()
+                    .map(|(key, path)| KeyToPath {
+                        key: (*key).into(),
+                        path: (*path).into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            // Readable by whichever user the image runs as.
+            default_mode: Some(0o444),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let container = Container {
+        name: SMOKE_CONTAINER.into(),
+        image: Some(image.to_owned()),
+        command: Some(smoke::command()),
+        resources: Some(resources(kube)),
+        security_context: Some(SecurityContext {
+            privileged: Some(false),
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        volume_mounts: Some(vec![mount("smoke", smoke::DIR, true)]),
+        ..Default::default()
+    };
+    Pod {
+        metadata: smoke_metadata(job, kube),
+        spec: Some(PodSpec {
+            restart_policy: Some("Never".into()),
+            active_deadline_seconds: Some(smoke::LIMIT.as_secs() as i64),
+            automount_service_account_token: Some(false),
+            enable_service_links: Some(false),
+            security_context: Some(PodSecurityContext {
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            node_selector: (!kube.node_selector.is_empty()).then(|| kube.node_selector.clone()),
+            tolerations: (!kube.tolerations.is_empty()).then(|| kube.tolerations.clone()),
+            image_pull_secrets: pull_secrets,
+            containers: vec![container],
+            volumes: Some(vec![volume]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The smoke objects' metadata: the build Pods' labels but for [`BUILD_ID`], which is
+/// [`SMOKE_OF`] instead.
+fn smoke_metadata(job: &BuildJob, kube: &KubeSettings) -> ObjectMeta {
+    let mut labels = labels(job);
+    labels.remove(BUILD_ID);
+    labels.insert(SMOKE_OF.to_owned(), job.build_id.to_string());
+    ObjectMeta {
+        name: Some(smoke_name(job.build_id)),
+        namespace: Some(kube.namespace.clone()),
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
 /// Makes `owner` (the created Job) the owner of `meta`'s object: it goes when the Job goes.
 pub fn owned_by(meta: &mut ObjectMeta, owner: &Job) {
     meta.owner_references = Some(vec![OwnerReference {
@@ -318,9 +448,14 @@ fn build_job(
         empty_dir("out"),
         empty_dir("push-tmp"),
     ];
-    let mut mounts: Vec<VolumeMount> = CONTEXT_FILES
+    // The context's files (the Containerfile and every list it reads), mounted one by one
+    // (`subPath`), so the builder sees plain files rather than a ConfigMap volume's
+    // symbolic links, which BuildKit would copy as links.
+    let mut mounts: Vec<VolumeMount> = job
+        .context
+        .files
         .iter()
-        .map(|file| VolumeMount {
+        .map(|(file, _)| VolumeMount {
             name: "context".into(),
             mount_path: format!("{CONTEXT_DIR}/{file}"),
             sub_path: Some((*file).into()),
@@ -471,18 +606,21 @@ buildah push kiln-build "oci-archive:$3""#;
 }
 
 /// The push step. Runs no build code: skopeo copies the archive the builder left to the
-/// target with the push credential, then the record of installed packages is read from
-/// the archive's layers (the newest layer holding it) and printed between markers.
+/// target with the push credential and prints the pushed manifest's digest (`[kiln] digest
+/// sha256:…`), then the record of installed packages is read from the archive's layers (the
+/// newest layer holding it) and printed between markers.
 /// Everything variable is a positional argument.
 pub const PUSH_SCRIPT: &str = r#"set -eu
 archive=$1 target=$2 verify=$3 record=${4#/}
+tmp=$(mktemp -d)
 echo "[kiln] pushing $target"
 skopeo copy --quiet --retry-times 3 --authfile "$PUSH_AUTH/config.json" --dest-tls-verify="$verify" \
-  "oci-archive:$archive" "docker://$target"
+  --digestfile "$tmp/digest" "oci-archive:$archive" "docker://$target"
 echo "[kiln] pushed"
 # From here on nothing fails the step: the image is pushed; a missing record is empty.
 set +e
-tmp=$(mktemp -d)
+# Before the record, which comes from the image: the smoke Pod runs the image by it.
+echo "[kiln] digest $(cat "$tmp/digest")"
 tar -xOf "$archive" index.json > "$tmp/index.json"
 manifest=$(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/index.json" | head -n 1 | cut -d: -f2)
 tar -xOf "$archive" "blobs/sha256/$manifest" > "$tmp/manifest.json"
@@ -776,6 +914,40 @@ mod tests {
     }
 
     #[test]
+    fn every_file_the_containerfile_mounts_is_in_the_builders_context() {
+        for builder in [BuilderKind::BuildKit, BuilderKind::Buildah] {
+            let (kube, build) = settings(builder, false);
+            let objects = sample(&kube, &build, None);
+            let data = objects.config_map.data.clone().unwrap();
+            let containerfile = &data["Containerfile"];
+            let sources: Vec<&str> = containerfile
+                .split("source=")
+                .skip(1)
+                .map(|rest| rest.split([',', ' ']).next().unwrap())
+                .collect();
+            assert!(
+                sources.len() >= 7,
+                "APT, Conda and five Pip steps: {sources:?}"
+            );
+            let pod = sample_pod(&kube, &build);
+            let mounted: Vec<String> = pod.init_containers.as_ref().unwrap()[0]
+                .volume_mounts
+                .iter()
+                .flatten()
+                .filter(|m| m.name == "context")
+                .filter_map(|m| m.sub_path.clone())
+                .collect();
+            for source in sources {
+                assert!(
+                    mounted.iter().any(|m| m == source),
+                    "{builder:?}: {source} is mounted ({mounted:?})"
+                );
+                assert!(data.contains_key(source), "{source} is in the ConfigMap");
+            }
+        }
+    }
+
+    #[test]
     fn the_process_sandbox_unmasks_proc_in_a_pod_with_its_own_user_namespace() {
         let (kube, build) = settings(BuilderKind::BuildKit, false);
         let pod = sample_pod(&kube, &build);
@@ -800,6 +972,110 @@ mod tests {
             .clone()
             .unwrap();
         assert_eq!(security.proc_mount.as_deref(), Some("Unmasked"));
+    }
+
+    #[test]
+    fn the_smoke_pod_runs_the_image_as_its_own_user_can_only_pull_and_has_no_privileges() {
+        let (kube, build) = settings(BuilderKind::BuildKit, false);
+        let mut job = sample_job(&build);
+        let image = format!(
+            "registry.example.org/kiln/ml/example-tools@sha256:{}",
+            "1".repeat(64)
+        );
+        let pod = smoke_pod(&job, &kube, &image);
+        let labels = pod.metadata.labels.clone().unwrap();
+        let policy = network_policy(&kube).spec.unwrap().pod_selector.unwrap();
+        for (key, value) in policy.match_labels.unwrap() {
+            assert_eq!(
+                labels.get(&key),
+                Some(&value),
+                "the builds' NetworkPolicy applies"
+            );
+        }
+        assert_eq!(labels[SMOKE_OF], "42");
+        assert!(
+            !labels.contains_key(BUILD_ID),
+            "never taken for the build's own Pod"
+        );
+        assert_eq!(pod.metadata.name.as_deref(), Some("kiln-build-42-smoke"));
+
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(spec.active_deadline_seconds, Some(300));
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        assert_eq!(spec.enable_service_links, Some(false));
+        let runtime_default = Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            spec.security_context.unwrap().seccomp_profile,
+            runtime_default
+        );
+        let container = &spec.containers[0];
+        assert_eq!(container.image.as_deref(), Some(image.as_str()));
+        assert_eq!(container.command, Some(smoke::command()));
+        assert_eq!(
+            container.resources,
+            Some(resources(&kube)),
+            "the build's limits"
+        );
+        let security = container.security_context.clone().unwrap();
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+        assert_eq!(security.privileged, Some(false));
+        assert_eq!(
+            security.capabilities.unwrap().drop,
+            Some(vec!["ALL".to_owned()])
+        );
+        assert_eq!(security.seccomp_profile, runtime_default);
+        assert_eq!(security.run_as_user, None, "the image's own user");
+        assert!(container.env.is_none() && container.env_from.is_none());
+
+        // It mounts the smoke test's two files of the ConfigMap and no Secret at all.
+        let volumes = spec.volumes.unwrap();
+        assert_eq!(volumes.len(), 1);
+        assert!(volumes[0].secret.is_none());
+        let items = volumes[0].config_map.clone().unwrap().items.unwrap();
+        let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["smoke.sh", "smoke-packages.txt"]);
+        let data = render(&job, &kube, &build, None).config_map.data.unwrap();
+        assert_eq!(data["smoke.sh"], smoke::SCRIPT);
+        assert_eq!(data["smoke-packages.txt"], "requests\n");
+
+        // Its pull secret is the image's pull secret; the push credential is not in it.
+        assert_eq!(
+            spec.image_pull_secrets.unwrap()[0].name,
+            "kiln-build-42-smoke"
+        );
+        let secret = smoke_pull_secret(&job, &kube).unwrap();
+        assert_eq!(
+            secret.type_.as_deref(),
+            Some("kubernetes.io/dockerconfigjson")
+        );
+        let config =
+            String::from_utf8(secret.data.unwrap()[".dockerconfigjson"].0.clone()).unwrap();
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        assert!(
+            config.contains(&engine.encode("puller:example-password")),
+            "{config}"
+        );
+        assert!(
+            !config.contains(&engine.encode("pusher:push-secret")),
+            "{config}"
+        );
+        assert!(!config.contains("registry.example.org/kiln"), "{config}");
+
+        // An image without a pull secret is pulled without one.
+        job.base_auth = RegistryAuth::default();
+        assert!(smoke_pull_secret(&job, &kube).is_none());
+        assert!(
+            smoke_pod(&job, &kube, &image)
+                .spec
+                .unwrap()
+                .image_pull_secrets
+                .is_none()
+        );
     }
 
     #[test]

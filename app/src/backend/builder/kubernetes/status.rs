@@ -159,6 +159,80 @@ fn push_phase(push: &ContainerStatus) -> Option<Phase> {
     }
 }
 
+/// How a smoke-test Pod ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmokeEnd {
+    /// The script exited 0.
+    Passed,
+    /// The script exited with this status: what it means is `smoke::failure`'s to say.
+    Exited(i32),
+    /// It did not run to its end: what went wrong, in words.
+    Failed(String),
+}
+
+/// Waiting reasons of the smoke container that mean the image cannot be started.
+const START_FAILURES: [&str; 3] = [
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+/// What a smoke-test Pod says; `None` while it is on its way. Its own container's words
+/// only (the kubelet's and the API server's, never the image's output).
+pub fn smoke_end(pod: &Pod) -> Option<SmokeEnd> {
+    let status = pod.status.as_ref()?;
+    // The kubelet's messages can be long (a registry's whole answer): the gist is enough.
+    let short =
+        |text: Option<&str>| -> String { text.unwrap_or_default().chars().take(300).collect() };
+    let container = status.container_statuses.iter().flatten().next();
+    match container.and_then(|c| c.state.as_ref()) {
+        Some(ContainerState {
+            waiting: Some(waiting),
+            ..
+        }) => {
+            let reason = waiting.reason.as_deref().unwrap_or_default();
+            let message = short(waiting.message.as_deref());
+            if PULL_FAILURES.contains(&reason) {
+                return Some(SmokeEnd::Failed(format!(
+                    "the image could not be pulled ({reason}: {message})"
+                )));
+            }
+            if START_FAILURES.contains(&reason) {
+                return Some(SmokeEnd::Failed(format!(
+                    "the image could not be started ({reason}: {message})"
+                )));
+            }
+        }
+        Some(ContainerState {
+            terminated: Some(done),
+            ..
+        }) => {
+            if done.reason.as_deref() == Some("OOMKilled") {
+                return Some(SmokeEnd::Failed(
+                    "it ran out of memory (KILN_K8S_MEMORY_LIMIT)".into(),
+                ));
+            }
+            if done.exit_code != 0 {
+                return Some(SmokeEnd::Exited(done.exit_code));
+            }
+        }
+        _ => {}
+    }
+    match (status.phase.as_deref(), status.reason.as_deref()) {
+        (Some("Succeeded"), _) => Some(SmokeEnd::Passed),
+        (Some("Failed"), Some("DeadlineExceeded")) => Some(SmokeEnd::Failed(format!(
+            "it did not finish within {} s",
+            crate::backend::builder::smoke::LIMIT.as_secs()
+        ))),
+        (Some("Failed"), reason) => Some(SmokeEnd::Failed(format!(
+            "its Pod failed ({}: {})",
+            reason.unwrap_or("no reason given"),
+            short(status.message.as_deref())
+        ))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +379,54 @@ mod tests {
             json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
         ));
         assert!(matches!(phase(&job, Some(&pushed)), Phase::Running { .. }));
+    }
+
+    fn smoke(state: serde_json::Value, phase: &str) -> Pod {
+        pod(json!({"phase": phase, "containerStatuses": [{
+            "name": "smoke", "image": "registry.example/kiln/ml/tools@sha256:00", "imageID": "",
+            "ready": false, "restartCount": 0, "state": state
+        }]}))
+    }
+
+    #[test]
+    fn a_smoke_pod_passes_exits_or_fails_in_words_and_waits_otherwise() {
+        let running = json!({"running": {"startedAt": "2026-11-27T12:00:00Z"}});
+        assert_eq!(smoke_end(&pod(json!({"phase": "Pending"}))), None);
+        assert_eq!(smoke_end(&smoke(running, "Running")), None);
+        let creating = json!({"waiting": {"reason": "ContainerCreating"}});
+        assert_eq!(smoke_end(&smoke(creating, "Pending")), None);
+        let done = json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+        assert_eq!(
+            smoke_end(&smoke(done.clone(), "Running")),
+            None,
+            "the Pod's word"
+        );
+        assert_eq!(smoke_end(&smoke(done, "Succeeded")), Some(SmokeEnd::Passed));
+        let exited = json!({"terminated": {"exitCode": 21, "reason": "Error"}});
+        assert_eq!(
+            smoke_end(&smoke(exited, "Failed")),
+            Some(SmokeEnd::Exited(21))
+        );
+        let words = |state: serde_json::Value, phase: &str| match smoke_end(&smoke(state, phase)) {
+            Some(SmokeEnd::Failed(what)) => what,
+            other => panic!("{other:?}"),
+        };
+        let pull = json!({"waiting": {"reason": "ImagePullBackOff", "message": "unauthorized"}});
+        assert_eq!(
+            words(pull, "Pending"),
+            "the image could not be pulled (ImagePullBackOff: unauthorized)"
+        );
+        let config =
+            json!({"waiting": {"reason": "CreateContainerError", "message": "no /bin/sh"}});
+        assert!(words(config, "Pending").starts_with("the image could not be started"));
+        let oom = json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}});
+        assert!(words(oom, "Failed").contains("out of memory"));
+        let mut deadline = smoke(json!({"running": {}}), "Failed");
+        deadline.status.as_mut().unwrap().reason = Some("DeadlineExceeded".into());
+        assert_eq!(
+            smoke_end(&deadline),
+            Some(SmokeEnd::Failed("it did not finish within 300 s".into()))
+        );
     }
 
     #[test]

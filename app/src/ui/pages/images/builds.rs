@@ -14,8 +14,8 @@ use crate::api::builds::{
 use crate::api::images::list_path;
 use crate::domain::BuildState;
 use crate::domain::base_update::{BaseStatus, short_digest};
-use crate::domain::time::utc_minute;
 use crate::domain::sbom::{Package, VersionChange};
+use crate::domain::time::utc_minute;
 use crate::ui::components::log_view::LogView;
 use crate::ui::components::status::ApiErrorView;
 use crate::ui::pages::images::build_form::BuildFields;
@@ -335,6 +335,7 @@ fn reason_label(l: Lang, reason: &str) -> &str {
         "interrupted" => t(l, "interrupted"),
         "build" => t(l, "a build step failed"),
         "out-of-memory" => t(l, "out of memory"),
+        "smoke-test" => t(l, "the image failed its smoke test"),
         "evicted" => t(l, "its node evicted it"),
         "builder-image" => t(l, "the builder's image could not be pulled"),
         other => other,
