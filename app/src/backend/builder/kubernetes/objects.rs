@@ -340,19 +340,7 @@ pub fn smoke_pod(job: &BuildJob, kube: &KubeSettings, image: &str) -> Pod {
         image: Some(image.to_owned()),
         command: Some(smoke::command()),
         resources: Some(resources(kube)),
-        security_context: Some(SecurityContext {
-            privileged: Some(false),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(unprivileged()),
         volume_mounts: Some(vec![mount("smoke", smoke::DIR, true)]),
         ..Default::default()
     };
@@ -697,18 +685,8 @@ fn push_container(
             run_as_user: Some(ROOTLESS_UID),
             run_as_group: Some(ROOTLESS_UID),
             run_as_non_root: Some(true),
-            privileged: Some(false),
-            allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
+            ..unprivileged()
         }),
         volume_mounts: Some(mounts),
         ..Default::default()
@@ -752,6 +730,24 @@ fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
 /// and AppArmor profiles unconfined so that it can make the user namespace it builds in.
 /// With the process sandbox, `/proc` is unmasked (allowed only in a Pod with a user
 /// namespace of its own: `hostUsers: false`).
+/// A container that needs no privilege: none, no way to gain any, no capability, the
+/// runtime's default seccomp profile.
+fn unprivileged() -> SecurityContext {
+    SecurityContext {
+        privileged: Some(false),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn builder_security(process_sandbox: bool) -> SecurityContext {
     SecurityContext {
         proc_mount: process_sandbox.then(|| "Unmasked".to_owned()),
