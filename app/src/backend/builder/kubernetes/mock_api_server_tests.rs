@@ -391,6 +391,92 @@ mod tokio_stream_shim {
     }
 }
 
+/// The builds' Role as `deploy/` grants it: (API group, resource, verb).
+fn granted() -> Vec<(String, String, String)> {
+    const ROLE: &str = include_str!("../../../../../deploy/role.yaml");
+    let list = |line: &str| -> Vec<String> {
+        let inner = line
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'));
+        inner
+            .map(|(items, _)| {
+                items
+                    .split(',')
+                    .map(|i| i.trim().trim_matches('"').to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut grants = Vec::new();
+    let lines: Vec<&str> = ROLE.lines().map(str::trim).collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("- apiGroups:") {
+            let groups = list(rest);
+            let resources = list(lines[i + 1].strip_prefix("resources:").unwrap());
+            let verbs = list(lines[i + 2].strip_prefix("verbs:").unwrap());
+            for group in &groups {
+                for resource in &resources {
+                    for verb in &verbs {
+                        grants.push((group.clone(), resource.clone(), verb.clone()));
+                    }
+                }
+            }
+        }
+    }
+    grants
+}
+
+/// What a request asks of the API server in RBAC's words: (API group, resource with its
+/// subresource, verb).
+fn rbac_of(seen: &Seen) -> (String, String, String) {
+    let (group, rest) = match seen.path.strip_prefix("/apis/") {
+        Some(rest) => {
+            let mut parts = rest.splitn(3, '/');
+            let group = parts.next().unwrap().to_owned();
+            (group, parts.nth(1).unwrap().to_owned())
+        }
+        None => (
+            String::new(),
+            seen.path.strip_prefix("/api/v1/").unwrap().to_owned(),
+        ),
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    assert_eq!(parts[0], "namespaces", "namespaced only: {}", seen.path);
+    let (resource, named) = match parts.len() {
+        3 => (parts[2].to_owned(), false),
+        4 => (parts[2].to_owned(), true),
+        _ => (format!("{}/{}", parts[2], parts[4]), true),
+    };
+    let verb = match (&seen.method, named) {
+        (&Method::GET, true) => "get",
+        (&Method::GET, false) if seen.query.contains("watch=true") => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PATCH, _) => "patch",
+        (&Method::PUT, _) => "update",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        (method, _) => panic!("{method} {}", seen.path),
+    };
+    (group, resource, verb.to_owned())
+}
+
+/// Every request the backend made is one the builds' Role in `deploy/` allows: a verb the
+/// backend starts using fails here, not in a cluster.
+fn assert_the_role_allows(server: &ApiServer) {
+    let grants = granted();
+    assert!(!grants.is_empty(), "deploy/role.yaml was read");
+    for seen in server.seen() {
+        let asked = rbac_of(&seen);
+        assert!(
+            grants.contains(&asked),
+            "deploy/role.yaml does not allow {asked:?} ({} {})",
+            seen.method,
+            seen.path
+        );
+    }
+}
+
 fn settings() -> (KubeSettings, BuildSettings) {
     let kube = KubeSettings {
         namespace: NAMESPACE.into(),
@@ -742,6 +828,7 @@ async fn mock_api_server_a_build_creates_its_job_configmap_and_secret_follows_th
         "2026-11-27T12:00:04.5Z",
         "where a new leader would go on from"
     );
+    assert_the_role_allows(&f.server);
 }
 
 #[tokio::test]
@@ -870,6 +957,7 @@ async fn mock_api_server_cancel_stores_the_log_then_deletes_the_job_in_the_backg
         "the log was stored before the Job was deleted"
     );
     assert!(f.log().await.contains("apt-get update"));
+    assert_the_role_allows(&f.server);
 }
 
 #[tokio::test]
@@ -1076,6 +1164,7 @@ async fn mock_api_server_a_pushed_image_passes_its_smoke_test_in_a_pod_that_can_
     );
     assert!(log.contains("[kiln smoke] passed\n"), "{log}");
     assert!(log.contains("smoke test passed\n"), "{log}");
+    assert_the_role_allows(&f.server);
 }
 
 #[tokio::test]
