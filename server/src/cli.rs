@@ -457,7 +457,12 @@ fn render_build(config: &Config, namespace: &str) -> Result<(), CliError> {
         serde_json::to_string_pretty(&build.config_map),
         serde_json::to_string_pretty(&build.secret),
         serde_json::to_string_pretty(&objects::network_policy(&kube)),
-        serde_json::to_string_pretty(&objects::smoke_pod(&job, &kube, &pushed)),
+        serde_json::to_string_pretty(&objects::smoke_pod(
+            &job,
+            &kube,
+            &pushed,
+            settings.smoke_timeout,
+        )),
     ];
     if let Some(secret) = objects::smoke_pull_secret(&job, &kube) {
         docs.push(serde_json::to_string_pretty(&secret));

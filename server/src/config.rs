@@ -267,6 +267,11 @@ pub struct BuildConfig {
     )]
     pub build_cache_limit: u64,
 
+    /// How long a built image's smoke test may take before the build fails with
+    /// `smoke-test` (on Kubernetes, pulling the image included).
+    #[arg(long, env = "KILN_BUILD_SMOKE_TIMEOUT", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub smoke_timeout: Duration,
+
     /// How often the replica that leads checks whether the base image tags of built images
     /// name newer images (`6h`, `30m`, `90s`; `0s`: only when asked on Build Details).
     #[arg(long, env = "KILN_BASE_CHECK_INTERVAL", default_value = "6h", value_parser = parse_duration, global = true)]
@@ -799,6 +804,7 @@ impl Config {
             ca_bundle: b.build_ca_bundle.clone(),
             log_limit: b.build_log_limit.max(4096),
             internal_registries: b.internal_registries.clone(),
+            smoke_timeout: b.smoke_timeout,
         }
     }
 
@@ -970,6 +976,30 @@ mod tests {
                 .contains("not a whole number")
         );
         assert!(parse_duration("-1h").is_err());
+    }
+
+    #[test]
+    fn the_smoke_tests_time_limit_reaches_both_builders() {
+        let cli = Cli::try_parse_from(["kiln", "serve"]).unwrap();
+        let settings = cli
+            .config
+            .build_settings("registry.example.org/kiln".into());
+        assert_eq!(settings.smoke_timeout, Duration::from_secs(300));
+        let cli = Cli::try_parse_from(["kiln", "--smoke-timeout", "20m", "serve"]).unwrap();
+        let settings = cli
+            .config
+            .build_settings("registry.example.org/kiln".into());
+        assert_eq!(settings.smoke_timeout, Duration::from_secs(1200));
+        use app::backend::builder::kubernetes::objects;
+        let kube = cli.config.kube_settings("kiln").unwrap();
+        let job = objects::sample_job(&settings);
+        let pod = objects::smoke_pod(
+            &job,
+            &kube,
+            "registry.example.org/x@sha256:1",
+            settings.smoke_timeout,
+        );
+        assert_eq!(pod.spec.unwrap().active_deadline_seconds, Some(1200));
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn test_settings(timeout: Duration) -> BuildSettings {
             .then(|| CA_BUNDLE.into()),
         log_limit: 16 * 1024 * 1024,
         internal_registries: Vec::new(),
+        smoke_timeout: app::backend::builder::smoke::DEFAULT_LIMIT,
     }
 }
 

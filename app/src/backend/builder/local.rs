@@ -279,7 +279,7 @@ impl LocalBuildah {
             .arg(container)
             .arg("--")
             .args(smoke::command());
-        let code = run_limited(run, true, smoke::LIMIT, log, stop).await?;
+        let code = run_limited(run, true, self.settings.smoke_timeout, log, stop).await?;
         match smoke::failure(code, &job.context.smoke_packages) {
             None => {
                 log.note("smoke test passed").await;

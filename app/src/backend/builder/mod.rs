@@ -226,6 +226,8 @@ pub struct BuildSettings {
     /// registry's own host): any other host that resolves to a loopback, private,
     /// link-local or otherwise internal address is refused.
     pub internal_registries: Vec<String>,
+    /// How long a built image's smoke test may take (on Kubernetes, pulling it included).
+    pub smoke_timeout: Duration,
 }
 
 impl BuildSettings {
@@ -341,6 +343,7 @@ mod tests {
             ca_bundle: None,
             log_limit: 16 * 1024 * 1024,
             internal_registries: Vec::new(),
+            smoke_timeout: smoke::DEFAULT_LIMIT,
         };
         assert!(settings.is_insecure("127.0.0.1:5055/kiln/ml/tools:0123"));
         assert!(!settings.is_insecure("127.0.0.1:5056/kiln/ml/tools:0123"));

@@ -19,8 +19,9 @@ pub const DIR: &str = "/run/kiln/smoke";
 pub const SCRIPT_FILE: &str = "smoke.sh";
 pub const PACKAGES_FILE: &str = "packages.txt";
 
-/// How long the smoke run may take (pulling the image on Kubernetes included).
-pub const LIMIT: Duration = Duration::from_secs(300);
+/// How long the smoke run may take unless configured (`KILN_BUILD_SMOKE_TIMEOUT`; on
+/// Kubernetes, pulling the image included).
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(300);
 
 /// The command that starts the test in the image: the image's own `/bin/sh`.
 pub fn command() -> Vec<String> {

@@ -509,6 +509,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         ca_bundle: None,
         log_limit: 16 * 1024 * 1024,
         internal_registries: Vec::new(),
+        smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
     };
     (kube, build)
 }

@@ -514,7 +514,7 @@ impl KubeBuilder {
                 Err(e) => return Err(refused("pull secret", e)),
             }
         }
-        let mut pod = objects::smoke_pod(job, &self.kube, image);
+        let mut pod = objects::smoke_pod(job, &self.kube, image, self.build.smoke_timeout);
         owned_by(&mut pod.metadata, &owner);
         match self.api::<Pod>().create(&params, &pod).await {
             Ok(_) => Ok(()),
@@ -533,7 +533,7 @@ impl KubeBuilder {
     async fn follow_smoke(&self, name: &str, stop: &Stop) -> Option<SmokeEnd> {
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
         let mut pods = watch(self.api::<Pod>(), config).default_backoff().boxed();
-        let deadline = tokio::time::sleep(smoke::LIMIT + Duration::from_secs(60));
+        let deadline = tokio::time::sleep(self.build.smoke_timeout + Duration::from_secs(60));
         tokio::pin!(deadline);
         loop {
             tokio::select! {
@@ -541,7 +541,7 @@ impl KubeBuilder {
                 _ = &mut deadline => {
                     return Some(SmokeEnd::Failed(format!(
                         "its Pod did not finish within {} s",
-                        smoke::LIMIT.as_secs() + 60
+                        self.build.smoke_timeout.as_secs() + 60
                     )));
                 }
                 event = pods.next() => match event {

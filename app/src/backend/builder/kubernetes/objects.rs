@@ -9,6 +9,7 @@
 //! the settings: what Kiln sends is what the tests (and `kiln kube render`) see.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
@@ -304,7 +305,7 @@ pub fn smoke_pull_secret(job: &BuildJob, kube: &KubeSettings) -> Option<Secret> 
 /// (`activeDeadlineSeconds`), no service account token or Service links, no privilege
 /// escalation, no capabilities, the runtime's seccomp profile, the build's resources and
 /// nodes, and the build Pods' label so that their NetworkPolicy applies.
-pub fn smoke_pod(job: &BuildJob, kube: &KubeSettings, image: &str) -> Pod {
+pub fn smoke_pod(job: &BuildJob, kube: &KubeSettings, image: &str, limit: Duration) -> Pod {
     let name = name(job.build_id);
     let pull_secrets = smoke_pull_secret(job, kube).map(|secret| {
         vec![LocalObjectReference {
@@ -348,7 +349,7 @@ pub fn smoke_pod(job: &BuildJob, kube: &KubeSettings, image: &str) -> Pod {
         metadata: smoke_metadata(job, kube),
         spec: Some(PodSpec {
             restart_policy: Some("Never".into()),
-            active_deadline_seconds: Some(smoke::LIMIT.as_secs() as i64),
+            active_deadline_seconds: Some(limit.as_secs().max(1) as i64),
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
             security_context: Some(PodSecurityContext {
@@ -860,6 +861,7 @@ mod tests {
             ca_bundle: None,
             log_limit: 1024,
             internal_registries: Vec::new(),
+            smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
         };
         (kube, build)
     }
@@ -978,7 +980,7 @@ mod tests {
             "registry.example.org/kiln/ml/example-tools@sha256:{}",
             "1".repeat(64)
         );
-        let pod = smoke_pod(&job, &kube, &image);
+        let pod = smoke_pod(&job, &kube, &image, smoke::DEFAULT_LIMIT);
         let labels = pod.metadata.labels.clone().unwrap();
         let policy = network_policy(&kube).spec.unwrap().pod_selector.unwrap();
         for (key, value) in policy.match_labels.unwrap() {
@@ -1066,7 +1068,7 @@ mod tests {
         job.base_auth = RegistryAuth::default();
         assert!(smoke_pull_secret(&job, &kube).is_none());
         assert!(
-            smoke_pod(&job, &kube, &image)
+            smoke_pod(&job, &kube, &image, smoke::DEFAULT_LIMIT)
                 .spec
                 .unwrap()
                 .image_pull_secrets

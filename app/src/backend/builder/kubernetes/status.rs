@@ -221,8 +221,11 @@ pub fn smoke_end(pod: &Pod) -> Option<SmokeEnd> {
     match (status.phase.as_deref(), status.reason.as_deref()) {
         (Some("Succeeded"), _) => Some(SmokeEnd::Passed),
         (Some("Failed"), Some("DeadlineExceeded")) => Some(SmokeEnd::Failed(format!(
-            "it did not finish within {} s",
-            crate::backend::builder::smoke::LIMIT.as_secs()
+            "it did not finish within {} s (KILN_BUILD_SMOKE_TIMEOUT)",
+            pod.spec
+                .as_ref()
+                .and_then(|spec| spec.active_deadline_seconds)
+                .unwrap_or_default()
         ))),
         (Some("Failed"), reason) => Some(SmokeEnd::Failed(format!(
             "its Pod failed ({}: {})",
@@ -423,9 +426,15 @@ mod tests {
         assert!(words(oom, "Failed").contains("out of memory"));
         let mut deadline = smoke(json!({"running": {}}), "Failed");
         deadline.status.as_mut().unwrap().reason = Some("DeadlineExceeded".into());
+        deadline.spec = Some(k8s_openapi::api::core::v1::PodSpec {
+            active_deadline_seconds: Some(1200),
+            ..Default::default()
+        });
         assert_eq!(
             smoke_end(&deadline),
-            Some(SmokeEnd::Failed("it did not finish within 300 s".into()))
+            Some(SmokeEnd::Failed(
+                "it did not finish within 1200 s (KILN_BUILD_SMOKE_TIMEOUT)".into()
+            ))
         );
     }
 
