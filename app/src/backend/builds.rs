@@ -557,6 +557,20 @@ pub mod testing {
         )
     }
 
+    /// A queued build of a new image of group `ml`, and a writer of its log holding at most
+    /// `limit` bytes.
+    pub async fn logged_build(
+        db: &Db,
+        limit: u64,
+    ) -> (BuildRow, crate::backend::builder::LogWriter) {
+        let (scope, image) = self::image(db, "ml").await;
+        let build = enqueued(db, scope, &image).await;
+        let log = crate::backend::builder::LogWriter::continuing(db.clone(), build.id, limit)
+            .await
+            .unwrap();
+        (build, log)
+    }
+
     /// Queues a build of `image` (as a rebuild would, with no registry asked).
     pub async fn enqueued(db: &Db, scope: Scope, image: &ImageRow) -> BuildRow {
         let spec = BuildForm {

@@ -291,6 +291,15 @@ fn conda_spec(text: &str) -> Result<CondaLine, String> {
 
 /// A PEP 508 requirement: `numpy>=1.2`, `torch==2.3.0+cu121`, `pandas[excel]<3`. Lines
 /// starting with `-` are pip options (`-r`, `-e`, `--index-url`, …) and are refused.
+/// The name a PEP 508 requirement starts with (`Torch[cuda]==2.3` → `Torch`): the run of
+/// the characters a name may hold; the name rule itself is checked by [`pip_line`].
+pub fn pip_name(requirement: &str) -> &str {
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .unwrap_or(requirement.len());
+    &requirement[..end]
+}
+
 fn pip_line(line: &str) -> Result<String, String> {
     if line.starts_with('-') {
         return Err(
@@ -300,10 +309,7 @@ fn pip_line(line: &str) -> Result<String, String> {
     // pep508_rs 0.9.2 panics on a name that ends in '-', '_' or '.' (found by the property
     // test in `build.rs`): check the name by PEP 508's rule first, and never let a parser
     // panic take the request down.
-    let name: String = line
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
-        .collect();
+    let name = pip_name(line);
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
         || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
     {

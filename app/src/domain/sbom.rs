@@ -143,7 +143,9 @@ fn encode(text: &str, keep_slash: bool) -> String {
 }
 
 /// A Python package name in PEP 503's normal form: lowercase, each run of `-_.` one `-`.
-fn pep503(name: &str) -> String {
+/// Here rather than beside the Pip grammar (`packages.rs`, server only): the SBOM's
+/// package keys need it in the browser too.
+pub fn pep503(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {

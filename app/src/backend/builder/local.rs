@@ -639,11 +639,7 @@ mod tests {
     #[tokio::test]
     async fn a_smoke_run_past_its_limit_fails_the_smoke_test_and_a_stop_stops_it() {
         let db = crate::backend::db::testing::fresh_db().await;
-        let (scope, image) = testing::image(&db, "ml").await;
-        let build = testing::enqueued(&db, scope, &image).await;
-        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
-            .await
-            .unwrap();
+        let (build, mut log) = testing::logged_build(&db, u64::MAX).await;
         let hanging = || {
             let mut cmd = Command::new("sh");
             cmd.args(["-c", "echo started; sleep 60"]);
@@ -686,11 +682,7 @@ mod tests {
     #[tokio::test]
     async fn a_builder_printing_a_huge_line_costs_one_line_of_memory() {
         let db = crate::backend::db::testing::fresh_db().await;
-        let (scope, image) = testing::image(&db, "ml").await;
-        let build = testing::enqueued(&db, scope, &image).await;
-        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
-            .await
-            .unwrap();
+        let (build, mut log) = testing::logged_build(&db, u64::MAX).await;
         let mut flood = Command::new("sh");
         flood
             .arg("-c")

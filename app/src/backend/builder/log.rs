@@ -253,11 +253,7 @@ mod tests {
     async fn a_chunk_number_taken_meanwhile_is_skipped_and_nothing_is_lost() {
         use crate::backend::builds::testing;
         let db = crate::backend::db::testing::fresh_db().await;
-        let (scope, image) = testing::image(&db, "ml").await;
-        let build = testing::enqueued(&db, scope, &image).await;
-        let mut log = LogWriter::continuing(db.clone(), build.id, u64::MAX)
-            .await
-            .unwrap();
+        let (build, mut log) = testing::logged_build(&db, u64::MAX).await;
         // Another writer (the previous leader, a moment before it stepped down) takes 1.
         builds::append_log(&db, build.id, 1, "from the previous leader\n")
             .await
@@ -279,12 +275,8 @@ mod tests {
     async fn a_log_past_its_limit_ends_with_a_note_and_stores_nothing_more() {
         use crate::backend::builds::testing;
         let db = crate::backend::db::testing::fresh_db().await;
-        let (scope, image) = testing::image(&db, "ml").await;
-        let build = testing::enqueued(&db, scope, &image).await;
         let limit = 10_000;
-        let mut log = LogWriter::continuing(db.clone(), build.id, limit)
-            .await
-            .unwrap();
+        let (build, mut log) = testing::logged_build(&db, limit).await;
         for i in 0..2_000 {
             log.line(&format!("line {i:04} of a chatty build")).await;
         }

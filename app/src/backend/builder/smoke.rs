@@ -130,20 +130,8 @@ pub fn packages_file(pip: &[String]) -> String {
 /// `typing_extensions` → `typing-extensions`); `None` unless it is a plain name: ASCII
 /// letters and digits, separated by single `-`, at most 200 characters.
 pub fn package_name(requirement: &str) -> Option<String> {
-    let raw: String = requirement
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
-        .collect();
-    let mut name = String::new();
-    for c in raw.chars() {
-        if "._-".contains(c) {
-            if !name.ends_with('-') {
-                name.push('-');
-            }
-        } else {
-            name.push(c.to_ascii_lowercase());
-        }
-    }
+    use crate::domain::{packages::pip_name, sbom::pep503};
+    let name = pep503(pip_name(requirement));
     let plain =
         !name.is_empty() && name.len() <= 200 && !name.starts_with('-') && !name.ends_with('-');
     plain.then_some(name)
