@@ -1158,6 +1158,14 @@ async fn mock_api_server_a_pushed_image_passes_its_smoke_test_in_a_pod_that_can_
     f.server
         .wait_for(Method::DELETE, &format!("/pods/{smoke}"))
         .await;
+    // The image's output is asked for bounded: the API server sends at most 1 MiB of it.
+    let read = f
+        .server
+        .requests(Method::GET, &format!("/pods/{smoke}/log"));
+    assert!(
+        read.iter().all(|s| s.query.contains("limitBytes=1048576")) && !read.is_empty(),
+        "{read:#?}"
+    );
     let log = f.log().await;
     assert!(
         log.contains("smoke test: starting the image as root"),
