@@ -18,6 +18,9 @@ use super::versioned_cache::{BoundedCache, VersionedCache};
 /// answer for a user with a few hundred images is ~100 KB: hundreds of users' lists fit).
 pub const LAUNCH_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -63,6 +66,18 @@ impl Db {
         );
         let pool = AnyPoolOptions::new()
             .max_connections(if kind == Kind::Sqlite { 4 } else { 10 })
+            // sqlx pings every connection it hands out, a round trip before each query;
+            // only one that sat idle is pinged (a broken busy one fails its query once and
+            // is dropped).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if kind == Kind::Sqlite {
@@ -287,5 +302,36 @@ mod tests {
         db.ping().await.unwrap();
         // Applying twice is a no-op, as on every restart.
         db.migrate().await.unwrap();
+    }
+
+    /// PostgreSQL (`KILN_TEST_DATABASE_URL`); on SQLite it checks nothing.
+    #[tokio::test]
+    async fn a_pooled_connection_the_server_closed_while_it_sat_idle_fails_no_query() {
+        let db = testing::fresh_db().await;
+        let Ok(admin_url) = std::env::var("KILN_TEST_DATABASE_URL") else {
+            return;
+        };
+        if db.kind != Kind::Postgres {
+            return;
+        }
+        let name: String = sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        // The server ends every session of the pool (a restart, or its idle_session_timeout).
+        let admin = Db::connect(&admin_url).await.unwrap();
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1::text",
+        )
+        .bind(&name)
+        .fetch_all(&admin.pool)
+        .await
+        .unwrap();
+        assert!(!ended.is_empty() && ended.iter().all(|e| *e), "{ended:?}");
+        admin.pool.close().await;
+        tokio::time::sleep(PING_IF_IDLE_FOR + std::time::Duration::from_millis(200)).await;
+        db.ping()
+            .await
+            .expect("the idle connection was pinged, found closed and replaced");
     }
 }
