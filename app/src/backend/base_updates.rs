@@ -128,5 +128,23 @@ mod tests {
 
         assert!(built_on(&db, image.id, &build.base_digest).await.unwrap());
         assert!(!built_on(&db, image.id, &newer).await.unwrap());
+
+        // An automatic rebuild on the new base that failed: the base counts as tried, so the
+        // next check queues no other (a broken base would otherwise be rebuilt every pass).
+        let rebuild = testing::enqueued(&db, scope, &image).await;
+        sqlx::query("UPDATE builds SET base_digest = $1 WHERE id = $2")
+            .bind(&newer)
+            .bind(rebuild.id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let failed = Outcome::Failed {
+            reason: crate::backend::builds::FailReason::SmokeTest,
+            message: "package torch did not import",
+        };
+        assert!(finish(&db, rebuild.id, failed).await.unwrap());
+        assert!(built_on(&db, image.id, &newer).await.unwrap());
+        let kept = images::by_id(&db, image.id).await.unwrap();
+        assert!(kept.base_updated(), "still marked: the URL did not move");
     }
 }
