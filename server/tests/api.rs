@@ -273,6 +273,18 @@ async fn every_route_answers_each_caller_by_the_policy() {
             ),
             // Before its first success an image has no base image status to answer with.
             (
+                Method::GET,
+                format!("/api/v1/groups/ml/images/{built}/base"),
+                None,
+                group_rule(who, 204, false),
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/images/{global_built}/base"),
+                None,
+                global_rule(who, 204),
+            ),
+            (
                 Method::PUT,
                 format!("/api/v1/groups/ml/images/{built}/base"),
                 Some(json!({"auto_rebuild": true})),
@@ -981,6 +993,17 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/users/{user}/launchable-images",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    for path in [
+        "/api/v1/groups/{group}/images/{name}/base",
+        "/api/v1/images/{name}/base",
+    ] {
+        for method in ["get", "put"] {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is documented"
+            );
+        }
     }
     for schema in [
         "Image",
@@ -2611,6 +2634,11 @@ async fn an_updated_base_image_is_marked_in_the_list_the_selection_api_and_build
     assert_eq!(body["built_on"], "sha256:00");
     assert_eq!(body["latest"], newer);
     assert_eq!(body["image"], "registry.example/base:1");
+    let (status, read) = api.send("group admin", Method::GET, &base, None).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read, body, "GET answers what PUT did");
+    let (status, _) = api.send("member", Method::GET, &base, None).await;
+    assert_eq!(status, 403);
     let odd = json!({"auto_rebuild": true, "every": "1h"});
     let (status, body) = api.send("group admin", Method::PUT, &base, Some(odd)).await;
     assert!(status.is_client_error(), "{status} {body}");

@@ -82,6 +82,13 @@ pub async fn rebuild(call: &Call, group: Option<&str>, name: &str) -> OpResult<B
     .await
 }
 
+/// The base image status of one of the caller's built images, as Build Details shows it
+/// (`None` before its first success).
+pub async fn get(call: &Call, group: Option<&str>, name: &str) -> OpResult<Option<BaseStatus>> {
+    let image = built_image(call, group, name).await?;
+    status(&call.state, &image).await
+}
+
 /// Turns the automatic rebuild of one of the caller's built images on or off. Answers the
 /// status after the change (`None` before the image's first success).
 pub async fn set_auto_rebuild(

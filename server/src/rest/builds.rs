@@ -129,6 +129,19 @@ async fn check_base(caller: Caller, group: Option<&str>, name: &str) -> Reply<Js
     Ok(Json(status.into()))
 }
 
+async fn get_base(caller: Caller, group: Option<&str>, name: &str) -> Reply<Response> {
+    let status = ops::base_updates::get(&caller.call, group, name).await?;
+    Ok(status_or_nothing(status))
+}
+
+/// The status as JSON, or 204 before the image's first successful build.
+fn status_or_nothing(status: Option<app::domain::base_update::BaseStatus>) -> Response {
+    match status {
+        Some(status) => Json(BaseImage::from(status)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
 async fn set_base(
     caller: Caller,
     group: Option<&str>,
@@ -137,10 +150,29 @@ async fn set_base(
 ) -> Reply<Response> {
     let on = settings.auto_rebuild;
     let status = ops::base_updates::set_auto_rebuild(&caller.call, group, name, on).await?;
-    Ok(match status {
-        Some(status) => Json(BaseImage::from(status)).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+    Ok(status_or_nothing(status))
+}
+
+/// A built image's base image: the tag it is built from, the digest the live build used,
+/// the newest digest a check found, when and with what error it last checked, and whether
+/// it rebuilds by itself. 204 before the image's first successful build.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/images/{name}/base", tag = "builds",
+    params(("group" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = BaseImage), (status = 204), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn get_base_group(
+    caller: Caller,
+    Path((group, name)): Path<(String, String)>,
+) -> Reply<Response> {
+    get_base(caller, Some(&group), &name).await
+}
+
+#[utoipa::path(get, path = "/api/v1/images/{name}/base", tag = "builds",
+    params(("name" = String, Path)),
+    responses((status = 200, body = BaseImage), (status = 204), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn get_base_global(caller: Caller, Path(name): Path<String>) -> Reply<Response> {
+    get_base(caller, None, &name).await
 }
 
 /// Asks the registry now whether the tag of a built image's base image names a newer image,

@@ -109,13 +109,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me/password", put(people::change_password))
         .route(
             "/api/v1/groups/{group}/images/{name}/base",
-            put(builds::set_base_group),
+            get(builds::get_base_group).put(builds::set_base_group),
         )
         .route(
             "/api/v1/groups/{group}/images/{name}/base/check",
             post(builds::check_base_group),
         )
-        .route("/api/v1/images/{name}/base", put(builds::set_base_global))
+        .route(
+            "/api/v1/images/{name}/base",
+            get(builds::get_base_global).put(builds::set_base_global),
+        )
         .route(
             "/api/v1/images/{name}/base/check",
             post(builds::check_base_global),

@@ -22,7 +22,7 @@ use super::{audit, builds, credentials, images, launch, log, people, tokens};
         builds::history_group, builds::rebuild_group, builds::history_global,
         builds::rebuild_global, builds::get, builds::cancel, builds::sbom, log::build_log,
         builds::check_base_group, builds::check_base_global, builds::set_base_group,
-        builds::set_base_global,
+        builds::set_base_global, builds::get_base_group, builds::get_base_global,
         launch::mine, launch::of_user, tokens::mine, tokens::revoke_mine, audit::search,
     ),
     modifiers(&BearerToken),
