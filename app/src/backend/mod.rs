@@ -143,3 +143,16 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// Token hashes are stored: the text of one must never change.
+    #[test]
+    fn a_secret_hash_is_the_lower_case_hex_of_its_sha256() {
+        assert_eq!(
+            super::secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+    }
+}
