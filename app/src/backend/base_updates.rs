@@ -14,10 +14,10 @@ pub const PASS_LIMIT: i64 = 200;
 /// the epoch) or never ran, checked longest ago first. Retired images are not checked.
 pub async fn due(db: &Db, checked_before: i64) -> Result<Vec<ImageRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM images
+        "SELECT {COLUMNS} FROM images LEFT JOIN base_checks ON image_id = id
          WHERE source = 'build' AND url <> '' AND retired_at IS NULL
-           AND (base_checked_at IS NULL OR base_checked_at < $1)
-         ORDER BY COALESCE(base_checked_at, 0), id LIMIT $2"
+           AND (checked_at IS NULL OR checked_at < $1)
+         ORDER BY COALESCE(checked_at, 0), id LIMIT $2"
     ))
     .bind(checked_before)
     .bind(PASS_LIMIT)
@@ -26,24 +26,53 @@ pub async fn due(db: &Db, checked_before: i64) -> Result<Vec<ImageRow>> {
 }
 
 /// Records a check of an image's base image: the digest its tag names now, or why the
-/// check failed (the last digest seen is kept then).
+/// check failed (the last digest seen is kept then). The image's row is written only when
+/// the digest moved (what launch pages show changed); the time and error are kept apart.
 pub async fn record_check(db: &Db, image_id: i64, found: Result<&str, &str>) -> Result<()> {
     let (latest, error) = match found {
         Ok(digest) => (Some(digest), ""),
         Err(why) => (None, why),
     };
+    let mut tx = db.begin().await?;
+    if let Some(latest) = latest {
+        sqlx::query(
+            "UPDATE images SET base_latest = $1
+             WHERE id = $2 AND base_latest IS DISTINCT FROM $1",
+        )
+        .bind(latest)
+        .bind(image_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query(
-        "UPDATE images SET base_latest = COALESCE($1, base_latest), base_check_error = $2,
-                           base_checked_at = $3
-         WHERE id = $4",
+        "INSERT INTO base_checks (image_id, checked_at, error) VALUES ($1, $2, $3)
+         ON CONFLICT (image_id) DO UPDATE SET checked_at = excluded.checked_at,
+                                              error = excluded.error",
     )
-    .bind(latest)
-    .bind(error)
-    .bind(now_ms())
     .bind(image_id)
-    .execute(&db.pool)
+    .bind(now_ms())
+    .bind(error)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
+}
+
+/// When an image's base image was last checked, and why that failed ('' when it didn't).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LastCheck {
+    pub checked_at: i64,
+    pub error: String,
+}
+
+/// The last check of an image's base image, if there was one.
+pub async fn last_check(db: &Db, image_id: i64) -> Result<Option<LastCheck>> {
+    Ok(
+        sqlx::query_as("SELECT checked_at, error FROM base_checks WHERE image_id = $1")
+            .bind(image_id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 /// The build an image's URL names: its newest successful build of that target.
@@ -115,7 +144,8 @@ mod tests {
         record_check(&db, image.id, Ok(&newer)).await.unwrap();
         let checked = images::by_id(&db, image.id).await.unwrap();
         assert!(checked.base_updated());
-        assert!(checked.base_checked_at.unwrap() >= before);
+        let check = last_check(&db, image.id).await.unwrap().expect("kept");
+        assert!(check.checked_at >= before);
         assert!(due(&db, before).await.unwrap().is_empty(), "checked since");
 
         record_check(&db, image.id, Err("registry unreachable"))
@@ -123,7 +153,8 @@ mod tests {
             .unwrap();
         let failed = images::by_id(&db, image.id).await.unwrap();
         assert_eq!(failed.base_latest.as_deref(), Some(newer.as_str()));
-        assert_eq!(failed.base_check_error, "registry unreachable");
+        let check = last_check(&db, image.id).await.unwrap().expect("kept");
+        assert_eq!(check.error, "registry unreachable");
         assert!(failed.base_updated(), "a failed check forgets nothing");
 
         assert!(built_on(&db, image.id, &build.base_digest).await.unwrap());
@@ -146,5 +177,56 @@ mod tests {
         assert!(built_on(&db, image.id, &newer).await.unwrap());
         let kept = images::by_id(&db, image.id).await.unwrap();
         assert!(kept.base_updated(), "still marked: the URL did not move");
+    }
+
+    #[tokio::test]
+    async fn a_check_that_finds_nothing_new_leaves_every_launch_and_catalog_answer_valid() {
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (scope, image) = testing::image(&db, "ml").await;
+        let build = testing::enqueued(&db, scope, &image).await;
+        let done = Outcome::Succeeded {
+            installed: "",
+            compressed_size: None,
+        };
+        assert!(finish(&db, build.id, done).await.unwrap());
+        let counters = || async {
+            let launch: i64 = sqlx::query_scalar("SELECT version FROM launch_version WHERE id = 1")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            let catalog: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM catalog_versions",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            (launch, catalog)
+        };
+        record_check(&db, image.id, Ok(&build.base_digest))
+            .await
+            .unwrap();
+        let before = counters().await;
+        // The same digest again, and a failed check: only the check's time and words move.
+        record_check(&db, image.id, Ok(&build.base_digest))
+            .await
+            .unwrap();
+        record_check(&db, image.id, Err("registry unreachable"))
+            .await
+            .unwrap();
+        assert_eq!(counters().await, before, "no remembered answer dropped");
+        assert_eq!(
+            last_check(&db, image.id).await.unwrap().unwrap().error,
+            "registry unreachable"
+        );
+        // A new digest changes what launch pages show ("base_updated"): both move.
+        let newer = format!("sha256:{}", "f".repeat(64));
+        record_check(&db, image.id, Ok(&newer)).await.unwrap();
+        let after = counters().await;
+        assert!(
+            after.0 > before.0 && after.1 > before.1,
+            "{before:?} {after:?}"
+        );
+        assert!(images::by_id(&db, image.id).await.unwrap().base_updated());
+        assert_eq!(last_check(&db, image.id).await.unwrap().unwrap().error, "");
     }
 }

@@ -40,9 +40,6 @@ pub struct ImageRow {
     /// one the base image's tag pointed to at the last check (see `base_updates`).
     pub base_digest: Option<String>,
     pub base_latest: Option<String>,
-    pub base_checked_at: Option<i64>,
-    /// Why the last check failed ('' when it didn't).
-    pub base_check_error: String,
     /// 1: queue a rebuild when the base image is updated.
     pub auto_rebuild: i64,
 }
@@ -54,7 +51,7 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-pub(crate) const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at, compressed_size, base_digest, base_latest, base_checked_at, base_check_error, auto_rebuild";
+pub(crate) const COLUMNS: &str = "id, group_id, name, display_name, description, image_type, url, gpu_url, credential_id, version, source, deprecated_at, successor_id, retire_at, retired_at, compressed_size, base_digest, base_latest, auto_rebuild";
 
 /// The `WHERE` for a scope; `$1` is the group id when there is one, so search is `$2`.
 fn scope_clause(scope: Scope) -> &'static str {

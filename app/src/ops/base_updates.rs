@@ -117,13 +117,14 @@ pub async fn status(state: &AppState, image: &ImageRow) -> OpResult<Option<BaseS
         return Ok(None);
     };
     let spec = live.spec()?;
+    let last = base_updates::last_check(&state.db, image.id).await?;
     Ok(Some(BaseStatus {
         image: spec.base_image.as_str().to_owned(),
         pinned: spec.base_image.digest().is_some(),
         built_on: image.base_digest.clone(),
         latest: image.base_latest.clone(),
-        checked_at: image.base_checked_at,
-        error: image.base_check_error.clone(),
+        checked_at: last.as_ref().map(|c| c.checked_at),
+        error: last.map(|c| c.error).unwrap_or_default(),
         auto_rebuild: image.auto_rebuild != 0,
     }))
 }
