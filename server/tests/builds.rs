@@ -151,6 +151,26 @@ impl Env {
         self.wait_for(id, |b| !b.state().is_active()).await
     }
 
+    /// Waits for build `id` to end and requires it succeeded; if not, the failure shows the
+    /// build's row and the end of its log (a flaky mirror and a bug look different there).
+    async fn succeeded(&self, id: i64) -> BuildRow {
+        let done = self.finished(id).await;
+        if done.state() != BuildState::Succeeded {
+            let log = builds::full_log(&self.db, id).await.unwrap_or_default();
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(60)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!("build {id} did not succeed: {done:?}\nthe end of its log:\n{tail}");
+        }
+        done
+    }
+
     async fn url_of(&self, image: &ImageRow) -> String {
         images::require(&self.db, self.group, &image.name)
             .await
@@ -391,8 +411,7 @@ async fn a_layer_cache_past_its_limit_is_emptied_once_the_build_has_ended() {
         .create(&form(&env.base("debian:bookworm"), "hello", ""))
         .await
         .unwrap();
-    let done = env.finished(build.id).await;
-    assert_eq!(done.state(), BuildState::Succeeded, "{done:?}");
+    env.succeeded(build.id).await;
     // The cache is measured and emptied just after the build: the last build's name and
     // every layer no name holds are gone.
     let started = Instant::now();
@@ -420,8 +439,7 @@ async fn a_rebuild_keeps_the_old_url_until_it_succeeds_and_a_failed_one_changes_
         .create(&form(&env.base("debian:bookworm"), "hello", ""))
         .await
         .unwrap();
-    let first = env.finished(first.id).await;
-    assert_eq!(first.state(), BuildState::Succeeded);
+    let first = env.succeeded(first.id).await;
 
     let second = env
         .rebuild(
@@ -489,8 +507,7 @@ async fn a_base_image_pushed_again_under_its_tag_is_noticed_and_rebuilt_by_itsel
     let base = env.base(&format!("debian-moving-{}:stable", random_hex(4)));
     tag_as(&env.base("debian:bookworm"), &base).await;
     let (image, first) = env.create(&form(&base, "hello", "")).await.unwrap();
-    let first = env.finished(first.id).await;
-    assert_eq!(first.state(), BuildState::Succeeded, "{first:?}");
+    let first = env.succeeded(first.id).await;
 
     // The leader's pass: the tag names what the image was built on.
     check_due(state, Duration::ZERO).await;
@@ -531,8 +548,7 @@ async fn a_base_image_pushed_again_under_its_tag_is_noticed_and_rebuilt_by_itsel
     check_due(state, Duration::ZERO).await;
     assert_eq!(builds::history(&env.db, image.id).await.unwrap().len(), 2);
 
-    let rebuilt = env.finished(rebuild.id).await;
-    assert_eq!(rebuilt.state(), BuildState::Succeeded, "{rebuilt:?}");
+    let rebuilt = env.succeeded(rebuild.id).await;
     let moved = images::by_id(&env.db, image.id).await.unwrap();
     assert_eq!(moved.url, rebuilt.target, "the URL moves on success");
     assert_ne!(moved.url, first.target);
