@@ -270,7 +270,9 @@ fn secret_key(config: &Config) -> Result<SecretKey, CliError> {
 
 /// Connects and migrates: every command works on an up-to-date schema.
 async fn open_db(config: &Config) -> Result<Db, CliError> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect(&config.database_url)
+        .await?
+        .with_max_staleness(config.launch_max_staleness);
     db.migrate().await?;
     Ok(db)
 }
@@ -399,7 +401,7 @@ async fn serve(config: Config) -> Result<(), CliError> {
         AllowedOrigin(config.public_origin()),
         crate::deadline::RequestTimeout(config.request_timeout),
     );
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = crate::listener::bind(config.listen).await?;
     tracing::info!(address = %config.listen, "Kiln is serving on http://{}", config.listen);
     axum::serve(
         listener,

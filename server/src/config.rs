@@ -36,6 +36,14 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// How long a change made elsewhere (on another replica, by the command line, or by
+    /// this replica's builds and base checks) may take to reach launch lists and service
+    /// token checks: each request is answered from a read of the change counter begun at
+    /// most this long before it arrived. Changes made through this replica's own requests
+    /// are seen at once. `0s` reads the counter for every request.
+    #[arg(long, env = "KILN_LAUNCH_MAX_STALENESS", default_value = "10ms", value_parser = parse_duration, global = true)]
+    pub launch_max_staleness: Duration,
+
     /// Address and port to serve on.
     #[arg(
         long,
@@ -429,19 +437,26 @@ pub enum BuilderArg {
     None,
 }
 
-/// A duration in whole hours, minutes or seconds: `12h`, `30m`, `90s`.
+/// A duration in whole hours, minutes, seconds or milliseconds: `12h`, `30m`, `90s`, `10ms`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let unit = match s.chars().last() {
-        Some('h') => 3600,
-        Some('m') => 60,
-        Some('s') => 1,
-        _ => return Err(format!("{s:?} needs a unit: h, m or s (e.g. 12h)")),
+    let (number, millis) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000)
+    } else {
+        return Err(format!("{s:?} needs a unit: h, m, s or ms (e.g. 12h)"));
     };
-    let n: u64 = s[..s.len() - 1]
-        .parse()
-        .map_err(|_| format!("{s:?} is not a whole number of hours, minutes or seconds"))?;
-    Ok(Duration::from_secs(n * unit))
+    let n: u64 = number.parse().map_err(|_| {
+        format!("{s:?} is not a whole number of hours, minutes, seconds or milliseconds")
+    })?;
+    n.checked_mul(millis)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 /// An address or network: `10.0.0.7` means just that address, `10.0.0.0/8` the network.
@@ -969,6 +984,14 @@ mod tests {
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_duration(" 30m"), Ok(Duration::from_secs(1_800)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("10mss").is_err());
+        assert!(
+            parse_duration("99999999999999999h")
+                .unwrap_err()
+                .contains("too long")
+        );
         assert!(parse_duration("12").unwrap_err().contains("needs a unit"));
         assert!(
             parse_duration("h")

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod deadline;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod oidc;
 pub mod origin;

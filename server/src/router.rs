@@ -1,9 +1,10 @@
 //! The HTTP router: health probes, the Leptos pages and server functions, static files
 //! (with their cache headers and compression: `assets.rs`).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use app::backend::AppState;
+use app::backend::counter::SharedCounter;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -72,6 +73,31 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
+/// A request that may have written (any method but GET, HEAD, OPTIONS and TRACE): once it
+/// has ended, answered or dropped midway, this replica's next launch lists and token checks
+/// read the change counter afresh, so what the request changed is seen at once (see
+/// `app::backend::counter`).
+async fn fresh_reads_after_writes(
+    State(counter): State<Arc<SharedCounter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let _ended = Written(&counter);
+    next.run(request).await
+}
+
+/// Tells the counter, when dropped, that a request that may have written has ended.
+struct Written<'a>(&'a SharedCounter);
+
+impl Drop for Written<'_> {
+    fn drop(&mut self) {
+        self.0.written();
+    }
+}
+
 /// [`router_with`] and the default time limit.
 pub fn router(state: AppState, allowed_origin: AllowedOrigin) -> Router {
     router_with(state, allowed_origin, RequestTimeout::default())
@@ -108,6 +134,11 @@ pub fn router_with(
         .layer(axum::middleware::from_fn(refuse_large_bodies))
         // Outside the body limits: a body sent slowly, chunked or not, is timed too.
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
+        // Outside the time limit: a write cut short by it is marked too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.db.launch_counter.clone(),
+            fresh_reads_after_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             allowed_origin,
             reject_cross_site,

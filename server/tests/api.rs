@@ -34,7 +34,11 @@ impl Api {
     /// Groups `ml` and `ml-team` with their people (see `TestApp::with_roles`), and one client
     /// per caller.
     async fn start() -> Api {
-        let app = TestApp::with_roles().await;
+        Api::on(TestApp::with_roles().await).await
+    }
+
+    /// [`Api::start`] on `app` (which has the people of `TestApp::add_roles`).
+    async fn on(app: TestApp) -> Api {
         let op = app.operator();
         let read = tokens::create(&op, "hub", "read", None, "").await.unwrap();
         let write = tokens::create(&op, "script", "write", Some("g-admin"), "")
@@ -892,6 +896,74 @@ async fn a_revoked_token_is_refused_at_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+}
+
+/// Launch answers may come from a counter read begun up to `KILN_LAUNCH_MAX_STALENESS`
+/// before the request (an hour here, to show it): another replica's change waits for that,
+/// while what a request to this replica changed is in the next answer at once.
+#[tokio::test]
+async fn what_a_request_to_this_replica_changed_is_seen_at_once_however_stale_answers_may_be() {
+    let db = app::backend::db::testing::fresh_db()
+        .await
+        .with_max_staleness(std::time::Duration::from_secs(3600));
+    let app = TestApp::spawn_with(
+        app::backend::identity::AuthSettings::local(),
+        app::backend::builder::BuildQueue::disabled("No builder here."),
+        db,
+    )
+    .await;
+    let api = Api::on(TestApp::add_roles(app).await).await;
+    let token = tokens::create(&api.app.operator(), "notebook", "read", Some("member"), "")
+        .await
+        .unwrap();
+    let notebook = api.app.bearer(&token);
+    let list = || async {
+        let response = notebook
+            .get(api.app.url("/api/v1/me/launchable-images"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or_default();
+        let names: Vec<String> = body["images"]
+            .as_array()
+            .map(|images| {
+                images
+                    .iter()
+                    .map(|i| i["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (status.as_u16(), names)
+    };
+    assert_eq!(list().await, (200, vec![]));
+
+    // Written straight to the database, as another replica would: not seen yet.
+    let elsewhere = api.image(Scope::Group(api.group_id("ml").await)).await;
+    assert_eq!(list().await, (200, vec![]), "answered from the last read");
+
+    // A group admin's request to this replica: seen at once, with the other change.
+    let (status, made) = api
+        .send(
+            "group admin",
+            Method::POST,
+            "/api/v1/groups/ml/images",
+            Some(new_image("made-here")),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (status, mut names) = list().await;
+    names.sort();
+    let mut expected = vec![made["name"].as_str().unwrap().to_owned(), elsewhere];
+    expected.sort();
+    assert_eq!((status, names), (200, expected));
+
+    // The member revokes the token through this replica: refused at once.
+    let (status, _) = api
+        .send("member", Method::DELETE, "/api/v1/me/tokens/notebook", None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(list().await, (401, vec![]));
 }
 
 #[tokio::test]

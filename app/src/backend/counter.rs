@@ -1,17 +1,21 @@
-//! Reading a change counter from the database for many requests at once, without ever
-//! answering with a value older than the request.
+//! Reading a change counter from the database for many requests at once, never answering
+//! with a value older than the request allows.
 //!
-//! A launch page's request must see every write committed before it arrived, so it needs a
-//! read of the counter that *started after it arrived*. Under load, many requests arrive
-//! while one read is running: they all wait for the next read, which one of them starts,
-//! and share its value. Reads are serialised, so the database answers about one read per
-//! read-latency however many requests there are, and no request is answered from a read that
-//! began before it arrived.
+//! A request may be answered from a read of the counter that started at most
+//! `max_staleness` before it arrived (none older), and never from a read that started
+//! before this replica last answered a request that may have written
+//! ([`SharedCounter::written`]): this replica's own changes are seen at once, other
+//! replicas' (and its background tasks') within `max_staleness`. A staleness of zero asks
+//! for a read started after the request arrived.
 //!
-//! Waiting requests are woken together when a read ends (not handed a lock one after the
-//! other), and a read whose request is dropped midway lets the next waiter read instead.
+//! When no read is recent enough, the requests arriving wait for the next read, which one
+//! of them starts, and share its value: reads are serialised, so the database answers at
+//! most one read per read-latency however many requests there are. Waiting requests are
+//! woken together when a read ends, and a read whose request is dropped midway lets the
+//! next waiter read instead.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -22,26 +26,48 @@ pub struct SharedCounter {
     state: Mutex<State>,
     /// Told when a read ends, well or not.
     ended: Notify,
+    /// How long before a request a read may have started and still answer it.
+    max_staleness: Duration,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// How many reads have started.
     started: u64,
-    /// The newest successful read: its start number and the value it read.
-    last: Option<(u64, i64)>,
+    /// The newest successful read: its start number, when it started, the value it read.
+    last: Option<(u64, Instant, i64)>,
     /// Whether a read is under way.
     reading: bool,
+    /// Reads numbered up to this one started before this replica's last write.
+    written_after: u64,
 }
 
 impl SharedCounter {
-    /// The counter as of a read that started after this call; `read` asks the database.
+    /// Answers requests from reads begun at most `max_staleness` before they arrived.
+    pub fn new(max_staleness: Duration) -> SharedCounter {
+        SharedCounter {
+            max_staleness,
+            ..SharedCounter::default()
+        }
+    }
+
+    /// A request that may have written was answered: no read started before now answers
+    /// another request.
+    pub fn written(&self) {
+        let mut state = self.lock();
+        state.written_after = state.started;
+    }
+
+    /// The counter as of a read recent enough for a request arriving now; `read` asks
+    /// the database.
     pub async fn current<F, Fut>(&self, read: F) -> Result<i64>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<i64>>,
     {
-        let arrived = self.lock().started;
+        let arrived = Instant::now();
+        let before_arrival = self.lock().started;
+        let oldest = arrived.checked_sub(self.max_staleness);
         let mut read = Some(read);
         loop {
             // Listening before looking, so an end between the two is not missed.
@@ -51,8 +77,15 @@ impl SharedCounter {
             let number = {
                 let mut state = self.lock();
                 match state.last {
-                    // A read began after this request arrived and has ended: fresh enough.
-                    Some((number, value)) if number > arrived => return Ok(value),
+                    // A read began after this request arrived and has ended: fresh enough;
+                    // or one began since this replica's last write, not too long before.
+                    Some((number, at, value))
+                        if number > before_arrival
+                            || (number > state.written_after
+                                && oldest.is_none_or(|oldest| at >= oldest)) =>
+                    {
+                        return Ok(value);
+                    }
                     _ if state.reading => None,
                     _ => {
                         state.reading = true;
@@ -70,6 +103,7 @@ impl SharedCounter {
             let mut reading = Reading {
                 counter: self,
                 number,
+                at: Instant::now(),
                 value: None,
             };
             let value = read().await?;
@@ -90,6 +124,7 @@ impl SharedCounter {
 struct Reading<'a> {
     counter: &'a SharedCounter,
     number: u64,
+    at: Instant,
     value: Option<i64>,
 }
 
@@ -99,7 +134,7 @@ impl Drop for Reading<'_> {
             let mut state = self.counter.lock();
             state.reading = false;
             if let Some(value) = self.value {
-                state.last = Some((self.number, value));
+                state.last = Some((self.number, self.at, value));
             }
         }
         self.counter.ended.notify_waiters();
@@ -151,6 +186,53 @@ mod tests {
             reads.load(Ordering::SeqCst),
             2,
             "the 20 waiting requests shared one read"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recent_read_answers_until_it_is_too_old_or_this_replica_wrote() {
+        let stored = Arc::new(AtomicI64::new(0));
+        let reads = Arc::new(AtomicU64::new(0));
+        let read = || {
+            let (stored, reads) = (stored.clone(), reads.clone());
+            async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                Ok(stored.load(Ordering::SeqCst))
+            }
+        };
+        // Another replica's change is seen once the last read is older than allowed.
+        let counter = SharedCounter::new(Duration::from_secs(1));
+        assert_eq!(counter.current(read).await.unwrap(), 0);
+        stored.store(1, Ordering::SeqCst);
+        assert_eq!(
+            counter.current(read).await.unwrap(),
+            0,
+            "a recent read answers"
+        );
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "without reading again");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(
+            counter.current(read).await.unwrap(),
+            1,
+            "too old: read again"
+        );
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+
+        // This replica's own write is seen at once, however recent the last read.
+        let counter = SharedCounter::new(Duration::from_secs(3600));
+        assert_eq!(counter.current(read).await.unwrap(), 1);
+        stored.store(2, Ordering::SeqCst);
+        counter.written();
+        assert_eq!(
+            counter.current(read).await.unwrap(),
+            2,
+            "read after the write"
+        );
+        assert_eq!(counter.current(read).await.unwrap(), 2);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            4,
+            "and that read answers the next"
         );
     }
 

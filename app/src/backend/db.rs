@@ -108,6 +108,15 @@ impl Db {
         })
     }
 
+    /// Launch lists and token answers may come from a read of `launch_version` begun up
+    /// to `max_staleness` before the request (see [`super::counter`]); zero, the default,
+    /// reads for every request (shared with those waiting alongside).
+    pub fn with_max_staleness(mut self, max_staleness: std::time::Duration) -> Db {
+        self.launch_counter =
+            std::sync::Arc::new(super::counter::SharedCounter::new(max_staleness));
+        self
+    }
+
     pub async fn migrate(&self) -> Result<()> {
         let migrator = match self.kind {
             Kind::Sqlite => &SQLITE_MIGRATIONS,

@@ -212,6 +212,7 @@ pub async fn sync_proxy_memberships(
         changed |= inserted.rows_affected() > 0;
     }
     if changed {
+        db.launch_counter.written();
         memberships_of(db, user_id).await
     } else {
         Ok(rows.into_iter().filter_map(to_membership).collect())

@@ -484,7 +484,11 @@ mod tests {
     /// until the user's next request through the proxy confirms them again.
     #[tokio::test]
     async fn a_provider_users_token_holds_its_groups_for_the_ttl_only() {
-        let db = fresh_db().await;
+        // However stale token answers may be (an hour), the proxy request confirming the
+        // groups again is this replica's write: the token is good at once.
+        let db = fresh_db()
+            .await
+            .with_max_staleness(Duration::from_secs(3600));
         let ml = GroupName::parse("group", "ml").unwrap();
         groups::create(&mut *conn(&db).await, &ml).await.unwrap();
         let mut auth = proxy_settings();
@@ -518,6 +522,25 @@ mod tests {
             };
             assert_eq!(by_token.memberships.len(), 1);
         }
+
+        // Pat's confirmation grows old (a while without coming through the proxy; seen as
+        // another replica's write is once the staleness has passed): refused…
+        sqlx::query("UPDATE users SET groups_confirmed_at = 0 WHERE name = 'pat'")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        db.launch_counter.written();
+        let refused = resolve_actor(&db, &auth, &bearer, None).await;
+        assert!(
+            matches!(&refused, Err(BackendError::GroupsExpired { .. })),
+            "{refused:?}"
+        );
+        // … until pat's next request through the proxy, and then at once.
+        resolve_actor(&db, &auth, &through_proxy, trusted)
+            .await
+            .unwrap();
+        let again = resolve_actor(&db, &auth, &bearer, None).await;
+        assert!(again.is_ok(), "{again:?}");
 
         auth.external_groups_ttl = Duration::ZERO;
         let refused = resolve_actor(&db, &auth, &bearer, None).await;

@@ -242,6 +242,53 @@ mod tests {
             .collect()
     }
 
+    /// However stale launch answers may be (an hour here), the request through an identity
+    /// proxy that changes its user's groups is answered with the list as changed: that
+    /// write is this replica's, made by the request itself.
+    #[tokio::test]
+    async fn a_group_the_proxy_reports_anew_is_in_that_requests_launch_list() {
+        use crate::backend::identity::{AuthMode, AuthSettings, resolve_actor};
+        let db = fresh_db()
+            .await
+            .with_max_staleness(std::time::Duration::from_secs(3600));
+        let ml = add_group(&db, "ml").await;
+        let team = add_group(&db, "team").await;
+        image(&db, Scope::Group(ml), "torch", "cpu").await;
+        image(&db, Scope::Group(team), "jax", "cpu").await;
+        let auth = AuthSettings {
+            mode: AuthMode::Proxy,
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            ..AuthSettings::local()
+        };
+        let proxy = Some("127.0.0.1".parse().unwrap());
+        let through_proxy = |groups: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("x-forwarded-user", "pat".parse().unwrap());
+            headers.insert("x-forwarded-groups", groups.parse().unwrap());
+            headers
+        };
+        // The counter was read (and an answer remembered) before pat's first visit.
+        add_user(&db, "someone", "password", false).await;
+        ask(&db, "someone", Accelerator::Cpu, false).await.unwrap();
+
+        resolve_actor(&db, &auth, &through_proxy("ml"), proxy)
+            .await
+            .unwrap();
+        let first = ask(&db, "pat", Accelerator::Cpu, false).await.unwrap();
+        assert_eq!(names(&first), [("torch".into(), Owner::Group("ml".into()))]);
+
+        resolve_actor(&db, &auth, &through_proxy("ml,team"), proxy)
+            .await
+            .unwrap();
+        let joined = ask(&db, "pat", Accelerator::Cpu, false).await.unwrap();
+        assert_eq!(
+            names(&joined).len(),
+            2,
+            "team's image too: {:?}",
+            names(&joined)
+        );
+    }
+
     #[tokio::test]
     async fn the_launch_cache_stays_under_its_bytes_with_twenty_thousand_users_asking() {
         let mut db = fresh_db().await;

@@ -127,7 +127,8 @@ pub async fn bind_external(
 
 /// Records the identity provider's word on a user: system admin or not, groups confirmed
 /// now. The confirmation is written only when the stored one is older than `every` (a
-/// proxy speaks on every request; each write moves the launch-list version).
+/// proxy speaks on every request; each write moves the launch-list version, and this
+/// replica's next token check reads it afresh).
 pub async fn confirm_external(
     db: &Db,
     user_id: i64,
@@ -135,7 +136,7 @@ pub async fn confirm_external(
     every: std::time::Duration,
 ) -> Result<()> {
     let now = now_ms();
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE users SET provider_admin = $1, groups_confirmed_at = $2
          WHERE id = $3 AND (provider_admin <> $1 OR groups_confirmed_at IS NULL
                             OR groups_confirmed_at < $4)",
@@ -146,6 +147,9 @@ pub async fn confirm_external(
     .bind(now - every.as_millis() as i64)
     .execute(&db.pool)
     .await?;
+    if updated.rows_affected() > 0 {
+        db.launch_counter.written();
+    }
     Ok(())
 }
 

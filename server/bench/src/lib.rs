@@ -23,10 +23,8 @@ pub fn operator(db: Db) -> Call {
 
 /// Serves Kiln with builds off on 127.0.0.1 and returns its address.
 pub async fn serve(db: Db) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
+    let listener = server::listener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = axum::serve::Listener::local_addr(&listener).expect("address");
     let router = server::router(state(db), server::origin::AllowedOrigin::default());
     tokio::spawn(async move {
         axum::serve(

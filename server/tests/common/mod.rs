@@ -78,8 +78,8 @@ impl TestApp {
             ));
         }
         let state = AppState::new(db.clone(), secret, builds).with_auth(auth);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = server::listener::bind("127.0.0.1:0").await.unwrap();
+        let addr = axum::serve::Listener::local_addr(&listener).unwrap();
         let app = server::router(state.clone(), AllowedOrigin::default());
         tokio::spawn(async move {
             axum::serve(
