@@ -474,6 +474,47 @@ async fn a_rebuild_keeps_the_old_url_until_it_succeeds_and_a_failed_one_changes_
     assert!(log.contains("kiln-no-such-package"), "{log}");
 }
 
+/// A mirror that cannot be read is a network fault, not a missing package: `apt-get update`
+/// is tried 3 times, then the build fails saying so, without blaming the package.
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn an_unreachable_apt_mirror_is_tried_three_times_and_not_called_a_missing_package() {
+    let env = env(Duration::from_secs(900)).await;
+    let registry = registry_host();
+    let base = format!("{registry}/base/no-mirror-{}:1", random_hex(4));
+    let local = format!("kiln-test-no-mirror-{}", random_hex(4));
+    // Nothing listens on the sandbox's own loopback, and the host's is out of its reach.
+    buildah_script(&format!(
+        "set -e; c=$(buildah from --quiet --tls-verify=false docker://{registry}/base/debian:bookworm); \
+         buildah run $c -- sh -c 'rm -f /etc/apt/sources.list.d/*; \
+           echo \"deb http://127.0.0.1:9/debian bookworm main\" > /etc/apt/sources.list'; \
+         buildah commit --quiet --rm $c {local} >/dev/null; \
+         buildah push --quiet --tls-verify=false {local} docker://{base}; \
+         buildah rmi -f {local} >/dev/null"
+    ))
+    .await;
+    let (_, build) = env.create(&form(&base, "hello", "")).await.unwrap();
+    let failed = env.finished(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    assert_eq!(failed.state(), BuildState::Failed, "{failed:?}\n{log}");
+    assert_eq!(failed.reason, "build", "not package-not-found: {failed:?}\n{log}");
+    assert!(
+        log.contains("Failed to fetch http://127.0.0.1:9/debian"),
+        "{log}"
+    );
+    assert!(
+        log.contains("trying again in 5 s (attempt 3 of 3)\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "apt-get update failed 3 times: the package mirrors above could not be read\n"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("Unable to locate package"), "{log}");
+}
+
 /// Points the registry tag `to` at the image `from` (skopeo copies the manifest and
 /// whatever layers the tag's repository lacks).
 async fn tag_as(from: &str, to: &str) {

@@ -165,6 +165,9 @@ fn environment_yml(packages: &Packages) -> String {
 /// step, so two groups never share a cached layer. The last Pip step ends by writing the
 /// record of installed packages (whatever installed them).
 /// Each step prints `kiln-error: REASON:` before failing for a reason Kiln names.
+/// `apt-get update` fails when a mirror cannot be read (it only warns by default, and the
+/// install then says "Unable to locate package", blaming a package for a network fault),
+/// and is tried 3 times, 5 s apart, before the build fails.
 const CONTAINERFILE: &str = r#"FROM {base}
 LABEL io.kiln.cache-scope="{scope}"
 USER 0
@@ -172,7 +175,10 @@ RUN --mount=type=bind,source=apt.txt,target=/tmp/kiln/apt.txt set -eu; : kiln-in
 if [ -s /tmp/kiln/apt.txt ]; then \
   command -v apt-get >/dev/null 2>&1 || { echo "kiln-error: no-apt: the base image has no apt-get, which the APT packages need" >&2; exit 1; }; \
   if [ -f {ca} ]; then echo 'Acquire::https::CAInfo "{ca}";' > /etc/apt/apt.conf.d/99kiln-ca; fi; \
-  apt-get update; \
+  n=1; until apt-get update -o APT::Update::Error-Mode=any; do \
+    [ "$n" -lt 3 ] || { echo "apt-get update failed 3 times: the package mirrors above could not be read" >&2; exit 1; }; \
+    n=$((n + 1)); echo "apt-get update failed; trying again in 5 s (attempt $n of 3)" >&2; sleep 5; \
+  done; \
   DEBIAN_FRONTEND=noninteractive xargs -a /tmp/kiln/apt.txt apt-get install -y --no-install-recommends; \
   rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/99kiln-ca; \
 fi
