@@ -497,7 +497,10 @@ async fn an_unreachable_apt_mirror_is_tried_three_times_and_not_called_a_missing
     let failed = env.finished(build.id).await;
     let log = builds::full_log(&env.db, build.id).await.unwrap();
     assert_eq!(failed.state(), BuildState::Failed, "{failed:?}\n{log}");
-    assert_eq!(failed.reason, "build", "not package-not-found: {failed:?}\n{log}");
+    assert_eq!(
+        failed.reason, "build",
+        "not package-not-found: {failed:?}\n{log}"
+    );
     assert!(
         log.contains("Failed to fetch http://127.0.0.1:9/debian"),
         "{log}"
