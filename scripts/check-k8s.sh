@@ -3,7 +3,8 @@
 # (unknown fields fail): the manifests `kubectl kustomize deploy` renders, and the Job,
 # ConfigMap and Secret of an example build (and its smoke test's Pod and pull secret) as
 # `kiln kube render` renders them for both
-# builders (and BuildKit's process sandbox) with the build Pods' NetworkPolicy. Checks that
+# builders (and BuildKit's process sandbox and layer-cache step) with the build Pods'
+# NetworkPolicy. Checks that
 # deploy/'s NetworkPolicy is the one Kiln renders for its defaults, and that every KILN_*
 # setting in deploy/ is one Kiln knows.
 # Usage: scripts/check-k8s.sh path/to/kiln
@@ -27,9 +28,12 @@ KILN_K8S_BUILDER=buildah KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
   "$kiln" kube render > "$out/build-buildah.yaml"
 KILN_K8S_PROCESS_SANDBOX=true KILN_K8S_BUILD_EGRESS_ALLOW=10.20.0.5/32 \
   KILN_K8S_PULL_SECRET_NAMESPACES=jupyterhub,team-a \
+  KILN_K8S_CACHE_IMAGE=registry.example.org/platform/kiln:0.1.0 KILN_BUILD_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
   "$kiln" kube render > "$out/build-sandboxed.yaml"
 grep -q '"kubernetes.io/dockerconfigjson"' "$out/build-sandboxed.yaml" \
   || { echo "kube render printed no pull secret" >&2; exit 1; }
+grep -q 'build-cache' "$out/build-sandboxed.yaml" \
+  || { echo "kube render printed no layer-cache step" >&2; exit 1; }
 validate "$out/deploy.yaml" "$out/build-buildkit.yaml" "$out/build-buildah.yaml" \
   "$out/build-sandboxed.yaml" deploy/pull-secrets/rbac.yaml
 

@@ -36,6 +36,13 @@ pub async fn run(config: Config, command: Command) -> Result<(), CliError> {
         Command::Kube(KubeCommand::Render { namespace }) => {
             return render_build(&config, &namespace);
         }
+        Command::Kube(KubeCommand::BuildCache {
+            repository,
+            auth_file,
+            insecure,
+            ca_file,
+            address,
+        }) => return build_cache(&repository, &auth_file, insecure, ca_file, &address).await,
         Command::Demo {
             samples,
             base_image,
@@ -520,4 +527,25 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `kiln kube build-cache`: a build Pod's layer cache, served until the Pod ends.
+async fn build_cache(
+    repository: &str,
+    auth_file: &std::path::Path,
+    insecure: bool,
+    ca_file: Option<std::path::PathBuf>,
+    listen: &str,
+) -> Result<(), CliError> {
+    use app::backend::builder::cache_proxy;
+    let upstream =
+        cache_proxy::Upstream::from_auth_file(repository, auth_file, insecure, ca_file.as_deref())
+            .await
+            .map_err(CliError::Config)?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!("serving the layer cache {repository} on {listen}");
+    cache_proxy::serve(listener, std::sync::Arc::new(upstream))
+        .ended()
+        .await;
+    Ok(())
 }

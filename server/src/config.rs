@@ -275,6 +275,19 @@ pub struct BuildConfig {
     )]
     pub build_cache_limit: u64,
 
+    /// Whether local builds also keep their layers in the build registry, under
+    /// `PREFIX/<group>/cache/layers`, for builds on other replicas and hosts to reuse
+    /// (`false` by default: on one machine buildah's storage is the cache, and the registry
+    /// cache pushes every new layer twice, to the cache and to the image).
+    #[arg(
+        long,
+        env = "KILN_BUILD_REGISTRY_CACHE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub build_registry_cache: bool,
+
     /// How long a built image's smoke test may take before the build fails with
     /// `smoke-test` (on Kubernetes, pulling the image included).
     #[arg(long, env = "KILN_BUILD_SMOKE_TIMEOUT", default_value = "5m", value_parser = parse_duration, global = true)]
@@ -332,6 +345,13 @@ pub struct KubeConfig {
         global = true
     )]
     pub k8s_push_image: String,
+
+    /// Kiln's own image (the one this Deployment runs), for the build Pods' layer-cache
+    /// step: BuildKit builds then import and export their layers in the build registry
+    /// under `PREFIX/<group>/cache/layers`, through a step that alone holds the push
+    /// credential. Unset: Kubernetes builds start from no cache.
+    #[arg(long, env = "KILN_K8S_CACHE_IMAGE", global = true)]
+    pub k8s_cache_image: Option<String>,
 
     /// BuildKit's process sandbox: each RUN step gets a PID namespace of its own. Needs
     /// user namespaces for Pods (Kubernetes 1.33+, `hostUsers: false`) and `procMount:
@@ -588,6 +608,26 @@ pub enum KubeCommand {
         #[arg(long, default_value = "kiln")]
         namespace: String,
     },
+    /// Serve a build Pod's layer cache (its `cache` step; not for people): forwards the
+    /// registry calls on one cache repository, and nothing else, to the build registry with
+    /// the push credential of an auth file.
+    BuildCache {
+        /// `registry/prefix/<group>/cache/layers`.
+        #[arg(long)]
+        repository: String,
+        /// The auth file (docker config.json form) holding the registry's login.
+        #[arg(long)]
+        auth_file: std::path::PathBuf,
+        /// Speak unverified TLS to the registry, else plain HTTP.
+        #[arg(long)]
+        insecure: bool,
+        /// A CA bundle to trust besides the system's.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+        /// Where to listen (the Pod's loopback).
+        #[arg(long, default_value = app::backend::builder::cache_proxy::ADDRESS)]
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -820,6 +860,7 @@ impl Config {
             log_limit: b.build_log_limit.max(4096),
             internal_registries: b.internal_registries.clone(),
             smoke_timeout: b.smoke_timeout,
+            registry_cache: b.build_registry_cache,
         }
     }
 
@@ -841,6 +882,7 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| builder.default_image().to_owned()),
             push_image: k.k8s_push_image.clone(),
+            cache_image: k.k8s_cache_image.clone(),
             process_sandbox: k.k8s_process_sandbox,
             egress_except: kubernetes::parse_cidrs(
                 "KILN_K8S_BUILD_EGRESS_EXCEPT",

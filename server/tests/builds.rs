@@ -69,6 +69,8 @@ fn test_settings(timeout: Duration) -> BuildSettings {
         log_limit: 16 * 1024 * 1024,
         internal_registries: Vec::new(),
         smoke_timeout: app::backend::builder::smoke::DEFAULT_LIMIT,
+        // As Kiln's default; the test of the registry's cache turns it on.
+        registry_cache: false,
     }
 }
 
@@ -317,6 +319,19 @@ async fn a_spec_with_apt_and_pip_packages_builds_a_real_image_then_an_unchanged_
     assert_eq!(again.revision, 2);
 }
 
+/// The image `target` runs APT's `hello` and imports Pip's `idna` and `six`.
+async fn says_hello_and_imports_idna_and_six(target: &str) {
+    let out = run_in(
+        target,
+        "hello; python3 -c \"import idna, six\" && echo imported",
+    )
+    .await;
+    assert!(
+        out.contains("Hello, world!") && out.contains("imported"),
+        "{out}"
+    );
+}
+
 /// The numbers of the steps the build's log says were taken from the layer cache.
 fn cached_steps(log: &str) -> Vec<u32> {
     let mut step = 0;
@@ -364,15 +379,7 @@ async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anyth
         "{}",
         rebuilt.installed
     );
-    let out = run_in(
-        &rebuilt.target,
-        "hello; python3 -c \"import idna, six\" && echo imported",
-    )
-    .await;
-    assert!(
-        out.contains("Hello, world!") && out.contains("imported"),
-        "{out}"
-    );
+    says_hello_and_imports_idna_and_six(&rebuilt.target).await;
 
     // One more APT package: the APT step and everything after it run again.
     let apt = form(&base, "hello\ncowsay", "six==1.16.0\nidna==3.7");
@@ -398,6 +405,75 @@ async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anyth
     assert_eq!(theirs.state(), BuildState::Succeeded, "{log}");
     assert_eq!(theirs.group_id, Some(other));
     assert_eq!(cached_steps(&log), Vec::<u32>::new(), "{log}");
+}
+
+/// The lines of a build's log saying a step's layers came from the build registry.
+fn pulled_from_registry(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.starts_with("--> Cache pulled from remote "))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the loopback registry of scripts/build-env.sh (make test-builds)"]
+async fn a_host_with_an_empty_layer_cache_reuses_the_layers_a_build_left_in_the_registry() {
+    let settings = BuildSettings {
+        registry_cache: true,
+        ..test_settings(Duration::from_secs(900))
+    };
+    let env = env_with(queue(settings, Sandbox::default())).await;
+    let base = env.base("debian:bookworm");
+    let first = form(&base, "hello", "six==1.16.0");
+    let (image, build) = env.create(&first).await.unwrap();
+    let built = env.succeeded(build.id).await;
+    // The group's layers are in the build registry, in its own cache repository.
+    let prefix = built.target.rsplit_once("/ml/").unwrap().0.to_owned();
+    let cache = format!("{prefix}/ml/cache/layers");
+    let tags = buildah_script(&format!(
+        "skopeo list-tags --tls-verify=false docker://{cache}"
+    ))
+    .await;
+    assert!(tags.contains("\"Tags\""), "{tags}");
+
+    // Another host (or this one after its cache was emptied): nothing of the first build
+    // is left in buildah's storage. One more Pip package: the steps up to the first Pip
+    // step come from the registry, only idna is installed.
+    app::backend::builder::local::empty_cache().await.unwrap();
+    let more = form(&base, "hello", "six==1.16.0\nidna==3.7");
+    let again = env.rebuild(&image, &more).await.unwrap();
+    let rebuilt = env.succeeded(again.id).await;
+    let log = builds::full_log(&env.db, again.id).await.unwrap();
+    assert_eq!(cached_steps(&log), [2, 3, 4, 5, 6], "{log}");
+    let pulled = pulled_from_registry(&log);
+    assert_eq!(pulled.len(), 5, "{log}");
+    let inside = cache.split_once('/').unwrap().1;
+    assert!(
+        pulled
+            .iter()
+            .all(|l| l.contains(&format!(" 127.0.0.1:5999/{inside}:"))),
+        "{log}"
+    );
+    assert!(log.contains("Successfully installed idna-3.7\n"), "{log}");
+    assert_eq!(log.matches("Successfully installed").count(), 1, "{log}");
+    says_hello_and_imports_idna_and_six(&rebuilt.target).await;
+
+    // Another group with the first spec, on an empty host cache: not one layer of ml's.
+    app::backend::builder::local::empty_cache().await.unwrap();
+    ops::accounts::add_group(&env.call, "other").await.unwrap();
+    let (_, theirs) = ops::builds::create_custom(&env.call, Some("other"), first.clone())
+        .await
+        .unwrap();
+    env.succeeded(theirs.id).await;
+    let log = builds::full_log(&env.db, theirs.id).await.unwrap();
+    assert_eq!(cached_steps(&log), Vec::<u32>::new(), "{log}");
+    assert!(pulled_from_registry(&log).is_empty(), "{log}");
+    assert!(
+        log.contains(&format!(
+            "{}/other/cache/layers:",
+            prefix.split_once('/').unwrap().1
+        )),
+        "pushed to its own: {log}"
+    );
 }
 
 #[tokio::test]

@@ -820,3 +820,66 @@ fn a_group_is_renamed_and_deleted_from_the_command_line() {
             .contains("ml-2")
     );
 }
+
+#[tokio::test]
+async fn the_build_cache_step_serves_its_repository_and_refuses_others_paths() {
+    use app::backend::builder::cache_proxy::testing;
+    let kiln = Kiln::new();
+    std::fs::create_dir_all(&kiln.dir).unwrap();
+    let auth = kiln.dir.join("push.json");
+    std::fs::write(&auth, r#"{"auths":{}}"#).unwrap();
+    let auth = auth.to_str().unwrap();
+    // A registry that does not answer: the step says so and ends (its Pod restarts it).
+    let unreachable = kiln.run(
+        &[
+            "kube",
+            "build-cache",
+            "--repository=127.0.0.1:9/kiln/ml/cache/layers",
+            &format!("--auth-file={auth}"),
+            "--insecure",
+        ],
+        None,
+    );
+    assert!(!unreachable.status.success());
+    let said = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(said.contains("the registry could not be reached"), "{said}");
+
+    if !testing::available() {
+        eprintln!("needs Debian's docker-registry (make test-tools): not checked");
+        return;
+    }
+    let (_registry, host) = testing::registry(&kiln.dir, None).await;
+    let address = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let mut step = tokio::process::Command::from(kiln.command(&[
+        "kube",
+        "build-cache",
+        &format!("--repository={host}/kiln/ml/cache/layers"),
+        &format!("--auth-file={auth}"),
+        "--insecure",
+        &format!("--address={address}"),
+    ]));
+    let _step = step.kill_on_drop(true).spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut ping = None;
+    for _ in 0..100 {
+        if let Ok(answer) = client.get(format!("http://{address}/v2/")).send().await {
+            ping = Some(answer.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ping, Some(200));
+    for (path, expected) in [
+        // Forwarded: the registry itself says the repository has no tags yet.
+        ("/v2/kiln/ml/cache/layers/tags/list", 404),
+        ("/v2/kiln/other/cache/layers/tags/list", 403),
+        ("/v2/kiln/ml/tools/tags/list", 403),
+    ] {
+        let answer = client.get(format!("http://{address}{path}")).send().await;
+        assert_eq!(answer.unwrap().status().as_u16(), expected, "{path}");
+    }
+    let _ = std::fs::remove_dir_all(&kiln.dir);
+}

@@ -94,6 +94,7 @@ pub fn local_builds(
         log_limit: 64 * 1024 * 1024,
         internal_registries: Vec::new(),
         smoke_timeout: app::backend::builder::smoke::DEFAULT_LIMIT,
+        registry_cache: false,
     };
     let work = std::env::temp_dir().join(format!("kiln-bench-{}", app::backend::random_hex(4)));
     let builder = LocalBuildah::new(settings.clone(), work, Default::default());

@@ -8,7 +8,9 @@
 //! image, the smoke test (`buildah run` of the image as its own user, in the same sandbox;
 //! see [`smoke`]), and `buildah push` (with the auth file again): an image that fails its
 //! smoke test is never pushed. The auth file exists only while pull and push run, in
-//! Kiln's work folder, which the sandbox covers.
+//! Kiln's work folder, which the sandbox covers. With the registry's layer cache on, Kiln
+//! serves it inside the sandbox while `buildah build` runs ([`cache_proxy`]), adding the
+//! credential outside.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -26,8 +28,8 @@ use super::context::{CA_PATH, RECORD_LIMIT, RECORD_PATH};
 use super::lines::{BoundedLines, MAX_LINE};
 use super::registry::{Registry, on_path, output, write_private};
 use super::sandbox::{self, Running, Sandbox};
-use super::smoke;
 use super::{BuildFailure, BuildJob, BuildSettings, Builder, Built, LogWriter, RegistryAuth, Stop};
+use super::{cache_proxy, smoke};
 use crate::backend::builds::FailReason;
 
 pub struct LocalBuildah {
@@ -151,12 +153,32 @@ impl LocalBuildah {
             .arg(&authfile)
             .arg(self.registry.tls_verify(&job.base))
             .arg(&job.context.base);
-        let code = with_auth(&authfile, &job.auth, run_logged(pull, false, log, stop)).await?;
+        let code = with_auth(
+            &authfile,
+            &job.auth,
+            run_logged(pull, Place::Host, log, stop),
+        )
+        .await?;
         if code != 0 {
             return Err(BuildFailure::exited(FailReason::BaseImage, code));
         }
 
-        let mut build = self.sandbox.command("buildah");
+        let cache = match &job.cache {
+            Some(repository) => {
+                match cache_proxy::Upstream::connect(&self.settings, repository).await {
+                    Ok(upstream) => Some(Arc::new(upstream)),
+                    Err(e) => {
+                        let note = format!("the registry's layer cache is not used: {e}");
+                        log.note(&note).await;
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut build = self
+            .sandbox
+            .command_after("buildah", cache.as_ref().map(|_| cache_proxy::PORT));
         storage_defaults(&mut build);
         build
             .args(["build", "--layers", "--pull=never"])
@@ -165,6 +187,14 @@ impl LocalBuildah {
             .arg(context.join("Containerfile"))
             .arg("-t")
             .arg(&job.target);
+        if let Some(upstream) = &cache {
+            // Plain HTTP to Kiln inside the namespace; the base is never pulled here.
+            let reference = upstream.reference();
+            build
+                .arg(format!("--cache-from={reference}"))
+                .arg(format!("--cache-to={reference}"))
+                .arg("--tls-verify=false");
+        }
         if let Some(ca) = &self.settings.ca_bundle {
             // A copy beside the context: the configured file may be in a covered folder.
             let copy = context_root.join("ca.crt");
@@ -175,7 +205,11 @@ impl LocalBuildah {
         }
         build.arg(&context);
         log.note(&format!("building {}", job.target)).await;
-        let code = run_logged(build, true, log, stop).await?;
+        let place = match cache {
+            Some(upstream) => Place::SandboxServing(upstream),
+            None => Place::Sandbox,
+        };
+        let code = run_logged(build, place, log, stop).await?;
         if code != 0 {
             remove_image(&job.target).await;
             return Err(log.exit_failure(code));
@@ -226,7 +260,12 @@ impl LocalBuildah {
             .arg(self.registry.tls_verify(&job.target))
             .arg(&job.target)
             .arg(format!("docker://{}", job.target));
-        let pushed = with_auth(&authfile, &job.auth, run_logged(push, false, log, stop)).await;
+        let pushed = with_auth(
+            &authfile,
+            &job.auth,
+            run_logged(push, Place::Host, log, stop),
+        )
+        .await;
         // The image is in the registry (or not); locally only its cache name stays.
         remove_image(&job.target).await;
         match pushed? {
@@ -279,7 +318,7 @@ impl LocalBuildah {
             .arg(container)
             .arg("--")
             .args(smoke::command());
-        let code = run_limited(run, true, self.settings.smoke_timeout, log, stop).await?;
+        let code = run_limited(run, Place::Sandbox, self.settings.smoke_timeout, log, stop).await?;
         match smoke::failure(code, &job.context.smoke_packages) {
             None => {
                 log.note("smoke test passed").await;
@@ -298,7 +337,7 @@ impl LocalBuildah {
 /// test): the whole process group goes either way.
 async fn run_limited(
     cmd: Command,
-    sandboxed: bool,
+    place: Place,
     limit: Duration,
     log: &mut LogWriter,
     stop: &Stop,
@@ -314,7 +353,7 @@ async fn run_limited(
             inner.cancel();
         })
     };
-    let result = run_logged(cmd, sandboxed, log, &limited).await;
+    let result = run_logged(cmd, place, log, &limited).await;
     deadline.abort();
     match result {
         Err(_) if limited.is_cancelled() && !stop.is_cancelled() && !stop.is_detached() => {
@@ -368,14 +407,19 @@ async fn keep_as_cache(target: &str) {
     }
 }
 
-/// Empties the layer cache: the kept builds, then every image no name holds.
-async fn empty_cache() -> Result<(), String> {
+/// Empties the layer cache: the kept builds and the layers pulled from the build
+/// registry's cache (named after the address builds reach it at), then every image no
+/// name holds.
+pub async fn empty_cache() -> Result<(), String> {
     let mut list = buildah();
-    list.args(["images", "--format", "{{.Name}}"]);
+    list.args(["images", "--format", "{{.Name}}:{{.Tag}}"]);
     let kept: Vec<String> = output(list)
         .await?
         .lines()
-        .filter(|name| name.starts_with("localhost/kiln-cache/"))
+        .filter(|name| {
+            name.starts_with("localhost/kiln-cache/")
+                || name.starts_with(&format!("{}/", cache_proxy::ADDRESS))
+        })
         .map(str::to_owned)
         .collect();
     if !kept.is_empty() {
@@ -516,12 +560,24 @@ fn storage_defaults(cmd: &mut Command) {
     }
 }
 
-/// Runs `cmd` (made by [`Sandbox::command`] when `sandboxed`) in its own process group, every output line into the log; on stop the group
-/// gets SIGTERM, then SIGKILL after 5 s (a build on this host can't outlive its replica's
-/// lead: the next leader reports it interrupted). Returns the exit status.
+/// Where [`run_logged`] runs a command.
+enum Place {
+    /// On the host, as Kiln.
+    Host,
+    /// In the [`Sandbox`] (the command was made by it).
+    Sandbox,
+    /// In the sandbox, with the build registry's layer cache served inside it (the command
+    /// was made by [`Sandbox::command_after`] its port).
+    SandboxServing(Arc<cache_proxy::Upstream>),
+}
+
+/// Runs `cmd` where `place` says, in its own process group, every output line into the
+/// log; on stop the group gets SIGTERM, then SIGKILL after 5 s (a build on this host can't
+/// outlive its replica's lead: the next leader reports it interrupted). Returns the exit
+/// status.
 async fn run_logged(
     mut cmd: Command,
-    sandboxed: bool,
+    place: Place,
     log: &mut LogWriter,
     stop: &Stop,
 ) -> Result<i32, BuildFailure> {
@@ -530,14 +586,25 @@ async fn run_logged(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let started = if sandboxed {
-        sandbox::start(&mut cmd).await
-    } else {
-        cmd.spawn().map(Running::plain)
-    };
-    let mut running = started.map_err(|e| {
+    let cannot = |e: std::io::Error| {
         BuildFailure::new(FailReason::Build, format!("cannot start the builder: {e}"))
-    })?;
+    };
+    let mut running = match &place {
+        Place::Host => cmd.spawn().map(Running::plain),
+        Place::Sandbox | Place::SandboxServing(_) => sandbox::start(&mut cmd).await,
+    }
+    .map_err(cannot)?;
+    // Served until the command ends (dropped with this function); the command waits for it.
+    let _cache = match (place, running.child.id()) {
+        (Place::SandboxServing(upstream), Some(pid)) => {
+            Some(cache_proxy::serve_in(pid, upstream).await.map_err(|e| {
+                cannot(std::io::Error::other(format!(
+                    "the build registry's layer cache could not be served to it: {e}"
+                )))
+            })?)
+        }
+        _ => None,
+    };
     let group = running.child.id().map(|id| id as i32);
     let mut out = BoundedLines::new(
         BufReader::new(running.child.stdout.take().expect("piped")),
@@ -647,7 +714,7 @@ mod tests {
         };
         let started = std::time::Instant::now();
         let limit = Duration::from_millis(500);
-        let failure = run_limited(hanging(), false, limit, &mut log, &Stop::default())
+        let failure = run_limited(hanging(), Place::Host, limit, &mut log, &Stop::default())
             .await
             .unwrap_err();
         assert_eq!(failure.reason, FailReason::SmokeTest, "{failure:?}");
@@ -661,9 +728,15 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(300)).await;
             stopping.cancel();
         });
-        let failure = run_limited(hanging(), false, Duration::from_secs(60), &mut log, &stop)
-            .await
-            .unwrap_err();
+        let failure = run_limited(
+            hanging(),
+            Place::Host,
+            Duration::from_secs(60),
+            &mut log,
+            &stop,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             failure.reason,
             FailReason::Killed,
@@ -688,7 +761,7 @@ mod tests {
             .arg("-c")
             .arg("head -c 268435456 /dev/zero | tr '\\0' x; echo; echo after the flood");
         let before = peak_kib();
-        let status = run_logged(flood, false, &mut log, &Stop::default())
+        let status = run_logged(flood, Place::Host, &mut log, &Stop::default())
             .await
             .unwrap();
         let grown = peak_kib().saturating_sub(before);

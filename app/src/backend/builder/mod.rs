@@ -4,6 +4,7 @@
 //! replica that leads (`queue.rs`), the log writer (`log.rs`) and registry reads
 //! (`registry.rs`).
 
+pub mod cache_proxy;
 pub mod context;
 pub mod destination;
 pub mod kubernetes;
@@ -54,6 +55,18 @@ impl RegistryAuth {
             .collect();
         serde_json::json!({ "auths": auths }).to_string()
     }
+
+    /// The login for `host` in an auth file of [`Self::to_json`]'s form (user, password).
+    pub fn login_for(json: &str, host: &str) -> Option<(String, String)> {
+        use base64::Engine;
+        let config: serde_json::Value = serde_json::from_str(json).ok()?;
+        let token = config["auths"][host]["auth"].as_str()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token)
+            .ok()?;
+        let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+        Some((user.to_owned(), password.to_owned()))
+    }
 }
 
 /// What a base image resolved to.
@@ -79,6 +92,9 @@ pub struct BuildJob {
     pub base_auth: RegistryAuth,
     /// Where a re-attached build's log goes on from (backend-specific; empty at first).
     pub log_cursor: String,
+    /// The owner's layer cache in the build registry, when builds keep one there
+    /// ([`BuildSettings::cache_repository`]).
+    pub cache: Option<String>,
 }
 
 /// What a build that pushed its image reports.
@@ -228,6 +244,9 @@ pub struct BuildSettings {
     pub internal_registries: Vec<String>,
     /// How long a built image's smoke test may take (on Kubernetes, pulling it included).
     pub smoke_timeout: Duration,
+    /// Whether local builds keep their layers in the build registry too
+    /// ([`Self::cache_repository`]), for builds on other replicas and hosts to reuse.
+    pub registry_cache: bool,
 }
 
 impl BuildSettings {
@@ -246,6 +265,18 @@ impl BuildSettings {
         let prefix = format!("{}/", self.registry.trim_end_matches('/'));
         let rest = reference.strip_prefix(&prefix)?;
         rest.split_once('/').map(|(owner, _)| owner)
+    }
+
+    /// The layer cache of `target`'s owner in the build registry:
+    /// `registry/prefix/<group|global>/cache/layers`. Two levels below the owner, so no
+    /// image (one level, a DNS label) can have its name; one per owner, so two groups'
+    /// builds never share a cache path. `None` for a target outside the build registry.
+    pub fn cache_repository(&self, target: &str) -> Option<String> {
+        let owner = self.path_owner(target)?;
+        Some(format!(
+            "{}/{owner}/cache/layers",
+            self.registry.trim_end_matches('/')
+        ))
     }
 
     pub fn push_auth(&self) -> RegistryAuth {
@@ -344,6 +375,7 @@ mod tests {
             log_limit: 16 * 1024 * 1024,
             internal_registries: Vec::new(),
             smoke_timeout: smoke::DEFAULT_LIMIT,
+            registry_cache: true,
         };
         assert!(settings.is_insecure("127.0.0.1:5055/kiln/ml/tools:0123"));
         assert!(!settings.is_insecure("127.0.0.1:5056/kiln/ml/tools:0123"));
@@ -352,6 +384,12 @@ mod tests {
             "docker.io is not listed"
         );
         assert_eq!(settings.push_auth().entries[0].0, "127.0.0.1:5055");
+        let json = settings.push_auth().to_json();
+        assert_eq!(
+            RegistryAuth::login_for(&json, "127.0.0.1:5055"),
+            Some(("pusher".into(), "secret".into()))
+        );
+        assert_eq!(RegistryAuth::login_for(&json, "127.0.0.1:5056"), None);
         assert_eq!(
             settings.path_owner("127.0.0.1:5055/kiln/ml/tools:0123"),
             Some("ml")
@@ -362,5 +400,17 @@ mod tests {
         );
         assert_eq!(settings.path_owner("127.0.0.1:5055/kilnx/ml/tools:1"), None);
         assert_eq!(settings.path_owner("127.0.0.1:5055/base/debian:12"), None);
+        assert_eq!(
+            settings.cache_repository("127.0.0.1:5055/kiln/ml/tools:0123"),
+            Some("127.0.0.1:5055/kiln/ml/cache/layers".into())
+        );
+        assert_eq!(
+            settings.cache_repository("127.0.0.1:5055/kiln/global/base:1"),
+            Some("127.0.0.1:5055/kiln/global/cache/layers".into())
+        );
+        assert_eq!(
+            settings.cache_repository("127.0.0.1:5055/base/debian:12"),
+            None
+        );
     }
 }

@@ -313,6 +313,7 @@ mod tests {
             log_limit: 1024,
             internal_registries: Vec::new(),
             smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
+            registry_cache: true,
         };
         let work =
             std::env::temp_dir().join(format!("kiln-tarpit-{}", crate::backend::random_hex(4)));

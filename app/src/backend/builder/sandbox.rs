@@ -37,9 +37,11 @@ const KEPT: [&str; 10] = [
 ];
 
 /// Runs inside the new namespaces as their first process: covers the hidden paths, waits
-/// for slirp4netns' default route, then becomes the command. Paths and the command are
+/// for slirp4netns' default route (and, given a port in hex, for Kiln to listen on it on
+/// the namespace's loopback), then becomes the command. Paths and the command are
 /// positional arguments, never part of the script.
 const ENTER: &str = r#"set -eu
+port=$1; shift
 n=$1; shift
 while [ "$n" -gt 0 ]; do
   if [ -d "$1" ]; then mount -t tmpfs -o ro,size=4k,mode=0555 kiln-hidden "$1"
@@ -50,6 +52,12 @@ tries=0
 until grep -q '^tap0[[:space:]]*00000000' /proc/net/route; do
   tries=$((tries + 1))
   if [ "$tries" -gt 400 ]; then echo "[kiln] the build's network did not come up" >&2; exit 125; fi
+  sleep 0.05
+done
+tries=0
+while [ "$port" != - ] && ! grep -q ": 0100007F:$port 00000000:0000 0A " /proc/net/tcp; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 400 ]; then echo "[kiln] the build's registry cache did not come up" >&2; exit 125; fi
   sleep 0.05
 done
 exec "$@""#;
@@ -92,10 +100,17 @@ impl Sandbox {
     /// `program args…` as a command that, started with [`start`], runs in the namespaces.
     /// Its environment is scrubbed.
     pub fn command(&self, program: &str) -> Command {
+        self.command_after(program, None)
+    }
+
+    /// [`Self::command`], which starts `program` only once something listens on
+    /// `127.0.0.1:port` inside the namespace (Kiln serves it there after [`start`]).
+    pub fn command_after(&self, program: &str, port: Option<u16>) -> Command {
         let mut cmd = Command::new("unshare");
         scrubbed(&mut cmd);
         cmd.args(["--net", "--pid", "--fork", "--mount-proc", "--kill-child"])
             .args(["sh", "-c", ENTER, "kiln-sandbox"])
+            .arg(port.map_or_else(|| "-".to_owned(), |p| format!("{p:04X}")))
             .arg(self.hidden.len().to_string())
             .args(&self.hidden)
             .arg(program);

@@ -483,6 +483,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         builder: BuilderKind::BuildKit,
         image: BuilderKind::BuildKit.default_image().into(),
         push_image: DEFAULT_PUSH_IMAGE.into(),
+        cache_image: None,
         process_sandbox: false,
         egress_except: parse_cidrs("except", DEFAULT_EGRESS_EXCEPT).unwrap(),
         egress_allow: Vec::new(),
@@ -510,6 +511,7 @@ fn settings() -> (KubeSettings, BuildSettings) {
         log_limit: 16 * 1024 * 1024,
         internal_registries: Vec::new(),
         smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
+        registry_cache: true,
     };
     (kube, build)
 }
@@ -561,6 +563,7 @@ impl Fixture {
             auth,
             base_auth,
             log_cursor: log_cursor.into(),
+            cache: None,
         }
     }
 

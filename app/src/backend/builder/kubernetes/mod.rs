@@ -68,6 +68,10 @@ pub struct KubeSettings {
     pub tolerations: Vec<Toleration>,
     /// Namespaces where notebooks start: each gets a pull secret per registry credential.
     pub pull_secret_namespaces: Vec<String>,
+    /// Kiln's own image, for the build Pod's layer-cache step (`kiln kube build-cache`):
+    /// when set, BuildKit builds import and export their layers through it to the build
+    /// registry (`PREFIX/<group>/cache/layers`); when not, they start from no cache.
+    pub cache_image: Option<String>,
 }
 
 /// The push step's image unless one is configured.

@@ -15,9 +15,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     AppArmorProfile, Capabilities, ConfigMap, ConfigMapVolumeSource, Container,
-    EmptyDirVolumeSource, EnvVar, KeyToPath, LocalObjectReference, Pod, PodSecurityContext,
-    PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    EmptyDirVolumeSource, EnvVar, ExecAction, KeyToPath, LocalObjectReference, Pod,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    Secret, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -29,7 +29,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{BuilderKind, KubeSettings};
 use crate::backend::builder::context::{CA_PATH, RECORD_PATH};
-use crate::backend::builder::{BuildJob, BuildSettings, RegistryAuth, registry_of, smoke};
+use crate::backend::builder::{
+    BuildJob, BuildSettings, RegistryAuth, cache_proxy, registry_of, smoke,
+};
 
 /// The labels every build object carries; the build id finds them again after a restart.
 pub const BUILD_ID: &str = "kiln.dev/build-id";
@@ -62,6 +64,32 @@ const SMOKE_SCRIPT_KEY: &str = "smoke.sh";
 const SMOKE_PACKAGES_KEY: &str = "smoke-packages.txt";
 /// The user BuildKit's rootless image runs as (the image is made for this uid and gid).
 const ROOTLESS_UID: i64 = 1000;
+/// The layer-cache step: Kiln's own image serving the build registry's cache to the
+/// builder on the Pod's loopback (`kiln kube build-cache`), a native sidecar.
+pub const CACHE_CONTAINER: &str = "cache";
+
+/// Where this build's BuildKit imports and exports its layers, if it does: the cache
+/// step's image and the group's cache repository.
+fn layer_cache<'a>(job: &'a BuildJob, kube: &'a KubeSettings) -> Option<(&'a str, &'a str)> {
+    match (kube.builder, &kube.cache_image, &job.cache) {
+        (BuilderKind::BuildKit, Some(image), Some(repository)) => Some((image, repository)),
+        _ => None,
+    }
+}
+
+/// The cache as BuildKit names it: on the Pod's loopback, one tag per image (two images of
+/// a group building at once do not overwrite each other's).
+fn cache_ref(job: &BuildJob, repository: &str) -> String {
+    let path = repository
+        .split_once('/')
+        .map_or(repository, |(_, path)| path);
+    let image = job
+        .target
+        .rsplit_once('/')
+        .map_or(job.target.as_str(), |(_, last)| last);
+    let image = image.split_once(':').map_or(image, |(name, _)| name);
+    format!("{}/{path}:buildkit-{image}", cache_proxy::ADDRESS)
+}
 
 /// One build's objects, ready to create: the Job first, then the others owned by it.
 pub struct BuildObjects {
@@ -98,7 +126,12 @@ pub fn render(
     }
     data.insert(
         "buildkitd.toml".into(),
-        buildkitd_toml(job, build, ca_bundle.is_some()),
+        buildkitd_toml(
+            job,
+            build,
+            ca_bundle.is_some(),
+            layer_cache(job, kube).is_some(),
+        ),
     );
     if let Some(ca) = ca_bundle {
         data.insert("ca.crt".into(), ca.to_owned());
@@ -179,6 +212,7 @@ pub fn sample_job(build: &BuildSettings) -> BuildJob {
         auth,
         base_auth,
         log_cursor: String::new(),
+        cache: build.cache_repository(&build.target(Some("ml"), "example-tools", "0")),
     }
 }
 
@@ -497,7 +531,13 @@ fn build_job(
         node_selector: (!kube.node_selector.is_empty()).then(|| kube.node_selector.clone()),
         tolerations: (!kube.tolerations.is_empty()).then(|| kube.tolerations.clone()),
         host_users: kube.process_sandbox.then_some(false),
-        init_containers: Some(vec![builder]),
+        init_containers: Some(
+            layer_cache(job, kube)
+                .map(|(image, repository)| cache_container(image, repository, build, with_ca))
+                .into_iter()
+                .chain([builder])
+                .collect(),
+        ),
         containers: vec![push_container(job, kube, build, with_ca)],
         volumes: Some(volumes),
         ..Default::default()
@@ -549,6 +589,15 @@ fn builder_command(
             ];
             if with_ca {
                 args.push(format!("--secret=id=kiln-ca,src={CONFIG_DIR}/ca.crt"));
+            }
+            if let Some((_, repository)) = layer_cache(job, kube) {
+                let cache = cache_ref(job, repository);
+                args.push(format!("--import-cache=type=registry,ref={cache}"));
+                // Every step's layers (mode=max); a cache that cannot be written never
+                // fails the build.
+                args.push(format!(
+                    "--export-cache=type=registry,ref={cache},mode=max,oci-mediatypes=true,image-manifest=true,ignore-error=true"
+                ));
             }
             // With the process sandbox BuildKit gives each RUN step a PID namespace of its
             // own (it needs an unmasked /proc); without, RUN steps see the daemon's.
@@ -647,20 +696,8 @@ fn push_container(
             value: Some(CONFIG_DIR.into()),
             ..Default::default()
         });
-        mounts.push(VolumeMount {
-            name: "context".into(),
-            mount_path: format!("{CONFIG_DIR}/ca.crt"),
-            sub_path: Some("ca.crt".into()),
-            read_only: Some(true),
-            ..Default::default()
-        });
+        mounts.push(ca_mount());
     }
-    let quantities = |cpu: &str, memory: &str| {
-        Some(BTreeMap::from([
-            ("cpu".to_owned(), Quantity(cpu.to_owned())),
-            ("memory".to_owned(), Quantity(memory.to_owned())),
-        ]))
-    };
     Container {
         name: PUSH_CONTAINER.into(),
         image: Some(kube.push_image.clone()),
@@ -677,19 +714,86 @@ fn push_container(
             RECORD_PATH.into(),
         ]),
         env: Some(env),
-        resources: Some(ResourceRequirements {
-            requests: quantities("100m", "128Mi"),
-            limits: quantities("1", "1Gi"),
+        resources: Some(step_resources(("100m", "128Mi"), ("1", "1Gi"))),
+        security_context: Some(no_build_code()),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+/// The layer-cache step: started before the builder and kept running beside it (a native
+/// sidecar: an init container that restarts always), it serves the group's cache
+/// repository on the Pod's loopback with the push credential, which the builder's container
+/// never mounts; it runs no build code. The builder starts once it listens.
+fn cache_container(
+    image: &str,
+    repository: &str,
+    build: &BuildSettings,
+    with_ca: bool,
+) -> Container {
+    let mut args = vec![
+        "kube".to_owned(),
+        "build-cache".into(),
+        format!("--repository={repository}"),
+        format!("--auth-file={PUSH_AUTH_DIR}/config.json"),
+        format!("--address={}", cache_proxy::ADDRESS),
+    ];
+    if build.is_insecure(repository) {
+        args.push("--insecure".into());
+    }
+    let mut mounts = vec![mount("push-auth", PUSH_AUTH_DIR, true)];
+    if with_ca {
+        args.push(format!("--ca-file={CONFIG_DIR}/ca.crt"));
+        mounts.push(ca_mount());
+    }
+    Container {
+        name: CACHE_CONTAINER.into(),
+        image: Some(image.into()),
+        restart_policy: Some("Always".into()),
+        command: Some(vec!["kiln".into()]),
+        args: Some(args),
+        // Started once it listens: the probe connects from inside the Pod.
+        startup_probe: Some(Probe {
+            exec: Some(ExecAction {
+                command: Some(vec![
+                    "bash".into(),
+                    "-c".into(),
+                    format!("exec 3<>/dev/tcp/127.0.0.1/{}", cache_proxy::PORT),
+                ]),
+            }),
+            period_seconds: Some(1),
+            failure_threshold: Some(120),
             ..Default::default()
         }),
-        security_context: Some(SecurityContext {
-            run_as_user: Some(ROOTLESS_UID),
-            run_as_group: Some(ROOTLESS_UID),
-            run_as_non_root: Some(true),
-            read_only_root_filesystem: Some(true),
-            ..unprivileged()
-        }),
+        resources: Some(step_resources(("50m", "64Mi"), ("1", "256Mi"))),
+        security_context: Some(no_build_code()),
         volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+/// The CA bundle of the build's ConfigMap, mounted as a plain file.
+fn ca_mount() -> VolumeMount {
+    VolumeMount {
+        name: "context".into(),
+        mount_path: format!("{CONFIG_DIR}/ca.crt"),
+        sub_path: Some("ca.crt".into()),
+        read_only: Some(true),
+        ..Default::default()
+    }
+}
+
+/// What a step that runs no build code requests and may use: (cpu, memory) each.
+fn step_resources(request: (&str, &str), limit: (&str, &str)) -> ResourceRequirements {
+    let quantities = |(cpu, memory): (&str, &str)| {
+        Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity(cpu.to_owned())),
+            ("memory".to_owned(), Quantity(memory.to_owned())),
+        ]))
+    };
+    ResourceRequirements {
+        requests: quantities(request),
+        limits: quantities(limit),
         ..Default::default()
     }
 }
@@ -749,6 +853,18 @@ fn unprivileged() -> SecurityContext {
     }
 }
 
+/// A step that runs no build code: unprivileged, as the rootless user, with a read-only
+/// root file system.
+fn no_build_code() -> SecurityContext {
+    SecurityContext {
+        run_as_user: Some(ROOTLESS_UID),
+        run_as_group: Some(ROOTLESS_UID),
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(true),
+        ..unprivileged()
+    }
+}
+
 fn builder_security(process_sandbox: bool) -> SecurityContext {
     SecurityContext {
         proc_mount: process_sandbox.then(|| "Unmasked".to_owned()),
@@ -784,9 +900,21 @@ fn resources(kube: &KubeSettings) -> ResourceRequirements {
 
 /// The BuildKit daemon's registry settings: plain HTTP for insecure registries, the CA
 /// bundle for the registries this build talks to.
-fn buildkitd_toml(job: &BuildJob, build: &BuildSettings, with_ca: bool) -> String {
+fn buildkitd_toml(
+    job: &BuildJob,
+    build: &BuildSettings,
+    with_ca: bool,
+    with_cache: bool,
+) -> String {
     let mut seen = Vec::new();
     let mut out = String::new();
+    if with_cache {
+        // The cache step on the Pod's loopback speaks plain HTTP.
+        out.push_str(&format!(
+            "[registry.\"{}\"]\n  http = true\n",
+            cache_proxy::ADDRESS
+        ));
+    }
     for reference in [&job.base, &job.target] {
         let host = registry_of(reference);
         let insecure = build.is_insecure(reference);
@@ -838,6 +966,7 @@ mod tests {
             builder,
             image: builder.default_image().into(),
             push_image: DEFAULT_PUSH_IMAGE.into(),
+            cache_image: None,
             process_sandbox,
             egress_except: parse_cidrs("except", DEFAULT_EGRESS_EXCEPT).unwrap(),
             egress_allow: vec!["10.20.0.5/32".into()],
@@ -862,17 +991,21 @@ mod tests {
             log_limit: 1024,
             internal_registries: Vec::new(),
             smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
+            registry_cache: true,
         };
         (kube, build)
     }
 
     #[test]
     fn no_container_that_runs_build_steps_can_read_the_push_credential() {
-        for builder in [BuilderKind::BuildKit, BuilderKind::Buildah] {
-            let (kube, build) = settings(builder, false);
+        let kinds = [BuilderKind::BuildKit, BuilderKind::Buildah];
+        for (builder, cache) in kinds.into_iter().flat_map(|b| [(b, false), (b, true)]) {
+            let (mut kube, build) = settings(builder, false);
+            kube.cache_image = cache.then(|| "registry.example.org/platform/kiln:0.1.0".into());
             let objects = sample(&kube, &build, Some("-----BEGIN CERTIFICATE-----"));
             let pod = objects.job.spec.unwrap().template.spec.unwrap();
-            let builder_container = &pod.init_containers.as_ref().unwrap()[0];
+            let inits = pod.init_containers.as_ref().unwrap();
+            let builder_container = inits.iter().find(|c| c.name == CONTAINER).unwrap();
             let volumes = pod.volumes.as_ref().unwrap();
             // Which Secret keys a container can read, through the volumes it mounts.
             let keys = |container: &Container| -> Vec<String> {
@@ -891,6 +1024,11 @@ mod tests {
             };
             assert_eq!(keys(builder_container), ["pull.json"], "{builder:?}");
             assert_eq!(keys(&pod.containers[0]), ["push.json"], "{builder:?}");
+            // The layer-cache step (BuildKit's) runs no build code and holds the push login.
+            for other in inits.iter().filter(|c| c.name != CONTAINER) {
+                assert_eq!(other.name, CACHE_CONTAINER);
+                assert_eq!(keys(other), ["push.json"], "{builder:?}");
+            }
             assert!(builder_container.env_from.is_none());
             let secret = objects.secret.data.unwrap();
             let pull = String::from_utf8(secret["pull.json"].0.clone()).unwrap();
@@ -904,6 +1042,78 @@ mod tests {
             assert!(push.contains(&pusher));
             assert_eq!(pod.automount_service_account_token, Some(false));
         }
+    }
+
+    #[test]
+    fn with_a_cache_image_buildkit_takes_and_leaves_its_layers_in_the_groups_cache() {
+        let (mut kube, mut build) = settings(BuilderKind::BuildKit, false);
+        // Without Kiln's image for the cache step: no cache, as before.
+        let pod = sample_pod(&kube, &build);
+        assert_eq!(pod.init_containers.as_ref().unwrap().len(), 1);
+        let args = pod.init_containers.as_ref().unwrap()[0]
+            .args
+            .clone()
+            .unwrap();
+        assert!(!args.iter().any(|a| a.contains("cache")), "{args:?}");
+
+        kube.cache_image = Some("registry.example.org/platform/kiln:0.1.0".into());
+        build.insecure_registries = vec!["registry.example.org".into()];
+        let objects = sample(&kube, &build, None);
+        let pod = objects.job.spec.unwrap().template.spec.unwrap();
+        let inits = pod.init_containers.unwrap();
+        // The cache step first, kept running beside the builder (a native sidecar), which
+        // starts once it answers.
+        assert_eq!(
+            inits.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            [CACHE_CONTAINER, CONTAINER]
+        );
+        let cache = &inits[0];
+        assert_eq!(cache.restart_policy.as_deref(), Some("Always"));
+        assert!(cache.startup_probe.is_some());
+        assert_eq!(
+            cache.image.as_deref(),
+            Some("registry.example.org/platform/kiln:0.1.0")
+        );
+        let security = cache.security_context.as_ref().unwrap();
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+        assert_eq!(security.read_only_root_filesystem, Some(true));
+        assert_eq!(
+            cache.args.as_ref().unwrap(),
+            &[
+                "kube",
+                "build-cache",
+                "--repository=registry.example.org/kiln/ml/cache/layers",
+                "--auth-file=/kiln/push/config.json",
+                "--address=127.0.0.1:5999",
+                "--insecure",
+            ]
+        );
+        // The builder reaches it on the Pod's loopback, over plain HTTP; one tag per image.
+        let args = inits[1].args.as_ref().unwrap();
+        let cache_ref = "127.0.0.1:5999/kiln/ml/cache/layers:buildkit-example-tools";
+        assert!(
+            args.contains(&format!("--import-cache=type=registry,ref={cache_ref}")),
+            "{args:?}"
+        );
+        let export = args
+            .iter()
+            .find(|a| a.starts_with("--export-cache="))
+            .unwrap();
+        assert!(
+            export.contains(&format!("ref={cache_ref},mode=max,"))
+                && export.contains("ignore-error=true"),
+            "{export}"
+        );
+        let toml = &objects.config_map.data.as_ref().unwrap()["buildkitd.toml"];
+        assert!(
+            toml.contains("[registry.\"127.0.0.1:5999\"]\n  http = true\n"),
+            "{toml}"
+        );
+
+        // buildah's builds keep no registry cache on Kubernetes.
+        kube.builder = BuilderKind::Buildah;
+        let pod = sample_pod(&kube, &build);
+        assert_eq!(pod.init_containers.as_ref().unwrap().len(), 1);
     }
 
     fn sample_pod(kube: &KubeSettings, build: &BuildSettings) -> PodSpec {

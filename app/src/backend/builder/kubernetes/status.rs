@@ -5,7 +5,7 @@
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod};
 
-use super::objects::{CONTAINER, PUSH_CONTAINER};
+use super::objects::{CACHE_CONTAINER, CONTAINER, PUSH_CONTAINER};
 use crate::backend::builder::BuildFailure;
 use crate::backend::builds::FailReason;
 
@@ -89,6 +89,9 @@ fn pod_phase(pod: &Pod) -> Option<Phase> {
     let running = || Phase::Running {
         pod: pod.metadata.name.clone().unwrap_or_default(),
     };
+    if let Some(failure) = find(CACHE_CONTAINER).and_then(cache_failure) {
+        return Some(Phase::Failed(failure));
+    }
     let builder = find(CONTAINER)?;
     let image = &builder.image;
     match builder.state.as_ref()? {
@@ -130,6 +133,32 @@ fn pod_phase(pod: &Pod) -> Option<Phase> {
         } => Some(running()),
         _ => None,
     }
+}
+
+/// Why the layer-cache step (before the builder, which waits for it) will never let the
+/// build start: its image cannot be pulled, or it keeps failing (it cannot reach or log in
+/// to the build registry; its log says which).
+fn cache_failure(cache: &ContainerStatus) -> Option<BuildFailure> {
+    let waiting = cache.state.as_ref()?.waiting.as_ref()?;
+    let reason = waiting.reason.as_deref().unwrap_or_default();
+    let message = waiting.message.as_deref().unwrap_or("no message");
+    if PULL_FAILURES.contains(&reason) {
+        return Some(BuildFailure::new(
+            FailReason::BuilderImage,
+            format!(
+                "The layer cache's image {} (KILN_K8S_CACHE_IMAGE) could not be pulled ({reason}): {message}",
+                cache.image
+            ),
+        ));
+    }
+    (reason == "CrashLoopBackOff").then(|| {
+        BuildFailure::new(
+            FailReason::Push,
+            format!(
+                "The layer cache step keeps failing ({reason}): it cannot reach the build registry or log in to it; see its log (container `{CACHE_CONTAINER}`)."
+            ),
+        )
+    })
 }
 
 /// What the push step's container says once the image is built; `None` while it is on its
@@ -353,6 +382,39 @@ mod tests {
         let (reason, message) = failed(phase(&backoff_limit, None));
         assert_eq!(reason, FailReason::Build);
         assert!(message.contains("backoff limit"), "{message}");
+    }
+
+    #[test]
+    fn a_layer_cache_step_that_cannot_start_fails_the_build_which_waits_for_it_otherwise() {
+        let with_cache = |state: serde_json::Value| {
+            let mut status = container(json!({"waiting": {"reason": "PodInitializing"}}));
+            status["initContainerStatuses"]
+                .as_array_mut()
+                .unwrap()
+                .insert(
+                    0,
+                    json!({
+                        "name": "cache", "image": "registry.example.org/platform/kiln:0.1.0",
+                        "imageID": "", "ready": false, "restartCount": 3, "state": state
+                    }),
+                );
+            pod(status)
+        };
+        let pull =
+            with_cache(json!({"waiting": {"reason": "ErrImagePull", "message": "not found"}}));
+        let (reason, message) = failed(phase(&job(json!([])), Some(&pull)));
+        assert_eq!(reason, FailReason::BuilderImage);
+        assert!(
+            message.contains("platform/kiln:0.1.0") && message.contains("KILN_K8S_CACHE_IMAGE"),
+            "{message}"
+        );
+        let crashing = with_cache(json!({"waiting": {"reason": "CrashLoopBackOff"}}));
+        let (reason, message) = failed(phase(&job(json!([])), Some(&crashing)));
+        assert_eq!(reason, FailReason::Push);
+        assert!(message.contains("build registry"), "{message}");
+        // Starting: the build waits.
+        let starting = with_cache(json!({"running": {"startedAt": "2026-12-01T12:00:00Z"}}));
+        assert_eq!(phase(&job(json!([])), Some(&starting)), Phase::Waiting);
     }
 
     #[test]
