@@ -848,7 +848,7 @@ async fn the_build_cache_step_serves_its_repository_and_refuses_others_paths() {
         eprintln!("needs Debian's docker-registry (make test-tools): not checked");
         return;
     }
-    let (_registry, host) = testing::registry(&kiln.dir, None).await;
+    let (_registry, host) = testing::registry(&kiln.dir, testing::Login::None).await;
     let address = {
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         free.local_addr().unwrap().to_string()

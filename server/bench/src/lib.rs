@@ -79,6 +79,20 @@ pub fn local_builds(
     std::sync::Arc<BuildQueue>,
     app::backend::builder::BuildSettings,
 ) {
+    local_builds_caching(registry, prefix, timeout, false)
+}
+
+/// [`local_builds`], also keeping their layers in the registry when `registry_cache`
+/// (`KILN_BUILD_REGISTRY_CACHE`).
+pub fn local_builds_caching(
+    registry: &str,
+    prefix: &str,
+    timeout: std::time::Duration,
+    registry_cache: bool,
+) -> (
+    std::sync::Arc<BuildQueue>,
+    app::backend::builder::BuildSettings,
+) {
     use app::backend::builder::local::LocalBuildah;
     let settings = app::backend::builder::BuildSettings {
         registry: format!("{registry}/{prefix}-{}", app::backend::random_hex(4)),
@@ -94,7 +108,7 @@ pub fn local_builds(
         log_limit: 64 * 1024 * 1024,
         internal_registries: Vec::new(),
         smoke_timeout: app::backend::builder::smoke::DEFAULT_LIMIT,
-        registry_cache: false,
+        registry_cache,
     };
     let work = std::env::temp_dir().join(format!("kiln-bench-{}", app::backend::random_hex(4)));
     let builder = LocalBuildah::new(settings.clone(), work, Default::default());

@@ -514,12 +514,27 @@ pub mod testing {
         crate::backend::builder::registry::on_path("docker-registry")
     }
 
-    /// Serves a registry storing under `dir`, asking for a login when given `htpasswd`
-    /// (its file's lines: `user:bcrypt-hash`); stops when the child is dropped. Its
-    /// `host:port`.
+    /// How a test registry asks for a login.
+    pub enum Login<'a> {
+        None,
+        /// Basic, checked against these `user:bcrypt-hash` lines.
+        Htpasswd(&'a str),
+        /// Bearer tokens from `realm`, signed by the certificate (PEM) at `cert`.
+        Token {
+            realm: &'a str,
+            cert: &'a std::path::Path,
+        },
+    }
+
+    /// The `service` and `issuer` a token registry expects in its tokens.
+    pub const TOKEN_SERVICE: &str = "kiln-test-registry";
+    pub const TOKEN_ISSUER: &str = "kiln-test-tokens";
+
+    /// Serves a registry storing under `dir`, asking for `login`; stops when the child is
+    /// dropped. Its `host:port`.
     pub async fn registry(
         dir: &std::path::Path,
-        htpasswd: Option<&str>,
+        login: Login<'_>,
     ) -> (tokio::process::Child, String) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -532,12 +547,20 @@ pub mod testing {
              http:\n  addr: {host}\n",
             dir.join("storage").display(),
         );
-        if let Some(lines) = htpasswd {
-            std::fs::write(dir.join("htpasswd"), lines).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: kiln-test\n    path: {}\n",
-                dir.join("htpasswd").display()
-            ));
+        match login {
+            Login::None => {}
+            Login::Htpasswd(lines) => {
+                std::fs::write(dir.join("htpasswd"), lines).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: kiln-test\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                ));
+            }
+            Login::Token { realm, cert } => config.push_str(&format!(
+                "auth:\n  token:\n    realm: {realm}\n    service: {TOKEN_SERVICE}\n    \
+                 issuer: {TOKEN_ISSUER}\n    rootcertbundle: {}\n",
+                cert.display()
+            )),
         }
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let child = tokio::process::Command::new("docker-registry")
@@ -794,7 +817,11 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let hashed = bcrypt::hash("secret", 4).unwrap();
-        let (_registry, host) = testing::registry(&dir, Some(&format!("pusher:{hashed}\n"))).await;
+        let (_registry, host) = testing::registry(
+            &dir,
+            testing::Login::Htpasswd(&format!("pusher:{hashed}\n")),
+        )
+        .await;
         let direct = format!("http://{host}");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -891,5 +918,219 @@ mod tests {
             .await
             .unwrap()
             .status()
+    }
+
+    /// A token service as registries use (distribution's token auth): checks the Basic
+    /// login, notes the scope asked, and grants it as an ES256 JWT whose `x5c` header
+    /// carries the certificate the registry trusts.
+    struct Tokens {
+        key: ring::signature::EcdsaKeyPair,
+        cert_der: Vec<u8>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    async fn token(State(tokens): State<Arc<Tokens>>, request: Request) -> Response {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let login = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if login != "Basic cHVzaGVyOnNlY3JldA==" {
+            return answer(StatusCode::UNAUTHORIZED, "{}".into());
+        }
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let scope = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("scope="))
+            .map(|s| {
+                s.replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%2C", ",")
+            })
+            .unwrap_or_default();
+        tokens.asked.lock().unwrap().push(scope.clone());
+        let mut parts = scope.splitn(3, ':');
+        let (_, name, actions) = (
+            parts.next(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = serde_json::json!({
+            "typ": "JWT", "alg": "ES256",
+            "x5c": [base64::engine::general_purpose::STANDARD.encode(&tokens.cert_der)],
+        });
+        let claims = serde_json::json!({
+            "iss": testing::TOKEN_ISSUER, "sub": "pusher", "aud": testing::TOKEN_SERVICE,
+            "exp": now + 300, "nbf": now - 10, "iat": now, "jti": crate::backend::random_hex(8),
+            "access": [{"type": "repository", "name": name, "actions": actions.split(',').collect::<Vec<_>>()}],
+        });
+        let signing = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let rng = ring::rand::SystemRandom::new();
+        let signature = tokens.key.sign(&rng, signing.as_bytes()).unwrap();
+        let jwt = format!("{signing}.{}", b64.encode(signature.as_ref()));
+        answer(
+            StatusCode::OK,
+            serde_json::json!({"token": jwt, "expires_in": 300}).to_string(),
+        )
+    }
+
+    /// An EC P-256 key (PKCS#8 DER) and its self-signed certificate (PEM file, DER).
+    fn signing_key(dir: &std::path::Path) -> (Vec<u8>, std::path::PathBuf, Vec<u8>) {
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "key.pem",
+        ]);
+        run(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", "key.pem", "-outform", "DER", "-out", "key.der",
+        ]);
+        run(&[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "key.pem",
+            "-subj",
+            "/CN=kiln-test-tokens",
+            "-days",
+            "1",
+            "-out",
+            "cert.pem",
+        ]);
+        run(&[
+            "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
+        ]);
+        (
+            std::fs::read(dir.join("key.der")).unwrap(),
+            dir.join("cert.pem"),
+            std::fs::read(dir.join("cert.der")).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_registry_with_a_token_service_gets_a_token_for_this_cache_only() {
+        if !testing::available() || !crate::backend::builder::registry::on_path("openssl") {
+            eprintln!("needs Debian's docker-registry and openssl (make test-tools): not checked");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-cache-token-{}",
+            crate::backend::random_hex(4)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key, cert, cert_der) = signing_key(&dir);
+        let tokens = Arc::new(Tokens {
+            key: ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &key,
+                &ring::rand::SystemRandom::new(),
+            )
+            .unwrap(),
+            cert_der,
+            asked: Default::default(),
+        });
+        let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let realm = format!("http://{}/token", service.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/token", axum::routing::get(token))
+            .with_state(tokens.clone());
+        let token_service = tokio::spawn(async move { axum::serve(service, app).await });
+        let (_registry, host) = testing::registry(
+            &dir,
+            testing::Login::Token {
+                realm: &realm,
+                cert: &cert,
+            },
+        )
+        .await;
+        let direct = format!("http://{host}");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let ours = b"a layer pushed with a token".as_slice();
+        assert_eq!(
+            upstream_status(&client, &direct, ours).await,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let login = Some(("pusher".to_owned(), "secret".to_owned()));
+        let upstream = Upstream::connect_with(&format!("{host}/{REPO}"), login, true, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            upstream.login,
+            Login::Bearer {
+                realm: realm.clone(),
+                service: testing::TOKEN_SERVICE.into()
+            }
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let cache = format!("http://{}", listener.local_addr().unwrap());
+        let _serving = serve(listener, Arc::new(upstream));
+        assert_eq!(
+            upload(&client, &cache, REPO, ours, false).await,
+            StatusCode::CREATED
+        );
+        let read = client
+            .get(format!("{cache}/v2/{REPO}/blobs/{}", digest(ours)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), StatusCode::OK);
+        assert_eq!(read.bytes().await.unwrap(), ours);
+        // One token, for this cache repository only, kept for the calls after it.
+        assert_eq!(
+            *tokens.asked.lock().unwrap(),
+            [format!("repository:{REPO}:pull,push")]
+        );
+
+        // A wrong password: the token service refuses, and the build's call says why.
+        let wrong = Some(("pusher".to_owned(), "not-it".to_owned()));
+        let upstream = Upstream::connect_with(&format!("{host}/{REPO}"), wrong, true, None)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused = format!("http://{}", listener.local_addr().unwrap());
+        let _serving = serve(listener, Arc::new(upstream));
+        let answer = client
+            .get(format!("{refused}/v2/{REPO}/blobs/{}", digest(ours)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+        let said = answer.text().await.unwrap();
+        assert!(
+            said.contains("token service") && said.contains("401"),
+            "{said}"
+        );
+        token_service.abort();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
