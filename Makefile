@@ -126,7 +126,8 @@ bench-log: pg-up
 bench-builds: build-env
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-builds
 
-## A spec with real packages built cold, then with one more Pip package: times and bytes pushed
+## A spec with real packages built cold, then with one more Pip package: times and bytes pushed,
+## from this host's layer cache and, as another host, from the registry's
 bench-rebuild: build-env
 	KILN_TEST_REGISTRY=$(TEST_REGISTRY) cargo run --release -q -p bench --bin bench-rebuild
 

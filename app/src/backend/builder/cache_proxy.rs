@@ -10,6 +10,11 @@
 //!
 //! buildah then builds with `--cache-from`/`--cache-to` this address: a build on any
 //! replica or host reuses the layers another pushed, and pushes only the layers it made.
+//! On Kubernetes the same cache runs as the build Pod's `cache` step (`kiln kube
+//! build-cache`, [`serve`] on the Pod's loopback), for BuildKit's registry cache.
+//!
+//! The registry's login is the one its `/v2/` asks for: none, Basic, or a Bearer token from
+//! its token service, asked for this repository's `pull,push` only.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -29,7 +34,8 @@ use super::{BuildSettings, registry_of};
 pub const PORT: u16 = 5999;
 pub const ADDRESS: &str = "127.0.0.1:5999";
 
-/// How long the registry may take to answer the first byte of one call.
+/// How long connecting to the registry (or its token service) may take, and the login
+/// calls' answers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A call the sandbox may make, as the registry will be asked it.
