@@ -359,6 +359,8 @@ async fn a_changed_pip_list_reuses_the_apt_layer_and_no_other_group_reuses_anyth
     let log = builds::full_log(&env.db, build.id).await.unwrap();
     assert_eq!(built.state(), BuildState::Succeeded, "{log}");
     assert_eq!(cached_steps(&log), Vec::<u32>::new(), "a new scope: {log}");
+    // The registry's layer cache is off by default: buildah's storage is the cache.
+    assert!(!log.contains("Pushing cache"), "{log}");
 
     // One more Pip package, on line 2: FROM to the first Pip step come from the cache, the
     // Pip step of line 2 runs (its list's digest is in the step: buildah alone would reuse

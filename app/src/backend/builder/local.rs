@@ -163,7 +163,7 @@ impl LocalBuildah {
             return Err(BuildFailure::exited(FailReason::BaseImage, code));
         }
 
-        let cache = match &job.cache {
+        let cache = match job.cache.as_ref().filter(|_| self.settings.registry_cache) {
             Some(repository) => {
                 match cache_proxy::Upstream::connect(&self.settings, repository).await {
                     Ok(upstream) => Some(Arc::new(upstream)),

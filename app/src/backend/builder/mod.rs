@@ -92,8 +92,9 @@ pub struct BuildJob {
     pub base_auth: RegistryAuth,
     /// Where a re-attached build's log goes on from (backend-specific; empty at first).
     pub log_cursor: String,
-    /// The owner's layer cache in the build registry, when builds keep one there
-    /// ([`BuildSettings::cache_repository`]).
+    /// The owner's layer cache in the build registry ([`BuildSettings::cache_repository`]);
+    /// each builder's settings say whether it keeps one there (locally
+    /// [`BuildSettings::registry_cache`], on Kubernetes the cache step's image).
     pub cache: Option<String>,
 }
 

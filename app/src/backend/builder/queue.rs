@@ -441,10 +441,7 @@ impl BuildQueue {
             auth,
             base_auth,
             log_cursor: build.log_cursor.clone(),
-            cache: settings
-                .registry_cache
-                .then(|| settings.cache_repository(&build.target))
-                .flatten(),
+            cache: settings.cache_repository(&build.target),
         };
         let mut log = LogWriter::continuing(db.clone(), build.id, settings.log_limit)
             .await

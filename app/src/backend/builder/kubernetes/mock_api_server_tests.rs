@@ -563,7 +563,8 @@ impl Fixture {
             auth,
             base_auth,
             log_cursor: log_cursor.into(),
-            cache: None,
+            // As the queue names it; no cache step renders without KILN_K8S_CACHE_IMAGE.
+            cache: Some("registry.internal:5000/kiln/ml/cache/layers".into()),
         }
     }
 
