@@ -544,8 +544,13 @@ async fn build_cache(
             .map_err(CliError::Config)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     eprintln!("serving the layer cache {repository} on {listen}");
-    cache_proxy::serve(listener, std::sync::Arc::new(upstream))
-        .ended()
-        .await;
+    cache_proxy::serve(
+        listener,
+        std::sync::Arc::new(upstream),
+        // BuildKit exports the cache at the end of the build it runs.
+        cache_proxy::Access::ReadWrite,
+    )
+    .ended()
+    .await;
     Ok(())
 }

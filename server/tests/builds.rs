@@ -423,19 +423,38 @@ async fn a_host_with_an_empty_layer_cache_reuses_the_layers_a_build_left_in_the_
         registry_cache: true,
         ..test_settings(Duration::from_secs(900))
     };
+    let cache = settings
+        .cache_repository(&settings.target(Some("ml"), "tools", "0"))
+        .unwrap();
+    let inside = cache.split_once('/').unwrap().1.to_owned();
     let env = env_with(queue(settings, Sandbox::default())).await;
-    let base = env.base("debian:bookworm");
+    // A base whose apt-get first tries, as any step's code could, to start an upload to
+    // the group's cache (the layer a later build would take) and reads its `/v2/`.
+    let wrapper = format!(
+        "#!/bin/sh\npython3 -c '{CACHE_PROBE}' http://127.0.0.1:5999/v2/ {inside}\nexec /usr/bin/apt-get.real \"$@\"\n"
+    );
+    let base = wrapped_base(&registry_host(), "cache-writer", &wrapper).await;
     let first = form(&base, "hello", "six==1.16.0");
     let (image, build) = env.create(&first).await.unwrap();
-    let built = env.succeeded(build.id).await;
-    // The group's layers are in the build registry, in its own cache repository.
-    let prefix = built.target.rsplit_once("/ml/").unwrap().0.to_owned();
-    let cache = format!("{prefix}/ml/cache/layers");
-    let tags = buildah_script(&format!(
-        "skopeo list-tags --tls-verify=false docker://{cache}"
-    ))
-    .await;
-    assert!(tags.contains("\"Tags\""), "{tags}");
+    env.succeeded(build.id).await;
+    let log = builds::full_log(&env.db, build.id).await.unwrap();
+    let probed: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("kiln-cache-probe: "))
+        .collect();
+    // apt-get ran twice (update, install): the cache answered, and refused the writes.
+    assert_eq!(
+        probed,
+        ["read 200", "write 403", "read 200", "write 403"],
+        "{log}"
+    );
+    // Once the image passed, Kiln left the group's layers in the build registry, in its
+    // own cache repository.
+    assert!(
+        log.contains("[kiln] the layers are in the build registry's cache"),
+        "{log}"
+    );
+    assert!(!cache_tags(&cache).await.is_empty());
 
     // Another host (or this one after its cache was emptied): nothing of the first build
     // is left in buildah's storage. One more Pip package: the steps up to the first Pip
@@ -448,7 +467,6 @@ async fn a_host_with_an_empty_layer_cache_reuses_the_layers_a_build_left_in_the_
     assert_eq!(cached_steps(&log), [2, 3, 4, 5, 6], "{log}");
     let pulled = pulled_from_registry(&log);
     assert_eq!(pulled.len(), 5, "{log}");
-    let inside = cache.split_once('/').unwrap().1;
     assert!(
         pulled
             .iter()
@@ -469,13 +487,39 @@ async fn a_host_with_an_empty_layer_cache_reuses_the_layers_a_build_left_in_the_
     let log = builds::full_log(&env.db, theirs.id).await.unwrap();
     assert_eq!(cached_steps(&log), Vec::<u32>::new(), "{log}");
     assert!(pulled_from_registry(&log).is_empty(), "{log}");
-    assert!(
-        log.contains(&format!(
-            "{}/other/cache/layers:",
-            prefix.split_once('/').unwrap().1
-        )),
-        "pushed to its own: {log}"
-    );
+    let theirs = cache.replace("/ml/cache/", "/other/cache/");
+    assert!(!cache_tags(&theirs).await.is_empty(), "left in its own");
+}
+
+/// What a build step tries on the cache inside its network (argv: the cache's `/v2/`, its
+/// repository): a read and the start of an upload, each answer's status printed.
+const CACHE_PROBE: &str = r#"
+import sys, urllib.request, urllib.error
+def status(request):
+    try:
+        return urllib.request.urlopen(request, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception as e:
+        return type(e).__name__
+print("kiln-cache-probe: read", status(sys.argv[1]), flush=True)
+upload = urllib.request.Request(sys.argv[1] + sys.argv[2] + "/blobs/uploads/", data=b"", method="POST")
+print("kiln-cache-probe: write", status(upload), flush=True)
+"#;
+
+/// The tags of a cache repository in the test registry.
+async fn cache_tags(repository: &str) -> Vec<String> {
+    let listed = buildah_script(&format!(
+        "skopeo list-tags --tls-verify=false docker://{repository}"
+    ))
+    .await;
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]

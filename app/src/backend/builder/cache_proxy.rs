@@ -38,6 +38,17 @@ pub const ADDRESS: &str = "127.0.0.1:5999";
 /// calls' answers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What a served cache lets its callers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Take layers only: while a build's steps (strangers' code) run beside buildah and
+    /// can reach the cache too, none of them may write an entry another build would take.
+    Read,
+    /// Take and leave layers: locally for buildah alone, once the steps have run; on
+    /// Kubernetes for BuildKit, whose export ends the same build.
+    ReadWrite,
+}
+
 /// A call the sandbox may make, as the registry will be asked it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
@@ -48,13 +59,14 @@ pub enum Route {
 }
 
 /// What the sandbox may ask about `repository` (`prefix/owner/cache/layers`, without the
-/// registry host): the registry API's calls on that one repository. Every other call is
-/// refused with the reason.
+/// registry host): the registry API's calls on that one repository, only the reading ones
+/// with [`Access::Read`]. Every other call is refused with the reason.
 pub fn route(
     method: &Method,
     path: &str,
     query: Option<&str>,
     repository: &str,
+    access: Access,
 ) -> Result<Route, &'static str> {
     if path == "/v2/" || path == "/v2" {
         return if method == Method::GET || method == Method::HEAD {
@@ -92,6 +104,9 @@ pub fn route(
     };
     if !allowed.contains(method) {
         return Err("a method this call does not take");
+    }
+    if access == Access::Read && method != Method::GET && method != Method::HEAD {
+        return Err("a write while the build's steps run (Kiln writes the cache after them)");
     }
     let query = match query {
         // A mount would copy a blob of another repository into this one.
@@ -276,6 +291,20 @@ impl Upstream {
         }
     }
 
+    /// Forgets the token `refused` (the registry no longer takes it), if it is still the
+    /// one kept: the next call asks the token service for another. Whether the login is by
+    /// token at all (another call may have renewed it already).
+    async fn forget(&self, refused: &HeaderValue) -> bool {
+        if !matches!(self.login, Login::Bearer { .. }) {
+            return false;
+        }
+        let mut token = self.token.lock().await;
+        if token.as_ref().is_some_and(|(value, _)| value == refused) {
+            *token = None;
+        }
+        true
+    }
+
     /// `Location` as the sandbox must follow it: the registry's own URLs point back at
     /// the cache's address `at`; other places (a storage service holding blobs) stay.
     fn relocated(&self, location: &str, at: &str) -> String {
@@ -343,19 +372,31 @@ impl Drop for Serving {
 
 /// Serves `upstream` on [`ADDRESS`] inside the network namespace of process `pid`, once
 /// its loopback is up (slirp4netns brings it up).
-pub async fn serve_in(pid: u32, upstream: Arc<Upstream>) -> std::io::Result<Serving> {
+pub async fn serve_in(
+    pid: u32,
+    upstream: Arc<Upstream>,
+    access: Access,
+) -> std::io::Result<Serving> {
     let listener = bind_in_namespace(pid).await?;
-    Ok(serve(listener, upstream))
+    Ok(serve(listener, upstream, access))
 }
 
 /// Serves `upstream` on `listener` (any address: tests use the host's loopback).
-pub fn serve(listener: tokio::net::TcpListener, upstream: Arc<Upstream>) -> Serving {
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    upstream: Arc<Upstream>,
+    access: Access,
+) -> Serving {
     let at = listener
         .local_addr()
         .map_or_else(|_| ADDRESS.to_owned(), |a| a.to_string());
     let app = axum::Router::new()
         .fallback(forward)
-        .with_state(Arc::new(Served { upstream, at }));
+        .with_state(Arc::new(Served {
+            upstream,
+            at,
+            access,
+        }));
     Serving(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }))
@@ -417,10 +458,12 @@ fn passes(name: &header::HeaderName) -> bool {
     )
 }
 
-/// What one cache serves: the registry, and its own address for the URLs it hands out.
+/// What one cache serves: the registry, its own address for the URLs it hands out, and
+/// what its callers may do.
 struct Served {
     upstream: Arc<Upstream>,
     at: String,
+    access: Access,
 }
 
 async fn forward(State(served): State<Arc<Served>>, request: Request) -> Response {
@@ -431,6 +474,7 @@ async fn forward(State(served): State<Arc<Served>>, request: Request) -> Respons
         parts.uri.path(),
         parts.uri.query(),
         &upstream.repository,
+        served.access,
     );
     let path = match route {
         Ok(Route::Ping) => return answer(StatusCode::OK, "{}".into()),
@@ -440,32 +484,49 @@ async fn forward(State(served): State<Arc<Served>>, request: Request) -> Respons
             return refused(why);
         }
     };
-    let authorization = match upstream.authorization().await {
-        Ok(value) => value,
-        Err(why) => return answer(StatusCode::BAD_GATEWAY, error_body("UNAVAILABLE", &why)),
-    };
-    let mut ask = upstream
-        .client
-        .request(parts.method.clone(), format!("{}{path}", upstream.base));
-    for (name, value) in &parts.headers {
-        if passes(name) {
-            ask = ask.header(name, value);
+    // A call without a body can be asked again, once, should the registry refuse a token
+    // before the time it was given for (revoked, or a clock ahead of ours).
+    let again = parts.method == Method::GET || parts.method == Method::HEAD;
+    let mut body = (!again).then_some(body);
+    let mut tries = 0;
+    let got = loop {
+        tries += 1;
+        let authorization = match upstream.authorization().await {
+            Ok(value) => value,
+            Err(why) => return answer(StatusCode::BAD_GATEWAY, error_body("UNAVAILABLE", &why)),
+        };
+        let mut ask = upstream
+            .client
+            .request(parts.method.clone(), format!("{}{path}", upstream.base));
+        for (name, value) in &parts.headers {
+            if passes(name) {
+                ask = ask.header(name, value);
+            }
         }
-    }
-    if let Some(value) = authorization {
-        ask = ask.header(header::AUTHORIZATION, value);
-    }
-    if parts.method != Method::GET && parts.method != Method::HEAD {
-        ask = ask.body(reqwest::Body::wrap_stream(body.into_data_stream()));
-    }
-    let got = match ask.send().await {
-        Ok(got) => got,
-        Err(e) => {
-            return answer(
-                StatusCode::BAD_GATEWAY,
-                error_body("UNAVAILABLE", &format!("the registry: {e}")),
-            );
+        if let Some(value) = &authorization {
+            ask = ask.header(header::AUTHORIZATION, value);
         }
+        if let Some(body) = body.take() {
+            ask = ask.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+        }
+        let got = match ask.send().await {
+            Ok(got) => got,
+            Err(e) => {
+                return answer(
+                    StatusCode::BAD_GATEWAY,
+                    error_body("UNAVAILABLE", &format!("the registry: {e}")),
+                );
+            }
+        };
+        if got.status() == StatusCode::UNAUTHORIZED
+            && let Some(refused) = &authorization
+        {
+            let renewable = upstream.forget(refused).await;
+            if renewable && again && tries == 1 {
+                continue;
+            }
+        }
+        break got;
     };
     let mut response = Response::builder().status(got.status());
     for (name, value) in got.headers() {
@@ -600,7 +661,7 @@ mod tests {
     const REPO: &str = "kiln/ml/cache/layers";
 
     fn routed(method: Method, path: &str, query: Option<&str>) -> Result<Route, &'static str> {
-        route(&method, path, query, REPO)
+        route(&method, path, query, REPO, Access::ReadWrite)
     }
 
     #[test]
@@ -625,6 +686,20 @@ mod tests {
                 Ok(Route::Forward(path.clone())),
                 "{method} {path}"
             );
+            // While the build's steps run, only the reads.
+            let read_only = route(&method, &path, None, REPO, Access::Read);
+            if method == Method::GET || method == Method::HEAD {
+                assert_eq!(
+                    read_only,
+                    Ok(Route::Forward(path.clone())),
+                    "{method} {path}"
+                );
+            } else {
+                assert!(
+                    read_only.unwrap_err().contains("a write"),
+                    "{method} {path}"
+                );
+            }
         }
         let refused = [
             (Method::POST, "/v2/".to_owned()),
@@ -683,18 +758,9 @@ mod tests {
 
     fn settings(host: &str, login: bool) -> BuildSettings {
         BuildSettings {
-            registry: format!("{host}/kiln"),
             registry_username: login.then(|| "pusher".into()),
             registry_password: login.then(|| "secret".into()),
-            insecure_registries: vec![host.into()],
-            timeout: Duration::from_secs(60),
-            total_limit: 1,
-            per_group_limit: 1,
-            ca_bundle: None,
-            log_limit: 1 << 20,
-            internal_registries: Vec::new(),
-            smoke_timeout: Duration::from_secs(60),
-            registry_cache: true,
+            ..BuildSettings::on_test_registry(host)
         }
     }
 
@@ -853,9 +919,8 @@ mod tests {
             upstream.login
         );
         assert_eq!(upstream.reference(), format!("{ADDRESS}/{REPO}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let cache = format!("http://{}", listener.local_addr().unwrap());
-        let _serving = serve(listener, Arc::new(upstream));
+        let shared = Arc::new(upstream);
+        let (cache, _serving) = serving(Arc::clone(&shared), Access::ReadWrite).await;
 
         // Without a login of its own, the build writes and reads its cache through Kiln;
         // the registry itself refuses the same call without one.
@@ -913,7 +978,47 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
+
+        // While a build's steps run the cache only reads: what is there can be taken, no
+        // upload starts, and the registry holds nothing new.
+        let (reading, _read_only) = serving(Arc::clone(&shared), Access::Read).await;
+        assert_eq!(
+            read_blob(&client, &reading, ours).await,
+            (StatusCode::OK, ours.to_vec())
+        );
+        let planted = b"a layer planted by a build step".as_slice();
+        assert_eq!(
+            upload(&client, &reading, REPO, planted, false).await,
+            StatusCode::FORBIDDEN
+        );
+        let found = client
+            .head(format!("{cache}/v2/{REPO}/blobs/{}", digest(planted)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.status(), StatusCode::NOT_FOUND);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A cache serving `upstream` as `access` says on a free loopback port: its URL.
+    async fn serving(upstream: Arc<Upstream>, access: Access) -> (String, Serving) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (url, serve(listener, upstream, access))
+    }
+
+    /// Reading `bytes`' blob of this cache at `base`: the status and what came.
+    async fn read_blob(
+        client: &reqwest::Client,
+        base: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, Vec<u8>) {
+        let read = client
+            .get(format!("{base}/v2/{REPO}/blobs/{}", digest(bytes)))
+            .send()
+            .await
+            .unwrap();
+        (read.status(), read.bytes().await.unwrap().to_vec())
     }
 
     /// The registry's own answer to reading `bytes`' blob of this cache without a login.
@@ -933,6 +1038,8 @@ mod tests {
         key: ring::signature::EcdsaKeyPair,
         cert_der: Vec<u8>,
         asked: std::sync::Mutex<Vec<String>>,
+        /// The next token granted ran out two minutes ago (past the registry's minute of leeway).
+        stale_next: std::sync::atomic::AtomicBool,
     }
 
     async fn token(State(tokens): State<Arc<Tokens>>, request: Request) -> Response {
@@ -973,7 +1080,8 @@ mod tests {
         });
         let claims = serde_json::json!({
             "iss": testing::TOKEN_ISSUER, "sub": "pusher", "aud": testing::TOKEN_SERVICE,
-            "exp": now + 300, "nbf": now - 10, "iat": now, "jti": crate::backend::random_hex(8),
+            "exp": if tokens.stale_next.swap(false, std::sync::atomic::Ordering::SeqCst) { now - 120 } else { now + 300 },
+            "nbf": now - 600, "iat": now, "jti": crate::backend::random_hex(8),
             "access": [{"type": "repository", "name": name, "actions": actions.split(',').collect::<Vec<_>>()}],
         });
         let signing = format!(
@@ -1060,6 +1168,7 @@ mod tests {
             .unwrap(),
             cert_der,
             asked: Default::default(),
+            stale_next: Default::default(),
         });
         let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let realm = format!("http://{}/token", service.local_addr().unwrap());
@@ -1097,20 +1206,15 @@ mod tests {
                 service: testing::TOKEN_SERVICE.into()
             }
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let cache = format!("http://{}", listener.local_addr().unwrap());
-        let _serving = serve(listener, Arc::new(upstream));
+        let (cache, _serving) = serving(Arc::new(upstream), Access::ReadWrite).await;
         assert_eq!(
             upload(&client, &cache, REPO, ours, false).await,
             StatusCode::CREATED
         );
-        let read = client
-            .get(format!("{cache}/v2/{REPO}/blobs/{}", digest(ours)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(read.status(), StatusCode::OK);
-        assert_eq!(read.bytes().await.unwrap(), ours);
+        assert_eq!(
+            read_blob(&client, &cache, ours).await,
+            (StatusCode::OK, ours.to_vec())
+        );
         // One token, for this cache repository only, kept for the calls after it.
         assert_eq!(
             *tokens.asked.lock().unwrap(),
@@ -1122,9 +1226,7 @@ mod tests {
         let upstream = Upstream::connect_with(&format!("{host}/{REPO}"), wrong, true, None)
             .await
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let refused = format!("http://{}", listener.local_addr().unwrap());
-        let _serving = serve(listener, Arc::new(upstream));
+        let (refused, _serving) = serving(Arc::new(upstream), Access::ReadWrite).await;
         let answer = client
             .get(format!("{refused}/v2/{REPO}/blobs/{}", digest(ours)))
             .send()
@@ -1136,6 +1238,23 @@ mod tests {
             said.contains("token service") && said.contains("401"),
             "{said}"
         );
+
+        // A token the registry no longer takes before the time it was given for (revoked,
+        // or clocks apart): dropped, a new one asked for, the read asked again and answered.
+        tokens
+            .stale_next
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let login = Some(("pusher".to_owned(), "secret".to_owned()));
+        let upstream = Upstream::connect_with(&format!("{host}/{REPO}"), login, true, None)
+            .await
+            .unwrap();
+        let (renewing, _serving) = serving(Arc::new(upstream), Access::ReadWrite).await;
+        let before = tokens.asked.lock().unwrap().len();
+        assert_eq!(
+            read_blob(&client, &renewing, ours).await,
+            (StatusCode::OK, ours.to_vec())
+        );
+        assert_eq!(tokens.asked.lock().unwrap().len(), before + 2);
         token_service.abort();
         let _ = std::fs::remove_dir_all(&dir);
     }

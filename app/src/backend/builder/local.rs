@@ -9,8 +9,10 @@
 //! see [`smoke`]), and `buildah push` (with the auth file again): an image that fails its
 //! smoke test is never pushed. The auth file exists only while pull and push run, in
 //! Kiln's work folder, which the sandbox covers. With the registry's layer cache on, Kiln
-//! serves it inside the sandbox while `buildah build` runs ([`cache_proxy`]), adding the
-//! credential outside.
+//! serves it inside the sandbox ([`cache_proxy`]), adding the credential outside: for
+//! reading while `buildah build` runs the steps (they share its network), then, once the
+//! image has passed its smoke test, for writing to a second `buildah build` that takes
+//! every step from this host's cache and leaves their layers in the registry.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -176,37 +178,15 @@ impl LocalBuildah {
             }
             None => None,
         };
-        let mut build = self
-            .sandbox
-            .command_after("buildah", cache.as_ref().map(|_| cache_proxy::PORT));
-        storage_defaults(&mut build);
-        build
-            .args(["build", "--layers", "--pull=never"])
-            .arg(format!("--dns={}", sandbox::DNS))
-            .arg("-f")
-            .arg(context.join("Containerfile"))
-            .arg("-t")
-            .arg(&job.target);
-        if let Some(upstream) = &cache {
-            // Plain HTTP to Kiln inside the namespace; the base is never pulled here.
-            let reference = upstream.reference();
-            build
-                .arg(format!("--cache-from={reference}"))
-                .arg(format!("--cache-to={reference}"))
-                .arg("--tls-verify=false");
-        }
-        if let Some(ca) = &self.settings.ca_bundle {
-            // A copy beside the context: the configured file may be in a covered folder.
-            let copy = context_root.join("ca.crt");
-            std::fs::copy(ca, &copy).map_err(fail)?;
-            build
-                .arg("-v")
-                .arg(format!("{}:{CA_PATH}:ro", copy.display()));
-        }
-        build.arg(&context);
+        let uses = match &cache {
+            Some(upstream) => CacheUse::From(upstream),
+            None => CacheUse::None,
+        };
+        let build = self.build_command(context_root, job, uses).map_err(fail)?;
         log.note(&format!("building {}", job.target)).await;
-        let place = match cache {
-            Some(upstream) => Place::SandboxServing(upstream),
+        let place = match &cache {
+            // The steps run beside buildah: they may take layers, never leave one.
+            Some(upstream) => Place::SandboxServing(upstream.clone(), cache_proxy::Access::Read),
             None => Place::Sandbox,
         };
         let code = run_logged(build, place, log, stop).await?;
@@ -252,6 +232,10 @@ impl LocalBuildah {
         // The built image keeps a name of its own so that removing the target's name below
         // keeps its layers: the next build of this image starts from them.
         keep_as_cache(&job.target).await;
+        if let Some(upstream) = cache {
+            self.leave_in_registry(context_root, job, upstream, log, stop)
+                .await?;
+        }
         log.note(&format!("pushing {}", job.target)).await;
         let mut push = buildah();
         push.arg("push")
@@ -278,6 +262,101 @@ impl LocalBuildah {
             }
             code => Err(BuildFailure::exited(FailReason::Push, code)),
         }
+    }
+
+    /// `buildah build` of the job's context in the sandbox, using the build registry's
+    /// layer cache as `cache` says. Only a build that takes from the cache (or none)
+    /// names the target; the one leaving layers there builds what is already built.
+    fn build_command(
+        &self,
+        context_root: &Path,
+        job: &BuildJob,
+        cache: CacheUse<'_>,
+    ) -> std::io::Result<Command> {
+        let port = match cache {
+            CacheUse::None => None,
+            CacheUse::From(_) | CacheUse::To(_) => Some(cache_proxy::PORT),
+        };
+        let mut build = self.sandbox.command_after("buildah", port);
+        storage_defaults(&mut build);
+        build
+            .args(["build", "--layers", "--pull=never"])
+            .arg(format!("--dns={}", sandbox::DNS))
+            .arg("-f")
+            .arg(context_root.join("context/Containerfile"));
+        // Plain HTTP to Kiln inside the namespace; the base is never pulled here.
+        match cache {
+            CacheUse::None => {
+                build.arg("-t").arg(&job.target);
+            }
+            CacheUse::From(upstream) => {
+                build.arg("-t").arg(&job.target);
+                build.arg(format!("--cache-from={}", upstream.reference()));
+                build.arg("--tls-verify=false");
+            }
+            CacheUse::To(upstream) => {
+                // No step runs here: should one miss this host's cache after all, it would
+                // be started by `false`, which fails the build before the step starts.
+                // (The isolation is not part of a step's cache key.)
+                build.args(["--quiet", "--isolation=oci", "--runtime=/bin/false"]);
+                build.arg(format!("--cache-to={}", upstream.reference()));
+                build.arg("--tls-verify=false");
+            }
+        }
+        if let Some(ca) = &self.settings.ca_bundle {
+            // A copy beside the context: the configured file may be in a covered folder.
+            let copy = context_root.join("ca.crt");
+            std::fs::copy(ca, &copy)?;
+            build
+                .arg("-v")
+                .arg(format!("{}:{CA_PATH}:ro", copy.display()));
+        }
+        build.arg(context_root.join("context"));
+        Ok(build)
+    }
+
+    /// Leaves the build's layers in the build registry's cache, for builds on other hosts
+    /// and after this host's cache was emptied: the same build again, every step taken
+    /// from this host's cache (no step runs), with the cache writable to buildah alone.
+    /// A cache that cannot be written never fails the build; a stop does.
+    async fn leave_in_registry(
+        &self,
+        context_root: &Path,
+        job: &BuildJob,
+        upstream: Arc<cache_proxy::Upstream>,
+        log: &mut LogWriter,
+        stop: &Stop,
+    ) -> Result<(), BuildFailure> {
+        log.note("leaving the layers in the build registry's cache")
+            .await;
+        let written = match self.build_command(context_root, job, CacheUse::To(&upstream)) {
+            Ok(export) => {
+                let place = Place::SandboxServing(upstream, cache_proxy::Access::ReadWrite);
+                run_logged(export, place, log, stop).await
+            }
+            Err(e) => Err(BuildFailure::new(FailReason::Build, e.to_string())),
+        };
+        match written {
+            Ok(0) => {
+                log.note("the layers are in the build registry's cache")
+                    .await
+            }
+            Err(failure) if stop.is_cancelled() || stop.is_detached() => return Err(failure),
+            Ok(code) => {
+                let note = format!(
+                    "the layers could not be left in the build registry's cache (buildah exited {code}); the build goes on"
+                );
+                log.note(&note).await;
+            }
+            Err(failure) => {
+                let note = format!(
+                    "the layers could not be left in the build registry's cache ({}); the build goes on",
+                    failure.message
+                );
+                log.note(&note).await;
+            }
+        }
+        Ok(())
     }
 
     /// The smoke test ([`smoke`]): the built image's working `container` started once, as
@@ -566,9 +645,18 @@ enum Place {
     Host,
     /// In the [`Sandbox`] (the command was made by it).
     Sandbox,
-    /// In the sandbox, with the build registry's layer cache served inside it (the command
-    /// was made by [`Sandbox::command_after`] its port).
-    SandboxServing(Arc<cache_proxy::Upstream>),
+    /// In the sandbox, with the build registry's layer cache served inside it as the
+    /// access says (the command was made by [`Sandbox::command_after`] its port).
+    SandboxServing(Arc<cache_proxy::Upstream>, cache_proxy::Access),
+}
+
+/// How a `buildah build` uses the build registry's layer cache.
+enum CacheUse<'a> {
+    None,
+    /// Takes unchanged steps from it.
+    From(&'a cache_proxy::Upstream),
+    /// Leaves every step's layers in it.
+    To(&'a cache_proxy::Upstream),
 }
 
 /// Runs `cmd` where `place` says, in its own process group, every output line into the
@@ -591,18 +679,20 @@ async fn run_logged(
     };
     let mut running = match &place {
         Place::Host => cmd.spawn().map(Running::plain),
-        Place::Sandbox | Place::SandboxServing(_) => sandbox::start(&mut cmd).await,
+        Place::Sandbox | Place::SandboxServing(..) => sandbox::start(&mut cmd).await,
     }
     .map_err(cannot)?;
     // Served until the command ends (dropped with this function); the command waits for it.
     let _cache = match (place, running.child.id()) {
-        (Place::SandboxServing(upstream), Some(pid)) => {
-            Some(cache_proxy::serve_in(pid, upstream).await.map_err(|e| {
-                cannot(std::io::Error::other(format!(
-                    "the build registry's layer cache could not be served to it: {e}"
-                )))
-            })?)
-        }
+        (Place::SandboxServing(upstream, access), Some(pid)) => Some(
+            cache_proxy::serve_in(pid, upstream, access)
+                .await
+                .map_err(|e| {
+                    cannot(std::io::Error::other(format!(
+                        "the build registry's layer cache could not be served to it: {e}"
+                    )))
+                })?,
+        ),
         _ => None,
     };
     let group = running.child.id().map(|id| id as i32);
@@ -659,6 +749,94 @@ async fn stop_group(group: Option<i32>, child: &mut tokio::process::Child) {
 mod tests {
     use super::*;
     use crate::backend::builds::{self, testing};
+
+    /// A context of `FROM scratch`, busybox, and one step printing `marker`.
+    fn scratch_context(root: &Path, marker: &str) {
+        let context = root.join("context");
+        std::fs::create_dir_all(&context).unwrap();
+        std::fs::copy("/bin/busybox", context.join("busybox")).unwrap();
+        std::fs::write(
+            context.join("Containerfile"),
+            format!(
+                "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"echo\", \"{marker}\"]\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn leaving_the_layers_in_the_registry_runs_no_step_and_one_not_built_never_starts() {
+        let needs = ["buildah", "slirp4netns", "unshare", "busybox"];
+        if !needs.iter().all(|tool| on_path(tool)) || !cache_proxy::testing::available() {
+            eprintln!("needs {needs:?} and docker-registry (make test-tools): not checked");
+            return;
+        }
+        let dir =
+            std::env::temp_dir().join(format!("kiln-leave-{}", crate::backend::random_hex(4)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (_registry, host) =
+            cache_proxy::testing::registry(&dir, cache_proxy::testing::Login::None).await;
+        let settings = BuildSettings::on_test_registry(&host);
+        let builder = LocalBuildah::new(settings.clone(), dir.join("work"), Sandbox::default());
+        let job = super::super::kubernetes::objects::sample_job(&settings);
+        let cache = job.cache.clone().unwrap();
+        let upstream = Arc::new(
+            cache_proxy::Upstream::connect(&settings, &cache)
+                .await
+                .unwrap(),
+        );
+        let db = crate::backend::db::testing::fresh_db().await;
+        let (build, mut log) = testing::logged_build(&db, u64::MAX).await;
+        let stop = Stop::default();
+        let ran = format!("kiln-step-ran-{}", crate::backend::random_hex(4));
+        let built = dir.join("built");
+        scratch_context(&built, &ran);
+        let first = builder.build_command(&built, &job, CacheUse::None).unwrap();
+        assert_eq!(
+            run_logged(first, Place::Sandbox, &mut log, &stop)
+                .await
+                .unwrap(),
+            0
+        );
+        let leave = |root: &Path| {
+            let command = builder
+                .build_command(root, &job, CacheUse::To(&upstream))
+                .unwrap();
+            let place = Place::SandboxServing(upstream.clone(), cache_proxy::Access::ReadWrite);
+            (command, place)
+        };
+        let (command, place) = leave(&built);
+        assert_eq!(
+            run_logged(command, place, &mut log, &stop).await.unwrap(),
+            0
+        );
+        let repository = cache.split_once('/').unwrap().1;
+        let tags: serde_json::Value =
+            reqwest::get(format!("http://{host}/v2/{repository}/tags/list"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        // The copy and the step, one cache image each.
+        assert_eq!(tags["tags"].as_array().map(Vec::len), Some(2), "{tags}");
+
+        // A step this host has not built: it is not started, and the pass fails.
+        let never = format!("kiln-step-ran-{}", crate::backend::random_hex(4));
+        let unbuilt = dir.join("unbuilt");
+        scratch_context(&unbuilt, &never);
+        let (command, place) = leave(&unbuilt);
+        assert_ne!(
+            run_logged(command, place, &mut log, &stop).await.unwrap(),
+            0
+        );
+        log.close().await;
+        let stored = builds::full_log(&db, build.id).await.unwrap();
+        assert_eq!(stored.matches(&format!("\n{ran}\n")).count(), 1, "{stored}");
+        assert!(!stored.contains(&format!("\n{never}\n")), "{stored}");
+        remove_image(&job.target).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// The most memory this process has held, in KiB.
     fn peak_kib() -> u64 {

@@ -251,6 +251,26 @@ pub struct BuildSettings {
 }
 
 impl BuildSettings {
+    /// Settings for unit tests pushing under `host/kiln`, a plain-HTTP registry on
+    /// loopback, with no login and the registry's layer cache on.
+    #[cfg(test)]
+    pub fn on_test_registry(host: &str) -> Self {
+        BuildSettings {
+            registry: format!("{host}/kiln"),
+            registry_username: None,
+            registry_password: None,
+            insecure_registries: vec![host.into()],
+            timeout: Duration::from_secs(60),
+            total_limit: 1,
+            per_group_limit: 1,
+            ca_bundle: None,
+            log_limit: 1 << 20,
+            internal_registries: Vec::new(),
+            smoke_timeout: smoke::DEFAULT_LIMIT,
+            registry_cache: true,
+        }
+    }
+
     /// Where an image's builds are pushed: `registry/prefix/<group|global>/<name>:<tag>`.
     pub fn target(&self, owner: Option<&str>, image_name: &str, tag: &str) -> String {
         format!(

@@ -301,20 +301,7 @@ mod tests {
                 held.push(socket);
             }
         });
-        let settings = BuildSettings {
-            registry: format!("{host}/kiln"),
-            registry_username: None,
-            registry_password: None,
-            insecure_registries: vec![host.clone()],
-            timeout: Duration::from_secs(60),
-            total_limit: 1,
-            per_group_limit: 1,
-            ca_bundle: None,
-            log_limit: 1024,
-            internal_registries: Vec::new(),
-            smoke_timeout: crate::backend::builder::smoke::DEFAULT_LIMIT,
-            registry_cache: true,
-        };
+        let settings = BuildSettings::on_test_registry(&host);
         let work =
             std::env::temp_dir().join(format!("kiln-tarpit-{}", crate::backend::random_hex(4)));
         let registry = Registry {
